@@ -1,0 +1,16 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Relay.Client.Protocol;
+
+/// <summary>The methods the Relay hub invokes on its clients. Their names are the wire names.</summary>
+public interface IRelayClient
+{
+    /// <summary>A record change for a subscribed topic, in the order PocketBase emitted it.</summary>
+    /// <param name="relayEvent">The change.</param>
+    [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The wire method name is fixed by the protocol (docs/protocol.md).")]
+    Task Event(RelayEvent relayEvent);
+
+    /// <summary>Events for <see cref="ResyncSignal.Topics"/> may have been lost; refetch them.</summary>
+    /// <param name="signal">The affected topics and the reason.</param>
+    Task Resync(ResyncSignal signal);
+}

@@ -1,0 +1,17 @@
+namespace Relay.Client.Protocol;
+
+/// <summary>The methods a client invokes on the Relay hub. Their names are the wire names.</summary>
+public interface IRelayHub
+{
+    /// <summary>
+    /// Subscribes the connection to <paramref name="topic"/>. Subscribing again to the same topic replaces its options.
+    /// Completes once PocketBase has accepted the subscription, so every change committed afterwards is delivered.
+    /// </summary>
+    /// <param name="topic"><c>COLLECTION/*</c> or <c>COLLECTION/RECORD_ID</c>.</param>
+    /// <param name="options">Options passed through to PocketBase, or <see langword="null"/>. Always sent, even when null.</param>
+    Task Subscribe(string topic, SubscriptionOptions? options);
+
+    /// <summary>Removes the connection's subscription to <paramref name="topic"/>; unknown topics are ignored.</summary>
+    /// <param name="topic">The topic as passed to <see cref="Subscribe"/>.</param>
+    Task Unsubscribe(string topic);
+}

@@ -1,0 +1,45 @@
+namespace Relay.Client.Protocol;
+
+/// <summary>
+/// Stable error codes. A refused hub call throws a <c>HubException</c> whose message starts with one of these
+/// codes followed by <c>": "</c> and a human-readable explanation.
+/// </summary>
+public static class RelayErrorCodes
+{
+    /// <summary>The topic is not <c>COLLECTION/*</c> or <c>COLLECTION/RECORD_ID</c> in PocketBase syntax.</summary>
+    public const string InvalidTopic = "invalid_topic";
+
+    /// <summary>The subscription options are malformed or too large.</summary>
+    public const string InvalidOptions = "invalid_options";
+
+    /// <summary>The topic's collection is not in <c>Relay:AllowedCollections</c>.</summary>
+    public const string TopicNotAllowed = "topic_not_allowed";
+
+    /// <summary>The connection already holds <c>Relay:MaxSubscriptionsPerConnection</c> subscriptions.</summary>
+    public const string TooManySubscriptions = "too_many_subscriptions";
+
+    /// <summary>PocketBase could not be reached or refused the subscription; the call may be retried.</summary>
+    public const string UpstreamUnavailable = "upstream_unavailable";
+
+    /// <summary>Returns the code a <c>HubException</c> message starts with, or <see langword="null"/> when it carries none.</summary>
+    /// <param name="message">The exception message.</param>
+    public static string? FromMessage(string? message)
+    {
+        if (string.IsNullOrEmpty(message))
+        {
+            return null;
+        }
+
+        // SignalR prefixes server-side HubException messages with this text on the client.
+        const string ServerPrefix = "An unexpected error occurred invoking '";
+        var start = 0;
+        if (message.StartsWith(ServerPrefix, StringComparison.Ordinal))
+        {
+            var marker = message.IndexOf("HubException: ", StringComparison.Ordinal);
+            start = marker < 0 ? message.Length : marker + "HubException: ".Length;
+        }
+
+        var colon = message.IndexOf(':', start);
+        return colon <= start ? null : message[start..colon];
+    }
+}

@@ -1,0 +1,79 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Relay.Client.Protocol;
+using Relay.Upstream;
+
+namespace Relay.Auth;
+
+/// <summary>
+/// Authenticates a request by its PocketBase token (<c>access_token</c> query parameter, which browsers need for
+/// WebSockets and SSE, or <c>Authorization: Bearer</c>). No token makes a guest when <see cref="RelayOptions.AllowAnonymous"/>;
+/// an invalid one is refused with 401; when PocketBase cannot be asked the answer is 503, not a guess.
+/// </summary>
+internal sealed class PocketBaseAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    TokenVerifier verifier,
+    IOptions<RelayOptions> relayOptions)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    private static readonly object UnavailableKey = new();
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var token = ReadToken();
+        if (token is null)
+        {
+            return relayOptions.Value.AllowAnonymous
+                ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(PocketBaseIdentity.Guest()), Scheme.Name))
+                : AuthenticateResult.NoResult();
+        }
+
+        TokenVerdict verdict;
+        try
+        {
+            verdict = await verifier.VerifyAsync(token, Context.RequestAborted);
+        }
+        catch (UpstreamException)
+        {
+            Context.Items[UnavailableKey] = true;
+            return AuthenticateResult.Fail("PocketBase could not be reached to verify the token.");
+        }
+
+        return verdict.Token is { } verified
+            ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(PocketBaseIdentity.ForRecord(verified)), Scheme.Name))
+            : AuthenticateResult.Fail($"The token was refused: {verdict.Reason}.");
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Context.Items.ContainsKey(UnavailableKey))
+        {
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Response.Headers.RetryAfter = "5";
+            return Task.CompletedTask;
+        }
+
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return Task.CompletedTask;
+    }
+
+    private string? ReadToken()
+    {
+        var query = Request.Query[RelayProtocol.AccessTokenParameter].ToString();
+        if (!string.IsNullOrWhiteSpace(query))
+        {
+            return query;
+        }
+
+        var header = Request.Headers.Authorization.ToString();
+        const string Bearer = "Bearer ";
+        return header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) && header.Length > Bearer.Length
+            ? header[Bearer.Length..].Trim()
+            : null;
+    }
+}

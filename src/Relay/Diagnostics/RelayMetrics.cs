@@ -1,0 +1,103 @@
+using System.Diagnostics.Metrics;
+
+namespace Relay.Diagnostics;
+
+/// <summary>
+/// Relay's instruments (meter <c>Relay</c>). Gauges report the state that matters for capacity: connections, sessions
+/// and upstream streams (PocketBase's cost); counters and histograms report the flow of events.
+/// </summary>
+internal sealed class RelayMetrics
+{
+    public const string MeterName = "Relay";
+
+    private readonly TimeProvider _timeProvider;
+    private readonly Counter<long> _eventsReceived;
+    private readonly Counter<long> _eventsDelivered;
+    private readonly Counter<long> _fanoutChunks;
+    private readonly Histogram<int> _fanoutChunkSize;
+    private readonly Histogram<double> _deliveryLag;
+    private readonly Counter<long> _outboundOverflows;
+    private readonly Counter<long> _upstreamConnectFailures;
+    private readonly Counter<long> _upstreamReconnects;
+    private readonly Counter<long> _upstreamStreamsLost;
+    private readonly Counter<long> _upstreamSubscriptionPosts;
+    private readonly Counter<long> _hubErrors;
+
+    private long _connections;
+    private long _userSessions;
+    private long _guestSessions;
+    private long _upstreamStreams;
+
+    public RelayMetrics(IMeterFactory meterFactory, TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+        var meter = meterFactory.Create(MeterName);
+
+        meter.CreateObservableGauge("relay.connections", () => Volatile.Read(ref _connections), "{connection}", "Open SignalR connections.");
+        meter.CreateObservableGauge(
+            "relay.sessions",
+            () => new[]
+            {
+                new Measurement<long>(Volatile.Read(ref _userSessions), new KeyValuePair<string, object?>("kind", "user")),
+                new Measurement<long>(Volatile.Read(ref _guestSessions), new KeyValuePair<string, object?>("kind", "guest")),
+            },
+            "{session}",
+            "Live sessions: one per authenticated user, one shared by guests.");
+        meter.CreateObservableGauge("relay.upstream.streams", () => Volatile.Read(ref _upstreamStreams), "{stream}", "Open realtime streams to PocketBase.");
+
+        _eventsReceived = meter.CreateCounter<long>("relay.events.received", "{event}", "Record events read from PocketBase.");
+        _eventsDelivered = meter.CreateCounter<long>("relay.events.delivered", "{event}", "Events queued to a connection (one per recipient).");
+        _fanoutChunks = meter.CreateCounter<long>("relay.fanout.chunks", "{chunk}", "Fan-out work items dispatched.");
+        _fanoutChunkSize = meter.CreateHistogram<int>("relay.fanout.chunk.size", "{connection}", "Connections per fan-out work item.");
+        _deliveryLag = meter.CreateHistogram<double>("relay.delivery.lag", "ms", "From reading an event from PocketBase to queuing it for the last recipient.");
+        _outboundOverflows = meter.CreateCounter<long>("relay.outbound.overflows", "{overflow}", "Connections whose outbound queue overflowed; their queue was dropped and a Resync sent.");
+        _upstreamConnectFailures = meter.CreateCounter<long>("relay.upstream.connect_failures", "{attempt}", "Failed attempts to open a stream and post its subscriptions.");
+        _upstreamReconnects = meter.CreateCounter<long>("relay.upstream.reconnects", "{reconnect}", "Streams re-established after a loss.");
+        _upstreamStreamsLost = meter.CreateCounter<long>("relay.upstream.streams_lost", "{stream}", "Streams that ended while their session lived, by reason.");
+        _upstreamSubscriptionPosts = meter.CreateCounter<long>("relay.upstream.subscription_posts", "{request}", "Subscription sets posted to PocketBase.");
+        _hubErrors = meter.CreateCounter<long>("relay.hub.errors", "{error}", "Hub calls refused, by error code.");
+    }
+
+    public long GetTimestamp() => _timeProvider.GetTimestamp();
+
+    public void ConnectionOpened() => Interlocked.Increment(ref _connections);
+
+    public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
+
+    public void SessionOpened(bool guest) => Interlocked.Increment(ref guest ? ref _guestSessions : ref _userSessions);
+
+    public void SessionClosed(bool guest) => Interlocked.Decrement(ref guest ? ref _guestSessions : ref _userSessions);
+
+    public void UpstreamStreamOpened() => Interlocked.Increment(ref _upstreamStreams);
+
+    public void UpstreamStreamClosed() => Interlocked.Decrement(ref _upstreamStreams);
+
+    public void UpstreamConnectFailed() => _upstreamConnectFailures.Add(1);
+
+    public void UpstreamReconnected() => _upstreamReconnects.Add(1);
+
+    public void UpstreamStreamLost(string reason) => _upstreamStreamsLost.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void UpstreamSubscriptionPosted() => _upstreamSubscriptionPosts.Add(1);
+
+    public void EventReceived() => _eventsReceived.Add(1);
+
+    public void EventsDelivered(int recipients, long receivedTimestamp)
+    {
+        _eventsDelivered.Add(recipients);
+        if (_deliveryLag.Enabled)
+        {
+            _deliveryLag.Record(_timeProvider.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        }
+    }
+
+    public void FanoutChunk(int size)
+    {
+        _fanoutChunks.Add(1);
+        _fanoutChunkSize.Record(size);
+    }
+
+    public void OutboundOverflow() => _outboundOverflows.Add(1);
+
+    public void HubError(string code) => _hubErrors.Add(1, new KeyValuePair<string, object?>("code", code));
+}

@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.Fanout;
+
+[OptionsValidator]
+internal sealed partial class FanoutOptionsValidator : IValidateOptions<FanoutOptions>;

@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Relay.Auth;
+using Relay.Diagnostics;
+using Relay.Fanout;
+using Relay.Sessions;
+
+namespace Relay.Hubs;
+
+/// <summary>
+/// SignalR's default lifetime manager plus Relay's bookkeeping: every connection gets a <see cref="RelayConnection"/>
+/// (its own outbound queue) and is attached to its user's session. Relay addresses connections through the session's
+/// routes, so sending costs O(recipients) instead of the default manager's scan of all connections per call
+/// (dotnet/aspnetcore#60092).
+/// </summary>
+internal sealed class RelayHubLifetimeManager(
+    ILogger<DefaultHubLifetimeManager<RelayHub>> logger,
+    SessionManager sessions,
+    IOptions<FanoutOptions> fanoutOptions,
+    RelayMetrics metrics,
+    ILoggerFactory loggerFactory) : DefaultHubLifetimeManager<RelayHub>(logger)
+{
+    private static readonly object ConnectionKey = new();
+    private readonly ILogger _connectionLogger = loggerFactory.CreateLogger<RelayConnection>();
+
+    public static RelayConnection GetConnection(HubCallerContext context)
+        => context.Items.TryGetValue(ConnectionKey, out var connection) && connection is RelayConnection relayConnection
+            ? relayConnection
+            : throw new InvalidOperationException($"Connection {context.ConnectionId} was not registered by {nameof(RelayHubLifetimeManager)}.");
+
+    public override async Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        await base.OnConnectedAsync(connection);
+
+        // The endpoint requires the PocketBase policy, so every connection carries a PocketBaseIdentity.
+        var identity = connection.User.Identity as PocketBaseIdentity
+            ?? throw new InvalidOperationException("The connection was not authenticated by the PocketBase scheme.");
+        var key = identity.IsGuest ? SessionKey.Guest : new SessionKey(identity.CollectionId!, identity.RecordId!);
+
+        var relayConnection = new RelayConnection(connection, fanoutOptions.Value.QueueCapacity, metrics, _connectionLogger);
+        connection.Items[ConnectionKey] = relayConnection;
+        sessions.Attach(relayConnection, key, identity.Token);
+        relayConnection.Start();
+        metrics.ConnectionOpened();
+    }
+
+    public override async Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        if (connection.Items.TryGetValue(ConnectionKey, out var value) && value is RelayConnection relayConnection)
+        {
+            metrics.ConnectionClosed();
+            sessions.Detach(relayConnection);
+            await relayConnection.CompleteAsync();
+        }
+
+        await base.OnDisconnectedAsync(connection);
+    }
+}

@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay;
+
+[OptionsValidator]
+internal sealed partial class RelayOptionsValidator : IValidateOptions<RelayOptions>;

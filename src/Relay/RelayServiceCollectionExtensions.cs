@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Relay;
+using Relay.Client.Protocol;
+using Relay.Diagnostics;
+using Relay.Fanout;
+using Relay.Hubs;
+using Relay.Routing;
+using Relay.Sessions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Relay: <c>builder.Services.AddRelay(builder.Configuration)</c>, then <c>app.MapRelay()</c>.</summary>
+public static class RelayServiceCollectionExtensions
+{
+    /// <summary>Adds Relay's services, with every setting bound from the <c>Relay</c> configuration section and validated at startup.</summary>
+    public static IServiceCollection AddRelay(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptionsWithValidateOnStart<RelayOptions, RelayOptionsValidator>().Bind(configuration.GetSection(RelayOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<Relay.Sessions.SessionOptions, SessionOptionsValidator>().Bind(configuration.GetSection(Relay.Sessions.SessionOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<FanoutOptions, FanoutOptionsValidator>().Bind(configuration.GetSection(FanoutOptions.SectionName));
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RelayMetrics>();
+        services.AddRelayUpstream(configuration);
+        services.AddRelayAuth(configuration);
+        services.TryAddSingleton<TopicSubscriptionFactory>();
+        services.TryAddSingleton<FanoutDispatcher>();
+        services.TryAddSingleton<SessionManager>();
+
+        services.AddSignalR()
+            .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);
+
+        // Replaces AddSignalR's open-generic default for Relay's hub only.
+        services.AddSingleton<HubLifetimeManager<RelayHub>, RelayHubLifetimeManager>();
+        return services;
+    }
+}

@@ -1,0 +1,169 @@
+using Microsoft.Extensions.Options;
+using Relay.Diagnostics;
+using Relay.Fanout;
+using Relay.Upstream;
+
+namespace Relay.Sessions;
+
+/// <summary>
+/// Holds one <see cref="UserSession"/> per user and one for all guests. A session lives while it has connections and
+/// for <see cref="SessionOptions.Linger"/> after the last one leaves, so a page reload finds its PocketBase stream open.
+/// </summary>
+internal sealed partial class SessionManager : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<SessionKey, UserSession> _sessions = [];
+    private readonly SessionOptions _options;
+    private readonly FanoutDispatcher _fanout;
+    private readonly PocketBaseRealtimeClient _realtimeClient;
+    private readonly UpstreamConnectPipeline _pipeline;
+    private readonly RelayMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+
+    public SessionManager(
+        IOptions<SessionOptions> options,
+        FanoutDispatcher fanout,
+        PocketBaseRealtimeClient realtimeClient,
+        UpstreamConnectPipeline pipeline,
+        RelayMetrics metrics,
+        TimeProvider timeProvider,
+        ILoggerFactory loggerFactory)
+    {
+        _options = options.Value;
+        _fanout = fanout;
+        _realtimeClient = realtimeClient;
+        _pipeline = pipeline;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<SessionManager>();
+    }
+
+    /// <summary>Live sessions (for tests and diagnostics).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sessions.Count;
+            }
+        }
+    }
+
+    public UserSession? Find(SessionKey key)
+    {
+        lock (_gate)
+        {
+            return _sessions.GetValueOrDefault(key);
+        }
+    }
+
+    /// <summary>Attaches <paramref name="connection"/> to its user's session, opening the session if needed.</summary>
+    /// <param name="connection">The new connection.</param>
+    /// <param name="key">Its user, as PocketBase verified it.</param>
+    /// <param name="token">The token PocketBase just verified for this user; null for guests.</param>
+    public UserSession Attach(RelayConnection connection, SessionKey key, string? token)
+    {
+        lock (_gate)
+        {
+            if (!_sessions.TryGetValue(key, out var session))
+            {
+                session = new UserSession(key, token, CreateUpstream, _fanout, _options.MaxTopicsPerSession);
+                _sessions.Add(key, session);
+                _metrics.SessionOpened(key.IsGuest);
+                Log.SessionOpened(_logger, session.Name);
+            }
+            else if (token is not null)
+            {
+                session.UseToken(token);
+            }
+
+            session.LingerTimer?.Dispose();
+            session.LingerTimer = null;
+            session.AddConnection(connection);
+            connection.Session = session;
+            return session;
+        }
+    }
+
+    public void Detach(RelayConnection connection)
+    {
+        var session = connection.Session;
+        lock (_gate)
+        {
+            if (session.RemoveConnection(connection) > 0 || session.LingerTimer is not null)
+            {
+                return;
+            }
+
+            session.LingerTimer = _timeProvider.CreateTimer(
+                static state =>
+                {
+                    var (manager, expiring) = ((SessionManager, UserSession))state!;
+                    _ = manager.ExpireAsync(expiring);
+                },
+                (this, session),
+                _options.Linger,
+                Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        UserSession[] sessions;
+        lock (_gate)
+        {
+            sessions = [.. _sessions.Values];
+            _sessions.Clear();
+        }
+
+        foreach (var session in sessions)
+        {
+            _metrics.SessionClosed(session.Key.IsGuest);
+            await session.DisposeAsync();
+        }
+    }
+
+    /// <summary>Closes <paramref name="session"/> if it is still unused; internal so tests can drive it without waiting.</summary>
+    internal async Task ExpireAsync(UserSession session)
+    {
+        lock (_gate)
+        {
+            if (session.ConnectionCount > 0 || !_sessions.TryGetValue(session.Key, out var current) || current != session)
+            {
+                return;
+            }
+
+            _sessions.Remove(session.Key);
+            _metrics.SessionClosed(session.Key.IsGuest);
+        }
+
+        try
+        {
+            await session.DisposeAsync();
+            Log.SessionClosed(_logger, session.Name);
+        }
+        catch (Exception ex)
+        {
+            Log.SessionCloseFailed(_logger, session.Name, ex);
+        }
+    }
+
+    private UpstreamConnection CreateUpstream(UserSession session)
+        => new(session, _realtimeClient, _pipeline, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Information, "Session {Session} opened.")]
+        public static partial void SessionOpened(ILogger logger, string session);
+
+        [LoggerMessage(3002, LogLevel.Information, "Session {Session} closed after its linger time; its PocketBase stream is released.")]
+        public static partial void SessionClosed(ILogger logger, string session);
+
+        [LoggerMessage(3003, LogLevel.Error, "Closing session {Session} failed.")]
+        public static partial void SessionCloseFailed(ILogger logger, string session, Exception exception);
+    }
+}

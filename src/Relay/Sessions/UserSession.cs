@@ -1,0 +1,283 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Relay.Client.Protocol;
+using Relay.Fanout;
+using Relay.Hubs;
+using Relay.Routing;
+using Relay.Upstream;
+
+namespace Relay.Sessions;
+
+/// <summary>
+/// Everything Relay holds for one user (or for all guests): the connections, the union of their topics, and the single
+/// PocketBase stream subscribed with the user's own token. Because PocketBase filters that stream by the user's rules and
+/// its events are routed only to this session's connections, no user can receive what PocketBase would not send them.
+/// </summary>
+internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, TopicRoute> _routes = new(StringComparer.Ordinal);
+    private readonly HashSet<RelayConnection> _connections = [];
+    private readonly Func<UserSession, UpstreamConnection> _upstreamFactory;
+    private readonly FanoutDispatcher _fanout;
+    private readonly int _maxTopics;
+    private UpstreamConnection? _upstream;
+    private long _version;
+    private string? _token;
+    private bool _closed;
+
+    public UserSession(SessionKey key, string? token, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics)
+    {
+        Key = key;
+        _token = token;
+        _upstreamFactory = upstreamFactory;
+        _fanout = fanout;
+        _maxTopics = maxTopics;
+    }
+
+    public SessionKey Key { get; }
+
+    public string Name => Key.ToString();
+
+    public string? Token => Volatile.Read(ref _token);
+
+    /// <summary>Connections attached; guarded by <see cref="SessionManager"/>'s lock together with the linger timer.</summary>
+    public int ConnectionCount { get; private set; }
+
+    /// <summary>The pending close after the last connection left; guarded by <see cref="SessionManager"/>'s lock.</summary>
+    public ITimer? LingerTimer { get; set; }
+
+    /// <summary>Topics currently held upstream (for tests and diagnostics).</summary>
+    public int TopicCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _routes.Count;
+            }
+        }
+    }
+
+    /// <summary>Uses <paramref name="token"/>, verified by PocketBase for this same user, for later subscription posts.</summary>
+    public void UseToken(string token) => Volatile.Write(ref _token, token);
+
+    public void AddConnection(RelayConnection connection)
+    {
+        lock (_gate)
+        {
+            _connections.Add(connection);
+            ConnectionCount = _connections.Count;
+        }
+    }
+
+    /// <summary>Detaches <paramref name="connection"/> and drops its topics; returns the connections left.</summary>
+    public int RemoveConnection(RelayConnection connection)
+    {
+        UpstreamConnection? upstream;
+        var changed = false;
+        lock (_gate)
+        {
+            _connections.Remove(connection);
+            ConnectionCount = _connections.Count;
+            foreach (var upstreamTopic in connection.Subscriptions.Values)
+            {
+                changed |= RemoveFromRoute(connection, upstreamTopic);
+            }
+
+            connection.Subscriptions.Clear();
+            upstream = _upstream;
+        }
+
+        if (changed)
+        {
+            upstream?.RequestSync();
+        }
+
+        return ConnectionCount;
+    }
+
+    /// <summary>
+    /// Adds (or, with other options, replaces) <paramref name="connection"/>'s subscription and completes once PocketBase
+    /// holds the topic, so every change committed after this returns reaches the connection.
+    /// </summary>
+    /// <exception cref="RelayHubException">The connection or session holds too many topics, or PocketBase did not accept the topic in time.</exception>
+    public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        long waitVersion;
+        UpstreamConnection upstream;
+        lock (_gate)
+        {
+            if (_closed || !_connections.Contains(connection))
+            {
+                // The connection is closing; nothing will be delivered to it any more.
+                return;
+            }
+
+            var hasCurrent = connection.Subscriptions.TryGetValue(request.Topic, out var current);
+            if (!hasCurrent && connection.Subscriptions.Count >= maxPerConnection)
+            {
+                throw new RelayHubException(
+                    RelayErrorCodes.TooManySubscriptions,
+                    $"this connection already holds {connection.Subscriptions.Count} subscriptions (Relay:MaxSubscriptionsPerConnection)");
+            }
+
+            if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
+            {
+                if (_routes.Count >= _maxTopics)
+                {
+                    throw new RelayHubException(
+                        RelayErrorCodes.TooManySubscriptions,
+                        $"this user's connections already hold {_routes.Count} distinct topics (Relay:Sessions:MaxTopicsPerSession)");
+                }
+
+                route = new TopicRoute(request.Topic, ++_version);
+                _routes.Add(request.UpstreamTopic, route);
+            }
+
+            if (current != request.UpstreamTopic)
+            {
+                if (hasCurrent)
+                {
+                    RemoveFromRoute(connection, current!);
+                }
+
+                route.Connections = [.. route.Connections, connection];
+                connection.Subscriptions[request.Topic] = request.UpstreamTopic;
+            }
+
+            waitVersion = route.AddedVersion;
+            upstream = _upstream ??= StartUpstream();
+        }
+
+        try
+        {
+            await upstream.WaitForSyncAsync(waitVersion, cancellationToken).WaitAsync(timeout, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Unsubscribe(connection, request.Topic);
+            var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable or refused the subscription";
+            throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
+        }
+    }
+
+    /// <summary>Removes <paramref name="connection"/>'s subscription to <paramref name="topic"/> at once; unknown topics are ignored.</summary>
+    public void Unsubscribe(RelayConnection connection, string topic)
+    {
+        UpstreamConnection? upstream;
+        lock (_gate)
+        {
+            if (!connection.Subscriptions.Remove(topic, out var upstreamTopic) || !RemoveFromRoute(connection, upstreamTopic))
+            {
+                return;
+            }
+
+            upstream = _upstream;
+        }
+
+        upstream?.RequestSync();
+    }
+
+    public IReadOnlyList<string> GetTopicsOf(RelayConnection connection)
+    {
+        lock (_gate)
+        {
+            return [.. connection.Subscriptions.Keys];
+        }
+    }
+
+    public TopicSnapshot GetTopics()
+    {
+        lock (_gate)
+        {
+            return new TopicSnapshot([.. _routes.Keys], _version);
+        }
+    }
+
+    public ValueTask OnEventAsync(UpstreamEvent upstreamEvent)
+    {
+        TopicRoute? route;
+        lock (_gate)
+        {
+            _routes.TryGetValue(upstreamEvent.UpstreamTopic, out route);
+        }
+
+        if (route is null)
+        {
+            // Unsubscribed while the event was in flight.
+            return default;
+        }
+
+        var message = new SerializedHubMessage(new InvocationMessage(
+            nameof(IRelayClient.Event),
+            [new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record }]));
+        return _fanout.DispatchAsync(route.Connections, message, upstreamEvent.ReceivedTimestamp);
+    }
+
+    public ValueTask OnResubscribedAsync()
+    {
+        List<(RelayConnection Connection, string[] Topics)> affected = [];
+        lock (_gate)
+        {
+            foreach (var connection in _connections)
+            {
+                if (connection.Subscriptions.Count > 0)
+                {
+                    affected.Add((connection, [.. connection.Subscriptions.Keys]));
+                }
+            }
+        }
+
+        foreach (var (connection, topics) in affected)
+        {
+            connection.Enqueue(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));
+        }
+
+        return default;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        UpstreamConnection? upstream;
+        lock (_gate)
+        {
+            _closed = true;
+            upstream = _upstream;
+            _upstream = null;
+        }
+
+        LingerTimer?.Dispose();
+        if (upstream is not null)
+        {
+            await upstream.DisposeAsync();
+        }
+    }
+
+    private UpstreamConnection StartUpstream()
+    {
+        // Started on the first subscription, not on connect: a connection that never subscribes costs PocketBase nothing.
+        var upstream = _upstreamFactory(this);
+        upstream.Start();
+        return upstream;
+    }
+
+    /// <returns>True when the route emptied and the session's topic set changed.</returns>
+    private bool RemoveFromRoute(RelayConnection connection, string upstreamTopic)
+    {
+        if (!_routes.TryGetValue(upstreamTopic, out var route))
+        {
+            return false;
+        }
+
+        route.Connections = Array.FindAll(route.Connections, c => c != connection);
+        if (route.Connections.Length > 0)
+        {
+            return false;
+        }
+
+        _routes.Remove(upstreamTopic);
+        _version++;
+        return true;
+    }
+}

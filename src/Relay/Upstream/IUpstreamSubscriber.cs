@@ -1,0 +1,20 @@
+namespace Relay.Upstream;
+
+/// <summary>What an <see cref="UpstreamConnection"/> needs from the session that owns it.</summary>
+internal interface IUpstreamSubscriber
+{
+    /// <summary>A name for logs that identifies the session without secrets (auth collection and record id, or "guest").</summary>
+    string Name { get; }
+
+    /// <summary>The token subscriptions are posted with; null for the guest session.</summary>
+    string? Token { get; }
+
+    /// <summary>The complete topic set to hold upstream, with the version it belongs to.</summary>
+    TopicSnapshot GetTopics();
+
+    /// <summary>Routes one record event; called in stream order, never concurrently.</summary>
+    ValueTask OnEventAsync(UpstreamEvent upstreamEvent);
+
+    /// <summary>The stream was re-established and every topic posted again; events in the gap are lost.</summary>
+    ValueTask OnResubscribedAsync();
+}

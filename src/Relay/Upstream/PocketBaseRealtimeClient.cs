@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using Microsoft.Extensions.Options;
+
+namespace Relay.Upstream;
+
+/// <summary>The two realtime calls of PocketBase: open the SSE stream, and replace a stream's subscription set.</summary>
+internal sealed class PocketBaseRealtimeClient(
+    IHttpClientFactory httpClientFactory,
+    IOptions<PocketBaseOptions> options,
+    TimeProvider timeProvider)
+{
+    private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
+    private readonly PocketBaseOptions _options = options.Value;
+
+    public async Task<RealtimeStream> OpenStreamAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/realtime");
+        request.Headers.Accept.Add(EventStream);
+
+        var client = httpClientFactory.CreateClient(PocketBaseHttp.StreamClient);
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var readCancellation = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        var stoppingRegistration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), readCancellation);
+        IAsyncEnumerator<SseItem<UpstreamMessage>>? items = null;
+        try
+        {
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new UpstreamException($"PocketBase answered GET /api/realtime with {(int)response.StatusCode}.", response.StatusCode);
+            }
+
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            items = SseParser.Create(body, UpstreamMessageParser.Parse).EnumerateAsync(readCancellation.Token).GetAsyncEnumerator(readCancellation.Token);
+
+            // PocketBase sends PB_CONNECT at once; waiting longer than a request timeout means the server is not well.
+            readCancellation.CancelAfter(_options.RequestTimeout);
+            if (!await items.MoveNextAsync()
+                || items.Current.EventType != UpstreamMessageParser.ConnectEventType
+                || items.Current.Data.ClientId is not { Length: > 0 } clientId)
+            {
+                throw new UpstreamException("PocketBase's realtime stream did not start with PB_CONNECT and a client id.");
+            }
+
+            return new RealtimeStream(clientId, response, items, readCancellation, stoppingRegistration, _options.IdleTimeout);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await DisposeAsync(response, items, readCancellation, stoppingRegistration);
+            throw new UpstreamException("PocketBase did not send PB_CONNECT in time.", innerException: ex);
+        }
+        catch
+        {
+            await DisposeAsync(response, items, readCancellation, stoppingRegistration);
+            throw;
+        }
+    }
+
+    /// <summary>Replaces the subscription set of stream <paramref name="clientId"/>; the token decides what PocketBase lets through.</summary>
+    public async Task SetSubscriptionsAsync(string clientId, IReadOnlyCollection<string> topics, string? token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/realtime")
+        {
+            Content = JsonContent.Create(new SubscriptionRequest(clientId, topics), UpstreamJsonContext.Default.SubscriptionRequest),
+        };
+        if (token is not null)
+        {
+            // PocketBase takes the raw token; it also accepts a "Bearer " prefix, which it would only strip again.
+            request.Headers.TryAddWithoutValidation("Authorization", token);
+        }
+
+        var client = httpClientFactory.CreateClient(PocketBaseHttp.RestClient);
+        using var response = await client.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new UpstreamException(
+                $"PocketBase refused the subscription set ({topics.Count} topics) with {(int)response.StatusCode}: {await ReadErrorAsync(response, cancellationToken)}",
+                response.StatusCode);
+        }
+    }
+
+    internal static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        // PocketBase's error bodies are short JSON ({"code","message","data"}); they never echo the token.
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return text.Length <= 500 ? text : text[..500];
+    }
+
+    private static async ValueTask DisposeAsync(
+        HttpResponseMessage response,
+        IAsyncEnumerator<SseItem<UpstreamMessage>>? items,
+        CancellationTokenSource readCancellation,
+        CancellationTokenRegistration stoppingRegistration)
+    {
+        await stoppingRegistration.DisposeAsync();
+        readCancellation.Cancel();
+        if (items is not null)
+        {
+            try
+            {
+                await items.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+            {
+                // Already failing; the original exception is the one worth reporting.
+            }
+        }
+
+        response.Dispose();
+        readCancellation.Dispose();
+    }
+}

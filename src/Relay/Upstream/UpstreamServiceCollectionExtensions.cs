@@ -1,0 +1,31 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Relay.Upstream;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+internal static class UpstreamServiceCollectionExtensions
+{
+    public static IServiceCollection AddRelayUpstream(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptionsWithValidateOnStart<PocketBaseOptions, PocketBaseOptionsValidator>().Bind(configuration.GetSection(PocketBaseOptions.SectionName));
+
+        services.AddHttpClient(PocketBaseHttp.RestClient, static (provider, client) =>
+        {
+            var options = provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value;
+            client.BaseAddress = options.Url;
+            client.Timeout = options.RequestTimeout;
+        });
+
+        // No overall timeout on streams: RealtimeStream enforces an idle timeout between messages instead.
+        services.AddHttpClient(PocketBaseHttp.StreamClient, static (provider, client) =>
+        {
+            client.BaseAddress = provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value.Url;
+            client.Timeout = Timeout.InfiniteTimeSpan;
+        });
+
+        services.TryAddSingleton<PocketBaseRealtimeClient>();
+        services.TryAddSingleton<UpstreamConnectPipeline>();
+        return services;
+    }
+}
