@@ -1,13 +1,20 @@
 using Serilog;
+using Serilog.Events;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// Serilog is configured from the host's configuration (appsettings + environment) at the edge only;
-// the callback form avoids a static bootstrap logger that several test hosts in one process would freeze.
-builder.Services.AddSerilog((services, logger) => logger
-    .ReadFrom.Configuration(builder.Configuration)
-    .ReadFrom.Services(services)
-    .Enrich.FromLogContext());
+// Serilog at the edge only. The callback form avoids a static bootstrap logger, which several test hosts in one
+// process would freeze; writeToProviders lets hosts that add their own ILoggerProvider (tests) see the same events.
+builder.Logging.ClearProviders();
+builder.Services.AddSerilog(
+    (services, logger) => logger
+        .ReadFrom.Configuration(builder.Configuration)
+        .ReadFrom.Services(services)
+        .Enrich.FromLogContext()
+        // Hosting logs every request URL with its query string, and browsers must send the PocketBase token as
+        // ?access_token=. Kept at Warning whatever the configuration says, so a token never reaches a log.
+        .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning),
+    writeToProviders: true);
 
 builder.Services.AddRelay(builder.Configuration);
 

@@ -13,10 +13,10 @@ internal sealed class RelayOptions
     /// <summary>Collections that may be subscribed; empty allows every collection.</summary>
     public string[] AllowedCollections { get; set; } = [];
 
-    [Range(1, 1000, ErrorMessage = "Relay:MaxSubscriptionsPerConnection must be between 1 and 1000 (PocketBase accepts at most 1000 topics per client).")]
+    [Range(1, 1000)]
     public int MaxSubscriptionsPerConnection { get; set; } = 100;
 
     /// <summary>The longest subscription options payload accepted, as canonical JSON characters.</summary>
-    [Range(0, 2000, ErrorMessage = "Relay:MaxOptionsLength must be between 0 and 2000 (PocketBase limits a topic with its options to 2500 characters).")]
+    [Range(0, 2000)]
     public int MaxOptionsLength { get; set; } = 1024;
 }

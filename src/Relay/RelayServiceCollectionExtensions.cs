@@ -19,9 +19,9 @@ public static class RelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
 
-        services.AddOptionsWithValidateOnStart<RelayOptions, RelayOptionsValidator>().Bind(configuration.GetSection(RelayOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<Relay.Sessions.SessionOptions, SessionOptionsValidator>().Bind(configuration.GetSection(Relay.Sessions.SessionOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<FanoutOptions, FanoutOptionsValidator>().Bind(configuration.GetSection(FanoutOptions.SectionName));
+        services.AddRelayOptions<RelayOptions, RelayOptionsValidator>(configuration, RelayOptions.SectionName);
+        services.AddRelayOptions<Relay.Sessions.SessionOptions, SessionOptionsValidator>(configuration, Relay.Sessions.SessionOptions.SectionName);
+        services.AddRelayOptions<FanoutOptions, FanoutOptionsValidator>(configuration, FanoutOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayMetrics>();

@@ -11,10 +11,10 @@ internal sealed class AuthOptions
     /// How long PocketBase's verdict on a token is reused, so that several tabs connecting at once cost one
     /// <c>auth-refresh</c>. Never longer than the token's own expiry.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Relay:Auth:VerificationCacheDuration must be between 00:00:00 and 00:10:00.")]
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan VerificationCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The most verdicts cached at once; bounds memory under a flood of distinct forged tokens.</summary>
-    [Range(1, 1_000_000, ErrorMessage = "Relay:Auth:VerificationCacheSize must be between 1 and 1000000.")]
+    [Range(1, 1_000_000)]
     public int VerificationCacheSize { get; set; } = 10_000;
 }

@@ -11,7 +11,7 @@ internal static class AuthServiceCollectionExtensions
 
     public static IServiceCollection AddRelayAuth(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptionsWithValidateOnStart<AuthOptions, AuthOptionsValidator>().Bind(configuration.GetSection(AuthOptions.SectionName));
+        services.AddRelayOptions<AuthOptions, AuthOptionsValidator>(configuration, AuthOptions.SectionName);
         services.TryAddSingleton<TokenVerifier>();
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, PocketBaseAuthenticationHandler>(PocketBaseIdentity.AuthenticationScheme, displayName: null, configureOptions: null);

@@ -11,10 +11,10 @@ internal sealed class SessionOptions
     /// How long a user's session, and so its PocketBase stream, outlives its last connection. A page reload reconnects
     /// within this time and finds the stream still open.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Relay:Sessions:Linger must be between 00:00:00 and 01:00:00.")]
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan Linger { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>The most distinct topics one session holds upstream (PocketBase refuses more than 1000 per client).</summary>
-    [Range(1, 1000, ErrorMessage = "Relay:Sessions:MaxTopicsPerSession must be between 1 and 1000 (PocketBase's limit per client).")]
+    [Range(1, 1000)]
     public int MaxTopicsPerSession { get; set; } = 1000;
 }

@@ -12,26 +12,26 @@ internal sealed class PocketBaseOptions : IValidatableObject
     public Uri? Url { get; set; }
 
     /// <summary>Timeout of one REST call (subscription POST, auth-refresh).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Relay:PocketBase:RequestTimeout must be between 00:00:01 and 00:05:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// A stream that delivers nothing for this long is taken as dead and re-established. PocketBase closes idle streams
     /// itself after 5 minutes, so anything quieter than that is a half-open connection.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Relay:PocketBase:IdleTimeout must be between 00:00:01 and 01:00:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(6);
 
     /// <summary>How long a <c>Subscribe</c> call waits for PocketBase to accept the topic before failing with <c>upstream_unavailable</c>.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Relay:PocketBase:SubscribeTimeout must be between 00:00:01 and 00:05:00.")]
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan SubscribeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>First delay before re-establishing a lost stream; doubles per attempt, with jitter.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Relay:PocketBase:ReconnectBaseDelay must be between 00:00:00.010 and 00:01:00.")]
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Upper bound of the reconnect delay.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Relay:PocketBase:ReconnectMaxDelay must be between 00:00:00.100 and 00:10:00.")]
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -8,7 +8,7 @@ internal static class UpstreamServiceCollectionExtensions
 {
     public static IServiceCollection AddRelayUpstream(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptionsWithValidateOnStart<PocketBaseOptions, PocketBaseOptionsValidator>().Bind(configuration.GetSection(PocketBaseOptions.SectionName));
+        services.AddRelayOptions<PocketBaseOptions, PocketBaseOptionsValidator>(configuration, PocketBaseOptions.SectionName);
 
         services.AddHttpClient(PocketBaseHttp.RestClient, static (provider, client) =>
         {
