@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every test suite against a real PocketBase and prints one totals line: "N passed, N failed[, N skipped]".
+# Needs the .NET 10 SDK and npm (for the PocketBase binary). Uses a Docker engine when one answers
+# (PocketBase then runs in a container via Testcontainers), otherwise runs PocketBase as a local process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}" TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
+
+results="${RELAY_RESULTS_DIR:-$PWD/artifacts/test-results}"
+rm -rf "$results" && mkdir -p "$results"
+export RELAY_RESULTS_DIR="$results"
+
+echo "==> PocketBase binary"
+RELAY_POCKETBASE_BIN="$(scripts/fetch-pocketbase.sh | tail -n 1)"
+export RELAY_POCKETBASE_BIN
+
+echo "==> build"
+dotnet build Relay.sln -c Release -nologo -clp:ErrorsOnly
+
+started=$(date +%s)
+status=0
+for project in $(dotnet sln Relay.sln list | grep -E '^tests/.*Tests\.csproj$'); do
+  name="$(basename "$project" .csproj)"
+  echo "==> $name"
+  dotnet test "$project" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+    --results-directory "$results" || status=1
+done
+elapsed=$(( $(date +%s) - started ))
+
+passed=0; failed=0; skipped=0; suites=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  suites=$((suites + 1))
+  counters="$(grep -o '<Counters [^>]*>' "$trx")"
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+
+expected=$(dotnet sln Relay.sln list | grep -cE '^tests/.*Tests\.csproj$')
+if [ "$suites" -ne "$expected" ]; then
+  echo "!! $((expected - suites)) test suite(s) produced no results" >&2
+  failed=$((failed + expected - suites))
+fi
+if [ -s "$results/latency.txt" ]; then cat "$results/latency.txt"; fi
+echo "test wall time: ${elapsed}s"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+  exit 1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Relay.Tests.Upstream;
+
+/// <summary>
+/// An HTTP handler that plays PocketBase's realtime endpoints: every <c>GET /api/realtime</c> gets a live SSE stream
+/// the test writes to; every <c>POST /api/realtime</c> is recorded and answered 204 (or as <see cref="PostStatus"/> says).
+/// </summary>
+internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
+{
+    private int _streams;
+
+    public Channel<SseStream> Streams { get; } = Channel.CreateUnbounded<SseStream>();
+
+    public Channel<(string ClientId, string[] Topics, string? Authorization)> Posts { get; } = Channel.CreateUnbounded<(string, string[], string?)>();
+
+    public HttpStatusCode PostStatus { get; set; } = HttpStatusCode.NoContent;
+
+    public HttpStatusCode StreamStatus { get; set; } = HttpStatusCode.OK;
+
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    public HttpClient CreateClient(string name) => new(this, disposeHandler: false) { BaseAddress = new Uri("http://pocketbase.test/") };
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        Requests.Enqueue($"{request.Method} {request.RequestUri!.AbsolutePath}");
+        if (request.Method == HttpMethod.Get && request.RequestUri.AbsolutePath == "/api/realtime")
+        {
+            if (StreamStatus != HttpStatusCode.OK)
+            {
+                return new HttpResponseMessage(StreamStatus);
+            }
+
+            var stream = new SseStream($"client{Interlocked.Increment(ref _streams)}");
+            await stream.WriteAsync("PB_CONNECT", $$"""{"clientId":"{{stream.ClientId}}"}""");
+            Streams.Writer.TryWrite(stream);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(stream.Pipe.Reader.AsStream()) };
+        }
+
+        if (request.Method == HttpMethod.Post && request.RequestUri.AbsolutePath == "/api/realtime")
+        {
+            using var body = JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken));
+            var topics = body.RootElement.GetProperty("subscriptions").EnumerateArray().Select(t => t.GetString()!).ToArray();
+            request.Headers.TryGetValues("Authorization", out var auth);
+            Posts.Writer.TryWrite((body.RootElement.GetProperty("clientId").GetString()!, topics, auth?.FirstOrDefault()));
+            return new HttpResponseMessage(PostStatus) { Content = new StringContent("{}") };
+        }
+
+        return new HttpResponseMessage(HttpStatusCode.NotFound);
+    }
+
+    internal sealed class SseStream(string clientId)
+    {
+        public string ClientId { get; } = clientId;
+
+        public Pipe Pipe { get; } = new();
+
+        public async Task WriteAsync(string eventType, string data)
+        {
+            await Pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes($"id:{ClientId}\nevent:{eventType}\ndata:{data}\n\n"));
+        }
+
+        public Task WriteRecordAsync(string topic, string action, string id)
+            => WriteAsync(topic, $$$"""{"action":"{{{action}}}","record":{"id":"{{{id}}}","collectionName":"notes"}}""");
+
+        public void Close() => Pipe.Writer.Complete();
+    }
+}
