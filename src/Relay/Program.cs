@@ -1,3 +1,4 @@
+using Relay.Diagnostics;
 using Serilog;
 using Serilog.Events;
 
@@ -11,6 +12,7 @@ builder.Services.AddSerilog(
         .ReadFrom.Configuration(builder.Configuration)
         .ReadFrom.Services(services)
         .Enrich.FromLogContext()
+        .Filter.ByExcluding(HubRefusalLogFilter.IsExpectedRefusal)
         // Hosting logs every request URL with its query string, and browsers must send the PocketBase token as
         // ?access_token=. Kept at Warning whatever the configuration says, so a token never reaches a log.
         .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning),

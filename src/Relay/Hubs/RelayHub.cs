@@ -8,11 +8,12 @@ using Relay.Upstream;
 namespace Relay.Hubs;
 
 /// <summary>The SignalR edge: validates what a client asks for and hands it to the caller's session. Pushes never go through here.</summary>
-internal sealed class RelayHub(
+internal sealed partial class RelayHub(
     TopicSubscriptionFactory requests,
     IOptions<RelayOptions> relayOptions,
     IOptions<PocketBaseOptions> pocketBaseOptions,
-    RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
+    RelayMetrics metrics,
+    ILogger<RelayHub> logger) : Hub<IRelayClient>, IRelayHub
 {
     public async Task Subscribe(string topic, SubscriptionOptions? options)
     {
@@ -30,6 +31,7 @@ internal sealed class RelayHub(
         catch (RelayHubException ex)
         {
             metrics.HubError(ex.Code);
+            Log.Refused(logger, nameof(Subscribe), Context.ConnectionId, ex.Code);
             throw;
         }
     }
@@ -39,11 +41,18 @@ internal sealed class RelayHub(
         if (!RelayTopic.TryParse(topic, out _, out var error))
         {
             metrics.HubError(RelayErrorCodes.InvalidTopic);
+            Log.Refused(logger, nameof(Unsubscribe), Context.ConnectionId, RelayErrorCodes.InvalidTopic);
             throw new RelayHubException(RelayErrorCodes.InvalidTopic, error);
         }
 
         var connection = RelayHubLifetimeManager.GetConnection(Context);
         connection.Session.Unsubscribe(connection, topic);
         return Task.CompletedTask;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(5001, LogLevel.Debug, "Refused {Method} from connection {ConnectionId}: {Code}.")]
+        public static partial void Refused(ILogger logger, string method, string connectionId, string code);
     }
 }

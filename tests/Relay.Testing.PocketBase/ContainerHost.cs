@@ -1,0 +1,102 @@
+using DotNet.Testcontainers.Builders;
+using DotNet.Testcontainers.Containers;
+using DotNet.Testcontainers.Images;
+
+namespace Relay.Testing.PocketBase;
+
+/// <summary>
+/// PocketBase in a container built <c>FROM scratch</c> around the same binary: no registry is needed. The host port is
+/// chosen up front and bound explicitly, so a stopped and restarted container keeps its URL.
+/// </summary>
+internal sealed class ContainerHost : IPocketBaseHost
+{
+    private const string ImageName = "relay-pocketbase-test:" + PocketBaseBinary.Version;
+    private static readonly SemaphoreSlim ImageGate = new(1, 1);
+    private static IFutureDockerImage? _image;
+
+    private readonly IContainer _container;
+
+    private ContainerHost(IContainer container, int port)
+    {
+        _container = container;
+        Url = new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public Uri Url { get; }
+
+    public string Mode => "container";
+
+    public static bool EngineAvailable()
+    {
+        var dockerHost = Environment.GetEnvironmentVariable("DOCKER_HOST");
+        return !string.IsNullOrEmpty(dockerHost) || File.Exists("/var/run/docker.sock");
+    }
+
+    public static async Task<ContainerHost> StartAsync(string binary, int port, CancellationToken cancellationToken)
+    {
+        var image = await BuildImageAsync(binary, cancellationToken);
+        var container = new ContainerBuilder(image)
+            .WithPortBinding(port, 8090)
+            .WithLabel("relay.test", "pocketbase")
+            .WithCleanUp(true)
+            .Build();
+        await container.StartAsync(cancellationToken);
+        return new ContainerHost(container, port);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => _container.StopAsync(cancellationToken);
+
+    public Task StartAgainAsync(CancellationToken cancellationToken) => _container.StartAsync(cancellationToken);
+
+    public string RecentOutput()
+    {
+        try
+        {
+            var (stdout, stderr) = _container.GetLogsAsync().GetAwaiter().GetResult();
+            return string.Join('\n', (stdout + stderr).Split('\n').TakeLast(50));
+        }
+        catch (Exception ex)
+        {
+            return $"(logs unavailable: {ex.Message})";
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _container.DisposeAsync();
+
+    private static async Task<IFutureDockerImage> BuildImageAsync(string binary, CancellationToken cancellationToken)
+    {
+        await ImageGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_image is not null)
+            {
+                return _image;
+            }
+
+            var context = Path.Combine(Path.GetTempPath(), "relay-pocketbase-image");
+            Directory.CreateDirectory(context);
+            File.Copy(binary, Path.Combine(context, "pocketbase"), overwrite: true);
+            await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), """
+                FROM scratch
+                COPY pocketbase /pocketbase
+                EXPOSE 8090
+                ENTRYPOINT ["/pocketbase", "serve", "--http=0.0.0.0:8090", "--dir=/pb_data", "--automigrate=false"]
+                """, cancellationToken);
+
+            var image = new ImageFromDockerfileBuilder()
+                .WithDockerfileDirectory(context)
+                .WithDockerfile("Dockerfile")
+                .WithName(ImageName)
+                .WithCleanUp(false)
+                .WithDeleteIfExists(false)
+                .Build();
+            await image.CreateAsync(cancellationToken);
+            _image = image;
+            return image;
+        }
+        finally
+        {
+            ImageGate.Release();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Relay.Testing.PocketBase;
+
+/// <summary>
+/// A running real PocketBase with a superuser. <c>RELAY_POCKETBASE_MODE</c> = <c>container</c> or <c>process</c> forces
+/// a mode; unset, a container is used when a Docker engine answers and a local process otherwise.
+/// </summary>
+public sealed class PocketBaseServer : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private readonly IPocketBaseHost _host;
+
+    private PocketBaseServer(IPocketBaseHost host, PocketBaseAdmin admin)
+    {
+        _host = host;
+        Admin = admin;
+    }
+
+    public Uri Url => _host.Url;
+
+    /// <summary><c>container</c> or <c>process</c>.</summary>
+    public string Mode => _host.Mode;
+
+    public PocketBaseAdmin Admin { get; }
+
+    public static async Task<PocketBaseServer> StartAsync(string? mode = null, CancellationToken cancellationToken = default)
+    {
+        mode ??= Environment.GetEnvironmentVariable("RELAY_POCKETBASE_MODE");
+        var binary = PocketBaseBinary.Locate();
+        var port = FreePort();
+        IPocketBaseHost host;
+        if (mode == "process" || (mode is null or "" && !ContainerHost.EngineAvailable()))
+        {
+            host = await ProcessHost.StartAsync(binary, port, cancellationToken);
+        }
+        else if (mode is null or "" or "container")
+        {
+            host = await ContainerHost.StartAsync(binary, port, cancellationToken);
+        }
+        else
+        {
+            throw new ArgumentException($"RELAY_POCKETBASE_MODE must be 'container' or 'process', not '{mode}'.", nameof(mode));
+        }
+
+        try
+        {
+            await WaitForHealthAsync(host, cancellationToken);
+            return new PocketBaseServer(host, await PocketBaseAdmin.CreateFirstAsync(host.Url, cancellationToken));
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Stops PocketBase; every realtime stream to it ends. Data and URL are kept for <see cref="StartAgainAsync"/>.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _host.StopAsync(cancellationToken);
+
+    /// <summary>Starts PocketBase again on the same URL with the same data.</summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken = default)
+    {
+        await _host.StartAgainAsync(cancellationToken);
+        await WaitForHealthAsync(_host, cancellationToken);
+        await Admin.LoginAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Admin.Dispose();
+        await _host.DisposeAsync();
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitForHealthAsync(IPocketBaseHost host, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = host.Url, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync("api/health", cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                // Not listening yet.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"PocketBase ({host.Mode}) at {host.Url} was not healthy within {StartTimeout.TotalSeconds} s. Its output:\n{host.RecentOutput()}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+}
