@@ -90,6 +90,7 @@ public sealed class SessionTests(PocketBaseFixture pocketBase)
 
         await relay.WaitForGaugeAsync("relay.connections", 2);
         Assert.Equal(0, relay.Gauge("relay.upstream.streams"));
+        Assert.NotEqual(5000, relay.Url.Port);
     }
 
     private static async Task<List<TestConnection>> ConnectAsync(RelayServer relay, string? token, int count, string topic)

@@ -43,6 +43,12 @@ internal sealed partial class RelayConnection : IEventRecipient
 
     public void Start() => _writer = Task.Run(WriteLoopAsync);
 
+    /// <summary>
+    /// Cuts the connection's transport the way a network failure would (no close message), so the client reconnects.
+    /// A plain <see cref="HubConnectionContext.Abort"/> sends a close message that tells clients not to.
+    /// </summary>
+    public void AbortTransport() => (_context.GetHttpContext() ?? throw new InvalidOperationException("No HTTP context.")).Abort();
+
     public void Enqueue(SerializedHubMessage message)
     {
         if (_outbound.Writer.TryWrite(message))

@@ -59,6 +59,18 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
     }
 
+    /// <summary>A snapshot of the attached connections.</summary>
+    public IReadOnlyList<RelayConnection> Connections
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _connections];
+            }
+        }
+    }
+
     /// <summary>Uses <paramref name="token"/>, verified by PocketBase for this same user, for later subscription posts.</summary>
     public void UseToken(string token) => Volatile.Write(ref _token, token);
 

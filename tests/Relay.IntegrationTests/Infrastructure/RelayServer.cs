@@ -46,10 +46,12 @@ public sealed class RelayServer : IAsyncDisposable
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Development");
+            // A port of its own for every host: tests and benchmarks may run several side by side.
+            builder.UseSetting("urls", "http://127.0.0.1:0");
             builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(configuration));
             builder.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         });
-        factory.UseKestrel(0);
+        factory.UseKestrel();
         factory.StartServer();
 
         var server = new RelayServer(factory, logs);

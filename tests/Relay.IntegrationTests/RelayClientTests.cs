@@ -1,0 +1,130 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Relay.Client;
+using Relay.Client.Protocol;
+using Relay.IntegrationTests.Infrastructure;
+using Relay.Sessions;
+
+namespace Relay.IntegrationTests;
+
+/// <summary>The .NET client against the real Relay and PocketBase.</summary>
+[Collection(PocketBaseCollection.Name)]
+public sealed class RelayClientTests(PocketBaseFixture pocketBase)
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SubscribeAsync_HandlersReceiveEvents_LastDisposalUnsubscribes(bool messagePack)
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        await using var client = CreateClient(relay, pocketBase.Alice.Token, messagePack);
+        await client.StartAsync().DefaultTimeout();
+        var first = Channel.CreateUnbounded<RelayEvent>();
+        var second = Channel.CreateUnbounded<RelayEvent>();
+
+        var firstSubscription = await client.SubscribeAsync("notes/*", e => first.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
+        var secondSubscription = await client.SubscribeAsync("notes/*", e => second.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
+
+        var id = await CreateNoteAsync("to both handlers");
+        Assert.Equal(id, (await first.Reader.ReadAsync().AsTask().DefaultTimeout()).Record.GetProperty("id").GetString());
+        var received = await second.Reader.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Equal(id, received.Record.GetProperty("id").GetString());
+        Assert.Equal("to both handlers", received.Record.GetProperty("title").GetString());
+
+        await firstSubscription.DisposeAsync();
+        var next = await CreateNoteAsync("to the second only");
+        Assert.Equal(next, (await second.Reader.ReadAsync().AsTask().DefaultTimeout()).Record.GetProperty("id").GetString());
+        Assert.False(first.Reader.TryRead(out _));
+
+        await secondSubscription.DisposeAsync();
+        var session = relay.Services.GetRequiredService<SessionManager>().Find(new SessionKey(pocketBase.Alice.CollectionId, pocketBase.Alice.Id))!;
+        await WaitUntilAsync(() => session.TopicCount == 0);
+        await CreateNoteAsync("to no one");
+        await Task.Delay(TestTimeouts.Quiet);
+        Assert.False(second.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_Refused_ThrowsWithCodeAndKeepsNoState()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, new Dictionary<string, string?> { ["Relay:AllowedCollections:0"] = "notes" });
+        await using var client = CreateClient(relay, pocketBase.Alice.Token);
+        await client.StartAsync().DefaultTimeout();
+
+        var invalid = await Assert.ThrowsAsync<RelaySubscriptionException>(() => client.SubscribeAsync("notes", _ => Task.CompletedTask));
+        Assert.Equal(RelayErrorCodes.InvalidTopic, invalid.Code);
+        Assert.StartsWith("invalid_topic: ", invalid.Message, StringComparison.Ordinal);
+        var notAllowed = await Assert.ThrowsAsync<RelaySubscriptionException>(() => client.SubscribeAsync("announcements/*", _ => Task.CompletedTask));
+        Assert.Equal(RelayErrorCodes.TopicNotAllowed, notAllowed.Code);
+
+        await using var ok = await client.SubscribeAsync("notes/*", _ => Task.CompletedTask).DefaultTimeout();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync(
+            "notes/*", _ => Task.CompletedTask, new SubscriptionOptions { Query = new Dictionary<string, string> { ["expand"] = "owner" } }));
+    }
+
+    [Fact]
+    public async Task ConnectionDropped_ClientReconnectsResubscribesAndRaisesResync()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        await using var client = CreateClient(relay, pocketBase.Alice.Token);
+        var resyncs = Channel.CreateUnbounded<ResyncSignal>();
+        var reconnecting = 0;
+        client.Resync += signal => resyncs.Writer.WriteAsync(signal).AsTask();
+        client.Reconnecting += _ =>
+        {
+            Interlocked.Increment(ref reconnecting);
+            return Task.CompletedTask;
+        };
+        await client.StartAsync().DefaultTimeout();
+        var events = Channel.CreateUnbounded<RelayEvent>();
+        await using var notes = await client.SubscribeAsync("notes/*", e => events.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
+        await using var announcements = await client.SubscribeAsync("announcements/*", e => events.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
+
+        var session = relay.Services.GetRequiredService<SessionManager>().Find(new SessionKey(pocketBase.Alice.CollectionId, pocketBase.Alice.Id))!;
+        Assert.Single(session.Connections).AbortTransport();
+
+        var signal = await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Equal(ResyncReasons.Reconnected, signal.Reason);
+        Assert.Equal(["announcements/*", "notes/*"], signal.Topics.Order());
+        Assert.Equal(1, reconnecting);
+        Assert.Equal(Microsoft.AspNetCore.SignalR.Client.HubConnectionState.Connected, client.State);
+
+        var id = await CreateNoteAsync("after the reconnect");
+        Assert.Equal(id, (await events.Reader.ReadAsync().AsTask().DefaultTimeout()).Record.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task StartAsync_ForgedToken_Throws401()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        await using var client = CreateClient(relay, pocketBase.Alice.Token[..^4] + "AAAA");
+
+        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.StartAsync().DefaultTimeout());
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, ex.StatusCode);
+    }
+
+    private static RelayClient CreateClient(RelayServer relay, string? token, bool messagePack = false) => new(new RelayClientOptions
+    {
+        Url = relay.Url,
+        AccessTokenProvider = _ => ValueTask.FromResult(token),
+        UseMessagePack = messagePack,
+        ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+        ReconnectMaxDelay = TimeSpan.FromMilliseconds(500),
+    });
+
+    private async Task<string> CreateNoteAsync(string title)
+    {
+        var record = await pocketBase.Admin.CreateRecordAsync("notes", new { title, owner = pocketBase.Alice.Id }, pocketBase.Alice.Token).DefaultTimeout();
+        return record.GetProperty("id").GetString()!;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+}
