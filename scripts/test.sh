@@ -27,9 +27,17 @@ for project in $(dotnet sln Relay.sln list | grep -E '^tests/.*Tests\.csproj$');
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" || status=1
 done
+
+# The README's first command, end to end: PocketBase + Relay + the demo's four viewers, checked.
+echo "==> demo (scripts/run-demo.sh --once)"
+demo_passed=0; demo_failed=0
+demo_data="$(mktemp -d)"
+if RELAY_DEMO_DATA="$demo_data" RELAY_DEMO_POCKETBASE_PORT="${RELAY_TEST_DEMO_PB_PORT:-18090}" RELAY_DEMO_RELAY_PORT="${RELAY_TEST_DEMO_RELAY_PORT:-15080}" \
+  timeout 300 scripts/run-demo.sh --once; then demo_passed=1; else demo_failed=1; status=1; fi
+rm -rf "$demo_data"
 elapsed=$(( $(date +%s) - started ))
 
-passed=0; failed=0; skipped=0; suites=0
+passed=$demo_passed; failed=$demo_failed; skipped=0; suites=0
 for trx in "$results"/*.trx; do
   [ -e "$trx" ] || continue
   suites=$((suites + 1))

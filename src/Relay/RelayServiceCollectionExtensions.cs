@@ -31,6 +31,7 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<SessionManager>();
 
+        services.AddHealthChecks();
         services.AddSignalR()
             .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);
 

@@ -25,6 +25,49 @@ public sealed class PocketBaseAdmin : IDisposable
         return admin;
     }
 
+    /// <summary>Logs in as the superuser, creating it first on a fresh PocketBase (for the demo, which reuses its data).</summary>
+    public static async Task<PocketBaseAdmin> ConnectAsync(Uri url, CancellationToken cancellationToken = default)
+    {
+        var admin = new PocketBaseAdmin(url);
+        try
+        {
+            await admin.LoginAsync(cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
+        {
+            await admin.SendAsync(HttpMethod.Post, "api/admins", new { email = Email, password = Password, passwordConfirm = Password }, token: "", cancellationToken);
+            await admin.LoginAsync(cancellationToken);
+        }
+
+        return admin;
+    }
+
+    /// <summary>Creates the test schema unless <c>notes</c> already exists.</summary>
+    public async Task EnsureTestSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await SendAsync(HttpMethod.Get, "api/collections/notes", body: null, token: null, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            await CreateTestSchemaAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Logs in as the user, creating it first if it does not exist.</summary>
+    public async Task<PocketBaseUser> EnsureUserAsync(string email, string password, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await LoginUserAsync(email, password, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
+        {
+            return await CreateUserAsync(email, password, cancellationToken);
+        }
+    }
+
     public async Task LoginAsync(CancellationToken cancellationToken = default)
     {
         var result = await SendAsync(HttpMethod.Post, "api/admins/auth-with-password", new { identity = Email, password = Password }, token: "", cancellationToken);

@@ -1,0 +1,32 @@
+namespace Relay.Demo;
+
+internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once)
+{
+    public const string UserPassword = "demo-password-1";
+
+    public static DemoSettings Parse(string[] args)
+    {
+        var pocketBase = new Uri("http://127.0.0.1:8090/");
+        var relay = new Uri("http://127.0.0.1:5080/");
+        var once = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--pocketbase" when i + 1 < args.Length:
+                    pocketBase = new Uri(args[++i]);
+                    break;
+                case "--relay" when i + 1 < args.Length:
+                    relay = new Uri(args[++i]);
+                    break;
+                case "--once":
+                    once = true;
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: Relay.Demo [--pocketbase URL] [--relay URL] [--once]");
+            }
+        }
+
+        return new DemoSettings(pocketBase, relay, once);
+    }
+}
