@@ -34,6 +34,19 @@ internal sealed class ContainerHost : IPocketBaseHost
 
     public static async Task<ContainerHost> StartAsync(string binary, int port, CancellationToken cancellationToken)
     {
+        // Debian's engine (20.10) speaks Docker API 1.41 at most, and every later engine still accepts 1.41; without
+        // this, the Docker client's newer default version is refused and the engine looks "unavailable".
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOCKER_API_VERSION")))
+        {
+            Environment.SetEnvironmentVariable("DOCKER_API_VERSION", "1.41");
+        }
+
+        // No registry is reachable, so Testcontainers' Ryuk reaper image cannot be pulled; containers are removed on dispose.
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED")))
+        {
+            Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
+        }
+
         var image = await BuildImageAsync(binary, cancellationToken);
         var container = new ContainerBuilder(image)
             .WithPortBinding(port, 8090)
