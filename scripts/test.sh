@@ -53,7 +53,7 @@ if [ "$suites" -ne "$expected" ]; then
   echo "!! $((expected - suites)) test suite(s) produced no results" >&2
   failed=$((failed + expected - suites))
 fi
-if [ -s "$results/latency.txt" ]; then cat "$results/latency.txt"; fi
+if [ -s "$results/figures.txt" ]; then echo "==> measured"; cat "$results/figures.txt"; fi
 echo "test wall time: ${elapsed}s"
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"

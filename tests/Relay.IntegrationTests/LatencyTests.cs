@@ -35,12 +35,7 @@ public sealed class LatencyTests(PocketBaseFixture pocketBase, ITestOutputHelper
         var line = $"relay end-to-end latency over {Samples} creates (REST create issued -> SignalR handler): "
             + $"p50 {Percentile(samples, 0.50):0.0} ms, p90 {Percentile(samples, 0.90):0.0} ms, p99 {Percentile(samples, 0.99):0.0} ms, max {samples[^1]:0.0} ms";
         output.WriteLine(line);
-        var results = Environment.GetEnvironmentVariable("RELAY_RESULTS_DIR");
-        if (!string.IsNullOrEmpty(results))
-        {
-            Directory.CreateDirectory(results);
-            await File.AppendAllTextAsync(Path.Combine(results, "latency.txt"), line + Environment.NewLine);
-        }
+        await TestResults.AppendAsync(line);
 
         Assert.Equal(Samples, samples.Count);
         relay.AssertNoErrorLogs();

@@ -61,6 +61,50 @@ internal sealed class ContainerHost : IPocketBaseHost
 
     public Task StartAgainAsync(CancellationToken cancellationToken) => _container.StartAsync(cancellationToken);
 
+    /// <summary>SIGKILL through the docker CLI (Testcontainers only stops gracefully); a graceful stop where no CLI exists.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var kill = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("docker", ["kill", "--signal", "KILL", _container.Id])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            await kill.WaitForExitAsync(cancellationToken);
+            if (kill.ExitCode == 0)
+            {
+                await WaitUntilStoppedAsync(cancellationToken);
+                return;
+            }
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // No docker CLI on the PATH.
+        }
+
+        await _container.StopAsync(cancellationToken);
+    }
+
+    private async Task WaitUntilStoppedAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var inspect = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("docker", ["inspect", "-f", "{{.State.Running}}", _container.Id])
+            {
+                RedirectStandardOutput = true,
+            })!;
+            var running = (await inspect.StandardOutput.ReadToEndAsync(cancellationToken)).Trim();
+            await inspect.WaitForExitAsync(cancellationToken);
+            if (running != "true")
+            {
+                return;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
     public string RecentOutput()
     {
         try

@@ -8,6 +8,8 @@ internal interface IPocketBaseHost : IAsyncDisposable
 
     Task StopAsync(CancellationToken cancellationToken);
 
+    Task KillAsync(CancellationToken cancellationToken);
+
     Task StartAgainAsync(CancellationToken cancellationToken);
 
     string RecentOutput();

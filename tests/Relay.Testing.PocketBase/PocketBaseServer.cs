@@ -73,6 +73,9 @@ public sealed class PocketBaseServer : IAsyncDisposable
     /// <summary>Stops PocketBase; every realtime stream to it ends. Data and URL are kept for <see cref="StartAgainAsync"/>.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _host.StopAsync(cancellationToken);
 
+    /// <summary>Kills PocketBase with SIGKILL, as a crash would. Data and URL are kept for <see cref="StartAgainAsync"/>.</summary>
+    public Task KillAsync(CancellationToken cancellationToken = default) => _host.KillAsync(cancellationToken);
+
     /// <summary>Starts PocketBase again on the same URL with the same data.</summary>
     public async Task StartAgainAsync(CancellationToken cancellationToken = default)
     {

@@ -36,10 +36,13 @@ internal sealed class ProcessHost : IPocketBaseHost
     {
         if (_process is { HasExited: false } process)
         {
+            // Process.Kill is SIGKILL: PocketBase gets no chance to close its streams.
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(cancellationToken);
         }
     }
+
+    public Task KillAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
 
     public Task StartAgainAsync(CancellationToken cancellationToken)
     {

@@ -16,7 +16,7 @@ public sealed class CapturedLogs : ILoggerProvider
     {
     }
 
-    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Text);
+    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Text, DateTimeOffset Timestamp);
 
     private sealed class Logger(string category, ConcurrentQueue<LogEntry> entries) : ILogger
     {
@@ -38,7 +38,7 @@ public sealed class CapturedLogs : ILoggerProvider
                 text += " | " + exception;
             }
 
-            entries.Enqueue(new LogEntry(category, logLevel, eventId, text));
+            entries.Enqueue(new LogEntry(category, logLevel, eventId, text, DateTimeOffset.UtcNow));
         }
     }
 }

@@ -11,13 +11,14 @@ namespace Relay.IntegrationTests.Infrastructure;
 public sealed class TestConnection : IAsyncDisposable
 {
     private readonly Channel<RelayEvent> _events = Channel.CreateUnbounded<RelayEvent>();
-    private readonly Channel<ResyncSignal> _resyncs = Channel.CreateUnbounded<ResyncSignal>();
+    private readonly Channel<(ResyncSignal Signal, long ReceivedAt)> _resyncs = Channel.CreateUnbounded<(ResyncSignal, long)>();
 
     private TestConnection(HubConnection hub) => Hub = hub;
 
     public HubConnection Hub { get; }
 
-    public ChannelReader<ResyncSignal> Resyncs => _resyncs.Reader;
+    /// <summary>Resync signals with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of their arrival.</summary>
+    public ChannelReader<(ResyncSignal Signal, long ReceivedAt)> Resyncs => _resyncs.Reader;
 
     public static async Task<TestConnection> StartAsync(Uri relayUrl, string? token, bool messagePack)
     {
@@ -38,7 +39,7 @@ public sealed class TestConnection : IAsyncDisposable
         var hub = builder.Build();
         var connection = new TestConnection(hub);
         hub.On<RelayEvent>(nameof(IRelayClient.Event), e => connection._events.Writer.TryWrite(e));
-        hub.On<ResyncSignal>(nameof(IRelayClient.Resync), s => connection._resyncs.Writer.TryWrite(s));
+        hub.On<ResyncSignal>(nameof(IRelayClient.Resync), s => connection._resyncs.Writer.TryWrite((s, System.Diagnostics.Stopwatch.GetTimestamp())));
         await hub.StartAsync();
         return connection;
     }
