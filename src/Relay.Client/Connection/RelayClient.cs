@@ -67,6 +67,7 @@ public sealed partial class RelayClient : IAsyncDisposable
         _hub = builder.Build();
         _hub.On<RelayEvent>(nameof(IRelayClient.Event), OnEventAsync);
         _hub.On<ResyncSignal>(nameof(IRelayClient.Resync), signal => RaiseResyncAsync(signal));
+        _hub.On<AuthExpiredSignal>(nameof(IRelayClient.AuthExpired), signal => AuthExpired?.Invoke(signal) ?? Task.CompletedTask);
         _hub.Reconnecting += error => Reconnecting?.Invoke(error) ?? Task.CompletedTask;
         _hub.Reconnected += _ => OnReconnectedAsync();
         _hub.Closed += error => Closed?.Invoke(error) ?? Task.CompletedTask;
@@ -74,6 +75,12 @@ public sealed partial class RelayClient : IAsyncDisposable
 
     /// <summary>Events for the listed topics may have been lost (after a reconnect, or when Relay resynced this connection); refetch them.</summary>
     public event Func<ResyncSignal, Task>? Resync;
+
+    /// <summary>
+    /// PocketBase no longer accepts the user's token (expired, user deleted, password changed). Relay closes the
+    /// connection next and the client does not reconnect: create a new client with a new token.
+    /// </summary>
+    public event Func<AuthExpiredSignal, Task>? AuthExpired;
 
     /// <summary>The connection dropped and the client is reconnecting; the argument is the cause, if any.</summary>
     public event Func<Exception?, Task>? Reconnecting;
@@ -143,6 +150,27 @@ public sealed partial class RelayClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hands Relay a fresh token of the same user (for example after the app refreshed it) without reconnecting. The
+    /// token is also what <see cref="RelayClientOptions.AccessTokenProvider"/> should return from now on.
+    /// </summary>
+    /// <param name="token">A PocketBase auth token of the connected user.</param>
+    /// <param name="cancellationToken">Cancels waiting for Relay.</param>
+    /// <exception cref="RelaySubscriptionException">Relay refused it: <c>invalid_token</c>, <c>token_user_mismatch</c> or <c>upstream_unavailable</c>.</exception>
+    public async Task ReauthenticateAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            await _hub.InvokeAsync(nameof(IRelayHub.Reauthenticate), token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex)
+        {
+            throw ToRelayException(ex);
+        }
+    }
+
     /// <summary>Closes the connection; handlers receive nothing more.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -197,10 +225,15 @@ public sealed partial class RelayClient : IAsyncDisposable
         }
         catch (HubException ex)
         {
-            var code = RelayErrorCodes.FromMessage(ex.Message) ?? "unknown";
-            var start = ex.Message.IndexOf(code + ": ", StringComparison.Ordinal);
-            throw new RelaySubscriptionException(code, start < 0 ? ex.Message : ex.Message[start..], ex);
+            throw ToRelayException(ex);
         }
+    }
+
+    private static RelaySubscriptionException ToRelayException(HubException ex)
+    {
+        var code = RelayErrorCodes.FromMessage(ex.Message) ?? "unknown";
+        var start = ex.Message.IndexOf(code + ": ", StringComparison.Ordinal);
+        return new RelaySubscriptionException(code, start < 0 ? ex.Message : ex.Message[start..], ex);
     }
 
     private async Task OnEventAsync(RelayEvent relayEvent)

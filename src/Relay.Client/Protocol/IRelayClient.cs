@@ -13,4 +13,8 @@ public interface IRelayClient
     /// <summary>Events for <see cref="ResyncSignal.Topics"/> may have been lost; refetch them.</summary>
     /// <param name="signal">The affected topics and the reason.</param>
     Task Resync(ResyncSignal signal);
+
+    /// <summary>The user's token is no longer accepted; the connection closes next. Reconnect with a new token.</summary>
+    /// <param name="signal">Why.</param>
+    Task AuthExpired(AuthExpiredSignal signal);
 }

@@ -14,4 +14,11 @@ public interface IRelayHub
     /// <summary>Removes the connection's subscription to <paramref name="topic"/>; unknown topics are ignored.</summary>
     /// <param name="topic">The topic as passed to <see cref="Subscribe"/>.</param>
     Task Unsubscribe(string topic);
+
+    /// <summary>
+    /// Hands Relay a fresh token of the same user without reconnecting; Relay verifies it with PocketBase and uses it
+    /// for the user's subscriptions from then on.
+    /// </summary>
+    /// <param name="token">A PocketBase auth token of the connection's own user.</param>
+    Task Reauthenticate(string token);
 }

@@ -18,6 +18,12 @@ public static class RelayErrorCodes
     /// <summary>The connection already holds <c>Relay:MaxSubscriptionsPerConnection</c> subscriptions.</summary>
     public const string TooManySubscriptions = "too_many_subscriptions";
 
+    /// <summary><c>Reauthenticate</c> was given a token PocketBase does not accept (malformed, forged, expired, revoked).</summary>
+    public const string InvalidToken = "invalid_token";
+
+    /// <summary><c>Reauthenticate</c> was given a token of another user, or called on a guest connection.</summary>
+    public const string TokenUserMismatch = "token_user_mismatch";
+
     /// <summary>PocketBase could not be reached or refused the subscription; the call may be retried.</summary>
     public const string UpstreamUnavailable = "upstream_unavailable";
 

@@ -17,4 +17,18 @@ internal sealed class AuthOptions
     /// <summary>The most verdicts cached at once; bounds memory under a flood of distinct forged tokens.</summary>
     [Range(1, 1_000_000)]
     public int VerificationCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long before a session's token expires Relay refreshes it through PocketBase (at most half its remaining
+    /// life), so the user's stream never runs on an expired token.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How often a live session's token is checked with PocketBase even when far from expiry, so a deleted user or a
+    /// changed password (which revoke the token) cuts the user off within this time.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RevalidateInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -12,17 +12,22 @@ internal sealed class PocketBaseIdentity : ClaimsIdentity
     public const string CollectionIdClaim = "pb_collection_id";
     public const string CollectionNameClaim = "pb_collection_name";
 
-    private PocketBaseIdentity(IEnumerable<Claim> claims, string? token)
+    private PocketBaseIdentity(IEnumerable<Claim> claims, string? token, DateTimeOffset expiresAt)
         : base(claims, AuthenticationScheme)
     {
         Token = token;
+        ExpiresAt = expiresAt;
     }
 
     private PocketBaseIdentity(PocketBaseIdentity other)
         : base(other)
     {
         Token = other.Token;
+        ExpiresAt = other.ExpiresAt;
     }
+
+    /// <summary>When <see cref="Token"/> expires; <see cref="DateTimeOffset.MaxValue"/> for a guest.</summary>
+    public DateTimeOffset ExpiresAt { get; }
 
     /// <summary>The verified token to subscribe upstream with; null for a guest.</summary>
     public string? Token { get; }
@@ -33,7 +38,7 @@ internal sealed class PocketBaseIdentity : ClaimsIdentity
 
     public string? RecordId => FindFirst(ClaimTypes.NameIdentifier)?.Value;
 
-    public static PocketBaseIdentity Guest() => new([new Claim(ClaimTypes.Name, "guest")], token: null);
+    public static PocketBaseIdentity Guest() => new([new Claim(ClaimTypes.Name, "guest")], token: null, DateTimeOffset.MaxValue);
 
     public static PocketBaseIdentity ForRecord(VerifiedToken verified) => new(
         [
@@ -41,7 +46,8 @@ internal sealed class PocketBaseIdentity : ClaimsIdentity
             new Claim(CollectionIdClaim, verified.CollectionId),
             new Claim(CollectionNameClaim, verified.CollectionName),
         ],
-        verified.Token);
+        verified.Token,
+        verified.ExpiresAt);
 
     public override ClaimsIdentity Clone() => new PocketBaseIdentity(this);
 }

@@ -70,6 +70,20 @@ internal sealed partial class TokenVerifier : IDisposable
         }
     }
 
+    /// <summary>Exchanges <paramref name="token"/> for a fresh one, bypassing the cache: a refusal now means the token was revoked.</summary>
+    /// <exception cref="UpstreamException">PocketBase could not be asked.</exception>
+    public Task<TokenVerdict> RefreshAsync(string token)
+    {
+        if (!JwtPayload.TryRead(token, out var payload))
+        {
+            return Task.FromResult(TokenVerdict.Invalid("not a PocketBase auth record token"));
+        }
+
+        return payload.ExpiresAt <= _timeProvider.GetUtcNow()
+            ? Task.FromResult(TokenVerdict.Invalid("expired"))
+            : VerifyWithPocketBaseAsync(token, payload.CollectionId);
+    }
+
     public void Dispose() => _cache.Dispose();
 
     private async Task<TokenVerdict> VerifyWithPocketBaseAsync(string token, string collectionId)

@@ -22,6 +22,8 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _upstreamStreamsLost;
     private readonly Counter<long> _upstreamSubscriptionPosts;
     private readonly Counter<long> _hubErrors;
+    private readonly Counter<long> _tokenRefreshes;
+    private readonly Counter<long> _authExpired;
 
     private long _connections;
     private long _userSessions;
@@ -56,6 +58,8 @@ internal sealed class RelayMetrics
         _upstreamStreamsLost = meter.CreateCounter<long>("relay.upstream.streams_lost", "{stream}", "Streams that ended while their session lived, by reason.");
         _upstreamSubscriptionPosts = meter.CreateCounter<long>("relay.upstream.subscription_posts", "{request}", "Subscription sets posted to PocketBase.");
         _hubErrors = meter.CreateCounter<long>("relay.hub.errors", "{error}", "Hub calls refused, by error code.");
+        _tokenRefreshes = meter.CreateCounter<long>("relay.auth.refreshes", "{refresh}", "Session tokens refreshed through PocketBase before expiry.");
+        _authExpired = meter.CreateCounter<long>("relay.auth.expired", "{session}", "Sessions ended because PocketBase no longer accepted their token, by reason.");
     }
 
     public long GetTimestamp() => _timeProvider.GetTimestamp();
@@ -98,6 +102,10 @@ internal sealed class RelayMetrics
     }
 
     public void OutboundOverflow() => _outboundOverflows.Add(1);
+
+    public void TokenRefreshed() => _tokenRefreshes.Add(1);
+
+    public void AuthExpired(string reason) => _authExpired.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void HubError(string code) => _hubErrors.Add(1, new KeyValuePair<string, object?>("code", code));
 }

@@ -70,6 +70,15 @@ internal sealed partial class RelayConnection : IEventRecipient
     public static SerializedHubMessage CreateResync(IReadOnlyList<string> topics, string reason)
         => new(new InvocationMessage(nameof(IRelayClient.Resync), [new ResyncSignal { Topics = topics, Reason = reason }]));
 
+    /// <summary>Sends what is queued (plus <paramref name="last"/>), then closes the connection, telling the client not to reconnect.</summary>
+    public async Task CloseAfterFlushAsync(SerializedHubMessage last)
+    {
+        _outbound.Writer.TryWrite(last);
+        _outbound.Writer.TryComplete();
+        await _writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _context.Abort();
+    }
+
     /// <summary>Stops writing; queued messages for a closed connection are dropped.</summary>
     public Task CompleteAsync()
     {

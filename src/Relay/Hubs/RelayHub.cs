@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
+using Relay.Auth;
 using Relay.Diagnostics;
 using Relay.Routing;
 using Relay.Upstream;
@@ -12,6 +13,7 @@ internal sealed partial class RelayHub(
     TopicSubscriptionFactory requests,
     IOptions<RelayOptions> relayOptions,
     IOptions<PocketBaseOptions> pocketBaseOptions,
+    TokenVerifier verifier,
     RelayMetrics metrics,
     ILogger<RelayHub> logger) : Hub<IRelayClient>, IRelayHub
 {
@@ -48,6 +50,52 @@ internal sealed partial class RelayHub(
         var connection = RelayHubLifetimeManager.GetConnection(Context);
         connection.Session.Unsubscribe(connection, topic);
         return Task.CompletedTask;
+    }
+
+    public async Task Reauthenticate(string token)
+    {
+        try
+        {
+            var connection = RelayHubLifetimeManager.GetConnection(Context);
+            var session = connection.Session;
+            if (session.Key.IsGuest)
+            {
+                throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "a guest connection cannot become a user; connect again with the token");
+            }
+
+            if (string.IsNullOrWhiteSpace(token))
+            {
+                throw new RelayHubException(RelayErrorCodes.InvalidToken, "the token is empty");
+            }
+
+            TokenVerdict verdict;
+            try
+            {
+                verdict = await verifier.VerifyAsync(token, Context.ConnectionAborted);
+            }
+            catch (UpstreamException)
+            {
+                throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, "PocketBase could not be reached to verify the token; retry later");
+            }
+
+            if (verdict.Token is not { } verified)
+            {
+                throw new RelayHubException(RelayErrorCodes.InvalidToken, $"PocketBase does not accept the token ({verdict.Reason})");
+            }
+
+            if (verified.CollectionId != session.Key.CollectionId || verified.RecordId != session.Key.RecordId)
+            {
+                throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "the token belongs to another user; connect again to switch users");
+            }
+
+            session.UseToken(verified.Token, verified.ExpiresAt);
+        }
+        catch (RelayHubException ex)
+        {
+            metrics.HubError(ex.Code);
+            Log.Refused(logger, nameof(Reauthenticate), Context.ConnectionId, ex.Code);
+            throw;
+        }
     }
 
     private static partial class Log

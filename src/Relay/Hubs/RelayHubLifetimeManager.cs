@@ -39,7 +39,7 @@ internal sealed class RelayHubLifetimeManager(
 
         var relayConnection = new RelayConnection(connection, fanoutOptions.Value.QueueCapacity, metrics, _connectionLogger);
         connection.Items[ConnectionKey] = relayConnection;
-        sessions.Attach(relayConnection, key, identity.Token);
+        sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
         relayConnection.Start();
         metrics.ConnectionOpened();
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Auth;
 using Relay.Diagnostics;
 using Relay.Fanout;
 using Relay.Upstream;
@@ -14,6 +15,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<SessionKey, UserSession> _sessions = [];
     private readonly SessionOptions _options;
+    private readonly AuthOptions _authOptions;
+    private readonly TokenVerifier _verifier;
     private readonly FanoutDispatcher _fanout;
     private readonly PocketBaseRealtimeClient _realtimeClient;
     private readonly UpstreamConnectPipeline _pipeline;
@@ -24,6 +27,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
 
     public SessionManager(
         IOptions<SessionOptions> options,
+        IOptions<AuthOptions> authOptions,
+        TokenVerifier verifier,
         FanoutDispatcher fanout,
         PocketBaseRealtimeClient realtimeClient,
         UpstreamConnectPipeline pipeline,
@@ -32,6 +37,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
         ILoggerFactory loggerFactory)
     {
         _options = options.Value;
+        _authOptions = authOptions.Value;
+        _verifier = verifier;
         _fanout = fanout;
         _realtimeClient = realtimeClient;
         _pipeline = pipeline;
@@ -65,20 +72,25 @@ internal sealed partial class SessionManager : IAsyncDisposable
     /// <param name="connection">The new connection.</param>
     /// <param name="key">Its user, as PocketBase verified it.</param>
     /// <param name="token">The token PocketBase just verified for this user; null for guests.</param>
-    public UserSession Attach(RelayConnection connection, SessionKey key, string? token)
+    /// <param name="expiresAt">When <paramref name="token"/> expires.</param>
+    public UserSession Attach(RelayConnection connection, SessionKey key, string? token, DateTimeOffset expiresAt)
     {
         lock (_gate)
         {
             if (!_sessions.TryGetValue(key, out var session))
             {
-                session = new UserSession(key, token, CreateUpstream, _fanout, _options.MaxTopicsPerSession);
+                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession);
                 _sessions.Add(key, session);
                 _metrics.SessionOpened(key.IsGuest);
                 Log.SessionOpened(_logger, session.Name);
+                if (!key.IsGuest)
+                {
+                    ScheduleRefresh(session);
+                }
             }
             else if (token is not null)
             {
-                session.UseToken(token);
+                session.UseToken(token, expiresAt);
             }
 
             session.LingerTimer?.Dispose();
@@ -165,5 +177,14 @@ internal sealed partial class SessionManager : IAsyncDisposable
 
         [LoggerMessage(3003, LogLevel.Error, "Closing session {Session} failed.")]
         public static partial void SessionCloseFailed(ILogger logger, string session, Exception exception);
+
+        [LoggerMessage(3004, LogLevel.Debug, "Session {Session}'s token refreshed; it now expires at {ExpiresAt}.")]
+        public static partial void TokenRefreshed(ILogger logger, string session, DateTimeOffset expiresAt);
+
+        [LoggerMessage(3005, LogLevel.Warning, "PocketBase could not be reached to refresh session {Session}'s token; retrying.")]
+        public static partial void TokenRefreshUnavailable(ILogger logger, string session, Exception exception);
+
+        [LoggerMessage(3006, LogLevel.Information, "Session {Session} ended: PocketBase no longer accepts its token ({Reason}); its connections were told and closed.")]
+        public static partial void AuthExpired(ILogger logger, string session, string reason);
     }
 }

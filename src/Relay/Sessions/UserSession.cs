@@ -24,12 +24,14 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     private UpstreamConnection? _upstream;
     private long _version;
     private string? _token;
+    private DateTimeOffset _expiresAt;
     private bool _closed;
 
-    public UserSession(SessionKey key, string? token, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics)
+    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics)
     {
         Key = key;
         _token = token;
+        _expiresAt = expiresAt;
         _upstreamFactory = upstreamFactory;
         _fanout = fanout;
         _maxTopics = maxTopics;
@@ -71,8 +73,43 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
     }
 
-    /// <summary>Uses <paramref name="token"/>, verified by PocketBase for this same user, for later subscription posts.</summary>
-    public void UseToken(string token) => Volatile.Write(ref _token, token);
+    /// <summary>When <see cref="Token"/> expires; <see cref="DateTimeOffset.MaxValue"/> for guests.</summary>
+    public DateTimeOffset ExpiresAt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _expiresAt;
+            }
+        }
+    }
+
+    /// <summary>The timer that keeps the token fresh; guarded by <see cref="SessionManager"/>'s lock.</summary>
+    public ITimer? RefreshTimer { get; set; }
+
+    /// <summary>
+    /// Uses <paramref name="token"/>, verified by PocketBase for this same user, from now on. Posted to PocketBase at
+    /// once, so the stream's stored auth follows the token (PocketBase refuses a later post with an expired one).
+    /// </summary>
+    public void UseToken(string token, DateTimeOffset expiresAt)
+    {
+        UpstreamConnection? upstream;
+        lock (_gate)
+        {
+            if (expiresAt < _expiresAt)
+            {
+                // An older token than the one held (a tab connecting with a token issued earlier): keep the fresher one.
+                return;
+            }
+
+            _expiresAt = expiresAt;
+            Volatile.Write(ref _token, token);
+            upstream = _upstream;
+        }
+
+        upstream?.RequestSync();
+    }
 
     public void AddConnection(RelayConnection connection)
     {
@@ -260,6 +297,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
 
         LingerTimer?.Dispose();
+        RefreshTimer?.Dispose();
         if (upstream is not null)
         {
             await upstream.DisposeAsync();

@@ -13,7 +13,16 @@ public sealed class TestConnection : IAsyncDisposable
     private readonly Channel<RelayEvent> _events = Channel.CreateUnbounded<RelayEvent>();
     private readonly Channel<(ResyncSignal Signal, long ReceivedAt)> _resyncs = Channel.CreateUnbounded<(ResyncSignal, long)>();
 
+    private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<AuthExpiredSignal> _authExpired = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private TestConnection(HubConnection hub) => Hub = hub;
+
+    /// <summary>Completes when the connection closes for good.</summary>
+    public Task<Exception?> Closed => _closed.Task;
+
+    /// <summary>Completes when Relay sends <c>AuthExpired</c>.</summary>
+    public Task<AuthExpiredSignal> AuthExpired => _authExpired.Task;
 
     public HubConnection Hub { get; }
 
@@ -40,12 +49,20 @@ public sealed class TestConnection : IAsyncDisposable
         var connection = new TestConnection(hub);
         hub.On<RelayEvent>(nameof(IRelayClient.Event), e => connection._events.Writer.TryWrite(e));
         hub.On<ResyncSignal>(nameof(IRelayClient.Resync), s => connection._resyncs.Writer.TryWrite((s, System.Diagnostics.Stopwatch.GetTimestamp())));
+        hub.On<AuthExpiredSignal>(nameof(IRelayClient.AuthExpired), s => connection._authExpired.TrySetResult(s));
+        hub.Closed += error =>
+        {
+            connection._closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
         await hub.StartAsync();
         return connection;
     }
 
     public Task SubscribeAsync(string topic, SubscriptionOptions? options = null)
         => Hub.InvokeAsync(nameof(IRelayHub.Subscribe), topic, options).DefaultTimeout();
+
+    public Task ReauthenticateAsync(string token) => Hub.InvokeAsync(nameof(IRelayHub.Reauthenticate), token).DefaultTimeout();
 
     public Task UnsubscribeAsync(string topic) => Hub.InvokeAsync(nameof(IRelayHub.Unsubscribe), topic).DefaultTimeout();
 
