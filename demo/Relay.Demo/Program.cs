@@ -10,7 +10,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 await Health.WaitAsync("PocketBase", new Uri(settings.PocketBase, "api/health"), stopping.Token);
-await Health.WaitAsync("Relay", new Uri(settings.Relay, "health"), stopping.Token);
+await Health.WaitAsync("Relay", new Uri(settings.Relay, "health/ready"), stopping.Token);
 
 using var admin = await PocketBaseAdmin.ConnectAsync(settings.PocketBase, stopping.Token);
 await admin.EnsureTestSchemaAsync(stopping.Token);

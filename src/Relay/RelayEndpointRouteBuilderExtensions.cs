@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Relay.Client.Protocol;
 using Relay.Hubs;
 
@@ -6,17 +7,23 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Maps Relay's endpoints.</summary>
 public static class RelayEndpointRouteBuilderExtensions
 {
-    /// <summary>The liveness endpoint: 200 while the process serves requests.</summary>
-    public const string HealthPath = "/health";
+    /// <summary>Liveness: 200 while the process serves requests.</summary>
+    public const string LivePath = "/health/live";
+
+    /// <summary>Readiness: 200 while PocketBase is reachable and Relay is not shutting down; 503 otherwise.</summary>
+    public const string ReadyPath = "/health/ready";
+
+    internal const string ReadyTag = "ready";
 
     /// <summary>
     /// Maps the Relay hub at <see cref="RelayProtocol.HubPath"/>, open only to verified PocketBase users (and guests when
-    /// allowed), and the health endpoint at <see cref="HealthPath"/>.
+    /// allowed), and the health endpoints <see cref="LivePath"/> and <see cref="ReadyPath"/>.
     /// </summary>
     public static IEndpointConventionBuilder MapRelay(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapHealthChecks(HealthPath);
+        endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false });
+        endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
         return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath)
             .RequireAuthorization(Microsoft.Extensions.DependencyInjection.AuthServiceCollectionExtensions.PolicyName);
     }

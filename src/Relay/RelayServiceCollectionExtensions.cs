@@ -31,7 +31,9 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<SessionManager>();
 
-        services.AddHealthChecks();
+        services.TryAddSingleton<RelayDrainService>();
+        services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
+        services.AddHealthChecks().AddCheck<PocketBaseHealthCheck>("pocketbase", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);
         services.AddSignalR()
             .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);
 

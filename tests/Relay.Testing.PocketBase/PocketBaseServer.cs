@@ -90,7 +90,8 @@ public sealed class PocketBaseServer : IAsyncDisposable
         await _host.DisposeAsync();
     }
 
-    internal static int FreePort()
+    /// <summary>A loopback port free right now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

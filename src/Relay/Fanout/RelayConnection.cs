@@ -79,6 +79,22 @@ internal sealed partial class RelayConnection : IEventRecipient
         _context.Abort();
     }
 
+    /// <summary>Sends <paramref name="close"/> ahead of anything queued and closes the connection.</summary>
+    public async Task CloseAsync(CloseMessage close)
+    {
+        _outbound.Writer.TryComplete();
+        try
+        {
+            await _context.WriteAsync(close, _context.ConnectionAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // Already gone.
+        }
+
+        _context.Abort();
+    }
+
     /// <summary>Stops writing; queued messages for a closed connection are dropped.</summary>
     public Task CompleteAsync()
     {

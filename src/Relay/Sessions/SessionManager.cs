@@ -60,6 +60,18 @@ internal sealed partial class SessionManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Every attached connection, across sessions.</summary>
+    public IReadOnlyList<RelayConnection> AllConnections()
+    {
+        UserSession[] sessions;
+        lock (_gate)
+        {
+            sessions = [.. _sessions.Values];
+        }
+
+        return [.. sessions.SelectMany(session => session.Connections)];
+    }
+
     public UserSession? Find(SessionKey key)
     {
         lock (_gate)

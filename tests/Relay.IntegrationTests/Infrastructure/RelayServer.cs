@@ -28,7 +28,7 @@ public sealed class RelayServer : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static RelayServer Start(Uri pocketBaseUrl, IDictionary<string, string?>? settings = null)
+    public static RelayServer Start(Uri pocketBaseUrl, IDictionary<string, string?>? settings = null, int port = 0)
     {
         var logs = new CapturedLogs();
         var configuration = new Dictionary<string, string?>
@@ -47,7 +47,7 @@ public sealed class RelayServer : IAsyncDisposable
         {
             builder.UseEnvironment("Development");
             // A port of its own for every host: tests and benchmarks may run several side by side.
-            builder.UseSetting("urls", "http://127.0.0.1:0");
+            builder.UseSetting("urls", $"http://127.0.0.1:{port}");
             builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(configuration));
             builder.ConfigureLogging(logging => logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         });
@@ -101,6 +101,12 @@ public sealed class RelayServer : IAsyncDisposable
     {
         var errors = Logs.Entries.Where(e => e.Level >= LogLevel.Error).ToList();
         Assert.True(errors.Count == 0, "Unexpected error logs:\n" + string.Join("\n", errors.Select(e => $"{e.Category}: {e.Text}")));
+    }
+
+    /// <summary>Stops the host as SIGTERM would (graceful shutdown), leaving the test's client connections to react.</summary>
+    public async Task StopAsync()
+    {
+        await _factory.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHost>().StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Threading.Channels;
+using Relay.Client;
+using Relay.Client.Protocol;
+using Relay.IntegrationTests.Infrastructure;
+
+namespace Relay.IntegrationTests;
+
+[Collection(PocketBaseCollection.Name)]
+public sealed class ShutdownAndHealthTests(PocketBaseFixture pocketBase)
+{
+    [Fact]
+    public async Task Health_LiveAlways_ReadyOnlyWithPocketBase()
+    {
+        await using var healthy = RelayServer.Start(pocketBase.Server.Url);
+        await using var orphan = RelayServer.Start(new Uri("http://127.0.0.1:9/"));
+        using var http = new HttpClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(healthy.Url, "health/live")).DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(healthy.Url, "health/ready")).DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(orphan.Url, "health/live")).DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync(new Uri(orphan.Url, "health/ready")).DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task RelayRestart_ClientsReconnectResubscribeAndResync()
+    {
+        var port = Testing.PocketBase.PocketBaseServer.FreePort();
+        var first = RelayServer.Start(pocketBase.Server.Url, port: port);
+        await using var client = new RelayClient(new RelayClientOptions
+        {
+            Url = first.Url,
+            AccessTokenProvider = _ => ValueTask.FromResult<string?>(pocketBase.Alice.Token),
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(500),
+        });
+        var resyncs = Channel.CreateUnbounded<ResyncSignal>();
+        var events = Channel.CreateUnbounded<RelayEvent>();
+        client.Resync += signal => resyncs.Writer.WriteAsync(signal).AsTask();
+        await client.StartAsync().DefaultTimeout();
+        await using var subscription = await client.SubscribeAsync("notes/*", e => events.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
+
+        // SIGTERM-like stop: clients are told to reconnect, then a new instance comes up on the same address.
+        await first.StopAsync();
+        await first.DisposeAsync();
+        await using var second = RelayServer.Start(pocketBase.Server.Url, port: port);
+
+        var signal = await resyncs.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ResyncReasons.Reconnected, signal.Reason);
+        Assert.Equal(["notes/*"], signal.Topics);
+        var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "served by the new instance", owner = pocketBase.Alice.Id }, pocketBase.Alice.Token).DefaultTimeout();
+        Assert.Equal(note.GetProperty("id").GetString(), (await events.Reader.ReadAsync().AsTask().DefaultTimeout()).Record.GetProperty("id").GetString());
+        Assert.Equal(1, second.Gauge("relay.upstream.streams"));
+    }
+}
