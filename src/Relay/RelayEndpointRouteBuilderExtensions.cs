@@ -24,7 +24,8 @@ public static class RelayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false });
         endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
-        return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath)
+        // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.
+        return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath, static options => options.AllowStatefulReconnects = true)
             .RequireAuthorization(Microsoft.Extensions.DependencyInjection.AuthServiceCollectionExtensions.PolicyName);
     }
 }

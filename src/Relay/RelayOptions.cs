@@ -19,4 +19,16 @@ internal sealed class RelayOptions
     /// <summary>The longest subscription options payload accepted, as canonical JSON characters.</summary>
     [Range(0, 2000)]
     public int MaxOptionsLength { get; set; } = 1024;
+
+    /// <summary>The most simultaneous connections of one user (guests share one session and are not limited by it).</summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerUser { get; set; } = 100;
+
+    /// <summary>Hub calls (Subscribe, Unsubscribe, Reauthenticate) one connection may make per second, sustained; bursts up to the same number.</summary>
+    [Range(1, 10_000)]
+    public int HubCallsPerSecond { get; set; } = 20;
+
+    /// <summary>The largest message a client may send, in bytes (SignalR closes a connection that sends more).</summary>
+    [Range(1024, 1024 * 1024)]
+    public int MaxReceiveMessageSize { get; set; } = 32 * 1024;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Relay;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
@@ -30,12 +31,21 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<SessionManager>();
+        services.TryAddSingleton<RelayHubFilter>();
 
         services.TryAddSingleton<RelayDrainService>();
         services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
         services.AddHealthChecks().AddCheck<PocketBaseHealthCheck>("pocketbase", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);
         services.AddSignalR()
             .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);
+
+        services.AddOptions<HubOptions<RelayHub>>().Configure<IOptions<RelayOptions>>(static (hub, relay) =>
+        {
+            hub.MaximumReceiveMessageSize = relay.Value.MaxReceiveMessageSize;
+            // One call at a time per connection: a connection's Subscribe/Unsubscribe apply in the order sent.
+            hub.MaximumParallelInvocationsPerClient = 1;
+            hub.AddFilter<RelayHubFilter>();
+        });
 
         // Replaces AddSignalR's open-generic default for Relay's hub only.
         services.AddSingleton<HubLifetimeManager<RelayHub>, RelayHubLifetimeManager>();

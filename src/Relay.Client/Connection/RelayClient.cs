@@ -52,7 +52,10 @@ public sealed partial class RelayClient : IAsyncDisposable
                     http.AccessTokenProvider = () => provider(CancellationToken.None).AsTask();
                 }
             })
-            .WithAutomaticReconnect(new JitteredRetryPolicy(options.ReconnectBaseDelay, options.ReconnectMaxDelay));
+            .WithAutomaticReconnect(new JitteredRetryPolicy(options.ReconnectBaseDelay, options.ReconnectMaxDelay))
+            // A short transport drop is bridged with nothing lost (Relay allows stateful reconnects); only a full
+            // reconnect, where messages may have been lost, resubscribes and raises Resync.
+            .WithStatefulReconnect();
         if (options.UseMessagePack)
         {
             builder.AddMessagePackProtocol(messagePack => messagePack.SerializerOptions = RelayMessagePack.SerializerOptions);

@@ -24,6 +24,12 @@ public static class RelayErrorCodes
     /// <summary><c>Reauthenticate</c> was given a token of another user, or called on a guest connection.</summary>
     public const string TokenUserMismatch = "token_user_mismatch";
 
+    /// <summary>The connection made more hub calls per second than <c>Relay:HubCallsPerSecond</c> allows; retry later.</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>The user already holds <c>Relay:MaxConnectionsPerUser</c> connections; sent as the close reason of the new one.</summary>
+    public const string TooManyConnections = "too_many_connections";
+
     /// <summary>PocketBase could not be reached or refused the subscription; the call may be retried.</summary>
     public const string UpstreamUnavailable = "upstream_unavailable";
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
@@ -20,8 +21,16 @@ internal sealed partial class RelayConnection : IEventRecipient
     private readonly ILogger _logger;
     private Task _writer = Task.CompletedTask;
 
-    public RelayConnection(HubConnectionContext context, int queueCapacity, RelayMetrics metrics, ILogger logger)
+    public RelayConnection(HubConnectionContext context, int queueCapacity, int callsPerSecond, RelayMetrics metrics, ILogger logger)
     {
+        CallLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = callsPerSecond,
+            TokensPerPeriod = callsPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
         _context = context;
         _metrics = metrics;
         _logger = logger;
@@ -34,6 +43,9 @@ internal sealed partial class RelayConnection : IEventRecipient
     }
 
     public string ConnectionId => _context.ConnectionId;
+
+    /// <summary>Bounds this connection's hub calls; a flood from one client never costs the others.</summary>
+    public RateLimiter CallLimiter { get; }
 
     /// <summary>The session this connection belongs to; set once when the connection is attached.</summary>
     public UserSession Session { get; set; } = null!;
@@ -96,10 +108,11 @@ internal sealed partial class RelayConnection : IEventRecipient
     }
 
     /// <summary>Stops writing; queued messages for a closed connection are dropped.</summary>
-    public Task CompleteAsync()
+    public async Task CompleteAsync()
     {
         _outbound.Writer.TryComplete();
-        return _writer;
+        await _writer;
+        CallLimiter.Dispose();
     }
 
     private async Task WriteLoopAsync()

@@ -2,48 +2,46 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
 using Relay.Auth;
-using Relay.Diagnostics;
 using Relay.Routing;
 using Relay.Upstream;
 
 namespace Relay.Hubs;
 
 /// <summary>The SignalR edge: validates what a client asks for and hands it to the caller's session. Pushes never go through here.</summary>
-internal sealed partial class RelayHub(
+internal sealed class RelayHub(
     TopicSubscriptionFactory requests,
     IOptions<RelayOptions> relayOptions,
     IOptions<PocketBaseOptions> pocketBaseOptions,
-    TokenVerifier verifier,
-    RelayMetrics metrics,
-    ILogger<RelayHub> logger) : Hub<IRelayClient>, IRelayHub
+    TokenVerifier verifier) : Hub<IRelayClient>, IRelayHub
 {
-    public async Task Subscribe(string topic, SubscriptionOptions? options)
+    public override Task OnConnectedAsync()
     {
-        try
+        var session = RelayHubLifetimeManager.GetConnection(Context).Session;
+        var max = relayOptions.Value.MaxConnectionsPerUser;
+        if (!session.Key.IsGuest && session.ConnectionCount > max)
         {
-            var request = requests.Create(topic, options);
-            var connection = RelayHubLifetimeManager.GetConnection(Context);
-            await connection.Session.SubscribeAsync(
-                connection,
-                request,
-                relayOptions.Value.MaxSubscriptionsPerConnection,
-                pocketBaseOptions.Value.SubscribeTimeout,
-                Context.ConnectionAborted);
+            throw new RelayHubException(RelayErrorCodes.TooManyConnections, $"this user already has {max} connections (Relay:MaxConnectionsPerUser)");
         }
-        catch (RelayHubException ex)
-        {
-            metrics.HubError(ex.Code);
-            Log.Refused(logger, nameof(Subscribe), Context.ConnectionId, ex.Code);
-            throw;
-        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task Subscribe(string topic, SubscriptionOptions? options)
+    {
+        var request = requests.Create(topic, options);
+        var connection = RelayHubLifetimeManager.GetConnection(Context);
+        return connection.Session.SubscribeAsync(
+            connection,
+            request,
+            relayOptions.Value.MaxSubscriptionsPerConnection,
+            pocketBaseOptions.Value.SubscribeTimeout,
+            Context.ConnectionAborted);
     }
 
     public Task Unsubscribe(string topic)
     {
         if (!RelayTopic.TryParse(topic, out _, out var error))
         {
-            metrics.HubError(RelayErrorCodes.InvalidTopic);
-            Log.Refused(logger, nameof(Unsubscribe), Context.ConnectionId, RelayErrorCodes.InvalidTopic);
             throw new RelayHubException(RelayErrorCodes.InvalidTopic, error);
         }
 
@@ -54,53 +52,38 @@ internal sealed partial class RelayHub(
 
     public async Task Reauthenticate(string token)
     {
+        var connection = RelayHubLifetimeManager.GetConnection(Context);
+        var session = connection.Session;
+        if (session.Key.IsGuest)
+        {
+            throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "a guest connection cannot become a user; connect again with the token");
+        }
+
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            throw new RelayHubException(RelayErrorCodes.InvalidToken, "the token is empty");
+        }
+
+        TokenVerdict verdict;
         try
         {
-            var connection = RelayHubLifetimeManager.GetConnection(Context);
-            var session = connection.Session;
-            if (session.Key.IsGuest)
-            {
-                throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "a guest connection cannot become a user; connect again with the token");
-            }
-
-            if (string.IsNullOrWhiteSpace(token))
-            {
-                throw new RelayHubException(RelayErrorCodes.InvalidToken, "the token is empty");
-            }
-
-            TokenVerdict verdict;
-            try
-            {
-                verdict = await verifier.VerifyAsync(token, Context.ConnectionAborted);
-            }
-            catch (UpstreamException)
-            {
-                throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, "PocketBase could not be reached to verify the token; retry later");
-            }
-
-            if (verdict.Token is not { } verified)
-            {
-                throw new RelayHubException(RelayErrorCodes.InvalidToken, $"PocketBase does not accept the token ({verdict.Reason})");
-            }
-
-            if (verified.CollectionId != session.Key.CollectionId || verified.RecordId != session.Key.RecordId)
-            {
-                throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "the token belongs to another user; connect again to switch users");
-            }
-
-            session.UseToken(verified.Token, verified.ExpiresAt);
+            verdict = await verifier.VerifyAsync(token, Context.ConnectionAborted);
         }
-        catch (RelayHubException ex)
+        catch (UpstreamException)
         {
-            metrics.HubError(ex.Code);
-            Log.Refused(logger, nameof(Reauthenticate), Context.ConnectionId, ex.Code);
-            throw;
+            throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, "PocketBase could not be reached to verify the token; retry later");
         }
-    }
 
-    private static partial class Log
-    {
-        [LoggerMessage(5001, LogLevel.Debug, "Refused {Method} from connection {ConnectionId}: {Code}.")]
-        public static partial void Refused(ILogger logger, string method, string connectionId, string code);
+        if (verdict.Token is not { } verified)
+        {
+            throw new RelayHubException(RelayErrorCodes.InvalidToken, $"PocketBase does not accept the token ({verdict.Reason})");
+        }
+
+        if (verified.CollectionId != session.Key.CollectionId || verified.RecordId != session.Key.RecordId)
+        {
+            throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "the token belongs to another user; connect again to switch users");
+        }
+
+        session.UseToken(verified.Token, verified.ExpiresAt);
     }
 }

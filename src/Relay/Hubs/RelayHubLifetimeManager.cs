@@ -17,6 +17,7 @@ internal sealed class RelayHubLifetimeManager(
     ILogger<DefaultHubLifetimeManager<RelayHub>> logger,
     SessionManager sessions,
     IOptions<FanoutOptions> fanoutOptions,
+    IOptions<RelayOptions> relayOptions,
     RelayMetrics metrics,
     ILoggerFactory loggerFactory) : DefaultHubLifetimeManager<RelayHub>(logger)
 {
@@ -37,7 +38,7 @@ internal sealed class RelayHubLifetimeManager(
             ?? throw new InvalidOperationException("The connection was not authenticated by the PocketBase scheme.");
         var key = identity.IsGuest ? SessionKey.Guest : new SessionKey(identity.CollectionId!, identity.RecordId!);
 
-        var relayConnection = new RelayConnection(connection, fanoutOptions.Value.QueueCapacity, metrics, _connectionLogger);
+        var relayConnection = new RelayConnection(connection, fanoutOptions.Value.QueueCapacity, relayOptions.Value.HubCallsPerSecond, metrics, _connectionLogger);
         connection.Items[ConnectionKey] = relayConnection;
         sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
         relayConnection.Start();

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.SignalR;
+using Relay.Client.Protocol;
+using Relay.Diagnostics;
+
+namespace Relay.Hubs;
+
+/// <summary>
+/// Around every hub call: the connection's rate limit first (a flooding client is refused before any work), then
+/// refusals are counted by code and logged at Debug (they are the client's mistakes, not Relay's errors).
+/// </summary>
+internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<RelayHubFilter> logger) : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        var context = invocationContext.Context;
+        try
+        {
+            using (var lease = RelayHubLifetimeManager.GetConnection(context).CallLimiter.AttemptAcquire())
+            {
+                if (!lease.IsAcquired)
+                {
+                    throw new RelayHubException(RelayErrorCodes.RateLimited, "too many calls; slow down (Relay:HubCallsPerSecond)");
+                }
+            }
+
+            return await next(invocationContext);
+        }
+        catch (RelayHubException ex)
+        {
+            metrics.HubError(ex.Code);
+            Log.Refused(logger, invocationContext.HubMethodName, context.ConnectionId, ex.Code);
+            throw;
+        }
+    }
+
+    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (RelayHubException ex)
+        {
+            metrics.HubError(ex.Code);
+            Log.Refused(logger, "connect", context.Context.ConnectionId, ex.Code);
+            throw;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(5001, LogLevel.Debug, "Refused {Method} from connection {ConnectionId}: {Code}.")]
+        public static partial void Refused(ILogger logger, string method, string connectionId, string code);
+    }
+}
