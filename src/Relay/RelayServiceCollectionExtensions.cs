@@ -39,7 +39,7 @@ public static class RelayServiceCollectionExtensions
         services.AddSignalR()
             .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);
 
-        services.AddOptions<HubOptions<RelayHub>>().Configure<IOptions<RelayOptions>>(static (hub, relay) =>
+        services.AddOptions<HubOptions>().Configure<IOptions<RelayOptions>>(static (hub, relay) =>
         {
             hub.MaximumReceiveMessageSize = relay.Value.MaxReceiveMessageSize;
             // One call at a time per connection: a connection's Subscribe/Unsubscribe apply in the order sent.
