@@ -17,6 +17,8 @@ internal sealed class RelayMetrics
     private readonly Histogram<int> _fanoutChunkSize;
     private readonly Histogram<double> _deliveryLag;
     private readonly Counter<long> _outboundOverflows;
+    private readonly Counter<long> _outboundCompactions;
+    private readonly Counter<long> _outboundAborts;
     private readonly Counter<long> _upstreamConnectFailures;
     private readonly Counter<long> _upstreamReconnects;
     private readonly Counter<long> _upstreamStreamsLost;
@@ -52,7 +54,9 @@ internal sealed class RelayMetrics
         _fanoutChunks = meter.CreateCounter<long>("relay.fanout.chunks", "{chunk}", "Fan-out work items dispatched.");
         _fanoutChunkSize = meter.CreateHistogram<int>("relay.fanout.chunk.size", "{connection}", "Connections per fan-out work item.");
         _deliveryLag = meter.CreateHistogram<double>("relay.delivery.lag", "ms", "From reading an event from PocketBase to queuing it for the last recipient.");
-        _outboundOverflows = meter.CreateCounter<long>("relay.outbound.overflows", "{overflow}", "Connections whose outbound queue overflowed; their queue was dropped and a Resync sent.");
+        _outboundOverflows = meter.CreateCounter<long>("relay.outbound.overflows", "{overflow}", "Connection queues that overflowed even after compaction; their events were dropped and a Resync sent.");
+        _outboundCompactions = meter.CreateCounter<long>("relay.outbound.compactions", "{compaction}", "Full connection queues compacted by dropping events superseded by newer ones for the same record.");
+        _outboundAborts = meter.CreateCounter<long>("relay.outbound.aborts", "{connection}", "Connections closed because they wrote nothing for StuckTimeout with a full queue.");
         _upstreamConnectFailures = meter.CreateCounter<long>("relay.upstream.connect_failures", "{attempt}", "Failed attempts to open a stream and post its subscriptions.");
         _upstreamReconnects = meter.CreateCounter<long>("relay.upstream.reconnects", "{reconnect}", "Streams re-established after a loss.");
         _upstreamStreamsLost = meter.CreateCounter<long>("relay.upstream.streams_lost", "{stream}", "Streams that ended while their session lived, by reason.");
@@ -102,6 +106,10 @@ internal sealed class RelayMetrics
     }
 
     public void OutboundOverflow() => _outboundOverflows.Add(1);
+
+    public void OutboundCompacted() => _outboundCompactions.Add(1);
+
+    public void OutboundAborted() => _outboundAborts.Add(1);
 
     public void TokenRefreshed() => _tokenRefreshes.Add(1);
 

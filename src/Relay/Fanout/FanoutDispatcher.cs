@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Diagnostics;
 
@@ -14,7 +13,7 @@ internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMet
 {
     private readonly int _chunkSize = options.Value.ChunkSize;
 
-    public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, SerializedHubMessage message, long receivedTimestamp)
+    public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp)
     {
         if (recipients.Count == 0)
         {
@@ -32,7 +31,7 @@ internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMet
         return DispatchChunksAsync(recipients, message, receivedTimestamp);
     }
 
-    private async ValueTask DispatchChunksAsync(IReadOnlyList<IEventRecipient> recipients, SerializedHubMessage message, long receivedTimestamp)
+    private async ValueTask DispatchChunksAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp)
     {
         var chunkCount = (recipients.Count + _chunkSize - 1) / _chunkSize;
         var others = new Task[chunkCount - 1];
@@ -48,7 +47,7 @@ internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMet
         metrics.EventsDelivered(recipients.Count, receivedTimestamp);
     }
 
-    private void EnqueueChunk(IReadOnlyList<IEventRecipient> recipients, int start, int end, SerializedHubMessage message)
+    private void EnqueueChunk(IReadOnlyList<IEventRecipient> recipients, int start, int end, OutboundMessage message)
     {
         for (var i = start; i < end; i++)
         {

@@ -14,4 +14,11 @@ internal sealed class FanoutOptions
     /// <summary>The most messages queued for one connection before it counts as too slow.</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>
+    /// A connection whose queue is full and that has written nothing for this long is taken as dead (a paused tab, a
+    /// half-open socket) and closed, so it stops costing memory.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan StuckTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
@@ -16,13 +15,19 @@ namespace Relay.Fanout;
 internal sealed partial class RelayConnection : IEventRecipient
 {
     private readonly HubConnectionContext _context;
-    private readonly Channel<SerializedHubMessage> _outbound;
+    private readonly OutboundQueue _outbound;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _stuckTimeout;
+    private long _lastProgress;
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
     private Task _writer = Task.CompletedTask;
 
-    public RelayConnection(HubConnectionContext context, int queueCapacity, int callsPerSecond, RelayMetrics metrics, ILogger logger)
+    public RelayConnection(HubConnectionContext context, FanoutOptions fanout, int callsPerSecond, TimeProvider timeProvider, RelayMetrics metrics, ILogger logger)
     {
+        _timeProvider = timeProvider;
+        _stuckTimeout = fanout.StuckTimeout;
+        _lastProgress = timeProvider.GetTimestamp();
         CallLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = callsPerSecond,
@@ -34,12 +39,7 @@ internal sealed partial class RelayConnection : IEventRecipient
         _context = context;
         _metrics = metrics;
         _logger = logger;
-        _outbound = Channel.CreateBounded<SerializedHubMessage>(new BoundedChannelOptions(queueCapacity)
-        {
-            // TryWrite on a full channel fails instead of waiting; Enqueue turns that into a resync.
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
+        _outbound = new OutboundQueue(fanout.QueueCapacity);
     }
 
     public string ConnectionId => _context.ConnectionId;
@@ -61,23 +61,40 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// </summary>
     public void AbortTransport() => (_context.GetHttpContext() ?? throw new InvalidOperationException("No HTTP context.")).Abort();
 
-    public void Enqueue(SerializedHubMessage message)
+    public void Enqueue(OutboundMessage message)
     {
-        if (_outbound.Writer.TryWrite(message))
+        var result = _outbound.Enqueue(message);
+        if (result == EnqueueResult.Queued)
         {
             return;
         }
 
-        // Only the session's stream reader enqueues to a connection, so nothing refills the queue while it is drained.
-        while (_outbound.Reader.TryRead(out _))
+        if (IsStuck())
         {
+            // Not a slow reader but a dead one (paused tab, half-open socket): stop spending memory and time on it.
+            _metrics.OutboundAborted();
+            Log.Stuck(_logger, ConnectionId, _stuckTimeout);
+            _context.Abort();
+            return;
+        }
+
+        if (result == EnqueueResult.Compacted)
+        {
+            _metrics.OutboundCompacted();
+            return;
         }
 
         _metrics.OutboundOverflow();
         var topics = Session.GetTopicsOf(this);
         Log.Overflowed(_logger, ConnectionId, topics.Count);
-        _outbound.Writer.TryWrite(CreateResync(topics, ResyncReasons.Overflow));
+        _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
     }
+
+    /// <summary>Queues a control message (never compacted away).</summary>
+    public void EnqueueControl(SerializedHubMessage message) => _outbound.EnqueueControl(OutboundMessage.Control(message));
+
+    /// <summary>Messages waiting to be written (for tests and diagnostics).</summary>
+    public int QueuedCount => _outbound.Count;
 
     public static SerializedHubMessage CreateResync(IReadOnlyList<string> topics, string reason)
         => new(new InvocationMessage(nameof(IRelayClient.Resync), [new ResyncSignal { Topics = topics, Reason = reason }]));
@@ -85,8 +102,8 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>Sends what is queued (plus <paramref name="last"/>), then closes the connection, telling the client not to reconnect.</summary>
     public async Task CloseAfterFlushAsync(SerializedHubMessage last)
     {
-        _outbound.Writer.TryWrite(last);
-        _outbound.Writer.TryComplete();
+        _outbound.EnqueueControl(OutboundMessage.Control(last));
+        _outbound.TryComplete();
         await _writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _context.Abort();
     }
@@ -94,7 +111,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>Sends <paramref name="close"/> ahead of anything queued and closes the connection.</summary>
     public async Task CloseAsync(CloseMessage close)
     {
-        _outbound.Writer.TryComplete();
+        _outbound.TryComplete();
         try
         {
             await _context.WriteAsync(close, _context.ConnectionAborted);
@@ -110,7 +127,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>Stops writing; queued messages for a closed connection are dropped.</summary>
     public async Task CompleteAsync()
     {
-        _outbound.Writer.TryComplete();
+        _outbound.TryComplete();
         await _writer;
         CallLimiter.Dispose();
     }
@@ -124,7 +141,8 @@ internal sealed partial class RelayConnection : IEventRecipient
             {
                 while (reader.TryRead(out var message))
                 {
-                    await _context.WriteAsync(message, _context.ConnectionAborted);
+                    await _context.WriteAsync(message.Message, _context.ConnectionAborted);
+                    Volatile.Write(ref _lastProgress, _timeProvider.GetTimestamp());
                 }
             }
         }
@@ -139,8 +157,14 @@ internal sealed partial class RelayConnection : IEventRecipient
         }
     }
 
+    /// <summary>Stuck: something is queued and nothing has been written for longer than the stuck timeout.</summary>
+    private bool IsStuck() => _timeProvider.GetElapsedTime(Volatile.Read(ref _lastProgress)) > _stuckTimeout;
+
     private static partial class Log
     {
+        [LoggerMessage(2003, LogLevel.Warning, "Connection {ConnectionId} wrote nothing for {StuckTimeout} with a full queue; closing it.")]
+        public static partial void Stuck(ILogger logger, string connectionId, TimeSpan stuckTimeout);
+
         [LoggerMessage(2001, LogLevel.Warning, "Connection {ConnectionId} read too slowly; its queued events were dropped and a resync of {TopicCount} topics sent.")]
         public static partial void Overflowed(ILogger logger, string connectionId, int topicCount);
 

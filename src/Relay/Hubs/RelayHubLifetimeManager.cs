@@ -19,6 +19,7 @@ internal sealed class RelayHubLifetimeManager(
     IOptions<FanoutOptions> fanoutOptions,
     IOptions<RelayOptions> relayOptions,
     RelayMetrics metrics,
+    TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : DefaultHubLifetimeManager<RelayHub>(logger)
 {
     private static readonly object ConnectionKey = new();
@@ -38,7 +39,7 @@ internal sealed class RelayHubLifetimeManager(
             ?? throw new InvalidOperationException("The connection was not authenticated by the PocketBase scheme.");
         var key = identity.IsGuest ? SessionKey.Guest : new SessionKey(identity.CollectionId!, identity.RecordId!);
 
-        var relayConnection = new RelayConnection(connection, fanoutOptions.Value.QueueCapacity, relayOptions.Value.HubCallsPerSecond, metrics, _connectionLogger);
+        var relayConnection = new RelayConnection(connection, fanoutOptions.Value, relayOptions.Value.HubCallsPerSecond, timeProvider, metrics, _connectionLogger);
         connection.Items[ConnectionKey] = relayConnection;
         sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
         relayConnection.Start();

@@ -261,7 +261,9 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         var message = new SerializedHubMessage(new InvocationMessage(
             nameof(IRelayClient.Event),
             [new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record }]));
-        return _fanout.DispatchAsync(route.Connections, message, upstreamEvent.ReceivedTimestamp);
+        var recordId = upstreamEvent.Record.TryGetProperty("id", out var id) ? id.GetString() : null;
+        var key = recordId is null ? null : string.Concat(route.Topic, "\n", recordId);
+        return _fanout.DispatchAsync(route.Connections, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp);
     }
 
     public ValueTask OnResubscribedAsync()
@@ -280,7 +282,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
         foreach (var (connection, topics) in affected)
         {
-            connection.Enqueue(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));
+            connection.EnqueueControl(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));
         }
 
         return default;

@@ -12,7 +12,7 @@ public class FanoutDispatcherTests
     {
         public List<SerializedHubMessage> Received { get; } = [];
 
-        public void Enqueue(SerializedHubMessage message) => Received.Add(message);
+        public void Enqueue(OutboundMessage message) => Received.Add(message.Message);
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public class FanoutDispatcherTests
 
         foreach (var message in messages)
         {
-            await dispatcher.DispatchAsync(recipients, message, metrics.Metrics.GetTimestamp()).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await dispatcher.DispatchAsync(recipients, new OutboundMessage(message, null), metrics.Metrics.GetTimestamp()).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         }
 
         Assert.All(recipients, recipient => Assert.Equal(messages, recipient.Received));
@@ -46,7 +46,7 @@ public class FanoutDispatcherTests
         var dispatcher = new FanoutDispatcher(Options.Create(new FanoutOptions()), metrics.Metrics);
         var recipients = new[] { new RecordingRecipient(), new RecordingRecipient(), new RecordingRecipient() };
 
-        var pending = dispatcher.DispatchAsync(recipients, new SerializedHubMessage(new InvocationMessage("Event", [])), 0);
+        var pending = dispatcher.DispatchAsync(recipients, new OutboundMessage(new SerializedHubMessage(new InvocationMessage("Event", [])), null), 0);
 
         Assert.True(pending.IsCompletedSuccessfully);
         await pending;
