@@ -95,6 +95,47 @@ public sealed class RelayClientTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task RevokedToken_ClientRaisesAuthExpiredThenClosedAndDoesNotReconnect()
+    {
+        var user = await pocketBase.CreateUserAsync("client-revoked");
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, new Dictionary<string, string?> { ["Relay:Auth:RevalidateInterval"] = "00:00:01" });
+        await using var client = CreateClient(relay, user.Token);
+        var expired = new TaskCompletionSource<AuthExpiredSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.AuthExpired += signal =>
+        {
+            expired.TrySetResult(signal);
+            return Task.CompletedTask;
+        };
+        client.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        await client.StartAsync().DefaultTimeout();
+        await using var subscription = await client.SubscribeAsync("notes/*", _ => Task.CompletedTask).DefaultTimeout();
+
+        await pocketBase.Admin.DeleteRecordAsync("users", user.Id).DefaultTimeout();
+
+        Assert.Equal(AuthExpiredReasons.TokenRevoked, (await expired.Task.DefaultTimeout()).Reason);
+        await closed.Task.DefaultTimeout();
+        await Task.Delay(500);
+        Assert.Equal(Microsoft.AspNetCore.SignalR.Client.HubConnectionState.Disconnected, client.State);
+    }
+
+    [Fact]
+    public async Task ReauthenticateAsync_OtherUsersToken_ThrowsWithCode()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        await using var client = CreateClient(relay, pocketBase.Alice.Token);
+        await client.StartAsync().DefaultTimeout();
+
+        await client.ReauthenticateAsync((await pocketBase.Admin.LoginUserAsync(pocketBase.Alice.Email, pocketBase.Alice.Password)).Token).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RelaySubscriptionException>(() => client.ReauthenticateAsync(pocketBase.Bob.Token));
+        Assert.Equal(RelayErrorCodes.TokenUserMismatch, ex.Code);
+    }
+
+    [Fact]
     public async Task StartAsync_ForgedToken_Throws401()
     {
         await using var relay = RelayServer.Start(pocketBase.Server.Url);

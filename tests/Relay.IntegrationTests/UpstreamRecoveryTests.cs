@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Relay.Client.Protocol;
 using Relay.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
@@ -92,5 +93,28 @@ public sealed class UpstreamRecoveryTests(PocketBaseFixture pocketBase, ITestOut
         // No leaks: one stream per session still, none left behind by the failed attempts.
         Assert.Equal(Users + 1, relay.Gauge("relay.upstream.streams"));
         Assert.Equal(Users, relay.Gauge("relay.sessions", new("kind", "user")));
+    }
+
+    [Fact]
+    public async Task StreamClosedByPocketBase_ReconnectResubscribeResync_VisibleInMetrics()
+    {
+        await using var proxy = new TcpProxy(pocketBase.Server.Url);
+        await using var relay = RelayServer.Start(proxy.Url);
+        using var lost = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            relay.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Relay", "relay.upstream.streams_lost");
+        var tab = await relay.ConnectAsync(pocketBase.Alice.Token);
+        await tab.SubscribeAsync("notes/*");
+
+        // What PocketBase does at its 5-minute idle limit (and 30-minute lifetime in newer versions): end the stream.
+        proxy.CloseAll();
+
+        var (signal, _) = await tab.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Equal(ResyncReasons.UpstreamReconnected, signal.Reason);
+        Assert.Equal(["notes/*"], signal.Topics);
+        var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "after the close", owner = pocketBase.Alice.Id }, pocketBase.Alice.Token).DefaultTimeout();
+        await tab.NextEventAsync("create", note.GetProperty("id").GetString()!);
+        Assert.Contains(lost.GetMeasurementSnapshot(), m => m.Tags.TryGetValue("reason", out var reason) && (string?)reason is "closed_by_server" or "error");
+        Assert.Equal(1, relay.Gauge("relay.upstream.streams"));
+        relay.AssertNoErrorLogs();
     }
 }
