@@ -35,9 +35,14 @@ demo_data="$(mktemp -d)"
 if RELAY_DEMO_DATA="$demo_data" RELAY_DEMO_POCKETBASE_PORT="${RELAY_TEST_DEMO_PB_PORT:-18090}" RELAY_DEMO_RELAY_PORT="${RELAY_TEST_DEMO_RELAY_PORT:-15080}" \
   timeout 300 scripts/run-demo.sh --once; then demo_passed=1; else demo_failed=1; status=1; fi
 rm -rf "$demo_data"
+
+# The benchmark harness must keep working (its speed is not judged here): Relay.Bench --quick, every scenario small.
+echo "==> bench (scripts/bench.sh --quick)"
+bench_passed=0; bench_failed=0
+if timeout 600 scripts/bench.sh --quick --out "$results/bench-quick.md"; then bench_passed=1; else bench_failed=1; status=1; fi
 elapsed=$(( $(date +%s) - started ))
 
-passed=$demo_passed; failed=$demo_failed; skipped=0; suites=0
+passed=$((demo_passed + bench_passed)); failed=$((demo_failed + bench_failed)); skipped=0; suites=0
 for trx in "$results"/*.trx; do
   [ -e "$trx" ] || continue
   suites=$((suites + 1))

@@ -13,15 +13,19 @@ public static class RelayEndpointRouteBuilderExtensions
     /// <summary>Readiness: 200 while PocketBase is reachable and Relay is not shutting down; 503 otherwise.</summary>
     public const string ReadyPath = "/health/ready";
 
+    /// <summary>Prometheus scraping endpoint for the <c>Relay</c> meter.</summary>
+    public const string MetricsPath = "/metrics";
+
     internal const string ReadyTag = "ready";
 
     /// <summary>
     /// Maps the Relay hub at <see cref="RelayProtocol.HubPath"/>, open only to verified PocketBase users (and guests when
-    /// allowed), and the health endpoints <see cref="LivePath"/> and <see cref="ReadyPath"/>.
+    /// allowed), the health endpoints <see cref="LivePath"/> and <see cref="ReadyPath"/>, and <see cref="MetricsPath"/>.
     /// </summary>
     public static IEndpointConventionBuilder MapRelay(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
         endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false });
         endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
         // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.

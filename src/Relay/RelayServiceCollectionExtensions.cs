@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Relay;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
@@ -33,6 +35,10 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<SessionManager>();
         services.TryAddSingleton<RelayHubFilter>();
 
+        // Prometheus scraping at /metrics (MapRelay): the de-facto standard exporter for System.Diagnostics.Metrics.
+        services.AddOpenTelemetry()
+            .ConfigureResource(static resource => resource.AddService("relay"))
+            .WithMetrics(static metrics => metrics.AddMeter(RelayMetrics.MeterName).AddPrometheusExporter());
         services.TryAddSingleton<RelayDrainService>();
         services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
         services.AddHealthChecks().AddCheck<PocketBaseHealthCheck>("pocketbase", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);

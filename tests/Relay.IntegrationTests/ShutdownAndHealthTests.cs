@@ -52,4 +52,43 @@ public sealed class ShutdownAndHealthTests(PocketBaseFixture pocketBase)
         Assert.Equal(note.GetProperty("id").GetString(), (await events.Reader.ReadAsync().AsTask().DefaultTimeout()).Record.GetProperty("id").GetString());
         Assert.Equal(1, second.Gauge("relay.upstream.streams"));
     }
+
+    [Fact]
+    public async Task Metrics_ExposedForPrometheus_WithTheScenariosNumbers()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        var tabs = new[] { await relay.ConnectAsync(pocketBase.Alice.Token), await relay.ConnectAsync(pocketBase.Alice.Token) };
+        var guest = await relay.ConnectAsync(token: null);
+        foreach (var tab in tabs)
+        {
+            await tab.SubscribeAsync("notes/*");
+        }
+
+        await guest.SubscribeAsync("announcements/*");
+        await guest.SubscribeExpectingErrorAsync("bad");
+        var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "counted", owner = pocketBase.Alice.Id }, pocketBase.Alice.Token).DefaultTimeout();
+        foreach (var tab in tabs)
+        {
+            await tab.NextEventAsync("create", note.GetProperty("id").GetString()!);
+        }
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri(relay.Url, "metrics")).DefaultTimeout();
+
+        double Value(string series)
+        {
+            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series, StringComparison.Ordinal) && !l.StartsWith('#'));
+            Assert.True(line is not null, $"{series} missing from /metrics:\n{text}");
+            return double.Parse(line![(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        Assert.Equal(3, Value("relay_connections{"));
+        Assert.Equal(2, Value("relay_upstream_streams{"));
+        Assert.Equal(1, Value("relay_sessions{otel_scope_name=\"Relay\",kind=\"user\"}"));
+        Assert.Equal(1, Value("relay_sessions{otel_scope_name=\"Relay\",kind=\"guest\"}"));
+        Assert.Equal(1, Value("relay_events_received_total{"));
+        Assert.Equal(2, Value("relay_events_delivered_total{"));
+        Assert.Equal(1, Value("relay_hub_errors_total{otel_scope_name=\"Relay\",code=\"invalid_topic\"}"));
+        Assert.Contains("relay_delivery_lag_milliseconds_bucket", text, StringComparison.Ordinal);
+    }
 }

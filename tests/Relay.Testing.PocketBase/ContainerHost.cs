@@ -26,6 +26,8 @@ internal sealed class ContainerHost : IPocketBaseHost
 
     public string Mode => "container";
 
+    public int? ProcessId => null;
+
     public static bool EngineAvailable()
     {
         var dockerHost = Environment.GetEnvironmentVariable("DOCKER_HOST");

@@ -6,6 +6,9 @@ internal interface IPocketBaseHost : IAsyncDisposable
 
     string Mode { get; }
 
+    /// <summary>The PocketBase process id when it runs as a local process; null in a container.</summary>
+    int? ProcessId { get; }
+
     Task StopAsync(CancellationToken cancellationToken);
 
     Task KillAsync(CancellationToken cancellationToken);

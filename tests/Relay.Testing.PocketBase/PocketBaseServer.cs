@@ -25,6 +25,9 @@ public sealed class PocketBaseServer : IAsyncDisposable
 
     public PocketBaseAdmin Admin { get; }
 
+    /// <summary>The PocketBase process id in process mode (benchmarks read its CPU time); null in a container.</summary>
+    public int? ProcessId => _host.ProcessId;
+
     public static async Task<PocketBaseServer> StartAsync(string? mode = null, CancellationToken cancellationToken = default)
     {
         mode ??= Environment.GetEnvironmentVariable("RELAY_POCKETBASE_MODE");

@@ -25,6 +25,8 @@ internal sealed class ProcessHost : IPocketBaseHost
 
     public string Mode => "process";
 
+    public int? ProcessId => _process?.Id;
+
     public static Task<ProcessHost> StartAsync(string binary, int port, CancellationToken cancellationToken)
     {
         var host = new ProcessHost(binary, port);

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs Relay.Bench: Relay (Release, its own process) against PocketBase direct, side by side, on this machine.
+#   scripts/bench.sh --quick            every scenario, small (under 2 minutes; CI runs this to keep the harness working)
+#   scripts/bench.sh                    the full run recorded in docs/benchmarks.md
+#   scripts/bench.sh tabs broadcast     chosen scenarios (tabs, broadcast, throughput, idle)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+RELAY_POCKETBASE_BIN="$(scripts/fetch-pocketbase.sh | tail -n 1)"
+export RELAY_POCKETBASE_BIN
+dotnet build src/Relay/Relay.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+dotnet build bench/Relay.Bench/Relay.Bench.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+exec dotnet bench/Relay.Bench/bin/Release/net10.0/Relay.Bench.dll "$@"
