@@ -1,6 +1,6 @@
 namespace Relay.Demo;
 
-internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once)
+internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once, bool ComposeSmoke = false, string? TokensFile = null)
 {
     public const string UserPassword = "demo-password-1";
 
@@ -9,6 +9,8 @@ internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once)
         var pocketBase = new Uri("http://127.0.0.1:8090/");
         var relay = new Uri("http://127.0.0.1:5080/");
         var once = false;
+        var composeSmoke = false;
+        string? tokensFile = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -22,11 +24,17 @@ internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once)
                 case "--once":
                     once = true;
                     break;
+                case "--compose-smoke":
+                    composeSmoke = true;
+                    break;
+                case "--tokens-file" when i + 1 < args.Length:
+                    tokensFile = args[++i];
+                    break;
                 default:
-                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: Relay.Demo [--pocketbase URL] [--relay URL] [--once]");
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: Relay.Demo [--pocketbase URL] [--relay URL] [--once | --compose-smoke [--tokens-file FILE]]");
             }
         }
 
-        return new DemoSettings(pocketBase, relay, once);
+        return new DemoSettings(pocketBase, relay, once, composeSmoke, tokensFile);
     }
 }

@@ -12,6 +12,11 @@ Console.CancelKeyPress += (_, e) =>
 await Health.WaitAsync("PocketBase", new Uri(settings.PocketBase, "api/health"), stopping.Token);
 await Health.WaitAsync("Relay", new Uri(settings.Relay, "health/ready"), stopping.Token);
 
+if (settings.ComposeSmoke)
+{
+    return await ComposeSmoke.RunAsync(settings, settings.TokensFile, stopping.Token);
+}
+
 using var admin = await PocketBaseAdmin.ConnectAsync(settings.PocketBase, stopping.Token);
 await admin.EnsureTestSchemaAsync(stopping.Token);
 var alice = await admin.EnsureUserAsync("alice@demo.test", DemoSettings.UserPassword, stopping.Token);

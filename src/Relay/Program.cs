@@ -15,14 +15,15 @@ builder.Services.AddSerilog(
         .Filter.ByExcluding(HubRefusalLogFilter.IsExpectedRefusal)
         // Hosting logs every request URL with its query string, and browsers must send the PocketBase token as
         // ?access_token=. Kept at Warning whatever the configuration says, so a token never reaches a log.
-        .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning),
+        .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning)
+        .WriteToConsole(builder.Configuration["Serilog:ConsoleFormat"]),
     writeToProviders: true);
 
 builder.Services.AddRelay(builder.Configuration);
 
 var app = builder.Build();
 
-app.UseSerilogRequestLogging();
+app.UseSerilogRequestLogging(static options => options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich);
 app.MapRelay();
 
 app.Run();

@@ -13,9 +13,16 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var context = invocationContext.Context;
+        var connection = RelayHubLifetimeManager.GetConnection(context);
+        // Every log written while handling the call carries who made it (ids only, never a token).
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["ConnectionId"] = context.ConnectionId,
+            ["UserId"] = connection.Session.Name,
+        });
         try
         {
-            using (var lease = RelayHubLifetimeManager.GetConnection(context).CallLimiter.AttemptAcquire())
+            using (var lease = connection.CallLimiter.AttemptAcquire())
             {
                 if (!lease.IsAcquired)
                 {

