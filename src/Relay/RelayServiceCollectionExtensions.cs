@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Relay;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
@@ -39,6 +40,12 @@ public static class RelayServiceCollectionExtensions
         services.AddOpenTelemetry()
             .ConfigureResource(static resource => resource.AddService("relay"))
             .WithMetrics(static metrics => metrics.AddMeter(RelayMetrics.MeterName).AddPrometheusExporter());
+        if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            // Traces only leave the process when an OTLP collector is configured (the standard OTEL_* variables).
+            services.AddOpenTelemetry().WithTracing(static tracing => tracing.AddSource(RelayTelemetry.SourceName).AddOtlpExporter());
+        }
+
         services.TryAddSingleton<RelayDrainService>();
         services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
         services.AddHealthChecks().AddCheck<PocketBaseHealthCheck>("pocketbase", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);

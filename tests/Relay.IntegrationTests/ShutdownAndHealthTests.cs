@@ -90,5 +90,34 @@ public sealed class ShutdownAndHealthTests(PocketBaseFixture pocketBase)
         Assert.Equal(2, Value("relay_events_delivered_total{"));
         Assert.Equal(1, Value("relay_hub_errors_total{otel_scope_name=\"Relay\",code=\"invalid_topic\"}"));
         Assert.Contains("relay_delivery_lag_milliseconds_bucket", text, StringComparison.Ordinal);
+        Assert.Equal(1, Value("relay_events_received_total{otel_scope_name=\"Relay\",collection=\"notes\"}"));
+        Assert.Equal(2, Value("relay_events_delivered_total{otel_scope_name=\"Relay\",collection=\"notes\"}"));
+        Assert.Equal(1, Value("relay_fanout_duration_milliseconds_count{"));
+        Assert.Equal(0, Value("relay_outbound_queue_depth{"));
+    }
+
+    [Fact]
+    public async Task Traces_OneSpanPerUpstreamEvent_CoveringItsFanOut()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Relay",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        var tab = await relay.ConnectAsync(pocketBase.Alice.Token);
+        await tab.SubscribeAsync("notes/*");
+
+        var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "traced", owner = pocketBase.Alice.Id }, pocketBase.Alice.Token).DefaultTimeout();
+        await tab.NextEventAsync("create", note.GetProperty("id").GetString()!);
+
+        var session = $"{pocketBase.Alice.CollectionId}/{pocketBase.Alice.Id}";
+        var span = Assert.Single(spans, s => s.OperationName == "relay.event" && (string?)s.GetTagItem("relay.session") == session);
+        Assert.Equal("notes/*", span.GetTagItem("relay.topic"));
+        Assert.Equal("create", span.GetTagItem("relay.action"));
+        Assert.Equal("notes", span.GetTagItem("relay.collection"));
     }
 }

@@ -16,6 +16,8 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _fanoutChunks;
     private readonly Histogram<int> _fanoutChunkSize;
     private readonly Histogram<double> _deliveryLag;
+    private readonly Histogram<double> _fanoutDuration;
+    private readonly Meter _meter;
     private readonly Counter<long> _outboundOverflows;
     private readonly Counter<long> _outboundCompactions;
     private readonly Counter<long> _outboundAborts;
@@ -36,6 +38,7 @@ internal sealed class RelayMetrics
     {
         _timeProvider = timeProvider;
         var meter = meterFactory.Create(MeterName);
+        _meter = meter;
 
         meter.CreateObservableGauge("relay.connections", () => Volatile.Read(ref _connections), "{connection}", "Open SignalR connections.");
         meter.CreateObservableGauge(
@@ -49,11 +52,12 @@ internal sealed class RelayMetrics
             "Live sessions: one per authenticated user, one shared by guests.");
         meter.CreateObservableGauge("relay.upstream.streams", () => Volatile.Read(ref _upstreamStreams), "{stream}", "Open realtime streams to PocketBase.");
 
-        _eventsReceived = meter.CreateCounter<long>("relay.events.received", "{event}", "Record events read from PocketBase.");
-        _eventsDelivered = meter.CreateCounter<long>("relay.events.delivered", "{event}", "Events queued to a connection (one per recipient).");
+        _eventsReceived = meter.CreateCounter<long>("relay.events.received", "{event}", "Record events read from PocketBase, by collection.");
+        _eventsDelivered = meter.CreateCounter<long>("relay.events.delivered", "{event}", "Events queued to a connection (one per recipient), by collection.");
         _fanoutChunks = meter.CreateCounter<long>("relay.fanout.chunks", "{chunk}", "Fan-out work items dispatched.");
         _fanoutChunkSize = meter.CreateHistogram<int>("relay.fanout.chunk.size", "{connection}", "Connections per fan-out work item.");
         _deliveryLag = meter.CreateHistogram<double>("relay.delivery.lag", "ms", "From reading an event from PocketBase to queuing it for the last recipient.");
+        _fanoutDuration = meter.CreateHistogram<double>("relay.fanout.duration", "ms", "From starting an event's fan-out to having it queued for every recipient.");
         _outboundOverflows = meter.CreateCounter<long>("relay.outbound.overflows", "{overflow}", "Connection queues that overflowed even after compaction; their events were dropped and a Resync sent.");
         _outboundCompactions = meter.CreateCounter<long>("relay.outbound.compactions", "{compaction}", "Full connection queues compacted by dropping events superseded by newer ones for the same record.");
         _outboundAborts = meter.CreateCounter<long>("relay.outbound.aborts", "{connection}", "Connections closed because they wrote nothing for StuckTimeout with a full queue.");
@@ -88,16 +92,25 @@ internal sealed class RelayMetrics
 
     public void UpstreamSubscriptionPosted() => _upstreamSubscriptionPosts.Add(1);
 
-    public void EventReceived() => _eventsReceived.Add(1);
+    public void EventReceived(string? collection) => _eventsReceived.Add(1, new KeyValuePair<string, object?>("collection", collection));
 
-    public void EventsDelivered(int recipients, long receivedTimestamp)
+    public void EventsDelivered(int recipients, long receivedTimestamp, long dispatchStarted, string? collection)
     {
-        _eventsDelivered.Add(recipients);
+        _eventsDelivered.Add(recipients, new KeyValuePair<string, object?>("collection", collection));
         if (_deliveryLag.Enabled)
         {
             _deliveryLag.Record(_timeProvider.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
         }
+
+        if (_fanoutDuration.Enabled)
+        {
+            _fanoutDuration.Record(_timeProvider.GetElapsedTime(dispatchStarted).TotalMilliseconds);
+        }
     }
+
+    /// <summary>Reports the events waiting in connection queues, read from <paramref name="observe"/> when collected.</summary>
+    public void ObserveQueueDepth(Func<long> observe)
+        => _meter.CreateObservableGauge("relay.outbound.queue.depth", observe, "{event}", "Events queued for connections and not yet written, all connections together.");
 
     public void FanoutChunk(int size)
     {

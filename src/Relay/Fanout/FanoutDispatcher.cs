@@ -13,25 +13,26 @@ internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMet
 {
     private readonly int _chunkSize = options.Value.ChunkSize;
 
-    public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp)
+    public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp, string? collection = null)
     {
         if (recipients.Count == 0)
         {
             return default;
         }
 
+        var started = metrics.GetTimestamp();
         if (recipients.Count <= _chunkSize)
         {
             // The common case (a user's few tabs) stays synchronous: no task, no allocation beyond the message.
             EnqueueChunk(recipients, 0, recipients.Count, message);
-            metrics.EventsDelivered(recipients.Count, receivedTimestamp);
+            metrics.EventsDelivered(recipients.Count, receivedTimestamp, started, collection);
             return default;
         }
 
-        return DispatchChunksAsync(recipients, message, receivedTimestamp);
+        return DispatchChunksAsync(recipients, message, receivedTimestamp, started, collection);
     }
 
-    private async ValueTask DispatchChunksAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp)
+    private async ValueTask DispatchChunksAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp, long started, string? collection)
     {
         var chunkCount = (recipients.Count + _chunkSize - 1) / _chunkSize;
         var others = new Task[chunkCount - 1];
@@ -44,7 +45,7 @@ internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMet
 
         EnqueueChunk(recipients, 0, _chunkSize, message);
         await Task.WhenAll(others);
-        metrics.EventsDelivered(recipients.Count, receivedTimestamp);
+        metrics.EventsDelivered(recipients.Count, receivedTimestamp, started, collection);
     }
 
     private void EnqueueChunk(IReadOnlyList<IEventRecipient> recipients, int start, int end, OutboundMessage message)

@@ -46,6 +46,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<SessionManager>();
+        metrics.ObserveQueueDepth(() => AllConnections().Sum(static connection => (long)connection.QueuedCount));
     }
 
     /// <summary>Live sessions (for tests and diagnostics).</summary>

@@ -263,7 +263,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             [new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record }]));
         var recordId = upstreamEvent.Record.TryGetProperty("id", out var id) ? id.GetString() : null;
         var key = recordId is null ? null : string.Concat(route.Topic, "\n", recordId);
-        return _fanout.DispatchAsync(route.Connections, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp);
+        return _fanout.DispatchAsync(route.Connections, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp, route.Collection);
     }
 
     public ValueTask OnResubscribedAsync()

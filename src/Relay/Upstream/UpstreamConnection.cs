@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Polly;
 using Relay.Diagnostics;
@@ -160,8 +161,17 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
                 var item = stream.Current;
                 if (item.Data.IsRecordEvent)
                 {
-                    _metrics.EventReceived();
-                    await _subscriber.OnEventAsync(new UpstreamEvent(item.EventType, item.Data.Action!, item.Data.Record, _metrics.GetTimestamp()));
+                    var record = item.Data.Record;
+                    var collection = record.TryGetProperty("collectionName", out var name) ? name.GetString() : null;
+                    _metrics.EventReceived(collection);
+
+                    // One span per upstream event, covering its fan-out; free when nobody listens to the source.
+                    using var activity = RelayTelemetry.Source.StartActivity("relay.event", ActivityKind.Consumer);
+                    activity?.SetTag("relay.session", _subscriber.Name);
+                    activity?.SetTag("relay.topic", item.EventType);
+                    activity?.SetTag("relay.action", item.Data.Action);
+                    activity?.SetTag("relay.collection", collection);
+                    await _subscriber.OnEventAsync(new UpstreamEvent(item.EventType, item.Data.Action!, record, _metrics.GetTimestamp()));
                 }
                 else if (item.EventType != UpstreamMessageParser.ConnectEventType)
                 {
