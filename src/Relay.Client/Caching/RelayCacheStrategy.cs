@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Relay.Client.Protocol;
+
+namespace Relay.Client.Caching;
+
+/// <summary>
+/// Applies Relay's events to a query cache, with the race rules a naive version gets wrong:
+/// <list type="bullet">
+/// <item><c>create</c>: invalidate <c>[collection, "list"]</c>.</item>
+/// <item><c>update</c>: cancel a fetch in flight for the detail (an older response would overwrite the pushed record), set
+/// <c>[collection, "detail", id]</c> keeping its <c>expand</c> when the event has none, invalidate the lists.</item>
+/// <item><c>delete</c>: cancel the detail's fetch; set an observed detail to <see langword="null"/> (removing a mounted
+/// query leaves the record on screen), remove an unobserved one; invalidate the lists.</item>
+/// <item><c>Resync</c>: invalidate everything of the affected collections.</item>
+/// </list>
+/// List invalidations are coalesced per collection within <see cref="CoalesceWindow"/>, so a burst of N events costs
+/// one refetch per list, not N. Thread-safe.
+/// </summary>
+public sealed class RelayCacheStrategy
+{
+    private readonly IQueryCache _cache;
+    private readonly TimeProvider _timeProvider;
+    private readonly ConcurrentDictionary<string, Task> _pendingInvalidations = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the strategy for <paramref name="cache"/>.</summary>
+    /// <param name="cache">The cache to keep in line with PocketBase.</param>
+    /// <param name="coalesceWindow">How long list invalidations of one collection are gathered. Default: 50 ms.</param>
+    /// <param name="timeProvider">The clock for the window. Default: <see cref="TimeProvider.System"/>.</param>
+    public RelayCacheStrategy(IQueryCache cache, TimeSpan? coalesceWindow = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        _cache = cache;
+        CoalesceWindow = coalesceWindow ?? TimeSpan.FromMilliseconds(50);
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>How long list invalidations of one collection are gathered into one.</summary>
+    public TimeSpan CoalesceWindow { get; }
+
+    /// <summary>Applies one event.</summary>
+    /// <param name="relayEvent">The event, as Relay delivered it.</param>
+    public async Task ApplyAsync(RelayEvent relayEvent)
+    {
+        ArgumentNullException.ThrowIfNull(relayEvent);
+        var collection = CollectionOf(relayEvent);
+        var id = relayEvent.Record.ValueKind == JsonValueKind.Object && relayEvent.Record.TryGetProperty("id", out var idElement) ? idElement.GetString() : null;
+        if (id is not null && relayEvent.Action is RelayActions.Update or RelayActions.Delete)
+        {
+            var detail = QueryKey.Detail(collection, id);
+            await _cache.CancelFetchAsync(detail).ConfigureAwait(false);
+            if (relayEvent.Action == RelayActions.Update)
+            {
+                _cache.SetData(detail, KeepExpand(_cache.GetData(detail), relayEvent.Record));
+            }
+            else if (_cache.IsObserved(detail))
+            {
+                _cache.SetData(detail, null);
+            }
+            else
+            {
+                _cache.Remove(detail);
+            }
+        }
+
+        ScheduleListInvalidation(collection);
+    }
+
+    /// <summary>Applies a <c>Resync</c>: everything of the affected collections is refetched.</summary>
+    /// <param name="signal">The signal.</param>
+    public Task ApplyResyncAsync(ResyncSignal signal)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        var collections = signal.Topics.Select(static topic => topic.Split('/')[0]).Distinct(StringComparer.Ordinal);
+        return Task.WhenAll(collections.Select(collection => _cache.InvalidateAsync(QueryKey.Collection(collection))));
+    }
+
+    /// <summary>Completes when the list invalidations scheduled so far have run.</summary>
+    public Task FlushAsync() => Task.WhenAll(_pendingInvalidations.Values);
+
+    private static string CollectionOf(RelayEvent relayEvent)
+        => relayEvent.Record.ValueKind == JsonValueKind.Object && relayEvent.Record.TryGetProperty("collectionName", out var name) && name.GetString() is { Length: > 0 } collection
+            ? collection
+            : relayEvent.Topic.Split('/')[0];
+
+    /// <summary>PocketBase's event records carry no <c>expand</c>; a detail fetched with one keeps it.</summary>
+    private static JsonElement KeepExpand(JsonElement? current, JsonElement record)
+    {
+        if (record.TryGetProperty("expand", out _) || current is not { ValueKind: JsonValueKind.Object } existing || !existing.TryGetProperty("expand", out var expand))
+        {
+            return record;
+        }
+
+        var merged = JsonNode.Parse(record.GetRawText())!.AsObject();
+        merged["expand"] = JsonNode.Parse(expand.GetRawText());
+        return JsonSerializer.SerializeToElement(merged);
+    }
+
+    private void ScheduleListInvalidation(string collection)
+    {
+        if (_pendingInvalidations.ContainsKey(collection))
+        {
+            return;
+        }
+
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pendingInvalidations.TryAdd(collection, completion.Task))
+        {
+            return;
+        }
+
+        _ = RunAsync();
+
+        async Task RunAsync()
+        {
+            try
+            {
+                await Task.Delay(CoalesceWindow, _timeProvider).ConfigureAwait(false);
+                // Removed before invalidating: an event arriving during the refetch schedules the next one.
+                _pendingInvalidations.TryRemove(collection, out _);
+                await _cache.InvalidateAsync(QueryKey.Lists(collection)).ConfigureAwait(false);
+                completion.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                _pendingInvalidations.TryRemove(collection, out _);
+                completion.TrySetException(ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using Relay.Client.Caching;
+
+namespace Relay.Client;
+
+/// <summary>Connects a <see cref="RelayClient"/> to a query cache through a <see cref="RelayCacheStrategy"/>.</summary>
+public static class RelayCacheSync
+{
+    /// <summary>
+    /// Subscribes <paramref name="topics"/> and applies their events, and every resync (Relay's, or the client's own
+    /// after a full reconnect), to <paramref name="cache"/>.
+    /// </summary>
+    /// <param name="client">A started client.</param>
+    /// <param name="cache">The cache to keep in line.</param>
+    /// <param name="topics">The topics whose records the cache holds, e.g. <c>patients/*</c>.</param>
+    /// <returns>Dispose it to stop syncing (unsubscribes the topics).</returns>
+    public static async Task<IAsyncDisposable> SyncCacheAsync(this RelayClient client, IQueryCache cache, params string[] topics)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(topics);
+        var strategy = new RelayCacheStrategy(cache);
+        Func<Protocol.ResyncSignal, Task> onResync = strategy.ApplyResyncAsync;
+        client.Resync += onResync;
+        var subscriptions = new List<IAsyncDisposable>();
+        try
+        {
+            foreach (var topic in topics)
+            {
+                subscriptions.Add(await client.SubscribeAsync(topic, strategy.ApplyAsync).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            client.Resync -= onResync;
+            foreach (var subscription in subscriptions)
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        return new Sync(client, onResync, subscriptions);
+    }
+
+    private sealed class Sync(RelayClient client, Func<Protocol.ResyncSignal, Task> onResync, List<IAsyncDisposable> subscriptions) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            client.Resync -= onResync;
+            foreach (var subscription in subscriptions)
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

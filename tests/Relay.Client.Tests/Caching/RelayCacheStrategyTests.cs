@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Relay.Client.Caching;
+using Relay.Client.Protocol;
+
+namespace Relay.Client.Tests.Caching;
+
+public class RelayCacheStrategyTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
+
+    private static RelayEvent Event(string action, string id, string title, string? extra = null)
+        => new() { Topic = "patients/*", Action = action, Record = Json($$"""{"id":"{{id}}","collectionName":"patients","name":"{{title}}"{{extra}}}""") };
+
+    [Fact]
+    public async Task Update_WhileOlderFetchInFlight_PushedRecordWins()
+    {
+        var cache = new InMemoryQueryCache();
+        var release = new TaskCompletionSource();
+        var key = QueryKey.Detail("patients", "p1");
+        using var view = cache.Observe(key, async ct =>
+        {
+            await release.Task.WaitAsync(ct);
+            return Json("""{"id":"p1","name":"old"}""");
+        });
+        var strategy = new RelayCacheStrategy(cache);
+
+        await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "new")).WaitAsync(Timeout);
+        release.SetResult();
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+
+        Assert.Equal("new", cache.GetData(key)!.Value.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Delete_ObservedDetail_SetToNullAndLaterDataStillSeen()
+    {
+        var cache = new InMemoryQueryCache();
+        var key = QueryKey.Detail("patients", "p1");
+        using var view = cache.Observe(key, _ => Task.FromResult<JsonElement?>(Json("""{"id":"p1","name":"a"}""")));
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        var strategy = new RelayCacheStrategy(cache);
+
+        await strategy.ApplyAsync(Event(RelayActions.Delete, "p1", "a")).WaitAsync(Timeout);
+
+        Assert.True(cache.Snapshot().ContainsKey(key));
+        Assert.Null(cache.GetData(key));
+        await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "back")).WaitAsync(Timeout);
+        Assert.Equal("back", cache.GetData(key)!.Value.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Delete_UnobservedDetail_Removed()
+    {
+        var cache = new InMemoryQueryCache();
+        var key = QueryKey.Detail("patients", "p1");
+        cache.SetData(key, Json("""{"id":"p1"}"""));
+
+        await new RelayCacheStrategy(cache).ApplyAsync(Event(RelayActions.Delete, "p1", "a")).WaitAsync(Timeout);
+
+        Assert.False(cache.Snapshot().ContainsKey(key));
+    }
+
+    [Fact]
+    public async Task Update_EventWithoutExpand_KeepsTheDetailsExpand()
+    {
+        var cache = new InMemoryQueryCache();
+        var key = QueryKey.Detail("patients", "p1");
+        cache.SetData(key, Json("""{"id":"p1","name":"a","expand":{"owner":{"id":"u1","email":"e@x"}}}"""));
+
+        await new RelayCacheStrategy(cache).ApplyAsync(Event(RelayActions.Update, "p1", "b")).WaitAsync(Timeout);
+
+        var data = cache.GetData(key)!.Value;
+        Assert.Equal("b", data.GetProperty("name").GetString());
+        Assert.Equal("e@x", data.GetProperty("expand").GetProperty("owner").GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task Burst_OfCreates_CoalescedIntoOneListRefetch()
+    {
+        var cache = new InMemoryQueryCache();
+        var fetches = 0;
+        using var list = cache.Observe(QueryKey.List("patients", "all"), _ =>
+        {
+            Interlocked.Increment(ref fetches);
+            return Task.FromResult<JsonElement?>(Json("[]"));
+        });
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        var strategy = new RelayCacheStrategy(cache, TimeSpan.FromMilliseconds(100));
+
+        for (var i = 0; i < 50; i++)
+        {
+            await strategy.ApplyAsync(Event(RelayActions.Create, $"p{i}", "x")).WaitAsync(Timeout);
+        }
+
+        await strategy.FlushAsync().WaitAsync(Timeout);
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+
+        Assert.Equal(2, fetches); // the first observation, then one for the whole burst
+    }
+
+    [Fact]
+    public async Task Resync_RefetchesEveryObservedQueryOfTheCollection()
+    {
+        var cache = new InMemoryQueryCache();
+        var fetched = new List<string>();
+        Func<CancellationToken, Task<JsonElement?>> Fetcher(string name) => _ =>
+        {
+            lock (fetched)
+            {
+                fetched.Add(name);
+            }
+
+            return Task.FromResult<JsonElement?>(Json("{}"));
+        };
+        using var list = cache.Observe(QueryKey.List("patients", "all"), Fetcher("list"));
+        using var detail = cache.Observe(QueryKey.Detail("patients", "p1"), Fetcher("detail"));
+        using var other = cache.Observe(QueryKey.List("notes", "all"), Fetcher("notes"));
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        fetched.Clear();
+
+        await new RelayCacheStrategy(cache).ApplyResyncAsync(new ResyncSignal { Topics = ["patients/*"], Reason = ResyncReasons.Reconnected }).WaitAsync(Timeout);
+
+        Assert.Equal(["detail", "list"], fetched.Order());
+    }
+
+    [Fact]
+    public void QueryKey_PrefixMatchAndEquality()
+    {
+        Assert.True(QueryKey.List("patients", "all").StartsWith(QueryKey.Lists("patients")));
+        Assert.True(QueryKey.Detail("patients", "p1").StartsWith(QueryKey.Collection("patients")));
+        Assert.False(QueryKey.Detail("patients", "p1").StartsWith(QueryKey.Lists("patients")));
+        Assert.Equal(QueryKey.Detail("patients", "p1"), new QueryKey("patients", "detail", "p1"));
+        Assert.Throws<ArgumentException>(() => new QueryKey());
+    }
+}
