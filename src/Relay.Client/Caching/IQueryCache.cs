@@ -29,6 +29,10 @@ public interface IQueryCache
     /// <param name="key">The query key.</param>
     void Remove(QueryKey key);
 
+    /// <summary>Drops every query starting with <paramref name="prefix"/> that nothing observes (TanStack: <c>removeQueries({ type: 'inactive' })</c>).</summary>
+    /// <param name="prefix">The key prefix.</param>
+    void RemoveUnobserved(QueryKey prefix);
+
     /// <summary>Marks every query starting with <paramref name="prefix"/> stale and refetches the observed ones.</summary>
     /// <param name="prefix">The key prefix.</param>
     Task InvalidateAsync(QueryKey prefix);

@@ -148,6 +148,20 @@ public sealed class InMemoryQueryCache : IQueryCache
     }
 
     /// <inheritdoc />
+    public void RemoveUnobserved(QueryKey prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        lock (_gate)
+        {
+            foreach (var key in _entries.Where(e => e.Key.StartsWith(prefix) && e.Value.Observers == 0).Select(static e => e.Key).ToList())
+            {
+                _entries[key].InFlight?.Cancel();
+                _entries.Remove(key);
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public Task InvalidateAsync(QueryKey prefix)
     {
         ArgumentNullException.ThrowIfNull(prefix);

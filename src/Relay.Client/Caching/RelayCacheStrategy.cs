@@ -13,7 +13,8 @@ namespace Relay.Client.Caching;
 /// <c>[collection, "detail", id]</c> keeping its <c>expand</c> when the event has none, invalidate the lists.</item>
 /// <item><c>delete</c>: cancel the detail's fetch; set an observed detail to <see langword="null"/> (removing a mounted
 /// query leaves the record on screen), remove an unobserved one; invalidate the lists.</item>
-/// <item><c>Resync</c>: invalidate everything of the affected collections.</item>
+/// <item><c>Resync</c>: drop the collections' unobserved details (they may hold records changed or deleted in the
+/// gap, and nothing would refetch them) and refetch everything observed.</item>
 /// </list>
 /// List invalidations are coalesced per collection within <see cref="CoalesceWindow"/>, so a burst of N events costs
 /// one refetch per list, not N. Thread-safe.
@@ -67,12 +68,17 @@ public sealed class RelayCacheStrategy
         ScheduleListInvalidation(collection);
     }
 
-    /// <summary>Applies a <c>Resync</c>: everything of the affected collections is refetched.</summary>
+    /// <summary>Applies a <c>Resync</c>: unobserved details of the affected collections are dropped, everything observed is refetched.</summary>
     /// <param name="signal">The signal.</param>
     public Task ApplyResyncAsync(ResyncSignal signal)
     {
         ArgumentNullException.ThrowIfNull(signal);
-        var collections = signal.Topics.Select(static topic => topic.Split('/')[0]).Distinct(StringComparer.Ordinal);
+        var collections = signal.Topics.Select(static topic => topic.Split('/')[0]).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var collection in collections)
+        {
+            _cache.RemoveUnobserved(new QueryKey(collection, "detail"));
+        }
+
         return Task.WhenAll(collections.Select(collection => _cache.InvalidateAsync(QueryKey.Collection(collection))));
     }
 

@@ -126,6 +126,20 @@ public class RelayCacheStrategyTests
     }
 
     [Fact]
+    public async Task Resync_DropsUnobservedDetailsThatMayBeOutdated()
+    {
+        var cache = new InMemoryQueryCache();
+        var pushed = QueryKey.Detail("patients", "p9");
+        cache.SetData(pushed, Json("""{"id":"p9","name":"maybe deleted in the gap"}"""));
+        cache.SetData(QueryKey.Detail("notes", "n1"), Json("""{"id":"n1"}"""));
+
+        await new RelayCacheStrategy(cache).ApplyResyncAsync(new ResyncSignal { Topics = ["patients/*"], Reason = ResyncReasons.Overflow }).WaitAsync(Timeout);
+
+        Assert.False(cache.Snapshot().ContainsKey(pushed));
+        Assert.True(cache.Snapshot().ContainsKey(QueryKey.Detail("notes", "n1")));
+    }
+
+    [Fact]
     public void QueryKey_PrefixMatchAndEquality()
     {
         Assert.True(QueryKey.List("patients", "all").StartsWith(QueryKey.Lists("patients")));
