@@ -28,6 +28,11 @@ for project in $(dotnet sln Relay.sln list | grep -E '^tests/.*Tests\.csproj$');
     --results-directory "$results" || status=1
 done
 
+# The TypeScript client: type-checked build, then Vitest against a real Relay (Release build) and PocketBase.
+echo "==> relay-client-ts (npm ci, tsc, vitest)"
+if ! (cd src/relay-client-ts && npm ci --no-audit --no-fund --loglevel=error && npx tsc -p tsconfig.json && npx vitest run); then status=1; fi
+[ -s "$results/relay-client-ts.junit.xml" ] || echo "!! relay-client-ts produced no results" >&2
+
 # The README's first command, end to end: PocketBase + Relay + the demo's four viewers, checked.
 echo "==> demo (scripts/run-demo.sh --once)"
 demo_passed=0; demo_failed=0
@@ -68,6 +73,19 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
+
+# Vitest's JUnit report: <testsuites ... tests= failures= errors= skipped=>.
+junit_missing=1
+for junit in "$results"/*.junit.xml; do
+  [ -e "$junit" ] || continue
+  junit_missing=0
+  head="$(grep -o '<testsuites [^>]*>' "$junit" | head -n 1)"
+  jget() { echo "$head" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  tests=$(jget tests); jfailed=$(( $(jget failures) + $(jget errors) ))
+  jskipped=$(grep -o '<testsuite [^>]*>' "$junit" | sed -n 's/.* skipped="\([0-9]*\)".*/\1/p' | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + tests - jfailed - ${jskipped:-0})); failed=$((failed + jfailed)); skipped=$((skipped + ${jskipped:-0}))
+done
+failed=$((failed + junit_missing))
 
 expected=$(dotnet sln Relay.sln list | grep -cE '^tests/.*Tests\.csproj$')
 if [ "$suites" -ne "$expected" ]; then
