@@ -24,6 +24,10 @@ builder.Services.AddRelay(builder.Configuration);
 var app = builder.Build();
 
 app.UseSerilogRequestLogging(static options => options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich);
+// CORS first: a browser's preflight carries no token and must not meet authentication.
+app.UseCors();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapRelay();
 
 app.Run();

@@ -18,6 +18,8 @@ public static class RelayEndpointRouteBuilderExtensions
 
     internal const string ReadyTag = "ready";
 
+    internal const string CorsPolicy = "Relay";
+
     /// <summary>
     /// Maps the Relay hub at <see cref="RelayProtocol.HubPath"/>, open only to verified PocketBase users (and guests when
     /// allowed), the health endpoints <see cref="LivePath"/> and <see cref="ReadyPath"/>, and <see cref="MetricsPath"/>.
@@ -30,6 +32,7 @@ public static class RelayEndpointRouteBuilderExtensions
         endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
         // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.
         return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath, static options => options.AllowStatefulReconnects = true)
+            .RequireCors(CorsPolicy)
             .RequireAuthorization(Microsoft.Extensions.DependencyInjection.AuthServiceCollectionExtensions.PolicyName);
     }
 }

@@ -10,6 +10,12 @@ internal sealed class RelayOptions
     /// <summary>Connections without a token share one guest session (PocketBase allows guest subscriptions).</summary>
     public bool AllowAnonymous { get; set; } = true;
 
+    /// <summary>
+    /// Browser origins (scheme://host:port) allowed to call Relay from another origin (CORS, with credentials, as
+    /// SignalR's negotiate needs). Empty: no cross-origin access (WebSockets without negotiation still work).
+    /// </summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
     /// <summary>Collections that may be subscribed; empty allows every collection.</summary>
     public string[] AllowedCollections { get; set; } = [];
 

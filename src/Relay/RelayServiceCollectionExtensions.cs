@@ -48,6 +48,13 @@ public static class RelayServiceCollectionExtensions
 
         services.TryAddSingleton<RelayDrainService>();
         services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
+        services.AddCors(static cors => { });
+        services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<RelayOptions>>(static (cors, relay) =>
+            cors.AddPolicy(RelayEndpointRouteBuilderExtensions.CorsPolicy, policy => policy
+                .WithOrigins(relay.Value.AllowedOrigins)
+                .AllowAnyHeader()
+                .AllowAnyMethod()
+                .AllowCredentials()));
         services.AddHealthChecks().AddCheck<PocketBaseHealthCheck>("pocketbase", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);
         services.AddSignalR()
             .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);

@@ -93,6 +93,31 @@ public sealed class AuthTests(PocketBaseFixture pocketBase)
         }
     }
 
+    [Fact]
+    public async Task Cors_ConfiguredOriginAllowed_OthersNot()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, new Dictionary<string, string?>
+        {
+            ["Relay:AllowedOrigins:0"] = "http://app.test:5173",
+            ["Relay:AllowAnonymous"] = "false",
+        });
+        using var http = new HttpClient { BaseAddress = relay.Url };
+
+        async Task<string?> PreflightAsync(string origin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Options, $"{RelayProtocol.HubPath}/negotiate?negotiateVersion=1");
+            request.Headers.Add("Origin", origin);
+            request.Headers.Add("Access-Control-Request-Method", "POST");
+            request.Headers.Add("Access-Control-Request-Headers", "authorization,x-requested-with");
+            using var response = await http.SendAsync(request).DefaultTimeout();
+            Assert.True(response.IsSuccessStatusCode, $"preflight answered {(int)response.StatusCode}");
+            return response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) ? values.Single() : null;
+        }
+
+        Assert.Equal("http://app.test:5173", await PreflightAsync("http://app.test:5173"));
+        Assert.Null(await PreflightAsync("http://evil.test"));
+    }
+
     private static async Task<HttpStatusCode> NegotiateAsync(RelayServer relay, string? token, bool asHeader = false)
     {
         using var http = new HttpClient { BaseAddress = relay.Url };
