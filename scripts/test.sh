@@ -33,6 +33,11 @@ echo "==> relay-client-ts (npm ci, tsc, vitest)"
 if ! (cd src/relay-client-ts && npm ci --no-audit --no-fund --loglevel=error && npx tsc -p tsconfig.json && npx vitest run); then status=1; fi
 [ -s "$results/relay-client-ts.junit.xml" ] || echo "!! relay-client-ts produced no results" >&2
 
+# The patients demo in a real browser: Debian's Chromium driven by playwright-core, two users side by side.
+echo "==> examples/patients (vite build, browser end-to-end)"
+if ! (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npx vite build --logLevel warn && npx vitest run --config e2e/vitest.config.ts); then status=1; fi
+[ -s "$results/patients-e2e.junit.xml" ] || echo "!! examples/patients produced no results" >&2
+
 # The README's first command, end to end: PocketBase + Relay + the demo's four viewers, checked.
 echo "==> demo (scripts/run-demo.sh --once)"
 demo_passed=0; demo_failed=0
