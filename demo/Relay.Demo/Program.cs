@@ -9,8 +9,8 @@ Console.CancelKeyPress += (_, e) =>
     stopping.Cancel();
 };
 
-await Health.WaitAsync("PocketBase", new Uri(settings.PocketBase, "api/health"), stopping.Token);
-await Health.WaitAsync("Relay", new Uri(settings.Relay, "health/ready"), stopping.Token);
+await HttpHealth.WaitAsync(new Uri(settings.PocketBase, "api/health"), TimeSpan.FromSeconds(60), stopping.Token);
+await HttpHealth.WaitAsync(new Uri(settings.Relay, "health/ready"), TimeSpan.FromSeconds(60), stopping.Token);
 
 if (settings.ComposeSmoke)
 {

@@ -103,29 +103,13 @@ public sealed class PocketBaseServer : IAsyncDisposable
 
     private static async Task WaitForHealthAsync(IPocketBaseHost host, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = host.Url, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + StartTimeout;
-        while (true)
+        try
         {
-            try
-            {
-                using var response = await http.GetAsync("api/health", cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                // Not listening yet.
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"PocketBase ({host.Mode}) at {host.Url} was not healthy within {StartTimeout.TotalSeconds} s. Its output:\n{host.RecentOutput()}");
-            }
-
-            await Task.Delay(100, cancellationToken);
+            await HttpHealth.WaitAsync(new Uri(host.Url, "api/health"), StartTimeout, cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"PocketBase ({host.Mode}): {ex.Message} Its output:\n{host.RecentOutput()}", ex);
         }
     }
 }

@@ -3,38 +3,14 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort, waitFor } from "../../../src/relay-client-ts/test/support.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 const app = resolve(import.meta.dirname, "..");
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => ok(port));
-    });
-    server.on("error", fail);
-  });
-}
-
-async function waitFor(url: string, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not answer ${url} within 60 s`);
-}
 
 export default async function setup(project: TestProject) {
   const binary = process.env.RELAY_POCKETBASE_BIN ?? execFileSync("bash", [join(root, "scripts/fetch-pocketbase.sh")]).toString().trim().split("\n").pop()!;

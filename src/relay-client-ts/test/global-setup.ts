@@ -2,38 +2,14 @@
 // `board` collection any signed-in user can read and its owner can write, and three users.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort, waitFor } from "./support.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 const children: ChildProcess[] = [];
 let dataDir = "";
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => ok(port));
-    });
-    server.on("error", fail);
-  });
-}
-
-async function waitFor(url: string, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not answer ${url} within 60 s`);
-}
 
 async function api(base: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
   const response = await fetch(base + path, {
