@@ -6,7 +6,13 @@ migrate((db) => {
 
   const adminEmail = $os.getenv("PB_ADMIN_EMAIL");
   const adminPassword = $os.getenv("PB_ADMIN_PASSWORD");
-  if (adminEmail && adminPassword) {
+  // Idempotent: a data folder that already has these accounts (an earlier demo run) is left as it is.
+  let adminExists = false;
+  try {
+    dao.findAdminByEmail(adminEmail);
+    adminExists = true;
+  } catch (_) {}
+  if (adminEmail && adminPassword && !adminExists) {
     const admin = new Admin();
     admin.email = adminEmail;
     admin.setPassword(adminPassword);
@@ -20,6 +26,10 @@ migrate((db) => {
   const password = $os.getenv("PB_DEMO_PASSWORD") || "demo-password-1";
   const users = dao.findCollectionByNameOrId("users");
   for (const [email, role] of [["editor@demo.test", "editor"], ["viewer@demo.test", "viewer"]]) {
+    try {
+      dao.findAuthRecordByEmail("users", email);
+      continue;
+    } catch (_) {}
     const user = new Record(users);
     user.setUsername(email.split("@")[0]);
     user.setEmail(email);
