@@ -28,15 +28,19 @@ public sealed partial class RelayClient : IAsyncDisposable
 {
     private readonly HubConnection _hub;
     private readonly ILogger _logger;
+
+    // Serializes changes to the set of topics held on Relay: a first subscribe, a last unsubscribe, the restore after a
+    // reconnect. Never taken by event dispatch, so a handler may subscribe or unsubscribe without deadlocking.
     private readonly SemaphoreSlim _gate = new(1, 1);
-    // Written under _gate; read without it by event dispatch, which must never wait on _gate: SignalR runs handlers on
-    // its receive loop, so an event waiting for a Subscribe in flight would also hold up that Subscribe's completion.
+
+    // Written under _gate; read without it by event dispatch.
     private readonly ConcurrentDictionary<string, TopicSubscription> _topics = new(StringComparer.Ordinal);
-    private bool _disposed;
+    private int _disposed;
 
     /// <summary>Creates a client; nothing connects until <see cref="StartAsync"/>.</summary>
-    /// <param name="options">The settings; <see cref="RelayClientOptions.Url"/> is required.</param>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <param name="options">The settings; <see cref="RelayClientOptions.Url"/> is required. Read once, here.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The options are invalid; the message names the option and its value.</exception>
     public RelayClient(RelayClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -44,11 +48,13 @@ public sealed partial class RelayClient : IAsyncDisposable
         _logger = options.LoggerFactory?.CreateLogger<RelayClient>() ?? NullLogger<RelayClient>.Instance;
 
         var builder = new HubConnectionBuilder()
-            .WithUrl(new Uri(options.Url!, RelayProtocol.HubPath), http =>
+            .WithUrl(options.GetHubUrl(), http =>
             {
                 http.Transports = options.Transports;
                 if (options.AccessTokenProvider is { } provider)
                 {
+                    // SignalR's .NET client sends it as "Authorization: Bearer", which Relay accepts like access_token
+                    // and which keeps the token out of URLs and proxy logs.
                     http.AccessTokenProvider = () => provider(CancellationToken.None).AsTask();
                 }
             })
@@ -69,60 +75,94 @@ public sealed partial class RelayClient : IAsyncDisposable
         options.ConfigureConnection?.Invoke(builder);
         _hub = builder.Build();
         _hub.On<RelayEvent>(nameof(IRelayClient.Event), OnEventAsync);
-        _hub.On<ResyncSignal>(nameof(IRelayClient.Resync), signal => RaiseResyncAsync(signal));
-        _hub.On<AuthExpiredSignal>(nameof(IRelayClient.AuthExpired), signal => AuthExpired?.Invoke(signal) ?? Task.CompletedTask);
-        _hub.Reconnecting += error => Reconnecting?.Invoke(error) ?? Task.CompletedTask;
+        _hub.On<ResyncSignal>(nameof(IRelayClient.Resync), RaiseResyncAsync);
+        _hub.On<AuthExpiredSignal>(nameof(IRelayClient.AuthExpired), signal => RaiseAsync(AuthExpired, signal, nameof(AuthExpired)));
+        _hub.Reconnecting += error => RaiseAsync(Reconnecting, error, nameof(Reconnecting));
         _hub.Reconnected += _ => OnReconnectedAsync();
-        _hub.Closed += error => Closed?.Invoke(error) ?? Task.CompletedTask;
+        _hub.Closed += error => RaiseAsync(Closed, error, nameof(Closed));
     }
 
-    /// <summary>Events for the listed topics may have been lost (after a reconnect, or when Relay resynced this connection); refetch them.</summary>
+    /// <summary>
+    /// Events for <see cref="ResyncSignal.Topics"/> may have been lost; refetch what you hold for them.
+    /// <see cref="ResyncSignal.Reason"/> is <c>reconnected</c> when this client restored its topics on a new connection
+    /// (raised once they are all subscribed again), or the reason Relay sent (<c>upstream_reconnected</c>, <c>overflow</c>).
+    /// Runs one at a time with the event handlers, in arrival order; an exception it throws is logged.
+    /// </summary>
     public event Func<ResyncSignal, Task>? Resync;
 
     /// <summary>
     /// PocketBase no longer accepts the user's token (expired, user deleted, password changed). Relay closes the
-    /// connection next and the client does not reconnect: create a new client with a new token.
+    /// connection next and the client does not reconnect: start a new client with a new token. An exception it throws is logged.
     /// </summary>
     public event Func<AuthExpiredSignal, Task>? AuthExpired;
 
-    /// <summary>The connection dropped and the client is reconnecting; the argument is the cause, if any.</summary>
+    /// <summary>
+    /// The connection dropped and the client is reconnecting; the argument is the cause, if any. A short transport drop
+    /// bridged by a stateful reconnect raises nothing. An exception it throws is logged.
+    /// </summary>
     public event Func<Exception?, Task>? Reconnecting;
 
-    /// <summary>The connection is back and every topic is subscribed again; <see cref="Resync"/> follows.</summary>
+    /// <summary>The connection is back and every held topic is subscribed again; <see cref="Resync"/> follows. An exception it throws is logged.</summary>
     public event Func<Task>? Reconnected;
 
-    /// <summary>The connection closed for good (the client was stopped or disposed, or Relay refused to take it back).</summary>
+    /// <summary>
+    /// The connection closed for good: the client was disposed, Relay closed it without allowing a reconnect (for
+    /// example after <see cref="AuthExpired"/>), or a finite reconnect policy set through
+    /// <see cref="RelayClientOptions.ConfigureConnection"/> gave up. The argument is the cause, if any. Subscriptions stay
+    /// held: <see cref="StartAsync"/> subscribes them again. An exception it throws is logged.
+    /// </summary>
     public event Func<Exception?, Task>? Closed;
 
-    /// <summary>The connection state.</summary>
+    /// <summary>The connection state: <c>Disconnected</c> until <see cref="StartAsync"/>, then <c>Connecting</c>, <c>Connected</c> or <c>Reconnecting</c>.</summary>
     public HubConnectionState State => _hub.State;
 
-    /// <summary>Connects to Relay.</summary>
+    /// <summary>
+    /// Connects to Relay. Makes one attempt; automatic reconnects only cover connections that were up. When topics are
+    /// still held from before a final close (see <see cref="Closed"/>), subscribes them again and raises <see cref="Resync"/>.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the attempt.</param>
-    /// <exception cref="HttpRequestException">Relay refused the connection: 401 for an invalid or expired token, 503 when PocketBase could not verify it.</exception>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    /// <exception cref="HttpRequestException">Relay refused or could not be reached: <see cref="HttpRequestException.StatusCode"/> is 401 for an invalid or expired token, 503 when PocketBase could not verify it (retry later).</exception>
+    /// <exception cref="InvalidOperationException">The client is not disconnected (already started).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _hub.StartAsync(cancellationToken);
+        ThrowIfDisposed();
+        await _hub.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (!_topics.IsEmpty && await RestoreAsync().ConfigureAwait(false) is { } restored)
+        {
+            await RaiseRestoredResyncAsync(restored).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
     /// Subscribes <paramref name="handler"/> to <paramref name="topic"/>. Several handlers of one topic share one
     /// subscription on Relay; disposing the returned object removes the handler, and the last one removes the subscription.
-    /// Completes once PocketBase holds the subscription, so every change committed afterwards reaches the handler.
+    /// Completes once PocketBase holds the subscription, so every change committed afterwards reaches the handler (the
+    /// handler may already be called before this completes, for a change committed in the meantime).
     /// </summary>
-    /// <param name="topic"><c>COLLECTION/*</c> or <c>COLLECTION/RECORD_ID</c>.</param>
-    /// <param name="handler">Called for each event of the topic, one at a time, in order. An exception it throws is logged and does not affect other handlers.</param>
-    /// <param name="options">PocketBase subscription options (<c>expand</c>, <c>fields</c>, <c>filter</c>, headers), or <see langword="null"/>. All handlers of a topic share its options.</param>
-    /// <param name="cancellationToken">Cancels waiting for Relay.</param>
-    /// <returns>Dispose it to unsubscribe the handler.</returns>
-    /// <exception cref="RelaySubscriptionException">Relay refused the topic; <see cref="RelaySubscriptionException.Code"/> says why.</exception>
-    /// <exception cref="InvalidOperationException">The client is not connected, or the topic is held with different options.</exception>
+    /// <param name="topic"><c>COLLECTION/*</c> or <c>COLLECTION/RECORD_ID</c>; Relay validates it.</param>
+    /// <param name="handler">
+    /// Called for each event of the topic. All handlers of the client and <see cref="Resync"/> run one at a time, in the
+    /// order Relay delivered the events; an exception is logged and affects nothing else.
+    /// </param>
+    /// <param name="options">PocketBase subscription options (<c>expand</c>, <c>fields</c>, <c>filter</c>, headers). Default: none. All handlers of a topic share its options.</param>
+    /// <param name="cancellationToken">Cancels waiting for Relay; the subscription is then not made.</param>
+    /// <returns>Dispose it to remove the handler; idempotent.</returns>
+    /// <exception cref="ArgumentException"><paramref name="topic"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="handler"/> is null.</exception>
+    /// <exception cref="RelaySubscriptionException">Relay refused the topic; <see cref="RelaySubscriptionException.Code"/> says why. Nothing is held.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The topic is not held yet and the client is not connected (it does not queue: subscribe after <see cref="StartAsync"/>;
+    /// topics held before a drop are restored automatically), or the topic is held with different options.
+    /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
     public async Task<IAsyncDisposable> SubscribeAsync(string topic, Func<RelayEvent, Task> handler, SubscriptionOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentNullException.ThrowIfNull(handler);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
 
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -142,10 +182,29 @@ public sealed partial class RelayClient : IAsyncDisposable
                 throw new InvalidOperationException($"The client is {_hub.State}; subscribe once StartAsync has completed (topics held before a drop are restored automatically).");
             }
 
-            await InvokeSubscribeAsync(topic, options, cancellationToken).ConfigureAwait(false);
+            // Registered before the call: SignalR dispatches events and call completions on separate loops, so an event
+            // Relay sent right after accepting the subscription can be dispatched before this call returns.
             var subscription = new TopicSubscription(topic, options);
+            var registration = subscription.Add(this, handler);
             _topics[topic] = subscription;
-            return subscription.Add(this, handler);
+            try
+            {
+                await InvokeSubscribeAsync(topic, options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _topics.TryRemove(KeyValuePair.Create(topic, subscription));
+                if (ex is not RelaySubscriptionException)
+                {
+                    // Cancelled or cut off: Relay may still have made the subscription. It handles a connection's calls
+                    // in order, so this undoes it; on a lost connection there is nothing to undo.
+                    await TrySendUnsubscribeAsync(topic).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+
+            return registration;
         }
         finally
         {
@@ -159,11 +218,14 @@ public sealed partial class RelayClient : IAsyncDisposable
     /// </summary>
     /// <param name="token">A PocketBase auth token of the connected user.</param>
     /// <param name="cancellationToken">Cancels waiting for Relay.</param>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
     /// <exception cref="RelaySubscriptionException">Relay refused it: <c>invalid_token</c>, <c>token_user_mismatch</c> or <c>upstream_unavailable</c>.</exception>
+    /// <exception cref="InvalidOperationException">The client is not connected.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
     public async Task ReauthenticateAsync(string token, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         try
         {
             await _hub.InvokeAsync(nameof(IRelayHub.Reauthenticate), token, cancellationToken).ConfigureAwait(false);
@@ -174,152 +236,19 @@ public sealed partial class RelayClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the connection; handlers receive nothing more.</summary>
+    /// <summary>Closes the connection (raising <see cref="Closed"/>); handlers receive nothing more. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }
 
-        _disposed = true;
+        // The semaphores are not disposed: a subscription disposed concurrently may still be waiting on _gate, and
+        // SemaphoreSlim holds no unmanaged resource unless its wait handle is used.
         await _hub.DisposeAsync().ConfigureAwait(false);
-        _gate.Dispose();
+        _topics.Clear();
     }
 
-    internal async Task RemoveAsync(TopicSubscription subscription, Func<RelayEvent, Task> handler)
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!subscription.Remove(handler) || !_topics.TryRemove(subscription.Topic, out _) || _hub.State != HubConnectionState.Connected)
-            {
-                return;
-            }
-
-            try
-            {
-                // Send, not Invoke: no wait for the completion, so disposing a subscription from inside a handler (which
-                // runs on SignalR's receive loop) cannot deadlock. Relay handles a connection's calls in order.
-                await _hub.SendAsync(nameof(IRelayHub.Unsubscribe), subscription.Topic).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is HubException or IOException or InvalidOperationException)
-            {
-                // The connection is going away; a new connection starts with no subscriptions anyway.
-                Log.UnsubscribeFailed(_logger, subscription.Topic, ex);
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private async Task InvokeSubscribeAsync(string topic, SubscriptionOptions? options, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _hub.InvokeAsync(nameof(IRelayHub.Subscribe), topic, options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HubException ex)
-        {
-            throw ToRelayException(ex);
-        }
-    }
-
-    private static RelaySubscriptionException ToRelayException(HubException ex)
-    {
-        var code = RelayErrorCodes.FromMessage(ex.Message) ?? "unknown";
-        var start = ex.Message.IndexOf(code + ": ", StringComparison.Ordinal);
-        return new RelaySubscriptionException(code, start < 0 ? ex.Message : ex.Message[start..], ex);
-    }
-
-    private async Task OnEventAsync(RelayEvent relayEvent)
-    {
-        if (!_topics.TryGetValue(relayEvent.Topic, out var subscription))
-        {
-            return;
-        }
-
-        foreach (var handler in subscription.Handlers)
-        {
-            try
-            {
-                await handler(relayEvent).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.HandlerFailed(_logger, relayEvent.Topic, relayEvent.Action, ex);
-            }
-        }
-    }
-
-    private async Task OnReconnectedAsync()
-    {
-        List<string> restored = [];
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            foreach (var subscription in _topics.Values)
-            {
-                try
-                {
-                    await InvokeSubscribeAsync(subscription.Topic, subscription.Options, CancellationToken.None).ConfigureAwait(false);
-                    restored.Add(subscription.Topic);
-                }
-                catch (Exception ex) when (ex is RelaySubscriptionException or IOException or InvalidOperationException)
-                {
-                    Log.ResubscribeFailed(_logger, subscription.Topic, ex);
-                }
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        if (Reconnected is { } reconnected)
-        {
-            await reconnected().ConfigureAwait(false);
-        }
-
-        if (restored.Count > 0)
-        {
-            await RaiseResyncAsync(new ResyncSignal { Topics = restored, Reason = ResyncReasons.Reconnected }).ConfigureAwait(false);
-        }
-    }
-
-    private async Task RaiseResyncAsync(ResyncSignal signal)
-    {
-        if (Resync is not { } resync)
-        {
-            return;
-        }
-
-        try
-        {
-            await resync(signal).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Log.HandlerFailed(_logger, string.Join(',', signal.Topics), "resync", ex);
-        }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Error, "A handler for {Topic} failed on {Action}.")]
-        public static partial void HandlerFailed(ILogger logger, string topic, string action, Exception exception);
-
-        [LoggerMessage(2, LogLevel.Warning, "Subscribing {Topic} again after a reconnect failed; it receives nothing until subscribed anew.")]
-        public static partial void ResubscribeFailed(ILogger logger, string topic, Exception exception);
-
-        [LoggerMessage(3, LogLevel.Debug, "Unsubscribing {Topic} failed.")]
-        public static partial void UnsubscribeFailed(ILogger logger, string topic, Exception exception);
-    }
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
 }

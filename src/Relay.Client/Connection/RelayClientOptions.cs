@@ -1,56 +1,88 @@
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
+using Relay.Client.Protocol;
 
 namespace Relay.Client;
 
-/// <summary>Settings of a <see cref="RelayClient"/>.</summary>
+/// <summary>Settings of a <see cref="RelayClient"/>, read once by its constructor.</summary>
 public sealed class RelayClientOptions
 {
-    /// <summary>Relay's base URL, e.g. <c>https://relay.example.com/</c>; the hub path <c>/realtime</c> is appended. Required.</summary>
+    private static readonly TimeSpan LongestReconnectDelay = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Relay's base URL, e.g. <c>https://relay.example.com/</c> or <c>https://example.com/relay/</c>; the hub path
+    /// <c>/realtime</c> is appended to its path. Required; absolute http or https.
+    /// </summary>
     public Uri? Url { get; set; }
 
     /// <summary>
     /// Returns the user's current PocketBase auth token, or <see langword="null"/> to connect as a guest. Called on every
-    /// connect and reconnect, so a refreshed token is picked up. Default: <see langword="null"/> (guest).
+    /// connect and reconnect, so a refreshed token is picked up. Sent as <c>Authorization: Bearer</c>, which Relay
+    /// accepts like the <c>access_token</c> query parameter. Default: <see langword="null"/> (guest).
     /// </summary>
     public Func<CancellationToken, ValueTask<string?>>? AccessTokenProvider { get; set; }
 
-    /// <summary>Use the MessagePack hub protocol instead of JSON. Default: <see langword="false"/>.</summary>
+    /// <summary>Use the MessagePack hub protocol instead of JSON; records arrive intact either way. Default: <see langword="false"/>.</summary>
     public bool UseMessagePack { get; set; }
 
-    /// <summary>Transports SignalR may negotiate. Default: WebSockets, Server-Sent Events and long polling.</summary>
+    /// <summary>Transports SignalR may negotiate. Default: WebSockets, Server-Sent Events and long polling. Must not be <see cref="HttpTransportType.None"/>.</summary>
     public HttpTransportType Transports { get; set; } = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
 
-    /// <summary>First delay before reconnecting after the connection drops; doubles per attempt, with jitter. Default: 200 ms.</summary>
+    /// <summary>
+    /// Ceiling of the first reconnect delay after the connection drops; the ceiling doubles per attempt up to
+    /// <see cref="ReconnectMaxDelay"/>, and each delay is between half the ceiling and the ceiling (jitter, so clients
+    /// dropped together do not return together). Default: 200 ms. Must be positive.
+    /// </summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Longest delay between reconnect attempts. The client never stops trying. Default: 10 s.</summary>
+    /// <summary>
+    /// Ceiling of the delay between reconnect attempts. The client never stops trying: once the ceiling is reached it
+    /// keeps retrying at it, with jitter. Default: 10 s. Must be at least <see cref="ReconnectBaseDelay"/> and at most 1 hour.
+    /// </summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Where the client logs failed handlers and reconnects. Default: no logging.</summary>
+    /// <summary>Where the client (and SignalR underneath) logs failed handlers, resubscribes and reconnects. Default: no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
-    /// <summary>Escape hatch to adjust the underlying <see cref="IHubConnectionBuilder"/> (e.g. headers, handlers). Default: none.</summary>
+    /// <summary>
+    /// Escape hatch to adjust the underlying <see cref="IHubConnectionBuilder"/> after the client configured it, for
+    /// example headers or an <c>HttpMessageHandler</c> through <c>WithUrl</c>'s options, or a finite reconnect policy
+    /// with <c>WithAutomaticReconnect(...)</c> (the last one registered wins; <see cref="RelayClient.Closed"/> is raised
+    /// when it gives up). Default: none.
+    /// </summary>
     public Action<IHubConnectionBuilder>? ConfigureConnection { get; set; }
 
     internal void Validate()
     {
         if (Url is null || !Url.IsAbsoluteUri || (Url.Scheme != Uri.UriSchemeHttp && Url.Scheme != Uri.UriSchemeHttps))
         {
-            throw new ArgumentException($"{nameof(Url)} must be an absolute http or https URL; it is '{Url}'.", nameof(Url));
+            throw new ArgumentException($"{nameof(RelayClientOptions)}.{nameof(Url)} must be an absolute http or https URL; it is '{Url}'.", nameof(Url));
         }
 
-        if (ReconnectBaseDelay <= TimeSpan.Zero || ReconnectMaxDelay < ReconnectBaseDelay)
+        if (ReconnectBaseDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(RelayClientOptions)}.{nameof(ReconnectBaseDelay)} must be positive; it is {ReconnectBaseDelay}.", nameof(ReconnectBaseDelay));
+        }
+
+        if (ReconnectMaxDelay < ReconnectBaseDelay || ReconnectMaxDelay > LongestReconnectDelay)
         {
             throw new ArgumentException(
-                $"{nameof(ReconnectBaseDelay)} must be positive and {nameof(ReconnectMaxDelay)} not shorter than it ({ReconnectBaseDelay} / {ReconnectMaxDelay}).",
-                nameof(ReconnectBaseDelay));
+                $"{nameof(RelayClientOptions)}.{nameof(ReconnectMaxDelay)} must be between {nameof(ReconnectBaseDelay)} ({ReconnectBaseDelay}) and {LongestReconnectDelay}; it is {ReconnectMaxDelay}.",
+                nameof(ReconnectMaxDelay));
         }
 
         if (Transports == HttpTransportType.None)
         {
-            throw new ArgumentException($"{nameof(Transports)} must allow at least one transport.", nameof(Transports));
+            throw new ArgumentException($"{nameof(RelayClientOptions)}.{nameof(Transports)} must allow at least one transport.", nameof(Transports));
         }
+    }
+
+    /// <summary>The hub URL: <see cref="Url"/> with <see cref="RelayProtocol.HubPath"/> appended to its path (a base path behind a proxy is kept).</summary>
+    internal Uri GetHubUrl()
+    {
+        var builder = new UriBuilder(Url!);
+        builder.Path = builder.Path.TrimEnd('/') + RelayProtocol.HubPath;
+        return builder.Uri;
     }
 }

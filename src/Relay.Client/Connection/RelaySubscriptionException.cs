@@ -1,36 +1,42 @@
 namespace Relay.Client;
 
-/// <summary>Relay refused a subscription. <see cref="Code"/> is one of <see cref="Protocol.RelayErrorCodes"/>.</summary>
+/// <summary>
+/// Relay refused a hub call (<c>Subscribe</c>, <c>Reauthenticate</c>). <see cref="Code"/> is one of
+/// <see cref="Protocol.RelayErrorCodes"/>; the message is Relay's explanation, starting with the code.
+/// </summary>
 public sealed class RelaySubscriptionException : Exception
 {
+    /// <summary>The <see cref="Code"/> of a refusal whose message carries no code.</summary>
+    public const string UnknownCode = "unknown";
+
     /// <summary>Creates the exception.</summary>
-    /// <param name="code">The stable error code, or <c>unknown</c>.</param>
+    /// <param name="code">The stable error code, or <see cref="UnknownCode"/>.</param>
     /// <param name="message">Relay's explanation.</param>
     /// <param name="innerException">The hub error it came from.</param>
     public RelaySubscriptionException(string code, string message, Exception? innerException = null)
         : base(message, innerException)
     {
-        Code = code;
+        Code = string.IsNullOrEmpty(code) ? UnknownCode : code;
     }
 
-    /// <summary>Creates the exception with code <c>unknown</c>.</summary>
+    /// <summary>Creates the exception with code <see cref="UnknownCode"/>.</summary>
     public RelaySubscriptionException()
-        : this("unknown", "The subscription was refused.")
+        : this(UnknownCode, "The subscription was refused.")
     {
     }
 
-    /// <summary>Creates the exception with code <c>unknown</c>.</summary>
+    /// <summary>Creates the exception with code <see cref="UnknownCode"/>.</summary>
     /// <param name="message">The explanation.</param>
     public RelaySubscriptionException(string message)
-        : this("unknown", message)
+        : this(UnknownCode, message)
     {
     }
 
-    /// <summary>Creates the exception with code <c>unknown</c>.</summary>
+    /// <summary>Creates the exception with code <see cref="UnknownCode"/>.</summary>
     /// <param name="message">The explanation.</param>
     /// <param name="innerException">The cause.</param>
     public RelaySubscriptionException(string message, Exception innerException)
-        : this("unknown", message, innerException)
+        : this(UnknownCode, message, innerException)
     {
     }
 

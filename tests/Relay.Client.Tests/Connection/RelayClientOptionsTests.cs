@@ -4,11 +4,17 @@ namespace Relay.Client.Tests.Connection;
 
 public class RelayClientOptionsTests
 {
+    private static readonly Uri Url = new("http://relay.test/");
+
+    [Fact]
+    public void Constructor_NullOptions_ThrowsArgumentNull() => Assert.Throws<ArgumentNullException>(() => new RelayClient(null!));
+
     [Fact]
     public void Constructor_MissingUrl_ThrowsNamingUrl()
     {
         var ex = Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions()));
         Assert.Equal("Url", ex.ParamName);
+        Assert.Contains("RelayClientOptions.Url", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -19,20 +25,46 @@ public class RelayClientOptionsTests
     }
 
     [Fact]
-    public void Constructor_BadDelaysOrNoTransport_Throws()
+    public void Constructor_BadDelays_ThrowsNamingTheDelay()
     {
-        var url = new Uri("http://relay.test/");
-        Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = url, ReconnectBaseDelay = TimeSpan.Zero }));
-        Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = url, ReconnectBaseDelay = TimeSpan.FromSeconds(5), ReconnectMaxDelay = TimeSpan.FromSeconds(1) }));
-        Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = url, Transports = HttpTransportType.None }));
+        Assert.Equal("ReconnectBaseDelay", Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = Url, ReconnectBaseDelay = TimeSpan.Zero })).ParamName);
+        Assert.Equal("ReconnectMaxDelay", Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = Url, ReconnectBaseDelay = TimeSpan.FromSeconds(5), ReconnectMaxDelay = TimeSpan.FromSeconds(1) })).ParamName);
+        Assert.Equal("ReconnectMaxDelay", Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = Url, ReconnectMaxDelay = TimeSpan.MaxValue })).ParamName);
     }
+
+    [Fact]
+    public void Constructor_NoTransport_ThrowsNamingTransports()
+        => Assert.Equal("Transports", Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = Url, Transports = HttpTransportType.None })).ParamName);
+
+    [Fact]
+    public void Defaults_AreDocumentedValues()
+    {
+        var options = new RelayClientOptions();
+
+        Assert.Null(options.Url);
+        Assert.Null(options.AccessTokenProvider);
+        Assert.False(options.UseMessagePack);
+        Assert.Equal(HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling, options.Transports);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), options.ReconnectBaseDelay);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.ReconnectMaxDelay);
+        Assert.Null(options.LoggerFactory);
+        Assert.Null(options.ConfigureConnection);
+    }
+
+    [Theory]
+    [InlineData("http://relay.test", "http://relay.test/realtime")]
+    [InlineData("http://relay.test/", "http://relay.test/realtime")]
+    [InlineData("https://example.test:8443/relay", "https://example.test:8443/relay/realtime")]
+    [InlineData("https://example.test/relay/?tenant=a", "https://example.test/relay/realtime?tenant=a")]
+    public void GetHubUrl_AppendsHubPathKeepingBasePath(string url, string expected)
+        => Assert.Equal(new Uri(expected), new RelayClientOptions { Url = new Uri(url) }.GetHubUrl());
 
     [Fact]
     public async Task SubscribeAsync_BeforeStart_ThrowsInvalidOperation()
     {
-        await using var client = new RelayClient(new RelayClientOptions { Url = new Uri("http://relay.test/") });
+        await using var client = new RelayClient(new RelayClientOptions { Url = Url });
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync("notes/*", _ => Task.CompletedTask));
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync("notes/*", _ => Task.CompletedTask)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Contains("Disconnected", ex.Message, StringComparison.Ordinal);
     }
 }
