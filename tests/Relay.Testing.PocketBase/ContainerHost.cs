@@ -120,7 +120,26 @@ internal sealed class ContainerHost : IPocketBaseHost
         }
     }
 
-    public async ValueTask DisposeAsync() => await _container.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        var id = _container.Id;
+        await _container.DisposeAsync();
+
+        // Without Ryuk, Testcontainers only stops the container; remove it so test runs leave nothing behind.
+        try
+        {
+            using var remove = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("docker", ["rm", "-f", id])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            await remove.WaitForExitAsync();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // No docker CLI: the stopped container stays until the engine's owner prunes it.
+        }
+    }
 
     private static async Task<IFutureDockerImage> BuildImageAsync(string binary, CancellationToken cancellationToken)
     {
