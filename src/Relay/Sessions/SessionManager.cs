@@ -124,13 +124,16 @@ internal sealed partial class SessionManager : IAsyncDisposable
                 return;
             }
 
+            // The generation tells this linger apart from an earlier one whose callback was already queued when a
+            // reconnect cancelled it: that stale callback must not close the session before this linger has passed.
+            var generation = ++session.LingerGeneration;
             session.LingerTimer = _timeProvider.CreateTimer(
                 static state =>
                 {
-                    var (manager, expiring) = ((SessionManager, UserSession))state!;
-                    _ = manager.ExpireAsync(expiring);
+                    var (manager, expiring, generation) = ((SessionManager, UserSession, long))state!;
+                    _ = manager.ExpireAsync(expiring, generation);
                 },
-                (this, session),
+                (this, session, generation),
                 _options.Linger,
                 Timeout.InfiniteTimeSpan);
         }
@@ -152,12 +155,13 @@ internal sealed partial class SessionManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes <paramref name="session"/> if it is still unused; internal so tests can drive it without waiting.</summary>
-    internal async Task ExpireAsync(UserSession session)
+    /// <summary>Closes <paramref name="session"/> if it is still unused and <paramref name="generation"/> is its current linger.</summary>
+    private async Task ExpireAsync(UserSession session, long generation)
     {
         lock (_gate)
         {
-            if (session.ConnectionCount > 0 || !_sessions.TryGetValue(session.Key, out var current) || current != session)
+            if (session.ConnectionCount > 0 || session.LingerTimer is null || session.LingerGeneration != generation
+                || !_sessions.TryGetValue(session.Key, out var current) || current != session)
             {
                 return;
             }

@@ -49,6 +49,9 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     /// <summary>The pending close after the last connection left; guarded by <see cref="SessionManager"/>'s lock.</summary>
     public ITimer? LingerTimer { get; set; }
 
+    /// <summary>Counts lingers, so a cancelled linger's late callback is recognised; guarded by <see cref="SessionManager"/>'s lock.</summary>
+    public long LingerGeneration { get; set; }
+
     /// <summary>Topics currently held upstream (for tests and diagnostics).</summary>
     public int TopicCount
     {
