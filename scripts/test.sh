@@ -51,20 +51,28 @@ echo "==> bench (scripts/bench.sh --quick)"
 bench_passed=0; bench_failed=0
 if timeout 600 scripts/bench.sh --quick --out "$results/bench-quick.md"; then bench_passed=1; else bench_failed=1; status=1; fi
 
-# The compose stack: both images built, the stack up, a change through the composed Relay, logs, metrics, down.
+# The compose stack: both images built, the stack up, a change through the composed Relay, logs, metrics, down —
+# once with each compose implementation present: Debian's docker-compose (v1.29) and the `docker compose` v2 plugin.
 # It needs a Docker engine (and root for debootstrap); RELAY_SKIP_COMPOSE=1 opts out, counted as skipped.
 compose_passed=0; compose_failed=0; compose_skipped=0
 if [ "${RELAY_SKIP_COMPOSE:-0}" = "1" ] || ! docker info >/dev/null 2>&1; then
   echo "==> compose smoke: skipped (no Docker engine, or RELAY_SKIP_COMPOSE=1)"
-  compose_skipped=1
+  compose_skipped=2
 else
-  echo "==> compose smoke (deploy/smoke.sh)"
-  if timeout 900 deploy/smoke.sh | tee "$results/compose.log"; then
-    compose_passed=1
-    grep '^compose:' "$results/compose.log" >>"$results/figures.txt" || true
-  else
-    compose_failed=1; status=1
-  fi
+  for composer in "docker-compose" "docker compose"; do
+    if ! $composer version >/dev/null 2>&1; then
+      echo "==> compose smoke with $composer: skipped ($composer is not installed; scripts/install-compose-v2.sh installs v2)"
+      compose_skipped=$((compose_skipped + 1)); continue
+    fi
+    echo "==> compose smoke (deploy/smoke.sh with $composer)"
+    log="$results/compose-${composer// /-}.log"
+    if RELAY_COMPOSE="$composer" timeout 900 deploy/smoke.sh | tee "$log"; then
+      compose_passed=$((compose_passed + 1))
+      grep '^compose:' "$log" >>"$results/figures.txt" || true
+    else
+      compose_failed=$((compose_failed + 1)); status=1
+    fi
+  done
 fi
 elapsed=$(( $(date +%s) - started ))
 
