@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Relay.Client.Protocol;
@@ -16,18 +15,20 @@ namespace Relay.Client.Caching;
 /// <item><c>Resync</c>: drop the collections' unobserved details (they may hold records changed or deleted in the
 /// gap, and nothing would refetch them) and refetch everything observed.</item>
 /// </list>
-/// List invalidations are coalesced per collection within <see cref="CoalesceWindow"/>, so a burst of N events costs
-/// one refetch per list, not N. Thread-safe.
+/// List invalidations are coalesced per collection: the first event of a quiet period invalidates at once, later ones
+/// within <see cref="CoalesceWindow"/> are gathered into one more invalidation at the window's end, so a lone change
+/// is seen without delay and a burst of N events costs about two refetches per list, not N. Thread-safe.
 /// </summary>
 public sealed class RelayCacheStrategy
 {
     private readonly IQueryCache _cache;
     private readonly TimeProvider _timeProvider;
-    private readonly ConcurrentDictionary<string, Task> _pendingInvalidations = new(StringComparer.Ordinal);
+    private readonly Lock _windowsGate = new();
+    private readonly Dictionary<string, ListWindow> _windows = new(StringComparer.Ordinal);
 
     /// <summary>Creates the strategy for <paramref name="cache"/>.</summary>
     /// <param name="cache">The cache to keep in line with PocketBase.</param>
-    /// <param name="coalesceWindow">How long list invalidations of one collection are gathered. Default: 50 ms.</param>
+    /// <param name="coalesceWindow">How long further list invalidations of one collection are gathered after one has run. Default: 50 ms.</param>
     /// <param name="timeProvider">The clock for the window. Default: <see cref="TimeProvider.System"/>.</param>
     public RelayCacheStrategy(IQueryCache cache, TimeSpan? coalesceWindow = null, TimeProvider? timeProvider = null)
     {
@@ -37,7 +38,7 @@ public sealed class RelayCacheStrategy
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>How long list invalidations of one collection are gathered into one.</summary>
+    /// <summary>How long further list invalidations of one collection are gathered into one after an invalidation.</summary>
     public TimeSpan CoalesceWindow { get; }
 
     /// <summary>Applies one event.</summary>
@@ -82,8 +83,14 @@ public sealed class RelayCacheStrategy
         return Task.WhenAll(collections.Select(collection => _cache.InvalidateAsync(QueryKey.Collection(collection))));
     }
 
-    /// <summary>Completes when the list invalidations scheduled so far have run.</summary>
-    public Task FlushAsync() => Task.WhenAll(_pendingInvalidations.Values);
+    /// <summary>Completes when the list invalidations scheduled so far have run and their windows have closed.</summary>
+    public Task FlushAsync()
+    {
+        lock (_windowsGate)
+        {
+            return Task.WhenAll(_windows.Values.Select(static window => window.Completion.Task).ToList());
+        }
+    }
 
     private static string CollectionOf(RelayEvent relayEvent)
         => relayEvent.Record.ValueKind == JsonValueKind.Object && relayEvent.Record.TryGetProperty("collectionName", out var name) && name.GetString() is { Length: > 0 } collection
@@ -105,34 +112,67 @@ public sealed class RelayCacheStrategy
 
     private void ScheduleListInvalidation(string collection)
     {
-        if (_pendingInvalidations.ContainsKey(collection))
+        ListWindow window;
+        lock (_windowsGate)
         {
-            return;
+            if (_windows.TryGetValue(collection, out var open))
+            {
+                // A window is open: its trailing invalidation covers this event.
+                open.Dirty = true;
+                return;
+            }
+
+            window = new ListWindow();
+            _windows.Add(collection, window);
         }
 
-        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_pendingInvalidations.TryAdd(collection, completion.Task))
-        {
-            return;
-        }
+        _ = RunWindowAsync(collection, window);
+    }
 
-        _ = RunAsync();
-
-        async Task RunAsync()
+    /// <summary>
+    /// Invalidates at once (a lone change costs no delay), then once more at the end of every window in which further
+    /// events arrived; the window closes after one without events. A burst of N events costs at most one refetch per
+    /// list per window, and the last refetch always starts after the last event.
+    /// </summary>
+    private async Task RunWindowAsync(string collection, ListWindow window)
+    {
+        try
         {
-            try
+            await _cache.InvalidateAsync(QueryKey.Lists(collection)).ConfigureAwait(false);
+            while (true)
             {
                 await Task.Delay(CoalesceWindow, _timeProvider).ConfigureAwait(false);
-                // Removed before invalidating: an event arriving during the refetch schedules the next one.
-                _pendingInvalidations.TryRemove(collection, out _);
+                lock (_windowsGate)
+                {
+                    if (!window.Dirty)
+                    {
+                        _windows.Remove(collection);
+                        break;
+                    }
+
+                    window.Dirty = false;
+                }
+
                 await _cache.InvalidateAsync(QueryKey.Lists(collection)).ConfigureAwait(false);
-                completion.TrySetResult();
             }
-            catch (Exception ex)
-            {
-                _pendingInvalidations.TryRemove(collection, out _);
-                completion.TrySetException(ex);
-            }
+
+            window.Completion.TrySetResult();
         }
+        catch (Exception ex)
+        {
+            lock (_windowsGate)
+            {
+                _windows.Remove(collection);
+            }
+
+            window.Completion.TrySetException(ex);
+        }
+    }
+
+    private sealed class ListWindow
+    {
+        public bool Dirty;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -9,7 +9,7 @@ export const relayKeys = {
 };
 
 export interface CacheStrategyOptions {
-  /** List invalidations of one collection are gathered this long (ms). Default 50. */
+  /** After a list invalidation, further ones of the same collection are gathered this long (ms). Default 50. */
   coalesceMs?: number;
 }
 
@@ -21,23 +21,37 @@ export interface CacheStrategyOptions {
  */
 export function createCacheStrategy(queryClient: QueryClient, options: CacheStrategyOptions = {}) {
   const coalesceMs = options.coalesceMs ?? 50;
-  const pending = new Map<string, Promise<void>>();
+  // One open window per collection: `dirty` when events arrived after its last invalidation; `done` settles when it closes.
+  const windows = new Map<string, { dirty: boolean; done: Promise<void> }>();
 
+  /**
+   * The first event of a quiet period invalidates the collection's lists at once (a lone change costs no delay);
+   * events within the next `coalesceMs` are gathered into one more invalidation at the window's end, repeated while
+   * events keep coming. A burst of N events costs about two refetches per list, and the last one starts after the
+   * last event.
+   */
   function scheduleListInvalidation(collection: string): void {
-    if (pending.has(collection)) return;
-    pending.set(
-      collection,
-      new Promise<void>((resolve) =>
-        setTimeout(async () => {
-          pending.delete(collection);
-          try {
-            await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
-          } finally {
-            resolve();
-          }
-        }, coalesceMs),
-      ),
-    );
+    const open = windows.get(collection);
+    if (open) {
+      open.dirty = true;
+      return;
+    }
+
+    const window = { dirty: false, done: Promise.resolve() };
+    windows.set(collection, window);
+    window.done = (async () => {
+      try {
+        await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, coalesceMs));
+          if (!window.dirty) break;
+          window.dirty = false;
+          await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
+        }
+      } finally {
+        windows.delete(collection);
+      }
+    })();
   }
 
   async function apply(event: RelayEvent): Promise<void> {
@@ -73,7 +87,7 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
     await Promise.all(collections.map((collection) => queryClient.invalidateQueries({ queryKey: relayKeys.all(collection) })));
   }
 
-  return { apply, resync, flush: () => Promise.all(pending.values()) };
+  return { apply, resync, flush: () => Promise.all([...windows.values()].map((w) => w.done)).then(() => undefined) };
 }
 
 /**

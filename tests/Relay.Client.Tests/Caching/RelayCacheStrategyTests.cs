@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using Relay.Client.Caching;
 using Relay.Client.Protocol;
 
@@ -77,8 +78,9 @@ public class RelayCacheStrategyTests
     }
 
     [Fact]
-    public async Task Burst_OfCreates_CoalescedIntoOneListRefetch()
+    public async Task LoneCreate_RefetchesListsAtOnce_WithoutWaitingForTheWindow()
     {
+        var clock = new FakeTimeProvider();
         var cache = new InMemoryQueryCache();
         var fetches = 0;
         using var list = cache.Observe(QueryKey.List("patients", "all"), _ =>
@@ -87,17 +89,62 @@ public class RelayCacheStrategyTests
             return Task.FromResult<JsonElement?>(Json("[]"));
         });
         await cache.WhenIdleAsync().WaitAsync(Timeout);
-        var strategy = new RelayCacheStrategy(cache, TimeSpan.FromMilliseconds(100));
+        var strategy = new RelayCacheStrategy(cache, TimeSpan.FromHours(1), clock);
+
+        await strategy.ApplyAsync(Event(RelayActions.Create, "p1", "x")).WaitAsync(Timeout);
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+
+        Assert.Equal(2, fetches); // the first observation, then the create's refetch with the clock standing still
+        await CloseWindowsAsync(strategy, clock, TimeSpan.FromHours(1));
+        Assert.Equal(2, fetches); // nothing else arrived in the window: no trailing refetch
+    }
+
+    [Fact]
+    public async Task Burst_OfCreates_CoalescedIntoOneLeadingAndOneTrailingRefetch()
+    {
+        var clock = new FakeTimeProvider();
+        var window = TimeSpan.FromMilliseconds(100);
+        var cache = new InMemoryQueryCache();
+        var fetches = 0;
+        using var list = cache.Observe(QueryKey.List("patients", "all"), _ =>
+        {
+            Interlocked.Increment(ref fetches);
+            return Task.FromResult<JsonElement?>(Json("[]"));
+        });
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        var strategy = new RelayCacheStrategy(cache, window, clock);
 
         for (var i = 0; i < 50; i++)
         {
             await strategy.ApplyAsync(Event(RelayActions.Create, $"p{i}", "x")).WaitAsync(Timeout);
         }
 
-        await strategy.FlushAsync().WaitAsync(Timeout);
         await cache.WhenIdleAsync().WaitAsync(Timeout);
+        Assert.Equal(2, fetches); // the first observation, then the burst's first event at once
 
-        Assert.Equal(2, fetches); // the first observation, then one for the whole burst
+        await CloseWindowsAsync(strategy, clock, window);
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        Assert.Equal(3, fetches); // one more for the other 49, after the last of them
+
+        await strategy.ApplyAsync(Event(RelayActions.Create, "late", "x")).WaitAsync(Timeout);
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        Assert.Equal(4, fetches); // the window closed: the next change is refetched at once again
+        await CloseWindowsAsync(strategy, clock, window);
+    }
+
+    /// <summary>Moves the fake clock on until every open coalescing window has closed.</summary>
+    private static async Task CloseWindowsAsync(RelayCacheStrategy strategy, FakeTimeProvider clock, TimeSpan window)
+    {
+        var flushed = strategy.FlushAsync();
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!flushed.IsCompleted)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the coalescing windows never closed");
+            clock.Advance(window);
+            await Task.WhenAny(flushed, Task.Delay(10));
+        }
+
+        await flushed;
     }
 
     [Fact]

@@ -1,0 +1,72 @@
+// The cache strategy's list coalescing, on a real TanStack QueryClient with fake timers (no Relay needed: pure logic).
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { QueryClient, QueryObserver } from "@tanstack/query-core";
+import { createCacheStrategy } from "../src/tanstack.js";
+import type { RelayEvent } from "../src/index.js";
+
+const windowMs = 100;
+let queryClient: QueryClient;
+let fetches: number;
+let stop: () => void;
+
+function create(id: string): RelayEvent {
+  return { topic: "patients/*", action: "create", record: { id, collectionName: "patients" } };
+}
+
+/** Lets promise continuations run without moving the fake clock. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+beforeEach(async () => {
+  vi.useFakeTimers();
+  queryClient = new QueryClient();
+  fetches = 0;
+  const observer = new QueryObserver(queryClient, {
+    queryKey: ["patients", "list", "all"],
+    queryFn: async () => {
+      fetches++;
+      return [];
+    },
+  });
+  stop = observer.subscribe(() => {});
+  await settle();
+  expect(fetches).toBe(1); // the observer's first fetch
+});
+
+afterEach(() => {
+  stop();
+  queryClient.clear();
+  vi.useRealTimers();
+});
+
+it("refetches the lists at once for a lone change, with the clock standing still", async () => {
+  const strategy = createCacheStrategy(queryClient, { coalesceMs: windowMs });
+  await strategy.apply(create("p1"));
+  await settle();
+  expect(fetches).toBe(2);
+
+  const flushed = strategy.flush();
+  await vi.advanceTimersByTimeAsync(windowMs);
+  await flushed;
+  expect(fetches).toBe(2); // nothing else came in the window: no trailing refetch
+});
+
+it("gathers a burst into one refetch at once and one after the last event", async () => {
+  const strategy = createCacheStrategy(queryClient, { coalesceMs: windowMs });
+  for (let i = 0; i < 50; i++) await strategy.apply(create(`p${i}`));
+  await settle();
+  expect(fetches).toBe(2); // the burst's first event, at once
+
+  const flushed = strategy.flush();
+  await vi.advanceTimersByTimeAsync(windowMs);
+  await settle();
+  expect(fetches).toBe(3); // the other 49, together
+  await vi.advanceTimersByTimeAsync(windowMs);
+  await flushed;
+  expect(fetches).toBe(3);
+
+  await strategy.apply(create("late")); // the window has closed: refetched at once again
+  await settle();
+  expect(fetches).toBe(4);
+});
