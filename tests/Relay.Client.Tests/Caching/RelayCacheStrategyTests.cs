@@ -82,21 +82,15 @@ public class RelayCacheStrategyTests
     {
         var clock = new FakeTimeProvider();
         var cache = new InMemoryQueryCache();
-        var fetches = 0;
-        using var list = cache.Observe(QueryKey.List("patients", "all"), _ =>
-        {
-            Interlocked.Increment(ref fetches);
-            return Task.FromResult<JsonElement?>(Json("[]"));
-        });
-        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        using var list = await ObserveListAsync(cache);
         var strategy = new RelayCacheStrategy(cache, TimeSpan.FromHours(1), clock);
 
         await strategy.ApplyAsync(Event(RelayActions.Create, "p1", "x")).WaitAsync(Timeout);
         await cache.WhenIdleAsync().WaitAsync(Timeout);
 
-        Assert.Equal(2, fetches); // the first observation, then the create's refetch with the clock standing still
+        Assert.Equal(2, list.Fetches); // the first observation, then the create's refetch with the clock standing still
         await CloseWindowsAsync(strategy, clock, TimeSpan.FromHours(1));
-        Assert.Equal(2, fetches); // nothing else arrived in the window: no trailing refetch
+        Assert.Equal(2, list.Fetches); // nothing else arrived in the window: no trailing refetch
     }
 
     [Fact]
@@ -105,13 +99,7 @@ public class RelayCacheStrategyTests
         var clock = new FakeTimeProvider();
         var window = TimeSpan.FromMilliseconds(100);
         var cache = new InMemoryQueryCache();
-        var fetches = 0;
-        using var list = cache.Observe(QueryKey.List("patients", "all"), _ =>
-        {
-            Interlocked.Increment(ref fetches);
-            return Task.FromResult<JsonElement?>(Json("[]"));
-        });
-        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        using var list = await ObserveListAsync(cache);
         var strategy = new RelayCacheStrategy(cache, window, clock);
 
         for (var i = 0; i < 50; i++)
@@ -120,16 +108,38 @@ public class RelayCacheStrategyTests
         }
 
         await cache.WhenIdleAsync().WaitAsync(Timeout);
-        Assert.Equal(2, fetches); // the first observation, then the burst's first event at once
+        Assert.Equal(2, list.Fetches); // the first observation, then the burst's first event at once
 
         await CloseWindowsAsync(strategy, clock, window);
         await cache.WhenIdleAsync().WaitAsync(Timeout);
-        Assert.Equal(3, fetches); // one more for the other 49, after the last of them
+        Assert.Equal(3, list.Fetches); // one more for the other 49, after the last of them
 
         await strategy.ApplyAsync(Event(RelayActions.Create, "late", "x")).WaitAsync(Timeout);
         await cache.WhenIdleAsync().WaitAsync(Timeout);
-        Assert.Equal(4, fetches); // the window closed: the next change is refetched at once again
+        Assert.Equal(4, list.Fetches); // the window closed: the next change is refetched at once again
         await CloseWindowsAsync(strategy, clock, window);
+    }
+
+    /// <summary>Observes a patients list whose fetcher counts its calls; completes after the first fetch.</summary>
+    private static async Task<CountingList> ObserveListAsync(InMemoryQueryCache cache)
+    {
+        var list = new CountingList();
+        list.Observation = cache.Observe(QueryKey.List("patients", "all"), _ =>
+        {
+            Interlocked.Increment(ref list.Fetches);
+            return Task.FromResult<JsonElement?>(Json("[]"));
+        });
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        return list;
+    }
+
+    private sealed class CountingList : IDisposable
+    {
+        public int Fetches;
+
+        public IDisposable? Observation { get; set; }
+
+        public void Dispose() => Observation?.Dispose();
     }
 
     /// <summary>Moves the fake clock on until every open coalescing window has closed.</summary>
