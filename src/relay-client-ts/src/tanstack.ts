@@ -37,15 +37,15 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
       return;
     }
 
-    const window = { dirty: false, done: Promise.resolve() };
-    windows.set(collection, window);
-    window.done = (async () => {
+    const opened = { dirty: false, done: Promise.resolve() };
+    windows.set(collection, opened);
+    opened.done = (async () => {
       try {
         await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
         for (;;) {
           await new Promise((resolve) => setTimeout(resolve, coalesceMs));
-          if (!window.dirty) break;
-          window.dirty = false;
+          if (!opened.dirty) break;
+          opened.dirty = false;
           await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
         }
       } finally {
