@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds both images (offline: from locally built base images) and brings the compose stack up, then checks that an
 # editor's change reaches a viewer through the composed Relay, that Relay's logs are JSON and never contain a token,
-# that /metrics answers, and that `down` leaves nothing running; with
-# docker-compose (v1) or `docker compose` (v2), as RELAY_COMPOSE says. Prints image sizes and cold start.
+# that /metrics answers, and that `down` leaves nothing running — with docker-compose (v1) or `docker compose` (v2),
+# as RELAY_COMPOSE says. Prints image sizes and cold start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in docker debootstrap curl; do

@@ -138,9 +138,9 @@ public sealed class RelayCacheStrategy
     {
         try
         {
-            await _cache.InvalidateAsync(QueryKey.Lists(collection)).ConfigureAwait(false);
             while (true)
             {
+                await _cache.InvalidateAsync(QueryKey.Lists(collection)).ConfigureAwait(false);
                 await Task.Delay(CoalesceWindow, _timeProvider).ConfigureAwait(false);
                 lock (_windowsGate)
                 {
@@ -152,8 +152,6 @@ public sealed class RelayCacheStrategy
 
                     window.Dirty = false;
                 }
-
-                await _cache.InvalidateAsync(QueryKey.Lists(collection)).ConfigureAwait(false);
             }
 
             window.Completion.TrySetResult();

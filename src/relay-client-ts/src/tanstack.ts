@@ -41,12 +41,11 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
     windows.set(collection, opened);
     opened.done = (async () => {
       try {
-        await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
         for (;;) {
+          await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
           await new Promise((resolve) => setTimeout(resolve, coalesceMs));
           if (!opened.dirty) break;
           opened.dirty = false;
-          await queryClient.invalidateQueries({ queryKey: relayKeys.lists(collection) });
         }
       } finally {
         windows.delete(collection);
