@@ -10,6 +10,13 @@ public interface IRelayClient
     [SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The wire method name is fixed by the protocol (docs/protocol.md).")]
     Task Event(RelayEvent relayEvent);
 
+    /// <summary>
+    /// Several record changes at once, in order (protocol version 2): what <see cref="Event"/> would have delivered one by one.
+    /// Sent only to connections that declared version 2 or later with <see cref="RelayProtocol.VersionParameter"/>.
+    /// </summary>
+    /// <param name="relayEvents">The changes, oldest first.</param>
+    Task Events(RelayEvent[] relayEvents);
+
     /// <summary>Events for <see cref="ResyncSignal.Topics"/> may have been lost; refetch them.</summary>
     /// <param name="signal">The affected topics and the reason.</param>
     Task Resync(ResyncSignal signal);

@@ -30,8 +30,14 @@ public static class RelayErrorCodes
     /// <summary>The user already holds <c>Relay:MaxConnectionsPerUser</c> connections; sent as the close reason of the new one.</summary>
     public const string TooManyConnections = "too_many_connections";
 
-    /// <summary>PocketBase could not be reached or refused the subscription; the call may be retried.</summary>
+    /// <summary>PocketBase could not be reached or did not accept the subscription in time; the call may be retried.</summary>
     public const string UpstreamUnavailable = "upstream_unavailable";
+
+    /// <summary>PocketBase refused this one subscription (a filter it rejects, an unknown collection, a rule that denies it); retrying will not help.</summary>
+    public const string SubscriptionRefused = "subscription_refused";
+
+    /// <summary>The call's arguments are malformed (for example a null or oversized <c>SubscribeMany</c> list).</summary>
+    public const string InvalidRequest = "invalid_request";
 
     /// <summary>Returns the code a <c>HubException</c> message starts with, or <see langword="null"/> when it carries none.</summary>
     /// <param name="message">The exception message.</param>

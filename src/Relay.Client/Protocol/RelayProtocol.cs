@@ -7,7 +7,13 @@ public static class RelayProtocol
     public const string HubPath = "/realtime";
 
     /// <summary>The version of the hub contract described in docs/protocol.md.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
+
+    /// <summary>
+    /// The query-string parameter with which a client declares the highest protocol version it understands
+    /// (for example <c>/realtime?relay_protocol=2</c>). Without it the server speaks version 1.
+    /// </summary>
+    public const string VersionParameter = "relay_protocol";
 
     /// <summary>The query-string parameter that carries the PocketBase auth token (WebSockets and SSE cannot send headers from browsers).</summary>
     public const string AccessTokenParameter = "access_token";

@@ -44,6 +44,9 @@ internal sealed partial class RelayConnection : IEventRecipient
 
     public string ConnectionId => _context.ConnectionId;
 
+    /// <summary>The hub protocol version the client declared with <see cref="RelayProtocol.VersionParameter"/> (1 when it did not).</summary>
+    public int ProtocolVersion { get; init; } = 1;
+
     /// <summary>Bounds this connection's hub calls; a flood from one client never costs the others.</summary>
     public RateLimiter CallLimiter { get; }
 

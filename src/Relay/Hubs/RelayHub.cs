@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
 using Relay.Auth;
+using Relay.Diagnostics;
 using Relay.Routing;
 using Relay.Upstream;
 
@@ -12,7 +13,8 @@ internal sealed class RelayHub(
     TopicSubscriptionFactory requests,
     IOptions<RelayOptions> relayOptions,
     IOptions<PocketBaseOptions> pocketBaseOptions,
-    TokenVerifier verifier) : Hub<IRelayClient>, IRelayHub
+    TokenVerifier verifier,
+    RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
 {
     public override Task OnConnectedAsync()
     {
@@ -36,6 +38,48 @@ internal sealed class RelayHub(
             relayOptions.Value.MaxSubscriptionsPerConnection,
             pocketBaseOptions.Value.SubscribeTimeout,
             Context.ConnectionAborted);
+    }
+
+    public async Task<SubscribeResult[]> SubscribeMany(SubscribeRequest[] requests)
+    {
+        var max = relayOptions.Value.MaxSubscriptionsPerConnection;
+        if (requests is null || requests.Length > max)
+        {
+            throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
+        }
+
+        // Each entry's synchronous part (validation, routing, the per-connection limit) runs in request order before the
+        // first await; the waits for PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
+        var pending = new Task[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            pending[i] = requests[i] is { } request
+                ? SubscribeOneAsync(request.Topic, request.Options)
+                : Task.FromException(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
+        }
+
+        var results = new SubscribeResult[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var topic = requests[i]?.Topic ?? string.Empty;
+            try
+            {
+                await pending[i];
+                results[i] = new SubscribeResult { Topic = topic };
+            }
+            catch (RelayHubException ex)
+            {
+                metrics.HubError(ex.Code);
+                results[i] = new SubscribeResult { Topic = topic, Error = ex.Code, Message = ex.Message };
+            }
+        }
+
+        return results;
+
+        async Task SubscribeOneAsync(string? topic, SubscriptionOptions? options)
+        {
+            await Subscribe(topic!, options);
+        }
     }
 
     public Task Unsubscribe(string topic)

@@ -1,6 +1,8 @@
+using System.Globalization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Auth;
+using Relay.Client.Protocol;
 using Relay.Diagnostics;
 using Relay.Fanout;
 using Relay.Sessions;
@@ -39,11 +41,23 @@ internal sealed class RelayHubLifetimeManager(
             ?? throw new InvalidOperationException("The connection was not authenticated by the PocketBase scheme.");
         var key = identity.IsGuest ? SessionKey.Guest : new SessionKey(identity.CollectionId!, identity.RecordId!);
 
-        var relayConnection = new RelayConnection(connection, fanoutOptions.Value, relayOptions.Value.HubCallsPerSecond, timeProvider, metrics, _connectionLogger);
+        var relayConnection = new RelayConnection(connection, fanoutOptions.Value, relayOptions.Value.HubCallsPerSecond, timeProvider, metrics, _connectionLogger)
+        {
+            ProtocolVersion = ReadProtocolVersion(connection),
+        };
         connection.Items[ConnectionKey] = relayConnection;
         sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
         relayConnection.Start();
         metrics.ConnectionOpened();
+    }
+
+    /// <summary>The version the client declared, capped at what this server speaks; 1 when absent or malformed.</summary>
+    private static int ReadProtocolVersion(HubConnectionContext connection)
+    {
+        var declared = connection.GetHttpContext()?.Request.Query[RelayProtocol.VersionParameter].ToString();
+        return int.TryParse(declared, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version >= 1
+            ? Math.Min(version, RelayProtocol.Version)
+            : 1;
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)

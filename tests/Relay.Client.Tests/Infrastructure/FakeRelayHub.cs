@@ -42,6 +42,25 @@ internal sealed class FakeRelayHub(FakeRelay relay) : Hub<IRelayClient>, IRelayH
         }
     }
 
+    public async Task<SubscribeResult[]> SubscribeMany(SubscribeRequest[] requests)
+    {
+        var results = new SubscribeResult[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            try
+            {
+                await Subscribe(requests[i].Topic, requests[i].Options);
+                results[i] = new SubscribeResult { Topic = requests[i].Topic };
+            }
+            catch (HubException ex)
+            {
+                results[i] = new SubscribeResult { Topic = requests[i].Topic, Error = RelayErrorCodes.FromMessage(ex.Message), Message = ex.Message };
+            }
+        }
+
+        return results;
+    }
+
     public Task Unsubscribe(string topic)
     {
         relay.Record(new HubCall(Context.ConnectionId, nameof(Unsubscribe), topic, null));
