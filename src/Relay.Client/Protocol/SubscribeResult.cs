@@ -1,4 +1,5 @@
 using System.Runtime.Serialization;
+using System.Text.Json.Serialization;
 
 namespace Relay.Client.Protocol;
 
@@ -20,5 +21,6 @@ public sealed class SubscribeResult
 
     /// <summary>Whether the subscription succeeded.</summary>
     [IgnoreDataMember]
+    [JsonIgnore]
     public bool IsSuccess => Error is null;
 }
