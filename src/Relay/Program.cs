@@ -1,8 +1,8 @@
 using Relay.Diagnostics;
 using Serilog;
-using Serilog.Events;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddManagementUrls();
 
 // Serilog at the edge only. The callback form avoids a static bootstrap logger, which several test hosts in one
 // process would freeze; writeToProviders lets hosts that add their own ILoggerProvider (tests) see the same events.
@@ -13,9 +13,9 @@ builder.Services.AddSerilog(
         .ReadFrom.Services(services)
         .Enrich.FromLogContext()
         .Filter.ByExcluding(HubRefusalLogFilter.IsExpectedRefusal)
-        // Hosting logs every request URL with its query string, and browsers must send the PocketBase token as
-        // ?access_token=. Kept at Warning whatever the configuration says, so a token never reaches a log.
-        .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning)
+        // Request URLs carry ?access_token= and SignalR's Debug logs carry hub arguments (tokens): held at a safe
+        // level whatever the configuration says, so a token never reaches a log.
+        .PinSensitiveCategories()
         .WriteToConsole(builder.Configuration["Serilog:ConsoleFormat"]),
     writeToProviders: true);
 
@@ -23,6 +23,9 @@ builder.Services.AddRelay(builder.Configuration);
 
 var app = builder.Build();
 
+// First, so everything after it (limits, request logs) sees the client's address, taken from X-Forwarded-For only when
+// the request came from a proxy listed under Relay:ForwardedHeaders.
+app.UseForwardedHeaders();
 app.UseSerilogRequestLogging(static options => options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich);
 // CORS first: a browser's preflight carries no token and must not meet authentication.
 app.UseCors();

@@ -30,6 +30,7 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayMetrics>();
         services.AddRelayUpstream(configuration);
+        services.AddRelayClientIp(configuration);
         services.AddRelayAuth(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
