@@ -61,7 +61,7 @@ internal sealed class RelayOptions : IValidatableObject
             if (port <= 0)
             {
                 yield return new ValidationResult(
-                    $"{SectionName}:ManagementUrls:{i} must be a URL with an explicit port (http://+:9090); '{ManagementUrls[i]}' is not.", [nameof(ManagementUrls)]);
+                    $"{SectionName}:ManagementUrls:{i} must be a URL with a fixed port (http://+:9090); '{ManagementUrls[i]}' is not.", [nameof(ManagementUrls)]);
             }
         }
     }
