@@ -26,7 +26,11 @@ var app = builder.Build();
 // First, so everything after it (limits, request logs) sees the client's address, taken from X-Forwarded-For only when
 // the request came from a proxy listed under Relay:ForwardedHeaders.
 app.UseForwardedHeaders();
-app.UseSerilogRequestLogging(static options => options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich);
+app.UseSerilogRequestLogging(static options =>
+{
+    options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich;
+    options.GetLevel = RequestLogEnrichment.GetLevel;
+});
 // CORS first: a browser's preflight carries no token and must not meet authentication.
 app.UseCors();
 app.UseAuthentication();

@@ -37,22 +37,19 @@ internal sealed class VerificationThrottle : IDisposable
                 TokenLimit = burst,
                 TokensPerPeriod = 1,
                 ReplenishmentPeriod = period,
-                // The partitioned limiter replenishes its partitions on its own timer; no timer per address.
+                // A partitioned limiter replenishes every partition from its own single timer (it turns this off anyway).
                 AutoReplenishment = false,
                 QueueLimit = 0,
             }));
     }
 
-    /// <summary>Calls to PocketBase in flight now (for tests and diagnostics).</summary>
-    public long InFlight => _options.MaxConcurrentVerifications - (_calls.GetStatistics()?.CurrentAvailablePermits ?? 0);
-
     /// <exception cref="VerificationRateLimitedException"><paramref name="address"/> has used up its refused tokens.</exception>
     public void EnsureFailureBudget(IPAddress address)
     {
-        // Zero permits only asks whether any are left.
-        using var lease = _failures.AttemptAcquire(address, 0);
-        if (!lease.IsAcquired)
+        // Whole tokens only: the bucket refills continuously, and a zero-permit probe would pass on a fraction of one.
+        if (_failures.GetStatistics(address) is { CurrentAvailablePermits: < 1 })
         {
+            using var lease = _failures.AttemptAcquire(address);
             throw new VerificationRateLimitedException(lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > TimeSpan.Zero
                 ? wait
                 : _options.FailedVerificationWindow / _options.MaxFailedVerificationsPerIp);

@@ -16,10 +16,15 @@ internal static class ClientIpServiceCollectionExtensions
         services.TryAddSingleton<GuestLimiter>();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>(static (forwarded, settings) =>
         {
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            var trusted = settings.Value.KnownProxies.Length + settings.Value.KnownNetworks.Length > 0;
+            // With empty lists the middleware would believe every peer; with no proxy configured it must believe none.
+            forwarded.ForwardedHeaders = trusted ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto : ForwardedHeaders.None;
             // The middleware trusts loopback by default; Relay trusts exactly what the operator lists, nothing else.
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();
+#pragma warning disable ASPDEPR005 // The obsolete list is still consulted and holds the loopback default too.
+            forwarded.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
             // Walk X-Forwarded-For from the right through every trusted hop: the client is the first untrusted address.
             forwarded.ForwardLimit = null;
             foreach (var proxy in settings.Value.KnownProxies)

@@ -23,7 +23,7 @@ internal sealed class GuestLimiter : IDisposable
             TokenLimit = perMinute,
             TokensPerPeriod = 1,
             ReplenishmentPeriod = TimeSpan.FromMinutes(1) / perMinute,
-            // The partitioned limiter replenishes its partitions on its own timer; no timer per address.
+            // A partitioned limiter replenishes every partition from its own single timer (it turns this off anyway).
             AutoReplenishment = false,
             QueueLimit = 0,
         };
