@@ -2,7 +2,6 @@ using Relay.Diagnostics;
 using Serilog;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddManagementUrls();
 
 // Serilog at the edge only. The callback form avoids a static bootstrap logger, which several test hosts in one
 // process would freeze; writeToProviders lets hosts that add their own ILoggerProvider (tests) see the same events.

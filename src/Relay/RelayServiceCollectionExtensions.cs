@@ -49,6 +49,7 @@ public static class RelayServiceCollectionExtensions
 
         services.TryAddSingleton<RelayDrainService>();
         services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
+        services.AddHostedService<ManagementUrls>();
         services.AddCors(static cors => { });
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<RelayOptions>>(static (cors, relay) =>
             cors.AddPolicy(RelayEndpointRouteBuilderExtensions.CorsPolicy, policy => policy

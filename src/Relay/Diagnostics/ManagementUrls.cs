@@ -1,60 +1,70 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
 namespace Relay.Diagnostics;
 
 /// <summary>
 /// <c>Relay:ManagementUrls</c>: extra addresses Kestrel listens on that alone serve <c>/metrics</c> and <c>/health/*</c>,
 /// so a production deployment exposes the hub publicly and keeps scraping and probes on an internal port.
 /// </summary>
-internal static class ManagementUrls
+/// <remarks>
+/// Added to the server's addresses before the host starts the server, together with the addresses it would have used
+/// anyway (<c>urls</c>, then <c>http_ports</c>/<c>https_ports</c>, then Kestrel's default): the web host reads those
+/// settings only when no address has been set. Endpoints configured under <c>Kestrel:Endpoints</c> replace all of them.
+/// </remarks>
+internal sealed class ManagementUrls(IServer server, IConfiguration configuration, IOptions<RelayOptions> options) : IHostedLifecycleService
 {
-    public const string Key = "Relay:ManagementUrls";
-
-    /// <summary>Adds the management URLs to the ones Kestrel would listen on anyway (<c>urls</c>, <c>http_ports</c>, or its default).</summary>
-    public static void AddManagementUrls(this WebApplicationBuilder builder)
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
-        var management = builder.Configuration.GetSection(Key).Get<string[]>() ?? [];
-        if (management.Length == 0)
+        var management = options.Value.ManagementUrls;
+        if (management.Length == 0 || server.Features.Get<IServerAddressesFeature>() is not { Addresses: { IsReadOnly: false } addresses })
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        var configured = builder.Configuration[WebHostDefaults.ServerUrlsKey];
-        var ports = builder.Configuration[WebHostDefaults.HttpPortsKey];
-        IEnumerable<string> main = !string.IsNullOrWhiteSpace(configured)
-            ? configured.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : !string.IsNullOrWhiteSpace(ports)
-                ? ports.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(static port => $"http://*:{port}")
-                : ["http://localhost:5000"];
-        builder.WebHost.UseUrls([.. main, .. management]);
+        if (addresses.Count == 0)
+        {
+            foreach (var url in MainUrls())
+            {
+                addresses.Add(url);
+            }
+        }
+
+        foreach (var url in management)
+        {
+            addresses.Add(url);
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>The local ports of <paramref name="urls"/>; requests that arrived on any other port are not management requests.</summary>
     public static int[] PortsOf(IEnumerable<string> urls) => [.. urls.Select(static url => BindingAddress.Parse(url).Port).Distinct()];
 
-    /// <summary>
-    /// Serves <paramref name="endpoints"/> only to requests that arrived on one of <paramref name="ports"/>; others get 404.
-    /// Checks the port the connection was accepted on, not the <c>Host</c> header a client can write freely.
-    /// </summary>
-    public static TBuilder OnlyOnPorts<TBuilder>(this TBuilder endpoints, int[] ports)
-        where TBuilder : IEndpointConventionBuilder
-    {
-        if (ports.Length > 0)
-        {
-            endpoints.Add(endpoint =>
-            {
-                var next = endpoint.RequestDelegate!;
-                endpoint.RequestDelegate = context =>
-                {
-                    if (Array.IndexOf(ports, context.Connection.LocalPort) >= 0)
-                    {
-                        return next(context);
-                    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-                    context.Response.StatusCode = StatusCodes.Status404NotFound;
-                    return Task.CompletedTask;
-                };
-            });
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private IEnumerable<string> MainUrls()
+    {
+        static string[] Split(string? value) => value?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+
+        var urls = Split(configuration[WebHostDefaults.ServerUrlsKey]);
+        if (urls.Length > 0)
+        {
+            return urls;
         }
 
-        return endpoints;
+        IEnumerable<string> ports = [
+            .. Split(configuration[WebHostDefaults.HttpPortsKey]).Select(static port => $"http://*:{port}"),
+            .. Split(configuration[WebHostDefaults.HttpsPortsKey]).Select(static port => $"https://*:{port}")];
+        return ports.Any() ? ports : ["http://localhost:5000"];
     }
 }
