@@ -93,6 +93,7 @@ public sealed class EdgeLimitTests(PocketBaseFixture pocketBase, ITestOutputHelp
         // The default budget is 60 new topics a minute per address, refilling one a second while the test runs.
         Assert.InRange(accepted, 60, 120);
         Assert.Equal(1000, accepted + rateLimited);
+        relay.AssertNoErrorLogs();
         foreach (var attacker in attackers)
         {
             await attacker.DisposeAsync();
@@ -139,6 +140,7 @@ public sealed class EdgeLimitTests(PocketBaseFixture pocketBase, ITestOutputHelp
         await relay.WaitForGaugeAsync("relay.connections", 4);
         await using var again = await ForwardedClient.ConnectAsync(relay.Url, Attacker);
         Assert.Empty(await again.SubscribeManyAsync([]));
+        relay.AssertNoErrorLogs();
         foreach (var open in held.Skip(1))
         {
             await open.DisposeAsync();

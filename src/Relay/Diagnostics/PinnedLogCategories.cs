@@ -19,16 +19,11 @@ internal static class PinnedLogCategories
         ("Microsoft.AspNetCore.Http.Connections", LogEventLevel.Information),
     ];
 
-    public static LoggerConfiguration PinSensitiveCategories(this LoggerConfiguration logger)
-    {
-        foreach (var (prefix, minimum) in Pins)
-        {
-            // Cheap path for the usual configuration: events below the pin are not even created.
-            logger.MinimumLevel.Override(prefix, minimum);
-        }
-
-        return logger.Filter.ByExcluding(IsBelowPin);
-    }
+    /// <remarks>
+    /// A filter only, no minimum-level override: an override would replace a stricter level the operator configured for
+    /// the same category (Warning would become Information).
+    /// </remarks>
+    public static LoggerConfiguration PinSensitiveCategories(this LoggerConfiguration logger) => logger.Filter.ByExcluding(IsBelowPin);
 
     public static bool IsBelowPin(LogEvent logEvent)
     {
