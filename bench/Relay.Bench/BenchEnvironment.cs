@@ -64,6 +64,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         start.Environment["ASPNETCORE_URLS"] = relayUrl.ToString().TrimEnd('/');
         start.Environment["Relay__PocketBase__Url"] = pocketBase.Url.ToString();
         start.Environment["Relay__MaxConnectionsPerUser"] = "100000";
+        // Every simulated guest comes from this one loopback address.
+        start.Environment["Relay__GuestLimits__MaxConnectionsPerIp"] = "1000000";
         start.Environment["Relay__Sessions__Linger"] = "00:00:01";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
         start.Environment["DOTNET_gcServer"] = "0";

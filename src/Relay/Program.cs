@@ -1,6 +1,5 @@
 using Relay.Diagnostics;
 using Serilog;
-using Serilog.Events;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,9 +12,9 @@ builder.Services.AddSerilog(
         .ReadFrom.Services(services)
         .Enrich.FromLogContext()
         .Filter.ByExcluding(HubRefusalLogFilter.IsExpectedRefusal)
-        // Hosting logs every request URL with its query string, and browsers must send the PocketBase token as
-        // ?access_token=. Kept at Warning whatever the configuration says, so a token never reaches a log.
-        .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LogEventLevel.Warning)
+        // Request URLs carry ?access_token= and SignalR's Debug logs carry hub arguments (tokens): held at a safe
+        // level whatever the configuration says, so a token never reaches a log.
+        .PinSensitiveCategories()
         .WriteToConsole(builder.Configuration["Serilog:ConsoleFormat"]),
     writeToProviders: true);
 
@@ -23,7 +22,14 @@ builder.Services.AddRelay(builder.Configuration);
 
 var app = builder.Build();
 
-app.UseSerilogRequestLogging(static options => options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich);
+// First, so everything after it (limits, request logs) sees the client's address, taken from X-Forwarded-For only when
+// the request came from a proxy listed under Relay:ForwardedHeaders.
+app.UseForwardedHeaders();
+app.UseSerilogRequestLogging(static options =>
+{
+    options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich;
+    options.GetLevel = RequestLogEnrichment.GetLevel;
+});
 // CORS first: a browser's preflight carries no token and must not meet authentication.
 app.UseCors();
 app.UseAuthentication();

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Relay;
 using Relay.Client.Protocol;
+using Relay.Diagnostics;
 using Relay.Hubs;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -22,16 +25,20 @@ public static class RelayEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps the Relay hub at <see cref="RelayProtocol.HubPath"/>, open only to verified PocketBase users (and guests when
-    /// allowed), the health endpoints <see cref="LivePath"/> and <see cref="ReadyPath"/>, and <see cref="MetricsPath"/>.
+    /// allowed) and refusing new connections while draining, the health endpoints <see cref="LivePath"/> and
+    /// <see cref="ReadyPath"/>, and <see cref="MetricsPath"/> (only on the <c>Relay:ManagementUrls</c> ports when set).
     /// </summary>
     public static IEndpointConventionBuilder MapRelay(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
-        endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false });
-        endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
+        var services = endpoints.ServiceProvider;
+        var managementPorts = ManagementUrls.PortsOf(services.GetRequiredService<IOptions<RelayOptions>>().Value.ManagementUrls);
+        endpoints.MapPrometheusScrapingEndpoint(MetricsPath).OnlyOnPorts(managementPorts);
+        endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false }).OnlyOnPorts(managementPorts);
+        endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) }).OnlyOnPorts(managementPorts);
         // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.
         return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath, static options => options.AllowStatefulReconnects = true)
+            .RefuseNewConnectionsWhileDraining(services.GetRequiredService<RelayDrainService>())
             .RequireCors(CorsPolicy)
             .RequireAuthorization(Microsoft.Extensions.DependencyInjection.AuthServiceCollectionExtensions.PolicyName);
     }

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Relay;
 
 /// <summary>Top-level settings under <c>Relay:</c>. Feature settings live in their own sections (<c>Relay:PocketBase</c>, <c>Relay:Fanout</c>, ...).</summary>
-internal sealed class RelayOptions
+internal sealed class RelayOptions : IValidatableObject
 {
     public const string SectionName = "Relay";
 
@@ -37,4 +37,32 @@ internal sealed class RelayOptions
     /// <summary>The largest message a client may send, in bytes (SignalR closes a connection that sends more).</summary>
     [Range(1024, 1024 * 1024)]
     public int MaxReceiveMessageSize { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// Extra URLs (<c>http://+:9090</c>) Kestrel listens on that alone serve <c>/metrics</c> and <c>/health/*</c>; those
+    /// paths then answer 404 on every other port. Empty (the default): everything on the main URLs.
+    /// </summary>
+    public string[] ManagementUrls { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < ManagementUrls.Length; i++)
+        {
+            int port;
+            try
+            {
+                port = Microsoft.AspNetCore.Http.BindingAddress.Parse(ManagementUrls[i]).Port;
+            }
+            catch (FormatException)
+            {
+                port = 0;
+            }
+
+            if (port <= 0)
+            {
+                yield return new ValidationResult(
+                    $"{SectionName}:ManagementUrls:{i} must be a URL with a fixed port (http://+:9090); '{ManagementUrls[i]}' is not.", [nameof(ManagementUrls)]);
+            }
+        }
+    }
 }

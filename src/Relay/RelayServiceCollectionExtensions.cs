@@ -30,6 +30,7 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayMetrics>();
         services.AddRelayUpstream(configuration);
+        services.AddRelayClientIp(configuration);
         services.AddRelayAuth(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
@@ -48,6 +49,7 @@ public static class RelayServiceCollectionExtensions
 
         services.TryAddSingleton<RelayDrainService>();
         services.AddHostedService(static provider => provider.GetRequiredService<RelayDrainService>());
+        services.AddHostedService<ManagementUrls>();
         services.AddCors(static cors => { });
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<RelayOptions>>(static (cors, relay) =>
             cors.AddPolicy(RelayEndpointRouteBuilderExtensions.CorsPolicy, policy => policy

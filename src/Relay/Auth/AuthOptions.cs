@@ -31,4 +31,31 @@ internal sealed class AuthOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan RevalidateInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The most <c>auth-refresh</c> calls in flight to PocketBase at once, whoever makes them (connects, reauthentication,
+    /// session refreshes), so a flood of tokens cannot push PocketBase, or its per-address rate limiter, over the edge.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxConcurrentVerifications { get; set; } = 16;
+
+    /// <summary>Verifications waiting for a free slot; beyond it a connect is answered 503 with <c>Retry-After</c> at once.</summary>
+    [Range(0, 100_000)]
+    public int VerificationQueueLimit { get; set; } = 256;
+
+    /// <summary>How long a connect waits for a free verification slot before it is answered 503 with <c>Retry-After</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan VerificationQueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Tokens PocketBase may refuse for one client address (IPv6: one /64) in a burst; after that the address is
+    /// answered 429 with <c>Retry-After</c> without asking PocketBase, and regains one attempt per
+    /// <see cref="FailedVerificationWindow"/> / this number.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxFailedVerificationsPerIp { get; set; } = 10;
+
+    /// <summary>The window <see cref="MaxFailedVerificationsPerIp"/> refills over.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan FailedVerificationWindow { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -12,6 +12,7 @@ internal static class AuthServiceCollectionExtensions
     public static IServiceCollection AddRelayAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRelayOptions<AuthOptions, AuthOptionsValidator>(configuration, AuthOptions.SectionName);
+        services.TryAddSingleton<VerificationThrottle>();
         services.TryAddSingleton<TokenVerifier>();
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, PocketBaseAuthenticationHandler>(PocketBaseIdentity.AuthenticationScheme, displayName: null, configureOptions: null);

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
+using Relay.ClientIp;
 using Relay.Upstream;
 
 namespace Relay.Auth;
@@ -10,7 +11,8 @@ namespace Relay.Auth;
 /// <summary>
 /// Authenticates a request by its PocketBase token (<c>access_token</c> query parameter, which browsers need for
 /// WebSockets and SSE, or <c>Authorization: Bearer</c>). No token makes a guest when <see cref="RelayOptions.AllowAnonymous"/>;
-/// an invalid one is refused with 401; when PocketBase cannot be asked the answer is 503, not a guess.
+/// an invalid one is refused with 401; when PocketBase cannot be asked (or too many verifications are in flight) the
+/// answer is 503, not a guess; an address that presented too many refused tokens gets 429. Both carry <c>Retry-After</c>.
 /// </summary>
 internal sealed class PocketBaseAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -21,6 +23,7 @@ internal sealed class PocketBaseAuthenticationHandler(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     private static readonly object UnavailableKey = new();
+    private static readonly object RateLimitedKey = new();
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -35,12 +38,17 @@ internal sealed class PocketBaseAuthenticationHandler(
         TokenVerdict verdict;
         try
         {
-            verdict = await verifier.VerifyAsync(token, Context.RequestAborted);
+            verdict = await verifier.VerifyAsync(token, ClientAddress.Of(Context), Context.RequestAborted);
         }
         catch (UpstreamException)
         {
             Context.Items[UnavailableKey] = true;
             return AuthenticateResult.Fail("PocketBase could not be reached to verify the token.");
+        }
+        catch (VerificationRateLimitedException ex)
+        {
+            Context.Items[RateLimitedKey] = ex.RetryAfter;
+            return AuthenticateResult.Fail("Too many refused tokens from this address.");
         }
 
         return verdict.Token is { } verified
@@ -54,6 +62,13 @@ internal sealed class PocketBaseAuthenticationHandler(
         {
             Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             Response.Headers.RetryAfter = "5";
+            return Task.CompletedTask;
+        }
+
+        if (Context.Items.TryGetValue(RateLimitedKey, out var retryAfter) && retryAfter is TimeSpan wait)
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         }
 

@@ -28,6 +28,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _hubErrors;
     private readonly Counter<long> _tokenRefreshes;
     private readonly Counter<long> _authExpired;
+    private readonly Counter<long> _tokenVerifications;
 
     private long _connections;
     private long _userSessions;
@@ -68,6 +69,10 @@ internal sealed class RelayMetrics
         _hubErrors = meter.CreateCounter<long>("relay.hub.errors", "{error}", "Hub calls refused, by error code.");
         _tokenRefreshes = meter.CreateCounter<long>("relay.auth.refreshes", "{refresh}", "Session tokens refreshed through PocketBase before expiry.");
         _authExpired = meter.CreateCounter<long>("relay.auth.expired", "{session}", "Sessions ended because PocketBase no longer accepted their token, by reason.");
+        _tokenVerifications = meter.CreateCounter<long>(
+            "relay.auth.verifications",
+            "{token}",
+            "Tokens checked, by result: valid or refused (PocketBase asked), malformed or expired (refused without asking), rate_limited (the address had too many refused), busy (too many calls in flight), unavailable.");
     }
 
     public long GetTimestamp() => _timeProvider.GetTimestamp();
@@ -127,6 +132,8 @@ internal sealed class RelayMetrics
     public void TokenRefreshed() => _tokenRefreshes.Add(1);
 
     public void AuthExpired(string reason) => _authExpired.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void TokenVerification(string result) => _tokenVerifications.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void HubError(string code) => _hubErrors.Add(1, new KeyValuePair<string, object?>("code", code));
 }

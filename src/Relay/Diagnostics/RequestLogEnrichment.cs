@@ -1,5 +1,6 @@
 using Relay.Auth;
 using Serilog;
+using Serilog.Events;
 
 namespace Relay.Diagnostics;
 
@@ -13,4 +14,17 @@ internal static class RequestLogEnrichment
             diagnostics.Set("UserId", identity.IsGuest ? "guest" : $"{identity.CollectionId}/{identity.RecordId}");
         }
     }
+
+    /// <summary>
+    /// Errors are Relay's failures; a 503 is Relay shedding load on purpose (PocketBase unreachable, verifications
+    /// saturated, draining), answered with <c>Retry-After</c>: a warning, or a flood would bury the real errors.
+    /// </summary>
+    public static LogEventLevel GetLevel(HttpContext context, double elapsedMilliseconds, Exception? exception) => exception is not null
+        ? LogEventLevel.Error
+        : context.Response.StatusCode switch
+        {
+            StatusCodes.Status503ServiceUnavailable => LogEventLevel.Warning,
+            >= 500 => LogEventLevel.Error,
+            _ => LogEventLevel.Information,
+        };
 }

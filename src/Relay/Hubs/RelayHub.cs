@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
 using Relay.Auth;
+using Relay.ClientIp;
 using Relay.Diagnostics;
 using Relay.Routing;
 using Relay.Upstream;
@@ -14,8 +15,12 @@ internal sealed class RelayHub(
     IOptions<RelayOptions> relayOptions,
     IOptions<PocketBaseOptions> pocketBaseOptions,
     TokenVerifier verifier,
+    GuestLimiter guestLimiter,
+    IOptions<GuestLimitOptions> guestLimits,
     RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
 {
+    private static readonly object GuestLeaseKey = new();
+
     public override Task OnConnectedAsync()
     {
         var session = RelayHubLifetimeManager.GetConnection(Context).Session;
@@ -25,6 +30,32 @@ internal sealed class RelayHub(
             throw new RelayHubException(RelayErrorCodes.TooManyConnections, $"this user already has {max} connections (Relay:MaxConnectionsPerUser)");
         }
 
+        if (session.Key.IsGuest)
+        {
+            // Connections without a token are bounded per client address, as users are per user. Taken last, so a
+            // refusal above never holds a slot; released in OnDisconnectedAsync, which runs whenever this succeeded.
+            var lease = guestLimiter.AdmitConnection(ClientAddress.Of(Context));
+            if (!lease.IsAcquired)
+            {
+                lease.Dispose();
+                throw new RelayHubException(
+                    RelayErrorCodes.TooManyConnections,
+                    $"this address already has {guestLimits.Value.MaxConnectionsPerIp} connections without a token (Relay:GuestLimits:MaxConnectionsPerIp)");
+            }
+
+            Context.Items[GuestLeaseKey] = lease;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items.Remove(GuestLeaseKey, out var lease))
+        {
+            ((IDisposable)lease!).Dispose();
+        }
+
         return Task.CompletedTask;
     }
 
@@ -32,6 +63,7 @@ internal sealed class RelayHub(
     {
         var request = requests.Create(topic, options);
         var connection = RelayHubLifetimeManager.GetConnection(Context);
+        EnsureGuestMayAddTopic(connection.Session, request.UpstreamTopic);
         return connection.Session.SubscribeAsync(
             connection,
             request,
@@ -111,11 +143,16 @@ internal sealed class RelayHub(
         TokenVerdict verdict;
         try
         {
-            verdict = await verifier.VerifyAsync(token, Context.ConnectionAborted);
+            // Never from the cache: a token revoked since its last verdict (password changed) must not be taken again.
+            verdict = await verifier.VerifyUncachedAsync(token, ClientAddress.Of(Context), Context.ConnectionAborted);
         }
         catch (UpstreamException)
         {
             throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, "PocketBase could not be reached to verify the token; retry later");
+        }
+        catch (VerificationRateLimitedException ex)
+        {
+            throw new RelayHubException(RelayErrorCodes.RateLimited, $"too many refused tokens from this address; retry in {Math.Ceiling(ex.RetryAfter.TotalSeconds):0} s");
         }
 
         if (verdict.Token is not { } verified)
@@ -129,5 +166,19 @@ internal sealed class RelayHub(
         }
 
         session.UseToken(verified.Token, verified.ExpiresAt);
+    }
+
+    /// <summary>
+    /// Guests share one session and its PocketBase topic budget: a topic no guest holds yet costs one of the client
+    /// address's new-topic tokens, so no address can fill the budget for everyone. Joining a held topic is free.
+    /// </summary>
+    private void EnsureGuestMayAddTopic(Sessions.UserSession session, string upstreamTopic)
+    {
+        if (session.Key.IsGuest && !session.HoldsTopic(upstreamTopic) && !guestLimiter.TryAddTopic(ClientAddress.Of(Context), out var retryAfter))
+        {
+            throw new RelayHubException(
+                RelayErrorCodes.RateLimited,
+                $"this address added {guestLimits.Value.NewTopicsPerIpPerMinute} new guest topics in the last minute (Relay:GuestLimits:NewTopicsPerIpPerMinute); retry in {Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds)):0} s");
+        }
     }
 }

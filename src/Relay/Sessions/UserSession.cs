@@ -231,6 +231,15 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         upstream?.RequestSync();
     }
 
+    /// <summary>Whether some connection of this session already holds <paramref name="upstreamTopic"/> (so adding it costs PocketBase nothing).</summary>
+    public bool HoldsTopic(string upstreamTopic)
+    {
+        lock (_gate)
+        {
+            return _routes.ContainsKey(upstreamTopic);
+        }
+    }
+
     public IReadOnlyList<string> GetTopicsOf(RelayConnection connection)
     {
         lock (_gate)
