@@ -91,7 +91,6 @@ interface TopicEntry {
  * after a full reconnect raises `onResync` with reason `reconnected`, because events in the gap are lost.
  */
 export class RelayClient {
-  readonly connection: HubConnectionLike;
   private readonly options: RelayClientOptions;
   private readonly random: () => number;
   private readonly topics = new Map<string, TopicEntry>();
@@ -109,6 +108,11 @@ export class RelayClient {
   private backoff: { cancel: () => void } | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly hubUrl: string;
+  private current: HubConnectionLike;
+  private readonly wired = new WeakSet<HubConnectionLike>();
+  /** Whether `current` was started before: SignalR's HubConnection is not safely restartable from its own close. */
+  private used = false;
 
   constructor(options: RelayClientOptions) {
     if (!/^https?:\/\//.test(options.url)) {
@@ -116,19 +120,32 @@ export class RelayClient {
     }
     this.options = options;
     this.random = options.random ?? Math.random;
-    const hubUrl = `${options.url.replace(/\/$/, "")}${HUB_PATH}?${VERSION_PARAMETER}=${PROTOCOL_VERSION}`;
-    this.connection = (options.createConnection ?? ((url) => buildConnection(url, options)))(hubUrl);
+    this.hubUrl = `${options.url.replace(/\/$/, "")}${HUB_PATH}?${VERSION_PARAMETER}=${PROTOCOL_VERSION}`;
+    this.current = this.newConnection();
+  }
 
+  /** The current SignalR connection (a new one after every full reconnect). */
+  get connection(): HubConnectionLike {
+    return this.current;
+  }
+
+  private newConnection(): HubConnectionLike {
+    const connection = (this.options.createConnection ?? ((url) => buildConnection(url, this.options)))(this.hubUrl);
+    if (this.wired.has(connection)) return connection;
+    this.wired.add(connection);
     // Handlers are on the connection before it starts, and a topic's handlers are in the map before its subscribe is
     // sent, so an event that arrives before the call completes is delivered, not lost.
-    this.connection.on(ClientMethods.Event, (event: RelayEvent) => this.dispatch(event));
-    this.connection.on(ClientMethods.Events, (events: RelayEvent[]) => events.forEach((event) => this.dispatch(event)));
-    this.connection.on(ClientMethods.Resync, (signal: ResyncSignal) => this.emit(this.resyncListeners, signal));
-    this.connection.on(ClientMethods.AuthExpired, (signal: AuthExpiredSignal) => {
+    connection.on(ClientMethods.Event, (event: RelayEvent) => this.dispatch(event));
+    connection.on(ClientMethods.Events, (events: RelayEvent[]) => events.forEach((event) => this.dispatch(event)));
+    connection.on(ClientMethods.Resync, (signal: ResyncSignal) => this.emit(this.resyncListeners, signal));
+    connection.on(ClientMethods.AuthExpired, (signal: AuthExpiredSignal) => {
       this.authExpired = true;
       this.emit(this.authExpiredListeners, signal.reason);
     });
-    this.connection.onclose((error) => this.closed(error));
+    connection.onclose((error) => {
+      if (connection === this.current) this.closed(error);
+    });
+    return connection;
   }
 
   /** The connection's state; `onStateChange` reports every change. */
@@ -155,7 +172,7 @@ export class RelayClient {
     this.stopped = true;
     this.backoff?.cancel();
     this.clearTimers();
-    await this.connection.stop();
+    await this.current.stop();
     if (this.currentState !== "disconnected") this.setState("disconnected");
   }
 
@@ -220,7 +237,7 @@ export class RelayClient {
         held.settle(new RelayError("unsubscribed", `'${topic}' was unsubscribed before Relay held it`, topic));
         // SignalR runs a connection's calls in the order sent, so this lands after any SubscribeMany still in flight.
         if (wasSent && this.currentState === "connected") {
-          await this.connection.send(HubMethods.Unsubscribe, topic).catch(() => {});
+          await this.current.send(HubMethods.Unsubscribe, topic).catch(() => {});
         }
       },
     };
@@ -244,7 +261,7 @@ export class RelayClient {
   /** Hands Relay a fresh token of the same user without reconnecting. */
   async reauthenticate(token: string): Promise<void> {
     try {
-      await this.connection.invoke(HubMethods.Reauthenticate, token);
+      await this.current.invoke(HubMethods.Reauthenticate, token);
     } catch (error) {
       throw RelayError.from(error);
     }
@@ -277,19 +294,32 @@ export class RelayClient {
     };
   }
 
-  private async run(): Promise<void> {
-    const running = this.connect().finally(() => {
+  private async run(reconnecting = false): Promise<void> {
+    const running = this.connect(reconnecting).finally(() => {
       if (this.running === running) this.running = undefined;
     });
     this.running = running;
     return running;
   }
 
-  private async connect(): Promise<void> {
+  private async connect(reconnecting = false): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      if (reconnecting || attempt > 0) {
+        // A jittered pause even before the first reconnect: the clients of a draining instance do not all land on
+        // the next one in the same instant.
+        const delay = cancellableDelay(jitteredDelay(reconnecting ? attempt : attempt - 1, this.options.reconnectBaseDelayMs ?? 200, this.options.reconnectMaxDelayMs ?? 10_000, this.random));
+        this.backoff = delay;
+        const elapsed = await delay.done;
+        this.backoff = undefined;
+        if (!elapsed) throw new RelayError("stopped", "stop() was called before the connection was established");
+      }
       if (this.stopped) throw new RelayError("stopped", "stop() was called before the connection was established");
       try {
-        await this.connection.start();
+        // A fresh HubConnection per attempt: restarting SignalR's from inside its own close lets the old
+        // connection's stop clobber the new transport (measured: reconnected, but no event ever arrived).
+        if (this.used) this.current = this.newConnection();
+        this.used = true;
+        await this.current.start();
         break;
       } catch (error) {
         if (this.stopped) throw new RelayError("stopped", "stop() was called before the connection was established");
@@ -298,11 +328,6 @@ export class RelayClient {
           this.setState("disconnected", error as Error);
           throw error;
         }
-        const delay = cancellableDelay(jitteredDelay(attempt, this.options.reconnectBaseDelayMs ?? 200, this.options.reconnectMaxDelayMs ?? 10_000, this.random));
-        this.backoff = delay;
-        const elapsed = await delay.done;
-        this.backoff = undefined;
-        if (!elapsed) throw new RelayError("stopped", "stop() was called before the connection was established");
       }
     }
 
@@ -329,7 +354,7 @@ export class RelayClient {
     // Any close we did not ask for, including Relay draining for a deploy ("reconnect" close message), reconnects
     // to whichever instance answers.
     this.setState("reconnecting", error);
-    void this.run().catch(() => {});
+    void this.run(true).catch(() => {});
   }
 
   private scheduleFlush(): void {
@@ -360,7 +385,7 @@ export class RelayClient {
     let failure: RelayError | undefined;
     if (this.supportsMany) {
       try {
-        results = await this.connection.invoke<SubscribeResult[]>(HubMethods.SubscribeMany, requests);
+        results = await this.current.invoke<SubscribeResult[]>(HubMethods.SubscribeMany, requests);
       } catch (error) {
         if (isUnknownMethod(error, HubMethods.SubscribeMany)) this.supportsMany = false;
         else failure = RelayError.from(error);
@@ -370,7 +395,7 @@ export class RelayClient {
       // A version-1 Relay: one Subscribe per topic.
       results = await Promise.all(
         requests.map((request) =>
-          this.connection.invoke(HubMethods.Subscribe, request.topic, request.options).then(
+          this.current.invoke(HubMethods.Subscribe, request.topic, request.options).then(
             (): SubscribeResult => ({ topic: request.topic, error: null, message: null }),
             (error): SubscribeResult => {
               const refusal = RelayError.from(error);
