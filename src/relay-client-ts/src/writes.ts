@@ -129,13 +129,13 @@ export function createRecordMutation<T extends Row = Row & Record<string, unknow
       queryClient.setQueryData(relayKeys.detail(collection, record.id), record);
       writes.confirm(collection, record.id);
     },
-    onError: (_error: unknown, _variables: Partial<T>, context: { id: string } | undefined) => {
+    onError: (_error: Error, _variables: Partial<T>, context: { id: string } | undefined) => {
       if (!context) return;
       writes.cancel(collection, context.id);
       queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => removeRow<T>(data, context.id));
       queryClient.removeQueries({ queryKey: relayKeys.detail(collection, context.id), exact: true });
     },
-    onSettled: (_data: unknown, _error: unknown, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
+    onSettled: (_data: unknown, _error: Error | null, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
   };
 }
 
@@ -174,13 +174,13 @@ export function updateRecordMutation<T extends Row = Row & Record<string, unknow
       }
       writes.confirm(collection, record.id);
     },
-    onError: (_error: unknown, _variables: unknown, context: { id: string; previousDetail?: T | null; previousRows: Array<{ key: readonly unknown[]; row: T }> } | undefined) => {
+    onError: (_error: Error, _variables: unknown, context: { id: string; previousDetail?: T | null; previousRows: Array<{ key: readonly unknown[]; row: T }> } | undefined) => {
       if (!context) return;
       writes.cancel(collection, context.id);
       for (const { key, row } of context.previousRows) queryClient.setQueryData(key, (data: any) => replaceRow<T>(data, row));
       if (context.previousDetail !== undefined) queryClient.setQueryData(detailKey(context.id), context.previousDetail);
     },
-    onSettled: (_data: unknown, _error: unknown, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
+    onSettled: (_data: unknown, _error: Error | null, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
   };
 }
 
@@ -208,12 +208,12 @@ export function deleteRecordMutation<T extends Row = Row & Record<string, unknow
       return { id, interrupted, previousDetail, previousRows };
     },
     onSuccess: (_ok: boolean, id: string) => writes.confirm(collection, id),
-    onError: (_error: unknown, _id: string, context: { id: string; previousDetail?: T | null; previousRows: Array<{ key: readonly unknown[]; row: T; index: number }> } | undefined) => {
+    onError: (_error: Error, _id: string, context: { id: string; previousDetail?: T | null; previousRows: Array<{ key: readonly unknown[]; row: T; index: number }> } | undefined) => {
       if (!context) return;
       writes.cancel(collection, context.id);
       for (const { key, row, index } of context.previousRows) queryClient.setQueryData(key, (data: any) => restoreRow<T>(data, row, index));
       if (context.previousDetail !== undefined) queryClient.setQueryData(detailKey(context.id), context.previousDetail);
     },
-    onSettled: (_data: unknown, _error: unknown, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
+    onSettled: (_data: unknown, _error: Error | null, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
   };
 }
