@@ -14,7 +14,8 @@ export interface CacheStrategyOptions {
 }
 
 /**
- * Applies Relay's events to a TanStack `QueryClient`, with the race rules measured on TanStack Query v5:
+ * Applies Relay's events to a TanStack `QueryClient`, with the race rules measured on TanStack Query v5 (an updated
+ * record is replaced and a deleted one removed in cached lists at once, before their refetch):
  * cancel a detail's fetch in flight before setting a pushed record (an older response would overwrite it); on
  * delete, set an observed detail to `null` (removing a mounted query leaves the record on screen) and remove only
  * unobserved ones; keep `expand` (event records carry none); coalesce list invalidations per collection. The echo of
@@ -69,6 +70,8 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
       await queryClient.cancelQueries({ queryKey: key, exact: true });
       if (event.action === "update") {
         queryClient.setQueryData(key, keepExpand(queryClient.getQueryData(key), event.record));
+        // Shown in every cached list at once; the refetch below still settles order and filters.
+        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => replaceRow(data, event.record));
       } else {
         const query = queryClient.getQueryCache().find({ queryKey: key, exact: true });
         if (query && query.getObserversCount() > 0) {
@@ -76,6 +79,8 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
         } else {
           queryClient.removeQueries({ queryKey: key, exact: true });
         }
+        // A deleted record belongs to no list: gone at once, without waiting for the refetch.
+        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => removeRow(data, id));
       }
     }
 
