@@ -320,6 +320,10 @@ export class RelayClient {
         if (this.used) this.current = this.newConnection();
         this.used = true;
         await this.current.start();
+        if (this.stopped) {
+          await this.current.stop();
+          throw new RelayError("stopped", "stop() was called before the connection was established");
+        }
         break;
       } catch (error) {
         if (this.stopped) throw new RelayError("stopped", "stop() was called before the connection was established");

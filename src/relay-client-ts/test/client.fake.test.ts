@@ -157,6 +157,19 @@ describe("RelayClient (fake hub)", () => {
     expect(client.state).toBe("connected");
   });
 
+  it("stop() while start() is connecting leaves the client disconnected", async () => {
+    const hub = new FakeHub();
+    let stopping: Promise<void> | undefined;
+    const client = create(hub);
+    hub.onStart = () => {
+      stopping = client.stop();
+    };
+    await expect(within(client.start(), "start")).rejects.toMatchObject({ code: "stopped" });
+    await within(stopping!, "stop");
+    expect(client.state).toBe("disconnected");
+    expect(hub.connected).toBe(false);
+  });
+
   it("start() gives up when Relay refuses the token", async () => {
     const hub = new FakeHub();
     hub.onStart = () => {
