@@ -45,6 +45,7 @@ async function watch(page: Page): Promise<void> {
       for (const li of document.querySelectorAll("[data-testid=patients] li")) {
         const id = li.getAttribute("data-id")!;
         const name = li.querySelector(".name")!.textContent!;
+        if (present.has(id)) w.__duplicates = (w.__duplicates ?? 0) + 1;
         present.add(id);
         if (known.get(id) !== name) {
           known.set(id, name);
@@ -103,6 +104,12 @@ function record(line: string): void {
 it("shows the editor's creates, updates and deletes at once in its own page (optimistic) and in the viewer's over realtime, and measures both", async () => {
   const own: number[] = [];
   const others: number[] = [];
+  // The editor's own writes come back as realtime echoes: they must not refetch its list (nor duplicate or blink a row).
+  let editorListFetches = 0;
+  const countListFetches = (request: { method(): string; url(): string }) => {
+    if (request.method() === "GET" && new URL(request.url()).pathname === "/api/collections/patients/records") editorListFetches++;
+  };
+  editor.on("request", countListFetches);
   const seenIn = async (page: Page, name: string) => (await page.waitForFunction((n) => (window as any).__seen[n], name, { timeout: 5_000 })).jsonValue() as Promise<number>;
   const goneIn = async (page: Page, id: string) => (await page.waitForFunction((i) => (window as any).__gone[i], id, { timeout: 5_000 })).jsonValue() as Promise<number>;
   for (let i = 0; i < 15; i++) {
@@ -119,6 +126,7 @@ it("shows the editor's creates, updates and deletes at once in its own page (opt
     const renamed = await act(editor, `document.querySelector('[data-id="${id}"] [data-action=rename]').click()`);
     own.push((await seenIn(editor, `${name}*`)) - renamed);
     others.push((await seenIn(viewer, `${name}*`)) - renamed);
+    expect(await editor.evaluate((i) => (window as any).__gone[i], id)).toBeUndefined(); // never blinked out
 
     await editor.waitForTimeout(50);
     const deleted = await act(editor, `document.querySelector('[data-id="${id}"] [data-action=delete]').click()`);
@@ -126,6 +134,9 @@ it("shows the editor's creates, updates and deletes at once in its own page (opt
     others.push((await goneIn(viewer, id)) - deleted);
   }
 
+  editor.off("request", countListFetches);
+  expect(editorListFetches).toBe(0);
+  expect(await editor.evaluate(() => (window as any).__duplicates ?? 0)).toBe(0);
   const mine = summary(own);
   const theirs = summary(others);
   record(`browser (Chromium), own change (editor click -> editor DOM, optimistic), ${own.length} changes: ${mine.text}`);
