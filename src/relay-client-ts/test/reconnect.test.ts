@@ -85,7 +85,7 @@ it("a page mount of 40 topics subscribes all 40 under the default rate limit, an
   c.onResync((s) => resyncs.push(s.topics));
   await first.stop("SIGKILL");
   await relay({}, first.port);
-  await until(() => resyncs.length > 0 && c.state === "connected", "resubscribe after the restart", 60_000);
+  await until(() => resyncs.flat().length === topics.length && c.state === "connected", "all 40 resubscribed after the restart", 60_000);
   const restarted = await deliverAll(ids, page.delivered, topics, "restarted");
 
   record(`TypeScript client, 40 topics (1 list + 39 records), default rate limit 20 calls/s: ${mounted}/40 delivering after the mount, ${restarted}/40 after a full Relay restart (${resyncs.flat().length} resynced, ${errors.length} subscription errors, ${warn.mock.calls.length} warnings)`);
@@ -114,9 +114,11 @@ it("retries a SubscribeMany refused with rate_limited until it succeeds", async 
     }
   }) as typeof c.connection.invoke;
 
-  // Spend the connection's whole burst (20 calls), then mount a page at once.
-  await Promise.all(Array.from({ length: 30 }, () => invoke("Unsubscribe", "board/none").catch(() => {})));
+  // Spend the connection's burst (20 calls per 1 s period) with more calls than two periods refill, then mount a page:
+  // Relay runs a connection's calls in the order sent, so the SubscribeMany finds the bucket empty.
+  const spent = Array.from({ length: 60 }, () => invoke("Unsubscribe", "board/none").catch(() => {}));
   await within(c.subscribe("board/*", () => {}), "subscribe", 30_000);
+  await Promise.all(spent);
   expect(outcomes[0]).toBe("rate_limited");
   expect(outcomes.at(-1)).toBe("ok");
   expect(errors).toEqual([]);
