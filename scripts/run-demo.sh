@@ -44,8 +44,8 @@ pids+=($!)
 
 if [ "$serve_web" = 1 ]; then
   echo "==> building the patients web demo (examples/patients)"
-  (cd src/relay-client-ts && npm ci --no-audit --no-fund --loglevel=error && npx tsc -p tsconfig.json) >"$data/web-build.log" 2>&1 \
-    && (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npx vite build --logLevel warn) >>"$data/web-build.log" 2>&1 \
+  scripts/pack-client-ts.sh >"$data/web-build.log" 2>&1 \
+    && (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npm run install-client --silent && npx vite build --logLevel warn) >>"$data/web-build.log" 2>&1 \
     || { echo "web demo build failed, see $data/web-build.log" >&2; serve_web=0; }
 fi
 if [ "$serve_web" = 1 ]; then

@@ -28,14 +28,15 @@ for project in $(dotnet sln Relay.sln list | grep -E '^tests/.*Tests\.csproj$');
     --results-directory "$results" || status=1
 done
 
-# The TypeScript client: type-checked build, then Vitest against a real Relay (Release build) and PocketBase.
-echo "==> relay-client-ts (npm ci, tsc, vitest)"
-if ! (cd src/relay-client-ts && npm ci --no-audit --no-fund --loglevel=error && npx tsc -p tsconfig.json && npx vitest run); then status=1; fi
+# The TypeScript client: packed as npm would publish it (type-checked build included), then Vitest against a real
+# Relay (Release build) and PocketBase. The demo below installs that tarball, so a broken package fails here.
+echo "==> relay-client-ts (npm ci, npm pack, vitest)"
+if ! (scripts/pack-client-ts.sh && cd src/relay-client-ts && npx vitest run); then status=1; fi
 [ -s "$results/relay-client-ts.junit.xml" ] || echo "!! relay-client-ts produced no results" >&2
 
 # The patients demo in a real browser: Debian's Chromium driven by playwright-core, two users side by side.
-echo "==> examples/patients (vite build, browser end-to-end)"
-if ! (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npx vite build --logLevel warn && npx vitest run --config e2e/vitest.config.ts); then status=1; fi
+echo "==> examples/patients (the packed client installed, vite build, browser end-to-end)"
+if ! (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npm run install-client --silent && npx vite build --logLevel warn && npx vitest run --config e2e/vitest.config.ts); then status=1; fi
 [ -s "$results/patients-e2e.junit.xml" ] || echo "!! examples/patients produced no results" >&2
 
 # The README's first command, end to end: PocketBase + Relay + the demo's four viewers, checked.

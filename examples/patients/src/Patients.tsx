@@ -1,6 +1,5 @@
-import { createSignal, For, onCleanup, Show } from "solid-js";
-import type { RelayClient } from "@relay/client";
-import { useCollection, useRealtimeCollection, useRecord } from "@relay/client/solid";
+import { createSignal, For, Show } from "solid-js";
+import { useCollection, useConnectionState, useCreateRecord, useDeleteRecord, useRealtimeCollection, useRecord, useUpdateRecord } from "pocketbase-relay-client/solid";
 
 interface Patient {
   id: string;
@@ -9,31 +8,28 @@ interface Patient {
   owner: string;
 }
 
-export function Patients(props: { user: { token: string; id: string; email: string; role: string }; pocketBaseUrl: string; relay: RelayClient }) {
+const byName = (a: Patient, b: Patient) => a.name.localeCompare(b.name);
+
+export function Patients(props: { user: { id: string; email: string; role: string } }) {
   useRealtimeCollection("patients");
   const patients = useCollection<Patient>("patients", () => ({ sort: "name" }));
   const [selected, setSelected] = createSignal<string>();
   const detail = useRecord<Patient>("patients", selected);
-  const [connection, setConnection] = createSignal<string>(props.relay.state);
-  // SignalR reports reconnects but not a manual start; the state is cheap to poll.
-  const poll = setInterval(() => setConnection(props.relay.state), 500);
-  onCleanup(() => clearInterval(poll));
+  const connection = useConnectionState();
+  // Writes go through TanStack mutations: the list changes at once and is rolled back if PocketBase refuses.
+  const create = useCreateRecord<Patient>("patients", { compare: byName });
+  const update = useUpdateRecord<Patient>("patients");
+  const remove = useDeleteRecord<Patient>("patients");
+  const [error, setError] = createSignal("");
+  const failed = (what: string) => (e: Error) => setError(`${what} refused: ${e.message}`);
   const editor = props.user.role === "editor";
 
-  async function call(method: string, path: string, body?: unknown) {
-    const response = await fetch(`${props.pocketBaseUrl}${path}`, {
-      method,
-      headers: { "content-type": "application/json", authorization: props.user.token },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
-  }
-
-  async function add(event: SubmitEvent) {
+  function add(event: SubmitEvent) {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const name = new FormData(form).get("name") as string;
-    await call("POST", "/api/collections/patients/records", { name, owner: props.user.id });
+    setError("");
+    create.mutate({ name, owner: props.user.id }, { onError: failed("Adding") });
     form.reset();
   }
 
@@ -52,14 +48,15 @@ export function Patients(props: { user: { token: string; id: string; email: stri
               <button type="submit">Add</button>
             </form>
           </Show>
+          <p class="error" data-testid="error">{error()}</p>
           <ul data-testid="patients">
             <For each={patients.data ?? []}>
               {(patient) => (
                 <li data-id={patient.id} classList={{ selected: selected() === patient.id }} onClick={() => setSelected(patient.id)}>
                   <span class="name">{patient.name}</span>
                   <Show when={editor}>
-                    <button data-action="rename" onClick={(e) => { e.stopPropagation(); void call("PATCH", `/api/collections/patients/records/${patient.id}`, { name: `${patient.name}*` }); }}>rename</button>
-                    <button data-action="delete" onClick={(e) => { e.stopPropagation(); void call("DELETE", `/api/collections/patients/records/${patient.id}`); }}>delete</button>
+                    <button data-action="rename" onClick={(e) => { e.stopPropagation(); setError(""); update.mutate({ id: patient.id, name: `${patient.name}*` }, { onError: failed("Renaming") }); }}>rename</button>
+                    <button data-action="delete" onClick={(e) => { e.stopPropagation(); setError(""); remove.mutate(patient.id, { onError: failed("Deleting") }); }}>delete</button>
                   </Show>
                 </li>
               )}

@@ -1,56 +1,81 @@
-import { createContext, onCleanup, onMount, useContext } from "solid-js";
-import { createQuery, useQueryClient } from "@tanstack/solid-query";
-import type { RelayClient } from "./index.js";
-import { fetchList, fetchRecord, type ListOptions, type PocketBaseSource } from "./pocketbase.js";
-import { relayKeys, syncQueryClient } from "./tanstack.js";
+import { createContext, createSignal, onCleanup, useContext, type Accessor } from "solid-js";
+import { createMutation, createQuery, useQueryClient } from "@tanstack/solid-query";
+import type PocketBase from "pocketbase";
+import type { RecordModel } from "pocketbase";
+import type { ConnectionState, RelayClient } from "./client.js";
+import { collectionQueryOptions, pageQueryOptions, recordQueryOptions, type CollectionQuery } from "./pocketbase.js";
+import { syncQueryClient, type SyncOptions } from "./tanstack.js";
+import { createRecordMutation, deleteRecordMutation, updateRecordMutation, type WriteOptions } from "./writes.js";
 
 export interface RelayContextValue {
   relay: RelayClient;
-  pocketBase: PocketBaseSource;
+  /** The app's PocketBase SDK instance (in BFF mode, one pointed at Relay's origin). */
+  pb: PocketBase;
 }
 
-/** Provide `{ relay, pocketBase }` once, above the components that use the helpers. */
+/** Provide `{ relay, pb }` once, above the components that use the helpers. */
 export const RelayContext = createContext<RelayContextValue>();
 
-function useRelayContext(): RelayContextValue {
+/** The `{ relay, pb }` of the nearest `RelayContext.Provider`. */
+export function useRelay(): RelayContextValue {
   const value = useContext(RelayContext);
-  if (!value) throw new Error("Wrap the app in <RelayContext.Provider value={{ relay, pocketBase }}>.");
+  if (!value) throw new Error("Wrap the app in <RelayContext.Provider value={{ relay, pb }}>.");
   return value;
 }
 
-/** A collection's list as a TanStack query, keyed `[name, 'list', options]` so the cache strategy invalidates it. */
-export function useCollection<T = Record<string, unknown>>(name: string, options: () => ListOptions = () => ({})) {
-  const { pocketBase } = useRelayContext();
-  return createQuery(() => ({
-    queryKey: [...relayKeys.lists(name), options()],
-    queryFn: ({ signal }) => fetchList<T>(pocketBase, name, options(), signal),
-  }));
+/** Extra query options (`select`, `staleTime`, `enabled`, ...) merged over the helpers' own. */
+type Extend = () => Record<string, unknown>;
+
+/** A whole collection (every page) as a TanStack query keyed `[name, "list", query]`. */
+export function useCollection<T = RecordModel>(name: string, query: () => Omit<CollectionQuery, "page"> = () => ({}), extend?: Extend) {
+  const { pb } = useRelay();
+  return createQuery(() => ({ ...collectionQueryOptions<T>(pb, name, query()), ...extend?.() }));
 }
 
-/** One record as a TanStack query, keyed `[name, 'detail', id]`; `null` once the record is gone. */
-export function useRecord<T = Record<string, unknown>>(name: string, id: () => string | undefined) {
-  const { pocketBase } = useRelayContext();
-  return createQuery(() => ({
-    queryKey: relayKeys.detail(name, id() ?? ""),
-    queryFn: ({ signal }) => fetchRecord<T>(pocketBase, name, id()!, signal),
-    enabled: !!id(),
-  }));
+/** One page of a collection (`ListResult<T>`), keyed `[name, "list", {...query, page, perPage}]`. */
+export function usePage<T = RecordModel>(name: string, query: () => CollectionQuery & { page: number }, extend?: Extend) {
+  const { pb } = useRelay();
+  return createQuery(() => ({ ...pageQueryOptions<T>(pb, name, query()), ...extend?.() }));
+}
+
+/** One record as a TanStack query keyed `[name, "detail", id]`; `null` once the record is gone. */
+export function useRecord<T = RecordModel>(name: string, id: Accessor<string | undefined>, extend?: Extend) {
+  const { pb } = useRelay();
+  return createQuery(() => ({ ...recordQueryOptions<T>(pb, name, id() ?? ""), enabled: !!id(), ...extend?.() }));
 }
 
 /** While the calling component is mounted, applies Relay's events for `name/*` to the query cache. */
-export function useRealtimeCollection(name: string): void {
-  const { relay } = useRelayContext();
+export function useRealtimeCollection(name: string, options?: SyncOptions): void {
+  const { relay } = useRelay();
+  const stop = syncQueryClient(relay, useQueryClient(), [`${name}/*`], options);
+  onCleanup(() => void stop());
+}
+
+/** Creates records with an optimistic row that the realtime echo reconciles; rolled back if PocketBase refuses. */
+export function useCreateRecord<T extends { id: string } = RecordModel>(name: string, options?: WriteOptions<T>) {
+  const { pb } = useRelay();
   const queryClient = useQueryClient();
-  let stop: (() => Promise<void>) | undefined;
-  let disposed = false;
-  onMount(() => {
-    void syncQueryClient(relay, queryClient, [`${name}/*`]).then((s) => {
-      if (disposed) void s();
-      else stop = s;
-    });
-  });
-  onCleanup(() => {
-    disposed = true;
-    void stop?.();
-  });
+  return createMutation(() => createRecordMutation<T>(queryClient, pb, name, options));
+}
+
+/** Updates records (`{ id, ...changes }`) optimistically; rolled back if PocketBase refuses. */
+export function useUpdateRecord<T extends { id: string } = RecordModel>(name: string) {
+  const { pb } = useRelay();
+  const queryClient = useQueryClient();
+  return createMutation(() => updateRecordMutation<T>(queryClient, pb, name));
+}
+
+/** Deletes records (by id) optimistically; put back if PocketBase refuses. */
+export function useDeleteRecord<T extends { id: string } = RecordModel>(name: string) {
+  const { pb } = useRelay();
+  const queryClient = useQueryClient();
+  return createMutation(() => deleteRecordMutation<T>(queryClient, pb, name));
+}
+
+/** The connection's state as a signal, from `onStateChange` (no polling). */
+export function useConnectionState(): Accessor<ConnectionState> {
+  const { relay } = useRelay();
+  const [state, setState] = createSignal<ConnectionState>(relay.state);
+  onCleanup(relay.onStateChange((next) => setState(next)));
+  return state;
 }

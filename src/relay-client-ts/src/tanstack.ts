@@ -1,12 +1,12 @@
 import type { QueryClient } from "@tanstack/query-core";
-import type { RelayClient, RelayEvent, ResyncSignal } from "./index.js";
+import type { RelayClient, RelaySubscription } from "./client.js";
+import type { RelayError } from "./errors.js";
+import { relayKeys } from "./keys.js";
+import { keepExpand, removeRow, replaceRow } from "./lists.js";
+import type { RelayEvent, ResyncSignal, SubscriptionOptions } from "./protocol.js";
+import { ownWrites } from "./writes.js";
 
-/** Query keys in the PocketBase + TanStack Query convention. */
-export const relayKeys = {
-  all: (collection: string) => [collection] as const,
-  lists: (collection: string) => [collection, "list"] as const,
-  detail: (collection: string, id: string) => [collection, "detail", id] as const,
-};
+export { relayKeys } from "./keys.js";
 
 export interface CacheStrategyOptions {
   /** After a list invalidation, further ones of the same collection are gathered this long (ms). Default 50. */
@@ -14,10 +14,13 @@ export interface CacheStrategyOptions {
 }
 
 /**
- * Applies Relay's events to a TanStack `QueryClient`, with the race rules measured on TanStack Query v5:
+ * Applies Relay's events to a TanStack `QueryClient`, with the race rules measured on TanStack Query v5 (an updated
+ * record is replaced and a deleted one removed in cached lists at once, before their refetch):
  * cancel a detail's fetch in flight before setting a pushed record (an older response would overwrite it); on
  * delete, set an observed detail to `null` (removing a mounted query leaves the record on screen) and remove only
- * unobserved ones; keep `expand` (event records carry none); coalesce list invalidations per collection.
+ * unobserved ones; keep `expand` (event records carry none); coalesce list invalidations per collection. The echo of
+ * the app's own write (see `createRecordMutation` & co.) is applied to the cached lists in place instead: the
+ * optimistic row already stands there under the same id, so nothing is duplicated and no list is refetched.
  */
 export function createCacheStrategy(queryClient: QueryClient, options: CacheStrategyOptions = {}) {
   const coalesceMs = options.coalesceMs ?? 50;
@@ -53,17 +56,22 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
     })();
   }
 
+  const writes = ownWrites(queryClient);
+
   async function apply(event: RelayEvent): Promise<void> {
     const collection = (event.record.collectionName as string | undefined) ?? event.topic.split("/")[0];
     const id = event.record.id;
+    if (writes.isEcho(collection, id, event.action)) {
+      reconcile(collection, event);
+      return;
+    }
     if (event.action === "update" || event.action === "delete") {
       const key = relayKeys.detail(collection, id);
       await queryClient.cancelQueries({ queryKey: key, exact: true });
       if (event.action === "update") {
-        const current = queryClient.getQueryData<Record<string, unknown>>(key);
-        const record = event.record as Record<string, unknown>;
-        const merged = record.expand === undefined && current && typeof current === "object" && "expand" in current ? { ...record, expand: current.expand } : record;
-        queryClient.setQueryData(key, merged);
+        queryClient.setQueryData(key, keepExpand(queryClient.getQueryData(key), event.record));
+        // Shown in every cached list at once; the refetch below still settles order and filters.
+        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => replaceRow(data, event.record));
       } else {
         const query = queryClient.getQueryCache().find({ queryKey: key, exact: true });
         if (query && query.getObserversCount() > 0) {
@@ -71,10 +79,27 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
         } else {
           queryClient.removeQueries({ queryKey: key, exact: true });
         }
+        // A deleted record belongs to no list: gone at once, without waiting for the refetch.
+        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => removeRow(data, id));
       }
     }
 
     scheduleListInvalidation(collection);
+  }
+
+  /** The app's own write came back: put the server's record where the optimistic one stands. */
+  function reconcile(collection: string, event: RelayEvent): void {
+    const lists = { queryKey: relayKeys.lists(collection) };
+    const key = relayKeys.detail(collection, event.record.id);
+    if (event.action === "delete") {
+      queryClient.setQueriesData(lists, (data: any) => removeRow(data, event.record.id));
+      if (queryClient.getQueryData(key) !== undefined) queryClient.setQueryData(key, null);
+      return;
+    }
+    queryClient.setQueriesData(lists, (data: any) => replaceRow(data, event.record));
+    if (event.action === "update" || queryClient.getQueryData(key) !== undefined) {
+      queryClient.setQueryData(key, keepExpand(queryClient.getQueryData(key), event.record));
+    }
   }
 
   async function resync(signal: ResyncSignal): Promise<void> {
@@ -89,29 +114,44 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
   return { apply, resync, flush: () => Promise.all([...windows.values()].map((w) => w.done)).then(() => undefined) };
 }
 
+export interface SyncOptions extends CacheStrategyOptions {
+  /** Options of every topic's subscription (PocketBase `expand`, `fields`, `filter`). */
+  subscription?: SubscriptionOptions;
+  /** Called when Relay refuses a topic for good (it is then not synced). Default: `console.error`. */
+  onError?: (error: RelayError) => void;
+}
+
 /**
- * Subscribes `topics` and keeps `queryClient` in line with them, resyncs included. Resolves to a function that stops
- * syncing (unsubscribes).
+ * Subscribes `topics` at once — in one `SubscribeMany` with everything else mounted in the same tick — and keeps
+ * `queryClient` in line with them, resyncs included. Returns the function that stops syncing; `ready` settles when
+ * Relay holds every topic (topics refused with `rate_limited` are retried meanwhile), `strategy` is the cache strategy.
  */
-export async function syncQueryClient(relay: RelayClient, queryClient: QueryClient, topics: string[], options?: CacheStrategyOptions) {
+export function syncQueryClient(relay: RelayClient, queryClient: QueryClient, topics: string[], options: SyncOptions = {}) {
   const strategy = createCacheStrategy(queryClient, options);
-  const stopResync = relay.onResync((signal) => void strategy.resync(signal));
-  const unsubscribes: Array<() => Promise<void>> = [];
-  try {
-    for (const topic of topics) {
-      unsubscribes.push(await relay.subscribe(topic, (event) => void strategy.apply(event)));
-    }
-  } catch (error) {
-    stopResync();
-    await Promise.all(unsubscribes.map((u) => u()));
-    throw error;
-  }
+  const held = new Set(topics);
+  const stopResync = relay.onResync((signal) => {
+    const mine = signal.topics.filter((topic) => held.has(topic));
+    if (mine.length > 0) void strategy.resync({ ...signal, topics: mine });
+  });
+  const report = options.onError ?? ((error: RelayError) => console.error(`relay: ${error.topic} is not synced: ${error.message}`));
+  const subscriptions: RelaySubscription[] = topics.map((topic) => relay.watch(topic, (event) => void strategy.apply(event), options.subscription));
+  const ready = Promise.all(
+    subscriptions.map((s) =>
+      s.ready.catch((error: RelayError) => {
+        if (error.code !== "unsubscribed") report(error);
+        throw error;
+      }),
+    ),
+  ).then(() => undefined);
+  ready.catch(() => {});
 
   return Object.assign(
     async () => {
       stopResync();
-      await Promise.all(unsubscribes.map((u) => u()));
+      await Promise.all(subscriptions.map((s) => s.close()));
     },
-    { strategy },
+    { strategy, ready },
   );
 }
+
+export { createRecordMutation, deleteRecordMutation, newRecordId, ownWrites, updateRecordMutation, type WriteOptions } from "./writes.js";

@@ -33,7 +33,8 @@ it("converges: 1,000 random writes by another user, with disconnects, leave ever
       const client = new RelayClient({ url: relay, accessToken: () => token, reconnectBaseDelayMs: 50, reconnectMaxDelayMs: 500 });
       await client.start();
       const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: Infinity } } });
-      const stop = await syncQueryClient(client, queryClient, ["board/*"]);
+      const stop = syncQueryClient(client, queryClient, ["board/*"]);
+      await stop.ready;
       const list = new QueryObserver(queryClient, {
         queryKey: [...relayKeys.lists("board"), "all"],
         queryFn: async () => (await rest("GET", "/api/collections/board/records?perPage=500", token)).items as Array<{ id: string; name: string }>,

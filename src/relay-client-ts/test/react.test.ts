@@ -2,6 +2,7 @@
 import { createElement as h, act } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import PocketBase, { BaseAuthStore } from "pocketbase";
 import { expect, inject, it } from "vitest";
 import { RelayClient } from "../src/index.js";
 import { RelayContext, useCollection, useRealtimeCollection } from "../src/react.js";
@@ -19,7 +20,9 @@ function Board() {
 }
 
 it("React helpers: a list rendered with useCollection follows another user's writes through useRealtimeCollection", async () => {
-  const client = new RelayClient({ url: relay, accessToken: () => accounts.bob.token });
+  const pb = new PocketBase(pocketBase, new BaseAuthStore());
+  pb.authStore.save(accounts.bob.token, { id: accounts.bob.id } as never);
+  const client = new RelayClient({ url: relay, accessToken: () => pb.authStore.token });
   await client.start();
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const container = document.createElement("div");
@@ -27,7 +30,7 @@ it("React helpers: a list rendered with useCollection follows another user's wri
   await act(async () => {
     root.render(
       h(QueryClientProvider, { client: queryClient },
-        h(RelayContext.Provider, { value: { relay: client, pocketBase: { url: pocketBase, token: () => accounts.bob.token } } }, h(Board))),
+        h(RelayContext.Provider, { value: { relay: client, pb } }, h(Board))),
     );
   });
 

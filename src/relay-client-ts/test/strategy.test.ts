@@ -70,3 +70,21 @@ it("gathers a burst into one refetch at once and one after the last event", asyn
   await settle();
   expect(fetches).toBe(4);
 });
+
+it("replaces an updated record and removes a deleted one in cached lists at once, before any refetch", async () => {
+  const strategy = createCacheStrategy(queryClient, { coalesceMs: windowMs });
+  const key = ["patients", "list", { sort: "name" }];
+  queryClient.setQueryData(key, [{ id: "a", name: "Ann", expand: { owner: { id: "u" } } }, { id: "b", name: "Bob" }]);
+  queryClient.setQueryData(["patients", "list", { page: 1 }], { page: 1, totalItems: 2, items: [{ id: "a", name: "Ann" }, { id: "b", name: "Bob" }] });
+
+  await strategy.apply({ topic: "patients/*", action: "update", record: { id: "a", collectionName: "patients", name: "Anna" } });
+  expect(queryClient.getQueryData(key)).toEqual([{ id: "a", name: "Anna", collectionName: "patients", expand: { owner: { id: "u" } } }, { id: "b", name: "Bob" }]);
+
+  await strategy.apply({ topic: "patients/*", action: "delete", record: { id: "b", collectionName: "patients" } });
+  expect(queryClient.getQueryData<Array<{ id: string }>>(key)!.map((r) => r.id)).toEqual(["a"]);
+  expect(queryClient.getQueryData(["patients", "list", { page: 1 }])).toMatchObject({ totalItems: 1, items: [{ id: "a", name: "Anna" }] });
+
+  const flushed = strategy.flush();
+  await vi.advanceTimersByTimeAsync(windowMs * 2);
+  await flushed;
+});

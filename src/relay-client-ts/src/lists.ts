@@ -1,0 +1,73 @@
+// Edits of cached list data in place, for both shapes a list query holds: an array of records (a full list) or
+// PocketBase's ListResult (one page, `items`).
+type Row = { id: string };
+type ListData<T extends Row> = T[] | { items: T[]; totalItems?: number } | undefined | null;
+
+function mapItems<T extends Row>(data: ListData<T>, edit: (items: T[]) => T[], delta = 0): ListData<T> {
+  if (Array.isArray(data)) return edit(data);
+  if (data && Array.isArray(data.items)) {
+    const items = edit(data.items);
+    if (items === data.items) return data;
+    return { ...data, items, ...(typeof data.totalItems === "number" ? { totalItems: data.totalItems + delta } : {}) };
+  }
+  return data;
+}
+
+/** Replaces the row with `record.id` (keeping `expand` when the new record has none); unchanged when absent. */
+export function replaceRow<T extends Row>(data: ListData<T>, record: T): ListData<T> {
+  return mapItems(data, (items) => {
+    const at = items.findIndex((item) => item.id === record.id);
+    if (at < 0) return items;
+    const copy = items.slice();
+    copy[at] = keepExpand(items[at], record);
+    return copy;
+  });
+}
+
+/** Adds `record` when its id is not listed yet (at the end, or where `compare` puts it). */
+export function insertRow<T extends Row>(data: ListData<T>, record: T, compare?: (a: T, b: T) => number): ListData<T> {
+  return mapItems(
+    data,
+    (items) => {
+      if (items.some((item) => item.id === record.id)) return items;
+      const copy = [...items, record];
+      return compare ? copy.sort(compare) : copy;
+    },
+    1,
+  );
+}
+
+/** Removes the row with `id`; unchanged when absent. */
+export function removeRow<T extends Row>(data: ListData<T>, id: string): ListData<T> {
+  return mapItems(data, (items) => (items.some((item) => item.id === id) ? items.filter((item) => item.id !== id) : items), -1);
+}
+
+/** The row with `id` and its index, if listed. */
+export function findRow<T extends Row>(data: ListData<T>, id: string): { row: T; index: number } | undefined {
+  const items = Array.isArray(data) ? data : data?.items;
+  const index = items?.findIndex((item) => item.id === id) ?? -1;
+  return index >= 0 ? { row: items![index], index } : undefined;
+}
+
+/** Puts `row` back at `index` (after a failed delete). */
+export function restoreRow<T extends Row>(data: ListData<T>, row: T, index: number): ListData<T> {
+  return mapItems(
+    data,
+    (items) => {
+      if (items.some((item) => item.id === row.id)) return items;
+      const copy = items.slice();
+      copy.splice(Math.min(index, copy.length), 0, row);
+      return copy;
+    },
+    1,
+  );
+}
+
+/** Event records carry no `expand`: keep the cached one rather than blank the relation on screen. */
+export function keepExpand<T>(current: unknown, next: T): T {
+  const record = next as Record<string, unknown>;
+  if (record && record.expand === undefined && current && typeof current === "object" && "expand" in current) {
+    return { ...record, expand: (current as Record<string, unknown>).expand } as T;
+  }
+  return next;
+}

@@ -1,0 +1,85 @@
+// The Relay hub contract (docs/protocol.md) in one place: every wire name the client sends or handles comes from here.
+
+/** The path the Relay hub is mapped to. */
+export const HUB_PATH = "/realtime";
+
+/** The highest protocol version this client understands; declared on the hub URL. */
+export const PROTOCOL_VERSION = 2;
+
+/** The query-string parameter that declares the protocol version (`/realtime?relay_protocol=2`). */
+export const VERSION_PARAMETER = "relay_protocol";
+
+/** Hub methods the client invokes. */
+export const HubMethods = {
+  Subscribe: "Subscribe",
+  SubscribeMany: "SubscribeMany",
+  Unsubscribe: "Unsubscribe",
+  Reauthenticate: "Reauthenticate",
+} as const;
+
+/** Methods the server invokes on the client. */
+export const ClientMethods = {
+  Event: "Event",
+  Events: "Events",
+  Resync: "Resync",
+  AuthExpired: "AuthExpired",
+} as const;
+
+/** Relay's stable error codes (the text before the first `:` of a refused call's message). */
+export const ErrorCodes = {
+  InvalidTopic: "invalid_topic",
+  InvalidOptions: "invalid_options",
+  TopicNotAllowed: "topic_not_allowed",
+  TooManySubscriptions: "too_many_subscriptions",
+  InvalidToken: "invalid_token",
+  TokenUserMismatch: "token_user_mismatch",
+  RateLimited: "rate_limited",
+  TooManyConnections: "too_many_connections",
+  UpstreamUnavailable: "upstream_unavailable",
+  SubscriptionRefused: "subscription_refused",
+  InvalidRequest: "invalid_request",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Codes after which the same subscription may succeed later; every other refusal is final. */
+export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([ErrorCodes.RateLimited, ErrorCodes.UpstreamUnavailable]);
+
+/** A record change, as Relay delivers it. */
+export interface RelayEvent<TRecord = Record<string, unknown>> {
+  /** The topic as subscribed, without options: `COLLECTION/*` or `COLLECTION/RECORD_ID`. */
+  topic: string;
+  action: "create" | "update" | "delete";
+  /** PocketBase's record JSON, unchanged. */
+  record: TRecord & { id: string; collectionName?: string };
+}
+
+/** Events for `topics` may have been lost; refetch them. */
+export interface ResyncSignal {
+  topics: string[];
+  reason: "upstream_reconnected" | "overflow" | "reconnected" | (string & {});
+}
+
+/** The connection's user lost its PocketBase authorization (`token_revoked`, `token_expired`). */
+export interface AuthExpiredSignal {
+  reason: string;
+}
+
+/** PocketBase options passed through to the subscription (`expand`, `fields`, `filter`, headers). */
+export interface SubscriptionOptions {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** One entry of `SubscribeMany`. */
+export interface SubscribeRequest {
+  topic: string;
+  options: SubscriptionOptions | null;
+}
+
+/** The outcome of one `SubscribeMany` entry, in request order; `error` is null on success. */
+export interface SubscribeResult {
+  topic: string;
+  error: string | null;
+  message: string | null;
+}
