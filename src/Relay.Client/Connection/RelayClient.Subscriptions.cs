@@ -159,7 +159,7 @@ public sealed partial class RelayClient
                 List<TopicSubscription> batch;
                 lock (_state)
                 {
-                    batch = [.. _topics.Values.Where(s => s.NeedsSubscribe(connection) && s.RetryAt <= now).Take(BatchLimit(connection))];
+                    batch = [.. _topics.Values.Where(s => s.NeedsSubscribe(connection) && s.RetryAt <= now).OrderBy(static s => s.Sequence).Take(BatchLimit(connection))];
                     foreach (var subscription in batch)
                     {
                         subscription.State = TopicState.InFlight;

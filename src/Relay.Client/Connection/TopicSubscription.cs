@@ -8,7 +8,11 @@ namespace Relay.Client;
 /// </summary>
 internal sealed class TopicSubscription(string topic, SubscriptionOptions? options)
 {
+    private static long _lastSequence;
     private volatile Func<RelayEvent, Task>[] _handlers = [];
+
+    /// <summary>The order in which the app asked for the topics; batches keep it, so Relay sees them as requested.</summary>
+    public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
 
     public string Topic { get; } = topic;
 
