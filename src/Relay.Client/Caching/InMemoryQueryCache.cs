@@ -6,7 +6,7 @@ namespace Relay.Client.Caching;
 /// A small thread-safe query cache for .NET apps (and the tests of the strategy): queries are observed with a fetcher,
 /// fetched when first observed or invalidated, and a fetch that was cancelled or overtaken by newer data never writes.
 /// </summary>
-public sealed class InMemoryQueryCache : IQueryCache
+public sealed partial class InMemoryQueryCache : IQueryCache
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<QueryKey, Entry> _entries = [];
@@ -120,6 +120,8 @@ public sealed class InMemoryQueryCache : IQueryCache
             entry.Data = data?.Clone();
             entry.HasData = true;
             entry.Stale = false;
+            entry.Error = null;
+            Publish(entry);
         }
     }
 
@@ -139,6 +141,7 @@ public sealed class InMemoryQueryCache : IQueryCache
                 entry.Generation++;
                 entry.Data = null;
                 entry.HasData = true;
+                Publish(entry);
                 return;
             }
 
@@ -206,6 +209,7 @@ public sealed class InMemoryQueryCache : IQueryCache
         var fetcher = entry.Fetcher!;
         entry.InFlight = cancellation;
         entry.FetchTask = RunFetchAsync(key, entry, fetcher, generation, cancellation);
+        Publish(entry);
         return entry.FetchTask;
     }
 
@@ -222,12 +226,27 @@ public sealed class InMemoryQueryCache : IQueryCache
                     entry.Data = data?.Clone();
                     entry.HasData = true;
                     entry.Stale = false;
+                    entry.Error = null;
+                    Publish(entry);
                 }
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             // Superseded.
+        }
+        catch (Exception ex)
+        {
+            lock (_gate)
+            {
+                if (entry.Generation == generation)
+                {
+                    entry.Error = ex;
+                    Publish(entry);
+                }
+            }
+
+            throw;
         }
         finally
         {
@@ -236,6 +255,7 @@ public sealed class InMemoryQueryCache : IQueryCache
                 if (entry.InFlight == cancellation)
                 {
                     entry.InFlight = null;
+                    Publish(entry);
                 }
             }
 
@@ -271,6 +291,15 @@ public sealed class InMemoryQueryCache : IQueryCache
         public Task? FetchTask { get; set; }
 
         public long Generation { get; set; }
+
+        /// <summary>The last fetch's failure, cleared by the next data.</summary>
+        public Exception? Error { get; set; }
+
+        /// <summary>The bindable entries watching this key; replaced, never mutated.</summary>
+        public QueryEntry[] Watchers { get; set; } = [];
+
+        /// <summary>Incremented on every published change, so a watcher never goes back to an older state.</summary>
+        public long Version { get; set; }
     }
 
     private sealed class Observation(InMemoryQueryCache cache, QueryKey key) : IDisposable

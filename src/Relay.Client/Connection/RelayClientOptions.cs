@@ -53,6 +53,13 @@ public sealed class RelayClientOptions
     /// <summary>Where the client (and SignalR underneath) logs failed handlers, retried and refused subscriptions, and reconnects. Default: no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// With <c>services.AddRelayClient(...)</c>: connect when the host starts (in the background, retrying until Relay
+    /// answers). Set it to <see langword="false"/> to call <see cref="RelayClient.StartAsync"/> yourself, for example
+    /// after the user signed in. Not used by a client created with <c>new</c>. Default: <see langword="true"/>.
+    /// </summary>
+    public bool StartWithHost { get; set; } = true;
+
     /// <summary>The clock for subscription retries and the batch delay. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
