@@ -235,6 +235,65 @@ public sealed class RelayClientTests(PocketBaseFixture pocketBase)
         await TestResults.AppendAsync($"Relay.Client restart: {signal.Topics.Count}/40 resubscribed, {delivering}/40 delivering after a Relay restart");
     }
 
+    [Fact]
+    public async Task ConsoleViewerSample_InstalledFromThePackedNupkg_ConnectsSubscribesAndPrintsAnEvent()
+    {
+        var viewer = await ConsoleViewer.EnsureBuiltAsync();
+        var user = await pocketBase.CreateUserAsync("console-viewer");
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { viewer, "--check", "--timeout", "60", "--url", relay.Url.ToString(), "--topic", "notes/*" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            // Not on the command line, where other processes could read it.
+            Environment = { ["RELAY_TOKEN"] = user.Token },
+        };
+        using var process = Process.Start(start)!;
+        var output = new ConcurrentQueue<string>();
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue(line);
+                if (line.StartsWith("subscribed: ", StringComparison.Ordinal))
+                {
+                    subscribed.TrySetResult();
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue("stderr: " + line);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await subscribed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "seen by the console viewer", owner = user.Id }, user.Token).DefaultTimeout();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            var lines = string.Join('\n', output);
+            Assert.True(process.ExitCode == 0, lines);
+            Assert.Contains($"create notes/* ", lines, StringComparison.Ordinal);
+            Assert.Contains(note.GetProperty("id").GetString()!, lines, StringComparison.Ordinal);
+            Assert.Contains("check: ok (create on notes/*)", lines, StringComparison.Ordinal);
+            Assert.DoesNotContain(user.Token, lines, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static RelayClient CreateClient(RelayServer relay, string? token, bool messagePack = false, FakeLogCollector? logs = null) => new(new RelayClientOptions
     {
         Url = relay.Url,
