@@ -37,7 +37,8 @@ if (topics.Count == 0)
     topics.Add("notes/*");
 }
 
-var builder = Host.CreateApplicationBuilder();
+// appsettings.json next to the executable, wherever it is started from.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(settings);
 // The whole setup an app needs: options from configuration, the token from wherever the app keeps it.
 builder.Services.AddRelayClient(builder.Configuration.GetSection("RelayClient"), (_, options) =>

@@ -89,10 +89,17 @@ public sealed partial class RelayClient
     {
         RaiseStateChanged(HubConnectionState.Connected);
 
-        // The new connection holds nothing: every topic goes out in one SubscribeMany (the ones refused for now are
-        // retried by the pump, and resynced when they are held again).
+        await FlushAndScheduleRetriesAsync(raiseReconnected: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// On a new connection, which holds nothing: every topic goes out in one <c>SubscribeMany</c>, then the ones Relay
+    /// held before are resynced; the ones refused for now are left to the pump, which resyncs them once they are held.
+    /// </summary>
+    private async Task FlushAndScheduleRetriesAsync(bool raiseReconnected = false)
+    {
         var restored = await FlushAsync().ConfigureAwait(false);
-        if (Reconnected is { } reconnected)
+        if (raiseReconnected && Reconnected is { } reconnected)
         {
             foreach (var callback in reconnected.GetInvocationList().Cast<Func<Task>>())
             {

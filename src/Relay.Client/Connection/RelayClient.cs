@@ -141,8 +141,7 @@ public sealed partial class RelayClient : IRelayConnection
         }
 
         RaiseStateChanged(HubConnectionState.Connected);
-        var restored = await FlushAsync().ConfigureAwait(false);
-        await RaiseRestoredResyncAsync(restored).ConfigureAwait(false);
+        await FlushAndScheduleRetriesAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />

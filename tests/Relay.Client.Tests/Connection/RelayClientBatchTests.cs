@@ -49,6 +49,22 @@ public sealed class RelayClientBatchTests
     }
 
     [Fact]
+    public async Task StartAsync_FirstBatchRateLimited_TopicsRequestedBeforeTheStartRetriedUntilHeld()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        relay.RateLimitNextCalls = 1;
+        var pending = PageOfTopics().Select(topic => client.SubscribeAsync(topic, Ignore)).ToList();
+
+        await client.StartAsync().DefaultTimeout();
+
+        await Task.WhenAll(pending).DefaultTimeout();
+        var calls = relay.CallsOf(nameof(IRelayHub.SubscribeMany));
+        Assert.Equal(2, calls.Count);
+        Assert.All(calls, call => Assert.Equal(PageTopics, call.Requests!.Length));
+    }
+
+    [Fact]
     public async Task SubscribeAsync_BatchRateLimited_RetriedWithBackoffUntilItSucceeds()
     {
         await using var relay = await FakeRelay.StartAsync();
