@@ -79,6 +79,16 @@ public interface IRelayConnection : IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Closes the connection (raising <see cref="Closed"/>) but keeps every subscription and handler: the next
+    /// <see cref="StartAsync"/> subscribes them again in one call and raises <see cref="Resync"/>. For a mobile app going to
+    /// the background, or to reconnect at once when the network comes back (<c>StopAsync</c>, then <c>StartAsync</c>).
+    /// Also stops a reconnect in progress.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels waiting for the close.</param>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    Task StopAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Subscribes <paramref name="handler"/> to <paramref name="topic"/>. Several handlers of one topic share one
     /// subscription on Relay; disposing the returned object removes the handler, and the last one removes the
     /// subscription. New topics requested together (within <see cref="RelayClientOptions.SubscribeBatchDelay"/>, or

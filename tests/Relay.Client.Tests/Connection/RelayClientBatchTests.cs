@@ -200,6 +200,31 @@ public sealed class RelayClientBatchTests
     }
 
     [Fact]
+    public async Task StopThenStart_AsOnAppResume_TopicsKeptRestoredInOneCallAndResynced()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        var resyncs = Channel.CreateUnbounded<ResyncSignal>();
+        var closed = 0;
+        client.Resync += signal => resyncs.Writer.WriteAsync(signal).AsTask();
+        client.Closed += _ => Task.FromResult(Interlocked.Increment(ref closed));
+        await client.StartAsync().DefaultTimeout();
+        var received = Channel.CreateUnbounded<string>();
+        await Task.WhenAll(PageOfTopics().Select(topic => client.SubscribeAsync(topic, e => received.Writer.WriteAsync(e.Topic).AsTask()))).DefaultTimeout();
+
+        await client.StopAsync().DefaultTimeout();
+        Assert.Equal(HubConnectionState.Disconnected, client.State);
+        await TestTimeouts.WaitUntilAsync(() => Volatile.Read(ref closed) == 1, "Closed is raised");
+        await client.StartAsync().DefaultTimeout();
+
+        Assert.Equal(PageTopics, (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics.Count);
+        var second = await relay.WaitForConnectionAsync(2);
+        Assert.Equal(PageTopics, Assert.Single(relay.CallsOf(nameof(IRelayHub.SubscribeMany), second.ConnectionId)).Requests!.Length);
+        await relay.SendEventAsync(second, Event("patients/p7", "x"));
+        Assert.Equal("patients/p7", await received.Reader.ReadAsync().AsTask().DefaultTimeout());
+    }
+
+    [Fact]
     public async Task Events_Batch_DispatchedInOrderWithEventAndResync()
     {
         await using var relay = await FakeRelay.StartAsync();
