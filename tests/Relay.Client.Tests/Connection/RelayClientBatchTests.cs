@@ -224,11 +224,13 @@ public sealed class RelayClientBatchTests
         Assert.Equal("patients/p7", await received.Reader.ReadAsync().AsTask().DefaultTimeout());
     }
 
-    [Fact]
-    public async Task Events_Batch_DispatchedInOrderWithEventAndResync()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Events_Batch_DispatchedInOrderWithEventAndResync(bool messagePack)
     {
         await using var relay = await FakeRelay.StartAsync();
-        await using var client = relay.CreateClient();
+        await using var client = relay.CreateClient(options => options.UseMessagePack = messagePack);
         var seen = Channel.CreateUnbounded<string>();
         client.Resync += signal => seen.Writer.WriteAsync($"resync {signal.Reason}").AsTask();
         await client.StartAsync().DefaultTimeout();
