@@ -193,6 +193,8 @@ public sealed class RelayClientTests(PocketBaseFixture pocketBase)
 
         var session = relay.Services.GetRequiredService<SessionManager>().Find(new SessionKey(user.CollectionId, user.Id))!;
         Assert.Equal(40, session.TopicCount);
+        // The client declared protocol version 2 (Events batches), which Relay read from the hub URL.
+        Assert.Contains(session.Connections, connection => connection.ProtocolVersion == 2);
         var delivering = await UpdateAllAndCountDeliveringAsync(user, ids, received);
         Assert.Equal(40, delivering);
         Assert.DoesNotContain(logs.GetSnapshot(), r => r.Category == typeof(RelayClient).FullName && r.Level >= LogLevel.Warning);
