@@ -9,7 +9,7 @@ public static class RelayCacheSync
     /// Subscribes <paramref name="topics"/> and applies their events, and every resync (Relay's, or the client's own
     /// after a full reconnect), to <paramref name="cache"/>.
     /// </summary>
-    /// <param name="client">A started client.</param>
+    /// <param name="client">The client; if it is not connected yet, this waits for the connection (the topics then go out in one call).</param>
     /// <param name="cache">The cache to keep in line.</param>
     /// <param name="topics">The topics whose records the cache holds, e.g. <c>patients/*</c>.</param>
     /// <returns>Dispose it to stop syncing (unsubscribes the topics).</returns>

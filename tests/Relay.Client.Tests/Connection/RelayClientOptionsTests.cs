@@ -47,6 +47,9 @@ public class RelayClientOptionsTests
         Assert.Equal(HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling, options.Transports);
         Assert.Equal(TimeSpan.FromMilliseconds(200), options.ReconnectBaseDelay);
         Assert.Equal(TimeSpan.FromSeconds(10), options.ReconnectMaxDelay);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), options.SubscribeBatchDelay);
+        Assert.True(options.StartWithHost);
+        Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Null(options.LoggerFactory);
         Assert.Null(options.ConfigureConnection);
     }
