@@ -87,6 +87,7 @@ public sealed partial class RelayClient
 
     private async Task OnReconnectedAsync()
     {
+        Interlocked.Increment(ref _connections);
         RaiseStateChanged(HubConnectionState.Connected);
 
         await FlushAndScheduleRetriesAsync(raiseReconnected: true).ConfigureAwait(false);

@@ -23,6 +23,17 @@ public sealed partial class RelayClient
     private int _batchLimit = MaxBatch;
     private string? _batchLimitConnection;
 
+    // Counts connections made (StartAsync, full reconnects; a stateful reconnect keeps its connection).
+    private long _connections;
+
+    /// <summary>
+    /// Names the current connection while connected: a full reconnect is a new connection, which holds no topic. SignalR's
+    /// connection id when there is one (there is none when negotiation is skipped), otherwise the count of connections made.
+    /// </summary>
+    private string? CurrentConnection => _hub.State != HubConnectionState.Connected
+        ? null
+        : _hub.ConnectionId ?? $"connection-{Interlocked.Read(ref _connections)}";
+
     internal async Task RemoveAsync(TopicSubscription subscription, Func<RelayEvent, Task> handler)
     {
         bool sent;
@@ -34,7 +45,7 @@ public sealed partial class RelayClient
                 return;
             }
 
-            sent = subscription.State == TopicState.InFlight || (subscription.State == TopicState.Held && subscription.HeldOn == _hub.ConnectionId);
+            sent = subscription.State == TopicState.InFlight || (subscription.State == TopicState.Held && subscription.HeldOn == CurrentConnection);
             subscription.State = TopicState.Gone;
         }
 
@@ -68,7 +79,7 @@ public sealed partial class RelayClient
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            while (Volatile.Read(ref _disposed) == 0 && _hub.State == HubConnectionState.Connected && _hub.ConnectionId is { } connection)
+            while (Volatile.Read(ref _disposed) == 0 && CurrentConnection is { } connection)
             {
                 var now = _timeProvider.GetUtcNow();
                 List<TopicSubscription> batch;

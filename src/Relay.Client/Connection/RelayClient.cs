@@ -140,6 +140,7 @@ public sealed partial class RelayClient : IRelayConnection
             Volatile.Write(ref _starting, 0);
         }
 
+        Interlocked.Increment(ref _connections);
         RaiseStateChanged(HubConnectionState.Connected);
         await FlushAndScheduleRetriesAsync().ConfigureAwait(false);
     }

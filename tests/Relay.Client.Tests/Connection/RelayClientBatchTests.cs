@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Relay.Client.Protocol;
 using Relay.Client.Tests.Infrastructure;
@@ -197,6 +198,27 @@ public sealed class RelayClientBatchTests
         var calls = relay.CallsOf(nameof(IRelayHub.SubscribeMany), second.ConnectionId);
         Assert.Equal(2, calls.Count);
         Assert.All(calls, call => Assert.Equal(PageTopics, call.Requests!.Length));
+    }
+
+    [Fact]
+    public async Task SkipNegotiation_NoConnectionId_SubscribesAndResubscribesAfterADrop()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient(options => options.ConfigureConnection = builder =>
+            builder.Services.Configure<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>(http =>
+            {
+                http.SkipNegotiation = true;
+                http.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+            }));
+        var resyncs = Channel.CreateUnbounded<ResyncSignal>();
+        client.Resync += signal => resyncs.Writer.WriteAsync(signal).AsTask();
+        await client.StartAsync().DefaultTimeout();
+        await using var notes = await client.SubscribeAsync("notes/*", Ignore).DefaultTimeout();
+
+        FakeRelay.Drop(await relay.WaitForConnectionAsync(1));
+
+        Assert.Equal(["notes/*"], (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics);
+        Assert.Single(relay.SubscribeRequests(relay.Connected[1].ConnectionId));
     }
 
     [Fact]
