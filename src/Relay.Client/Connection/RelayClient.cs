@@ -125,6 +125,12 @@ public sealed partial class RelayClient : IRelayConnection
             throw new InvalidOperationException("StartAsync is already running.");
         }
 
+        if (_hub.State != HubConnectionState.Disconnected)
+        {
+            Volatile.Write(ref _starting, 0);
+            throw new InvalidOperationException($"The client is {_hub.State}; StartAsync connects a disconnected client.");
+        }
+
         try
         {
             RaiseStateChanged(HubConnectionState.Connecting);

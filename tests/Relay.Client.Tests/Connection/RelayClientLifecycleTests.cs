@@ -244,6 +244,21 @@ public sealed class RelayClientLifecycleTests
     }
 
     [Fact]
+    public async Task StartAsync_AlreadyConnected_ThrowsInvalidOperationWithoutStateChange()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        await client.StartAsync().DefaultTimeout();
+        var changes = 0;
+        client.StateChanged += _ => Interlocked.Increment(ref changes);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.StartAsync()).DefaultTimeout();
+
+        Assert.Equal(0, Volatile.Read(ref changes));
+        Assert.Equal(HubConnectionState.Connected, client.State);
+    }
+
+    [Fact]
     public async Task StartAsync_RelayUnavailableAndCancelled_ThrowsOperationCanceled()
     {
         await using var relay = await FakeRelay.StartAsync();
