@@ -99,7 +99,7 @@ public sealed partial class RelayClient
     /// </summary>
     private async Task FlushAndScheduleRetriesAsync(bool raiseReconnected = false)
     {
-        var restored = await FlushAsync().ConfigureAwait(false);
+        var outcome = await FlushAsync().ConfigureAwait(false);
         if (raiseReconnected && Reconnected is { } reconnected)
         {
             foreach (var callback in reconnected.GetInvocationList().Cast<Func<Task>>())
@@ -115,11 +115,13 @@ public sealed partial class RelayClient
             }
         }
 
-        await RaiseRestoredResyncAsync(restored).ConfigureAwait(false);
+        // Scheduled first: a callback may wait for a topic the pump retries.
         if (NextRetryDelay() is not null)
         {
             SchedulePump();
         }
+
+        await RaiseOutcomeAsync(outcome).ConfigureAwait(false);
     }
 
     private Task OnClosedAsync(Exception? error)

@@ -12,6 +12,9 @@ public sealed partial class RelayClient
     private bool _pumpRunning;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Only the pump touches it: the callbacks of its flushes, raised in order.
+    private Task _pumpCallbacks = Task.CompletedTask;
+
     /// <summary>Starts the pump that sends pending topics, or wakes it if it is waiting for a retry.</summary>
     private void SchedulePump()
     {
@@ -43,8 +46,9 @@ public sealed partial class RelayClient
                     wake = _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 }
 
-                var restored = await FlushAsync().ConfigureAwait(false);
-                await RaiseRestoredResyncAsync(restored).ConfigureAwait(false);
+                var outcome = await FlushAsync().ConfigureAwait(false);
+                // Not awaited: a callback may wait for a subscription only this pump can send.
+                _pumpCallbacks = RaiseAfterAsync(_pumpCallbacks, outcome);
                 var next = NextRetryDelay();
                 lock (_state)
                 {
@@ -76,6 +80,12 @@ public sealed partial class RelayClient
                 _pumpRunning = false;
             }
         }
+    }
+
+    private async Task RaiseAfterAsync(Task previous, FlushOutcome outcome)
+    {
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await RaiseOutcomeAsync(outcome).ConfigureAwait(false);
     }
 
     /// <summary>The time until the earliest topic waiting for a retry may be sent, or <see langword="null"/> when none waits (or the client is not connected: the next connection flushes).</summary>

@@ -69,10 +69,10 @@ public sealed partial class RelayClient
 
     /// <summary>
     /// Sends every held topic the current connection does not hold yet and whose backoff has passed, in calls of up to
-    /// <see cref="MaxBatch"/>; raises <see cref="SubscriptionFailed"/> for the topics refused for good.
+    /// <see cref="MaxBatch"/>. Raises no callback: the caller passes the outcome to <see cref="RaiseOutcomeAsync"/>.
     /// </summary>
-    /// <returns>The topics held before on an earlier connection and now held again: events for them may have been lost.</returns>
-    private async Task<List<string>> FlushAsync()
+    /// <returns>The topics held before on an earlier connection and now held again (events for them may have been lost), and the topics refused for good.</returns>
+    private async Task<FlushOutcome> FlushAsync()
     {
         List<string> restored = [];
         List<RelaySubscriptionException> failed = [];
@@ -126,13 +126,21 @@ public sealed partial class RelayClient
             _gate.Release();
         }
 
-        foreach (var failure in failed)
+        return new FlushOutcome(restored, failed);
+    }
+
+    /// <summary>Raises <see cref="SubscriptionFailed"/> for the refused topics, then <see cref="Resync"/> for the restored ones.</summary>
+    private async Task RaiseOutcomeAsync(FlushOutcome outcome)
+    {
+        foreach (var failure in outcome.Failed)
         {
             await RaiseAsync(SubscriptionFailed, failure, nameof(SubscriptionFailed)).ConfigureAwait(false);
         }
 
-        return restored;
+        await RaiseRestoredResyncAsync(outcome.Restored).ConfigureAwait(false);
     }
+
+    private sealed record FlushOutcome(List<string> Restored, List<RelaySubscriptionException> Failed);
 
     private int BatchLimit(string connection)
     {

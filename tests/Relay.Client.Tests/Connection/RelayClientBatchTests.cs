@@ -201,6 +201,38 @@ public sealed class RelayClientBatchTests
     }
 
     [Fact]
+    public async Task Callbacks_SubscriptionFailedAndRetriedResync_MaySubscribeWithoutDeadlock()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        var fallback = new TaskCompletionSource<IAsyncDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var afterResync = new TaskCompletionSource<IAsyncDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.SubscriptionFailed += async error => fallback.TrySetResult(await client.SubscribeAsync("fallback/*", Ignore));
+        client.Resync += async signal =>
+        {
+            if (signal.Topics.Contains("b/*"))
+            {
+                afterResync.TrySetResult(await client.SubscribeAsync("c/*", Ignore));
+            }
+        };
+        await client.StartAsync().DefaultTimeout();
+        relay.Refusals["bad/*"] = RelayErrorCodes.TopicNotAllowed;
+
+        // Refused for good by a batch the pump sent: the callback subscribes another topic.
+        await Assert.ThrowsAsync<RelaySubscriptionException>(() => client.SubscribeAsync("bad/*", Ignore)).DefaultTimeout();
+        await using var fallbackSubscription = await fallback.Task.DefaultTimeout();
+
+        // Restored by a retry the pump sent after a reconnect: the Resync callback subscribes another topic.
+        await using var b = await client.SubscribeAsync("b/*", Ignore).DefaultTimeout();
+        relay.Refusals["b/*"] = RelayErrorCodes.UpstreamUnavailable;
+        FakeRelay.Drop(await relay.WaitForConnectionAsync(1));
+        var second = await relay.WaitForConnectionAsync(2);
+        await TestTimeouts.WaitUntilAsync(() => relay.SubscribeRequests(second.ConnectionId).Any(r => r.Topic == "b/*"), "b/* is refused once on the new connection");
+        relay.Refusals.TryRemove("b/*", out _);
+        await using var c = await afterResync.Task.DefaultTimeout();
+    }
+
+    [Fact]
     public async Task SkipNegotiation_NoConnectionId_SubscribesAndResubscribesAfterADrop()
     {
         await using var relay = await FakeRelay.StartAsync();
