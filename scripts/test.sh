@@ -20,6 +20,23 @@ dotnet build Relay.sln -c Release -nologo -clp:ErrorsOnly
 
 started=$(date +%s)
 status=0
+
+# Relay.Client as an app gets it: packed (.nupkg + .snupkg), then installed from that local feed by the console sample
+# (examples/console-viewer, its own nuget.config), so a broken package fails here. RelayClientTests runs the sample
+# against a real Relay through RELAY_CONSOLE_VIEWER.
+echo "==> Relay.Client package (dotnet pack, examples/console-viewer)"
+pack_passed=0; pack_failed=0
+rm -rf artifacts/packages examples/console-viewer/.packages/relay.client
+if dotnet pack src/Relay.Client -c Release --no-build -nologo -o artifacts/packages \
+  && dotnet build examples/console-viewer -c Release -nologo -clp:ErrorsOnly; then
+  pack_passed=1
+  export RELAY_CONSOLE_VIEWER="$PWD/examples/console-viewer/bin/Release/net10.0/ConsoleViewer.dll"
+  for package in artifacts/packages/Relay.Client.*nupkg; do
+    echo "Relay.Client package: $(basename "$package") $(stat -c %s "$package") bytes" >>"$results/figures.txt"
+  done
+else
+  pack_failed=1; status=1
+fi
 for project in $(dotnet sln Relay.sln list | grep -E '^tests/.*Tests\.csproj$'); do
   name="$(basename "$project" .csproj)"
   echo "==> $name"
@@ -100,6 +117,8 @@ for junit in "$results"/*.junit.xml; do
   passed=$((passed + tests - jfailed - ${jskipped:-0})); failed=$((failed + jfailed)); skipped=$((skipped + ${jskipped:-0}))
 done
 failed=$((failed + junit_missing))
+
+passed=$((passed + pack_passed)); failed=$((failed + pack_failed))
 
 expected=$(dotnet sln Relay.sln list | grep -cE '^tests/.*Tests\.csproj$')
 if [ "$suites" -ne "$expected" ]; then

@@ -1,5 +1,10 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Relay.Client;
 using Relay.Client.Protocol;
 using Relay.IntegrationTests.Infrastructure;
@@ -145,14 +150,192 @@ public sealed class RelayClientTests(PocketBaseFixture pocketBase)
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, ex.StatusCode);
     }
 
-    private static RelayClient CreateClient(RelayServer relay, string? token, bool messagePack = false) => new(new RelayClientOptions
+    [Fact]
+    public async Task PageMountOf40Topics_AllHeldAndDeliveringDespiteTheCallRateLimit()
+    {
+        var user = await pocketBase.CreateUserAsync("client-mount");
+        var ids = await CreateNotesAsync(user, 39);
+        string[] topics = ["notes/*", .. ids.Select(id => $"notes/{id}")];
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+
+        // The limit this is about: the same 40 topics one call each, as version-1 clients send them, are refused in part.
+        await using (var perTopic = await relay.ConnectAsync(user.Token))
+        {
+            var calls = await Task.WhenAll(topics.Select(async topic =>
+            {
+                try
+                {
+                    await perTopic.SubscribeAsync(topic);
+                    return null;
+                }
+                catch (HubException ex)
+                {
+                    return RelayErrorCodes.FromMessage(ex.Message);
+                }
+            }));
+            var refused = calls.Count(code => code == RelayErrorCodes.RateLimited);
+            Assert.True(refused > 0, "40 per-topic calls at once should meet Relay:HubCallsPerSecond (20)");
+            await TestResults.AppendAsync($"Relay.Client mount: per-topic Subscribe x40 at once: {40 - refused}/40 held, {refused} rate_limited");
+        }
+
+        var logs = new FakeLogCollector();
+        await using var client = CreateClient(relay, user.Token, logs: logs);
+        await client.StartAsync().DefaultTimeout();
+        var received = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
+        var watch = Stopwatch.StartNew();
+
+        var subscriptions = await Task.WhenAll(topics.Select(topic => client.SubscribeAsync(topic, e =>
+        {
+            received.GetOrAdd(e.Topic, _ => new()).Enqueue(e.Record.GetProperty("id").GetString()!);
+            return Task.CompletedTask;
+        }))).WaitAsync(TimeSpan.FromSeconds(30));
+        var mounted = watch.Elapsed;
+
+        var session = relay.Services.GetRequiredService<SessionManager>().Find(new SessionKey(user.CollectionId, user.Id))!;
+        Assert.Equal(40, session.TopicCount);
+        // The client declared protocol version 2 (Events batches), which Relay read from the hub URL.
+        Assert.Contains(session.Connections, connection => connection.ProtocolVersion == 2);
+        var delivering = await UpdateAllAndCountDeliveringAsync(user, ids, received);
+        Assert.Equal(40, delivering);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Category == typeof(RelayClient).FullName && r.Level >= LogLevel.Warning);
+        await TestResults.AppendAsync($"Relay.Client mount: 40 topics through SubscribeAsync: {subscriptions.Length}/40 held in {mounted.TotalMilliseconds:F0} ms, {delivering}/40 delivering");
+    }
+
+    [Fact]
+    public async Task RelayRestart_40Topics_AllResubscribedInOneCallAndDeliveringAgain()
+    {
+        var user = await pocketBase.CreateUserAsync("client-restart");
+        var ids = await CreateNotesAsync(user, 39);
+        string[] topics = ["notes/*", .. ids.Select(id => $"notes/{id}")];
+        var port = Testing.PocketBase.PocketBaseServer.FreePort();
+        var first = RelayServer.Start(pocketBase.Server.Url, port: port);
+        var logs = new FakeLogCollector();
+        await using var client = CreateClient(first, user.Token, logs: logs);
+        var resyncs = Channel.CreateUnbounded<ResyncSignal>();
+        client.Resync += signal => resyncs.Writer.WriteAsync(signal).AsTask();
+        await client.StartAsync().DefaultTimeout();
+        var received = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
+        await Task.WhenAll(topics.Select(topic => client.SubscribeAsync(topic, e =>
+        {
+            received.GetOrAdd(e.Topic, _ => new()).Enqueue(e.Record.GetProperty("id").GetString()!);
+            return Task.CompletedTask;
+        }))).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // SIGTERM-like stop (clients are told to reconnect), then a new instance on the same address.
+        await first.StopAsync();
+        await first.DisposeAsync();
+        await using var second = RelayServer.Start(pocketBase.Server.Url, port: port);
+
+        var signal = await resyncs.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ResyncReasons.Reconnected, signal.Reason);
+        Assert.Equal(topics.Order(), signal.Topics.Order());
+        var session = second.Services.GetRequiredService<SessionManager>().Find(new SessionKey(user.CollectionId, user.Id))!;
+        Assert.Equal(40, session.TopicCount);
+        var delivering = await UpdateAllAndCountDeliveringAsync(user, ids, received);
+        Assert.Equal(40, delivering);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Category == typeof(RelayClient).FullName && r.Level >= LogLevel.Warning);
+        await TestResults.AppendAsync($"Relay.Client restart: {signal.Topics.Count}/40 resubscribed, {delivering}/40 delivering after a Relay restart");
+    }
+
+    [Fact]
+    public async Task ConsoleViewerSample_InstalledFromThePackedNupkg_ConnectsSubscribesAndPrintsAnEvent()
+    {
+        var viewer = await ConsoleViewer.EnsureBuiltAsync();
+        var user = await pocketBase.CreateUserAsync("console-viewer");
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { viewer, "--check", "--timeout", "60", "--url", relay.Url.ToString(), "--topic", "notes/*" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            // Not on the command line, where other processes could read it.
+            Environment = { ["RELAY_TOKEN"] = user.Token },
+        };
+        using var process = Process.Start(start)!;
+        var output = new ConcurrentQueue<string>();
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue(line);
+                if (line.StartsWith("subscribed: ", StringComparison.Ordinal))
+                {
+                    subscribed.TrySetResult();
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue("stderr: " + line);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await subscribed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "seen by the console viewer", owner = user.Id }, user.Token).DefaultTimeout();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            var lines = string.Join('\n', output);
+            Assert.True(process.ExitCode == 0, lines);
+            Assert.Contains($"create notes/* ", lines, StringComparison.Ordinal);
+            Assert.Contains(note.GetProperty("id").GetString()!, lines, StringComparison.Ordinal);
+            Assert.Contains("check: ok (create on notes/*)", lines, StringComparison.Ordinal);
+            Assert.DoesNotContain(user.Token, lines, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static RelayClient CreateClient(RelayServer relay, string? token, bool messagePack = false, FakeLogCollector? logs = null) => new(new RelayClientOptions
     {
         Url = relay.Url,
         AccessTokenProvider = _ => ValueTask.FromResult(token),
         UseMessagePack = messagePack,
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(500),
+        LoggerFactory = logs is null ? null : LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs))),
     });
+
+    private async Task<List<string>> CreateNotesAsync(Testing.PocketBase.PocketBaseUser user, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var record = await pocketBase.Admin.CreateRecordAsync("notes", new { title = $"note {i}", owner = user.Id }, user.Token).DefaultTimeout();
+            ids.Add(record.GetProperty("id").GetString()!);
+        }
+
+        return ids;
+    }
+
+    /// <summary>Updates every record once; returns how many of the 40 topics (the list and each record) received their updates.</summary>
+    private async Task<int> UpdateAllAndCountDeliveringAsync(Testing.PocketBase.PocketBaseUser user, List<string> ids, ConcurrentDictionary<string, ConcurrentQueue<string>> received)
+    {
+        received.Clear();
+        foreach (var id in ids)
+        {
+            await pocketBase.Admin.UpdateRecordAsync("notes", id, new { title = $"updated {id}" }, user.Token).DefaultTimeout();
+        }
+
+        bool Delivered(string topic, int expected) => received.TryGetValue(topic, out var queue) && queue.Count >= expected;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        while (DateTime.UtcNow < deadline && !(Delivered("notes/*", ids.Count) && ids.All(id => Delivered($"notes/{id}", 1))))
+        {
+            await Task.Delay(20);
+        }
+
+        return (Delivered("notes/*", ids.Count) ? 1 : 0) + ids.Count(id => Delivered($"notes/{id}", 1));
+    }
 
     private async Task<string> CreateNoteAsync(string title)
     {

@@ -6,7 +6,7 @@ namespace Relay.Client.Caching;
 /// A small thread-safe query cache for .NET apps (and the tests of the strategy): queries are observed with a fetcher,
 /// fetched when first observed or invalidated, and a fetch that was cancelled or overtaken by newer data never writes.
 /// </summary>
-public sealed class InMemoryQueryCache : IQueryCache
+public sealed partial class InMemoryQueryCache : IQueryCache
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<QueryKey, Entry> _entries = [];
@@ -120,6 +120,8 @@ public sealed class InMemoryQueryCache : IQueryCache
             entry.Data = data?.Clone();
             entry.HasData = true;
             entry.Stale = false;
+            entry.Error = null;
+            Publish(entry);
         }
     }
 
@@ -139,6 +141,7 @@ public sealed class InMemoryQueryCache : IQueryCache
                 entry.Generation++;
                 entry.Data = null;
                 entry.HasData = true;
+                Publish(entry);
                 return;
             }
 
@@ -206,6 +209,7 @@ public sealed class InMemoryQueryCache : IQueryCache
         var fetcher = entry.Fetcher!;
         entry.InFlight = cancellation;
         entry.FetchTask = RunFetchAsync(key, entry, fetcher, generation, cancellation);
+        Publish(entry);
         return entry.FetchTask;
     }
 
@@ -222,12 +226,27 @@ public sealed class InMemoryQueryCache : IQueryCache
                     entry.Data = data?.Clone();
                     entry.HasData = true;
                     entry.Stale = false;
+                    entry.Error = null;
+                    Publish(entry);
                 }
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             // Superseded.
+        }
+        catch (Exception ex)
+        {
+            lock (_gate)
+            {
+                if (entry.Generation == generation)
+                {
+                    entry.Error = ex;
+                    Publish(entry);
+                }
+            }
+
+            throw;
         }
         finally
         {
@@ -236,6 +255,7 @@ public sealed class InMemoryQueryCache : IQueryCache
                 if (entry.InFlight == cancellation)
                 {
                     entry.InFlight = null;
+                    Publish(entry);
                 }
             }
 
@@ -252,25 +272,6 @@ public sealed class InMemoryQueryCache : IQueryCache
                 entry.Observers--;
             }
         }
-    }
-
-    private sealed class Entry
-    {
-        public JsonElement? Data { get; set; }
-
-        public bool HasData { get; set; }
-
-        public bool Stale { get; set; }
-
-        public int Observers { get; set; }
-
-        public Func<CancellationToken, Task<JsonElement?>>? Fetcher { get; set; }
-
-        public CancellationTokenSource? InFlight { get; set; }
-
-        public Task? FetchTask { get; set; }
-
-        public long Generation { get; set; }
     }
 
     private sealed class Observation(InMemoryQueryCache cache, QueryKey key) : IDisposable

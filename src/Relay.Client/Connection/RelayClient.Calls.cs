@@ -4,36 +4,68 @@ using Relay.Client.Protocol;
 
 namespace Relay.Client;
 
-/// <summary>The hub calls behind subscriptions: Subscribe, Unsubscribe, and turning refusals into <see cref="RelaySubscriptionException"/>.</summary>
+/// <summary>The hub calls behind subscriptions, and turning refusals into error codes.</summary>
 public sealed partial class RelayClient
 {
-    internal async Task RemoveAsync(TopicSubscription subscription, Func<RelayEvent, Task> handler)
+    /// <summary>One <c>SubscribeMany</c>, or one <c>Subscribe</c> per topic against a version-1 Relay. A refusal of the whole call is every entry's refusal.</summary>
+    private async Task<SubscribeResult[]> SendAsync(List<TopicSubscription> batch, string connection)
     {
-        if (Volatile.Read(ref _disposed) == 1)
+        if (_version1Connection != connection)
         {
-            return;
-        }
-
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            // Only this subscription object: a topic unsubscribed and subscribed anew has a new one.
-            if (subscription.Remove(handler) && _topics.TryRemove(KeyValuePair.Create(subscription.Topic, subscription)))
+            try
             {
-                await TrySendUnsubscribeAsync(subscription.Topic).ConfigureAwait(false);
+                var requests = batch.Select(static s => new SubscribeRequest { Topic = s.Topic, Options = s.Options }).ToArray();
+                var results = await _hub.InvokeAsync<SubscribeResult[]>(nameof(IRelayHub.SubscribeMany), requests, CancellationToken.None).ConfigureAwait(false);
+                return results?.Length == batch.Count
+                    ? results
+                    : [.. batch.Select(s => new SubscribeResult { Topic = s.Topic, Error = RelaySubscriptionException.UnknownCode, Message = "Relay answered SubscribeMany with a result count that does not match the request." })];
+            }
+            catch (HubException ex) when (IsUnknownMethod(ex))
+            {
+                Log.Version1Relay(_logger);
+                _version1Connection = connection;
+            }
+            catch (HubException ex)
+            {
+                var refusal = ToRelayException(ex, topic: null);
+                return [.. batch.Select(s => new SubscribeResult { Topic = s.Topic, Error = refusal.Code, Message = refusal.Message })];
             }
         }
-        finally
+
+        var oneByOne = new SubscribeResult[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
         {
-            _gate.Release();
+            var topic = batch[i].Topic;
+            try
+            {
+                await _hub.InvokeAsync(nameof(IRelayHub.Subscribe), topic, batch[i].Options, CancellationToken.None).ConfigureAwait(false);
+                oneByOne[i] = new SubscribeResult { Topic = topic };
+            }
+            catch (HubException ex)
+            {
+                var refusal = ToRelayException(ex, topic);
+                oneByOne[i] = new SubscribeResult { Topic = topic, Error = refusal.Code, Message = refusal.Message };
+                if (refusal.Code == RelayErrorCodes.RateLimited)
+                {
+                    // Every further call this second would be refused too: the rest waits for the retry with this one.
+                    for (var rest = i + 1; rest < batch.Count; rest++)
+                    {
+                        oneByOne[rest] = new SubscribeResult { Topic = batch[rest].Topic, Error = refusal.Code, Message = refusal.Message };
+                    }
+
+                    break;
+                }
+            }
         }
+
+        return oneByOne;
     }
 
     private async Task TrySendUnsubscribeAsync(string topic)
     {
         if (_hub.State != HubConnectionState.Connected)
         {
-            // A new connection starts with no subscriptions, and the restore only takes held topics.
+            // A new connection starts with no subscriptions, and flushes only send held topics.
             return;
         }
 
@@ -49,23 +81,18 @@ public sealed partial class RelayClient
         }
     }
 
-    private async Task InvokeSubscribeAsync(string topic, SubscriptionOptions? options, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _hub.InvokeAsync(nameof(IRelayHub.Subscribe), topic, options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HubException ex)
-        {
-            throw ToRelayException(ex);
-        }
-    }
+    /// <summary>Refusals that may pass on their own: retried with backoff, never dropped.</summary>
+    private static bool IsTransient(string? code) => code is RelayErrorCodes.RateLimited or RelayErrorCodes.UpstreamUnavailable;
 
-    private static RelaySubscriptionException ToRelayException(HubException ex)
+    /// <summary>A version-1 Relay does not know <c>SubscribeMany</c>: SignalR refuses the call before it reaches the hub.</summary>
+    private static bool IsUnknownMethod(HubException ex)
+        => ex.Message is { } message && (message.Contains("Method does not exist", StringComparison.Ordinal) || message.Contains("Unknown hub method", StringComparison.Ordinal));
+
+    private static RelaySubscriptionException ToRelayException(HubException ex, string? topic)
     {
         var message = ex.Message ?? string.Empty;
         var code = RelayErrorCodes.FromMessage(message) ?? RelaySubscriptionException.UnknownCode;
         var start = message.IndexOf(code + ": ", StringComparison.Ordinal);
-        return new RelaySubscriptionException(code, start < 0 ? message : message[start..], ex);
+        return new RelaySubscriptionException(code, start < 0 ? message : message[start..], ex) { Topic = topic };
     }
 }

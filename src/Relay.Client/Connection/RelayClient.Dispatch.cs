@@ -1,8 +1,9 @@
+using Microsoft.AspNetCore.SignalR.Client;
 using Relay.Client.Protocol;
 
 namespace Relay.Client;
 
-/// <summary>Delivering events and signals to the user's callbacks, and restoring topics on a new connection.</summary>
+/// <summary>Delivering events and signals to the user's callbacks, and the connection's lifecycle.</summary>
 public sealed partial class RelayClient
 {
     // One user callback carrying data (event handler or Resync) at a time, in arrival order. SignalR already runs a
@@ -15,27 +16,53 @@ public sealed partial class RelayClient
         await _dispatch.WaitAsync().ConfigureAwait(false);
         try
         {
-            // Looked up under _dispatch, so a handler removed by an earlier handler is not called.
-            if (!_topics.TryGetValue(relayEvent.Topic, out var subscription))
-            {
-                return;
-            }
+            await DispatchAsync(relayEvent).ConfigureAwait(false);
+        }
+        finally
+        {
+            _dispatch.Release();
+        }
+    }
 
-            foreach (var handler in subscription.Handlers)
+    private async Task OnEventsAsync(RelayEvent[] relayEvents)
+    {
+        // One batch, one turn: nothing (another batch, a Resync) can run between its events.
+        await _dispatch.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var relayEvent in relayEvents ?? [])
             {
-                try
+                if (relayEvent is not null)
                 {
-                    await handler(relayEvent).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    Log.HandlerFailed(_logger, relayEvent.Topic, relayEvent.Action, ex);
+                    await DispatchAsync(relayEvent).ConfigureAwait(false);
                 }
             }
         }
         finally
         {
             _dispatch.Release();
+        }
+    }
+
+    // Called under _dispatch.
+    private async Task DispatchAsync(RelayEvent relayEvent)
+    {
+        // Looked up under _dispatch, so a handler removed by an earlier handler is not called.
+        if (!_topics.TryGetValue(relayEvent.Topic, out var subscription))
+        {
+            return;
+        }
+
+        foreach (var handler in subscription.Handlers)
+        {
+            try
+            {
+                await handler(relayEvent).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.HandlerFailed(_logger, relayEvent.Topic, relayEvent.Action, ex);
+            }
         }
     }
 
@@ -52,14 +79,28 @@ public sealed partial class RelayClient
         }
     }
 
+    private Task OnReconnectingAsync(Exception? error)
+    {
+        RaiseStateChanged(HubConnectionState.Reconnecting);
+        return RaiseAsync(Reconnecting, error, nameof(Reconnecting));
+    }
+
     private async Task OnReconnectedAsync()
     {
-        if (await RestoreAsync().ConfigureAwait(false) is not { } restored)
-        {
-            return;
-        }
+        Interlocked.Increment(ref _connections);
+        RaiseStateChanged(HubConnectionState.Connected);
 
-        if (Reconnected is { } reconnected)
+        await FlushAndScheduleRetriesAsync(raiseReconnected: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// On a new connection, which holds nothing: every topic goes out in one <c>SubscribeMany</c>, then the ones Relay
+    /// held before are resynced; the ones refused for now are left to the pump, which resyncs them once they are held.
+    /// </summary>
+    private async Task FlushAndScheduleRetriesAsync(bool raiseReconnected = false)
+    {
+        var outcome = await FlushAsync().ConfigureAwait(false);
+        if (raiseReconnected && Reconnected is { } reconnected)
         {
             foreach (var callback in reconnected.GetInvocationList().Cast<Func<Task>>())
             {
@@ -74,47 +115,44 @@ public sealed partial class RelayClient
             }
         }
 
-        await RaiseRestoredResyncAsync(restored).ConfigureAwait(false);
+        // Scheduled first: a callback may wait for a topic the pump retries.
+        if (NextRetryDelay() is not null)
+        {
+            SchedulePump();
+        }
+
+        await RaiseOutcomeAsync(outcome).ConfigureAwait(false);
     }
 
-    /// <summary>Subscribes every held topic on the current connection.</summary>
-    /// <returns>The topics Relay accepted, or <see langword="null"/> when the connection was lost meanwhile (the next <c>Reconnected</c> restores them).</returns>
-    private async Task<List<string>?> RestoreAsync()
+    private Task OnClosedAsync(Exception? error)
     {
-        List<string> restored = [];
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            foreach (var subscription in _topics.Values)
-            {
-                try
-                {
-                    await InvokeSubscribeAsync(subscription.Topic, subscription.Options, CancellationToken.None).ConfigureAwait(false);
-                    restored.Add(subscription.Topic);
-                }
-                catch (RelaySubscriptionException ex)
-                {
-                    // Kept: its handlers stay registered and the next connection tries again.
-                    Log.ResubscribeFailed(_logger, subscription.Topic, ex.Code, ex);
-                }
-                catch (Exception ex)
-                {
-                    Log.RestoreInterrupted(_logger, ex);
-                    return null;
-                }
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        return restored;
+        RaiseStateChanged(HubConnectionState.Disconnected);
+        return RaiseAsync(Closed, error, nameof(Closed));
     }
 
     private Task RaiseRestoredResyncAsync(List<string> restored) => restored.Count == 0
         ? Task.CompletedTask
         : RaiseResyncAsync(new ResyncSignal { Topics = restored, Reason = ResyncReasons.Reconnected });
+
+    private void RaiseStateChanged(HubConnectionState state)
+    {
+        if (StateChanged is not { } callbacks)
+        {
+            return;
+        }
+
+        foreach (var callback in callbacks.GetInvocationList().Cast<Action<HubConnectionState>>())
+        {
+            try
+            {
+                callback(state);
+            }
+            catch (Exception ex)
+            {
+                Log.CallbackFailed(_logger, nameof(StateChanged), ex);
+            }
+        }
+    }
 
     private async Task RaiseAsync<T>(Func<T, Task>? callbacks, T argument, string name)
     {

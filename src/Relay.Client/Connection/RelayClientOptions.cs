@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
@@ -42,8 +43,25 @@ public sealed class RelayClientOptions
     /// </summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Where the client (and SignalR underneath) logs failed handlers, resubscribes and reconnects. Default: no logging.</summary>
+    /// <summary>
+    /// How long the client waits after the first new subscription before sending it, so that the subscriptions a page or
+    /// view requests together (a mount of 40 topics) go out as one <c>SubscribeMany</c> call instead of 40 rate-limited
+    /// calls. Default: 10 ms. Must be between zero and 1 second.
+    /// </summary>
+    public TimeSpan SubscribeBatchDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Where the client (and SignalR underneath) logs failed handlers, retried and refused subscriptions, and reconnects. Default: no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// With <c>services.AddRelayClient(...)</c>: connect when the host starts (in the background, retrying until Relay
+    /// answers). Set it to <see langword="false"/> to call <see cref="RelayClient.StartAsync"/> yourself, for example
+    /// after the user signed in. Not used by a client created with <c>new</c>. Default: <see langword="true"/>.
+    /// </summary>
+    public bool StartWithHost { get; set; } = true;
+
+    /// <summary>The clock for subscription retries and the batch delay. Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>
     /// Escape hatch to adjust the underlying <see cref="IHubConnectionBuilder"/> after the client configured it, for
@@ -72,17 +90,32 @@ public sealed class RelayClientOptions
                 nameof(ReconnectMaxDelay));
         }
 
+        if (SubscribeBatchDelay < TimeSpan.Zero || SubscribeBatchDelay > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"{nameof(RelayClientOptions)}.{nameof(SubscribeBatchDelay)} must be between 0 and 1 second; it is {SubscribeBatchDelay}.", nameof(SubscribeBatchDelay));
+        }
+
+        if (TimeProvider is null)
+        {
+            throw new ArgumentException($"{nameof(RelayClientOptions)}.{nameof(TimeProvider)} must not be null.", nameof(TimeProvider));
+        }
+
         if (Transports == HttpTransportType.None)
         {
             throw new ArgumentException($"{nameof(RelayClientOptions)}.{nameof(Transports)} must allow at least one transport.", nameof(Transports));
         }
     }
 
-    /// <summary>The hub URL: <see cref="Url"/> with <see cref="RelayProtocol.HubPath"/> appended to its path (a base path behind a proxy is kept).</summary>
+    /// <summary>
+    /// The hub URL: <see cref="Url"/> with <see cref="RelayProtocol.HubPath"/> appended to its path (a base path behind a
+    /// proxy is kept) and the protocol version this client speaks declared in the query, so Relay sends it <c>Events</c> batches.
+    /// </summary>
     internal Uri GetHubUrl()
     {
         var builder = new UriBuilder(Url!);
         builder.Path = builder.Path.TrimEnd('/') + RelayProtocol.HubPath;
+        var version = $"{RelayProtocol.VersionParameter}={RelayProtocol.Version.ToString(CultureInfo.InvariantCulture)}";
+        builder.Query = builder.Query.Length > 1 ? $"{builder.Query[1..]}&{version}" : version;
         return builder.Uri;
     }
 }

@@ -1,8 +1,8 @@
 namespace Relay.Client;
 
 /// <summary>
-/// Relay refused a hub call (<c>Subscribe</c>, <c>Reauthenticate</c>). <see cref="Code"/> is one of
-/// <see cref="Protocol.RelayErrorCodes"/>; the message is Relay's explanation, starting with the code.
+/// Relay refused a hub call or one topic of it (<c>Subscribe</c>, <c>SubscribeMany</c>, <c>Reauthenticate</c>).
+/// <see cref="Code"/> is one of <see cref="Protocol.RelayErrorCodes"/>; the message is Relay's explanation, starting with the code.
 /// </summary>
 public sealed class RelaySubscriptionException : Exception
 {
@@ -42,4 +42,7 @@ public sealed class RelaySubscriptionException : Exception
 
     /// <summary>The stable error code, e.g. <c>invalid_topic</c> or <c>upstream_unavailable</c>.</summary>
     public string Code { get; }
+
+    /// <summary>The topic Relay refused, or <see langword="null"/> when the refused call was not about one topic (<c>Reauthenticate</c>).</summary>
+    public string? Topic { get; init; }
 }

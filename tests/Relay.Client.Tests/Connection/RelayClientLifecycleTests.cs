@@ -40,7 +40,8 @@ public sealed class RelayClientLifecycleTests
         Assert.Equal("resync reconnected notes/*,tasks/r1", await timeline.Reader.ReadAsync().AsTask().DefaultTimeout());
         Assert.Equal(HubConnectionState.Connected, client.State);
         var connection = relay.Connected[1];
-        var restored = relay.CallsOf(nameof(IRelayHub.Subscribe), connection.ConnectionId);
+        var restored = relay.SubscribeRequests(connection.ConnectionId);
+        Assert.Single(relay.CallsOf(nameof(IRelayHub.SubscribeMany), connection.ConnectionId));
         Assert.Equal(["notes/*", "tasks/r1"], restored.Select(call => call.Topic).Order());
         Assert.Equal("owner", restored.Single(call => call.Topic == "notes/*").Options!.Query!["expand"]);
         Assert.Null(restored.Single(call => call.Topic == "tasks/r1").Options);
@@ -53,32 +54,66 @@ public sealed class RelayClientLifecycleTests
     }
 
     [Fact]
-    public async Task Reconnect_TopicRefusedOnResubscribe_OthersRestoredAndRefusedOneRetriedNextTime()
+    public async Task Reconnect_TopicUnavailableOnResubscribe_OthersRestoredAndItIsRetriedWithoutWarning()
     {
         await using var relay = await FakeRelay.StartAsync();
         await using var client = relay.CreateClient();
         var resyncs = Channel.CreateUnbounded<ResyncSignal>();
         client.Resync += signal => resyncs.Writer.WriteAsync(signal).AsTask();
         await client.StartAsync().DefaultTimeout();
+        var received = Channel.CreateUnbounded<RelayEvent>();
         await using var a = await client.SubscribeAsync("a/*", Ignore).DefaultTimeout();
-        await using var b = await client.SubscribeAsync("b/*", Ignore).DefaultTimeout();
+        await using var b = await client.SubscribeAsync("b/*", e => received.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
 
         relay.Refusals["b/*"] = RelayErrorCodes.UpstreamUnavailable;
         FakeRelay.Drop(await relay.WaitForConnectionAsync(1));
 
         Assert.Equal(["a/*"], (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics);
-        var warning = Assert.Single(relay.ClientLogs.GetSnapshot(), r => r.Category == typeof(RelayClient).FullName && r.Id.Id == 2);
-        Assert.Equal(LogLevel.Warning, warning.Level);
-        Assert.Contains("b/*", warning.Message, StringComparison.Ordinal);
-        Assert.Contains(RelayErrorCodes.UpstreamUnavailable, warning.Message, StringComparison.Ordinal);
-
+        var connection = await relay.WaitForConnectionAsync(2);
+        await TestTimeouts.WaitUntilAsync(() => relay.SubscribeRequests(connection.ConnectionId).Count(r => r.Topic == "b/*") >= 2, "b/* is retried on the same connection");
         relay.Refusals.Clear();
-        FakeRelay.Drop(await relay.WaitForConnectionAsync(2));
-        Assert.Equal(["a/*", "b/*"], (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics.Order());
+
+        Assert.Equal(["b/*"], (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics);
+        await relay.SendEventAsync(connection, Event("b/*", "back"));
+        Assert.Equal("back", (await received.Reader.ReadAsync().AsTask().DefaultTimeout()).Record.GetProperty("id").GetString());
+        Assert.DoesNotContain(relay.ClientLogs.GetSnapshot(), r => r.Category == typeof(RelayClient).FullName && r.Level >= LogLevel.Warning);
     }
 
     [Fact]
-    public async Task SubscribeAsync_WhileReconnecting_NewTopicThrowsHeldTopicJoinsReleasedTopicNotRestored()
+    public async Task Reconnect_TopicRefusedForGoodOnResubscribe_SubscriptionFailedRaisedAndHandlersDropped()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        var failures = Channel.CreateUnbounded<RelaySubscriptionException>();
+        client.SubscriptionFailed += error => failures.Writer.WriteAsync(error).AsTask();
+        await client.StartAsync().DefaultTimeout();
+        var received = Channel.CreateUnbounded<RelayEvent>();
+        await using var a = await client.SubscribeAsync("a/*", Ignore).DefaultTimeout();
+        await using var b = await client.SubscribeAsync("b/*", e => received.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
+
+        relay.Refusals["b/*"] = RelayErrorCodes.TopicNotAllowed;
+        FakeRelay.Drop(await relay.WaitForConnectionAsync(1));
+
+        var failure = await failures.Reader.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Equal("b/*", failure.Topic);
+        Assert.Equal(RelayErrorCodes.TopicNotAllowed, failure.Code);
+        var warning = Assert.Single(relay.ClientLogs.GetSnapshot(), r => r.Category == typeof(RelayClient).FullName && r.Level == LogLevel.Warning);
+        Assert.Equal(7, warning.Id.Id);
+        Assert.Contains("b/*", warning.Message, StringComparison.Ordinal);
+
+        // Dropped for good: not sent again on the next connection, and its events reach nobody.
+        relay.Refusals.Clear();
+        FakeRelay.Drop(await relay.WaitForConnectionAsync(2));
+        var third = await relay.WaitForConnectionAsync(3);
+        await TestTimeouts.WaitUntilAsync(() => relay.SubscribeRequests(third.ConnectionId).Count == 1, "the third connection restores a/*");
+        Assert.Equal("a/*", Assert.Single(relay.SubscribeRequests(third.ConnectionId)).Topic);
+        await relay.SendEventAsync(third, Event("b/*", "nobody"));
+        await Task.Delay(TestTimeouts.Quiet);
+        Assert.False(received.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_WhileReconnecting_NewTopicWaitsHeldTopicJoinsReleasedTopicNotRestored()
     {
         await using var relay = await FakeRelay.StartAsync();
         await using var client = relay.CreateClient();
@@ -87,6 +122,7 @@ public sealed class RelayClientLifecycleTests
         await client.StartAsync().DefaultTimeout();
         var early = Channel.CreateUnbounded<RelayEvent>();
         var late = Channel.CreateUnbounded<RelayEvent>();
+        var fresh = Channel.CreateUnbounded<RelayEvent>();
         await using var notes = await client.SubscribeAsync("notes/*", e => early.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
         var tasks = await client.SubscribeAsync("tasks/*", Ignore).DefaultTimeout();
 
@@ -94,19 +130,24 @@ public sealed class RelayClientLifecycleTests
         FakeRelay.Drop(await relay.WaitForConnectionAsync(1));
         await TestTimeouts.WaitUntilAsync(() => client.State == HubConnectionState.Reconnecting, "the client is reconnecting");
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync("new/*", Ignore)).DefaultTimeout();
-        Assert.Contains("Reconnecting", ex.Message, StringComparison.Ordinal);
+        var waiting = client.SubscribeAsync("new/*", e => fresh.Writer.WriteAsync(e).AsTask());
         await using var joined = await client.SubscribeAsync("notes/*", e => late.Writer.WriteAsync(e).AsTask()).DefaultTimeout();
         await tasks.DisposeAsync();
+        await Task.Delay(TestTimeouts.Quiet);
+        Assert.False(waiting.IsCompleted, "a new topic waits for the connection");
         relay.RefuseConnectionsWith = null;
 
+        await using var newTopic = await waiting.DefaultTimeout();
         Assert.Equal(["notes/*"], (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics);
         var connection = relay.Connected[1];
-        Assert.Equal(["notes/*"], relay.CallsOf(nameof(IRelayHub.Subscribe), connection.ConnectionId).Select(call => call.Topic));
+        Assert.Equal(["new/*", "notes/*"], relay.SubscribeRequests(connection.ConnectionId).Select(call => call.Topic).Order());
+        Assert.Single(relay.CallsOf(nameof(IRelayHub.SubscribeMany), connection.ConnectionId));
         Assert.Empty(relay.CallsOf(nameof(IRelayHub.Unsubscribe)));
         await relay.SendEventAsync(connection, Event("notes/*", "r1"));
+        await relay.SendEventAsync(connection, Event("new/*", "n1"));
         await early.Reader.ReadAsync().AsTask().DefaultTimeout();
         await late.Reader.ReadAsync().AsTask().DefaultTimeout();
+        await fresh.Reader.ReadAsync().AsTask().DefaultTimeout();
     }
 
     [Fact]
@@ -175,18 +216,60 @@ public sealed class RelayClientLifecycleTests
     }
 
     [Fact]
-    public async Task StartAsync_RelayUnavailable_ThrowsAndSucceedsWhenCalledAgain()
+    public async Task StartAsync_RelayUnavailable_RetriesUntilItAnswers()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        var states = new List<HubConnectionState>();
+        client.StateChanged += state =>
+        {
+            lock (states)
+            {
+                states.Add(state);
+            }
+        };
+        relay.RefuseConnectionsWith = 503;
+
+        var starting = client.StartAsync();
+        await TestTimeouts.WaitUntilAsync(() => relay.ClientLogs.GetSnapshot().Count(r => r.Id.Id == 9) >= 2, "two failed attempts are logged");
+        Assert.False(starting.IsCompleted);
+        relay.RefuseConnectionsWith = null;
+
+        await starting.DefaultTimeout();
+        Assert.Equal(HubConnectionState.Connected, client.State);
+        lock (states)
+        {
+            Assert.Equal([HubConnectionState.Connecting, HubConnectionState.Connected], states);
+        }
+    }
+
+    [Fact]
+    public async Task StartAsync_AlreadyConnected_ThrowsInvalidOperationWithoutStateChange()
+    {
+        await using var relay = await FakeRelay.StartAsync();
+        await using var client = relay.CreateClient();
+        await client.StartAsync().DefaultTimeout();
+        var changes = 0;
+        client.StateChanged += _ => Interlocked.Increment(ref changes);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.StartAsync()).DefaultTimeout();
+
+        Assert.Equal(0, Volatile.Read(ref changes));
+        Assert.Equal(HubConnectionState.Connected, client.State);
+    }
+
+    [Fact]
+    public async Task StartAsync_RelayUnavailableAndCancelled_ThrowsOperationCanceled()
     {
         await using var relay = await FakeRelay.StartAsync();
         await using var client = relay.CreateClient();
         relay.RefuseConnectionsWith = 503;
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
 
-        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.StartAsync()).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ex.StatusCode);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.StartAsync(cancellation.Token)).DefaultTimeout();
 
-        relay.RefuseConnectionsWith = null;
-        await client.StartAsync().DefaultTimeout();
-        Assert.Equal(HubConnectionState.Connected, client.State);
+        Assert.Equal(HubConnectionState.Disconnected, client.State);
+        Assert.Empty(relay.Connected);
     }
 
     [Fact]
@@ -211,7 +294,6 @@ public sealed class RelayClientLifecycleTests
 
         Assert.NotNull(await closed.Task.DefaultTimeout());
         Assert.Equal(HubConnectionState.Disconnected, client.State);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync("new/*", Ignore)).DefaultTimeout();
 
         relay.RefuseConnectionsWith = null;
         await client.StartAsync().DefaultTimeout();
@@ -251,7 +333,7 @@ public sealed class RelayClientLifecycleTests
 
         await client.StartAsync().DefaultTimeout();
         Assert.Equal(["notes/*"], (await resyncs.Reader.ReadAsync().AsTask().DefaultTimeout()).Topics);
-        Assert.Equal("notes/*", Assert.Single(relay.CallsOf(nameof(IRelayHub.Subscribe), relay.Connected[1].ConnectionId)).Topic);
+        Assert.Equal("notes/*", Assert.Single(relay.SubscribeRequests(relay.Connected[1].ConnectionId)).Topic);
     }
 
     [Fact]

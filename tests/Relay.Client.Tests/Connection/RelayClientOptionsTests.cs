@@ -47,24 +47,38 @@ public class RelayClientOptionsTests
         Assert.Equal(HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling, options.Transports);
         Assert.Equal(TimeSpan.FromMilliseconds(200), options.ReconnectBaseDelay);
         Assert.Equal(TimeSpan.FromSeconds(10), options.ReconnectMaxDelay);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), options.SubscribeBatchDelay);
+        Assert.True(options.StartWithHost);
+        Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Null(options.LoggerFactory);
         Assert.Null(options.ConfigureConnection);
     }
 
     [Theory]
-    [InlineData("http://relay.test", "http://relay.test/realtime")]
-    [InlineData("http://relay.test/", "http://relay.test/realtime")]
-    [InlineData("https://example.test:8443/relay", "https://example.test:8443/relay/realtime")]
-    [InlineData("https://example.test/relay/?tenant=a", "https://example.test/relay/realtime?tenant=a")]
-    public void GetHubUrl_AppendsHubPathKeepingBasePath(string url, string expected)
+    [InlineData("http://relay.test", "http://relay.test/realtime?relay_protocol=2")]
+    [InlineData("http://relay.test/", "http://relay.test/realtime?relay_protocol=2")]
+    [InlineData("https://example.test:8443/relay", "https://example.test:8443/relay/realtime?relay_protocol=2")]
+    [InlineData("https://example.test/relay/?tenant=a", "https://example.test/relay/realtime?tenant=a&relay_protocol=2")]
+    public void GetHubUrl_AppendsHubPathKeepingBasePathAndDeclaresProtocolVersion(string url, string expected)
         => Assert.Equal(new Uri(expected), new RelayClientOptions { Url = new Uri(url) }.GetHubUrl());
 
     [Fact]
-    public async Task SubscribeAsync_BeforeStart_ThrowsInvalidOperation()
+    public void Constructor_BadBatchDelay_ThrowsNamingIt()
+    {
+        Assert.Equal("SubscribeBatchDelay", Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = Url, SubscribeBatchDelay = TimeSpan.FromSeconds(-1) })).ParamName);
+        Assert.Equal("SubscribeBatchDelay", Assert.Throws<ArgumentException>(() => new RelayClient(new RelayClientOptions { Url = Url, SubscribeBatchDelay = TimeSpan.FromSeconds(2) })).ParamName);
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_BeforeStart_WaitsAndCancellationReleasesIt()
     {
         await using var client = new RelayClient(new RelayClientOptions { Url = Url });
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync("notes/*", _ => Task.CompletedTask)).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Contains("Disconnected", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SubscribeAsync("notes/*", _ => Task.CompletedTask, cancellationToken: cancellation.Token)).WaitAsync(TimeSpan.FromSeconds(10));
+        // Released: the same topic with other options is a new topic, not a conflict.
+        using var again = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SubscribeAsync(
+            "notes/*", _ => Task.CompletedTask, new Relay.Client.Protocol.SubscriptionOptions { Query = new Dictionary<string, string> { ["a"] = "b" } }, again.Token)).WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

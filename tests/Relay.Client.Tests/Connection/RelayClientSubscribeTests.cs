@@ -19,7 +19,7 @@ public sealed class RelayClientSubscribeTests
 
         var first = await client.SubscribeAsync("notes/*", Ignore).DefaultTimeout();
         var second = await client.SubscribeAsync("notes/*", Ignore).DefaultTimeout();
-        Assert.Single(relay.CallsOf(nameof(IRelayHub.Subscribe)));
+        Assert.Single(relay.SubscribeRequests());
 
         await first.DisposeAsync();
         await first.DisposeAsync();
@@ -31,7 +31,7 @@ public sealed class RelayClientSubscribeTests
 
         // Nothing is held any more: the next subscriber subscribes on the hub again.
         await using var third = await client.SubscribeAsync("notes/*", Ignore).DefaultTimeout();
-        Assert.Equal(2, relay.CallsOf(nameof(IRelayHub.Subscribe)).Count);
+        Assert.Equal(2, relay.SubscribeRequests().Count);
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public sealed class RelayClientSubscribeTests
         await using var withOptions = await client.SubscribeAsync("notes/*", Ignore, options).DefaultTimeout();
         await using var without = await client.SubscribeAsync("notes/r1", Ignore).DefaultTimeout();
 
-        var calls = relay.CallsOf(nameof(IRelayHub.Subscribe));
+        var calls = relay.SubscribeRequests();
         Assert.Equal("owner", calls.Single(c => c.Topic == "notes/*").Options!.Query!["expand"]);
         Assert.Equal("1", calls.Single(c => c.Topic == "notes/*").Options!.Headers!["x-app"]);
         Assert.Null(calls.Single(c => c.Topic == "notes/r1").Options);
@@ -69,7 +69,7 @@ public sealed class RelayClientSubscribeTests
         await relay.SendEventAsync(connection, Event("secrets/*", "s1"));
         relay.Refusals.Clear();
         await using var accepted = await client.SubscribeAsync("secrets/*", Ignore).DefaultTimeout();
-        Assert.Equal(2, relay.CallsOf(nameof(IRelayHub.Subscribe)).Count);
+        Assert.Equal(2, relay.SubscribeRequests().Count);
         Assert.False(received.Reader.TryRead(out _));
     }
 
@@ -85,7 +85,7 @@ public sealed class RelayClientSubscribeTests
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.SubscribeAsync("notes/*", Ignore, other)).DefaultTimeout();
 
         Assert.Contains("other options", ex.Message, StringComparison.Ordinal);
-        Assert.Single(relay.CallsOf(nameof(IRelayHub.Subscribe)));
+        Assert.Single(relay.SubscribeRequests());
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -24,6 +25,7 @@ internal sealed class FakeRelay : IAsyncDisposable
     private readonly ConcurrentQueue<HubCall> _calls = new();
     private readonly ConcurrentDictionary<string, FakeConnection> _connections = new();
     private readonly ConcurrentQueue<FakeConnection> _connected = new();
+    private readonly ConcurrentDictionary<string, HubConnectionContext> _contexts = new();
     private WebApplication _app = null!;
 
     private FakeRelay()
@@ -41,6 +43,9 @@ internal sealed class FakeRelay : IAsyncDisposable
     /// <summary>Events the hub sends the caller inside <c>Subscribe</c>, before the call completes.</summary>
     public ConcurrentDictionary<string, RelayEvent> EventsOnSubscribe { get; } = new();
 
+    /// <summary>How many of the next <c>Subscribe</c>/<c>SubscribeMany</c> calls are refused as a whole with <c>rate_limited</c>.</summary>
+    public int RateLimitNextCalls;
+
     /// <summary>When set, every request to the hub path is answered with this status (Relay down or refusing).</summary>
     public int? RefuseConnectionsWith { get; set; }
 
@@ -52,20 +57,28 @@ internal sealed class FakeRelay : IAsyncDisposable
     /// <summary>The connections open now.</summary>
     public IReadOnlyCollection<FakeConnection> Open => [.. _connections.Values];
 
-    private IHubContext<FakeRelayHub, IRelayClient> HubContext => _app.Services.GetRequiredService<IHubContext<FakeRelayHub, IRelayClient>>();
+    private IHubClients<IRelayClient> HubClients => _version1
+        ? _app.Services.GetRequiredService<IHubContext<FakeRelayHubV1, IRelayClient>>().Clients
+        : _app.Services.GetRequiredService<IHubContext<FakeRelayHub, IRelayClient>>().Clients;
+
+    private bool _version1;
 
     /// <param name="allowStatefulReconnects">
     /// Real Relay allows them; off by default here so that <see cref="Drop"/> forces the full reconnect most tests are about.
     /// </param>
-    public static async Task<FakeRelay> StartAsync(bool allowStatefulReconnects = false)
+    /// <param name="version1">A Relay that speaks protocol version 1 only: its hub has no <c>SubscribeMany</c>.</param>
+    public static async Task<FakeRelay> StartAsync(bool allowStatefulReconnects = false, bool version1 = false)
     {
-        var relay = new FakeRelay();
+        var relay = new FakeRelay { _version1 = version1 };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.Services.AddSingleton(relay);
         builder.Services.AddSignalR(options => options.EnableDetailedErrors = false)
             .AddMessagePackProtocol(messagePack => messagePack.SerializerOptions = RelayMessagePack.SerializerOptions);
+        // Captures each HubConnectionContext, through which the fake sends a close message as Relay's drain does.
+        builder.Services.AddSingleton<HubLifetimeManager<FakeRelayHub>, CapturingLifetimeManager<FakeRelayHub>>();
+        builder.Services.AddSingleton<HubLifetimeManager<FakeRelayHubV1>, CapturingLifetimeManager<FakeRelayHubV1>>();
 
         var app = builder.Build();
         app.Use((context, next) =>
@@ -85,7 +98,15 @@ internal sealed class FakeRelay : IAsyncDisposable
 
             return next(context);
         });
-        app.MapHub<FakeRelayHub>(RelayProtocol.HubPath, options => options.AllowStatefulReconnects = allowStatefulReconnects);
+        if (version1)
+        {
+            app.MapHub<FakeRelayHubV1>(RelayProtocol.HubPath, options => options.AllowStatefulReconnects = allowStatefulReconnects);
+        }
+        else
+        {
+            app.MapHub<FakeRelayHub>(RelayProtocol.HubPath, options => options.AllowStatefulReconnects = allowStatefulReconnects);
+        }
+
         await app.StartAsync().DefaultTimeout();
 
         relay._app = app;
@@ -112,6 +133,15 @@ internal sealed class FakeRelay : IAsyncDisposable
     public IReadOnlyList<HubCall> CallsOf(string method, string? connectionId = null)
         => [.. _calls.Where(c => c.Method == method && (connectionId is null || c.ConnectionId == connectionId))];
 
+    /// <summary>Every topic a client asked to subscribe, through <c>Subscribe</c> or <c>SubscribeMany</c>, in order.</summary>
+    public IReadOnlyList<SubscribeRequest> SubscribeRequests(string? connectionId = null)
+        => [.. _calls.Where(c => connectionId is null || c.ConnectionId == connectionId).SelectMany(c => c.Method switch
+        {
+            nameof(FakeRelayHubV1.Subscribe) => [new SubscribeRequest { Topic = c.Topic, Options = c.Options }],
+            nameof(FakeRelayHub.SubscribeMany) => c.Requests!,
+            _ => Array.Empty<SubscribeRequest>(),
+        })];
+
     public async Task<FakeConnection> WaitForConnectionAsync(int number)
     {
         await TestTimeouts.WaitUntilAsync(() => _connected.Count >= number, $"connection #{number} arrives");
@@ -119,10 +149,24 @@ internal sealed class FakeRelay : IAsyncDisposable
     }
 
     public Task SendEventAsync(FakeConnection connection, RelayEvent relayEvent)
-        => HubContext.Clients.Client(connection.ConnectionId).Event(relayEvent).DefaultTimeout();
+        => HubClients.Client(connection.ConnectionId).Event(relayEvent).DefaultTimeout();
+
+    public Task SendEventsAsync(FakeConnection connection, RelayEvent[] relayEvents)
+        => HubClients.Client(connection.ConnectionId).Events(relayEvents).DefaultTimeout();
 
     public Task SendResyncAsync(FakeConnection connection, ResyncSignal signal)
-        => HubContext.Clients.Client(connection.ConnectionId).Resync(signal).DefaultTimeout();
+        => HubClients.Client(connection.ConnectionId).Resync(signal).DefaultTimeout();
+
+    /// <summary>
+    /// What Relay's drain on SIGTERM does: a close message that allows reconnecting, then the connection is closed, so
+    /// the client moves to whichever instance the load balancer picks.
+    /// </summary>
+    public async Task CloseAllowingReconnectAsync(FakeConnection connection)
+    {
+        var context = _contexts[connection.ConnectionId];
+        await context.WriteAsync(new CloseMessage("Relay is shutting down; reconnect.", allowReconnect: true)).AsTask().DefaultTimeout();
+        context.Abort();
+    }
 
     /// <summary>
     /// Closes the connection from the hub (<c>Context.Abort()</c>). SignalR then tells the client not to reconnect: the
@@ -143,6 +187,26 @@ internal sealed class FakeRelay : IAsyncDisposable
     }
 
     internal void OnDisconnected(string connectionId) => _connections.TryRemove(connectionId, out _);
+
+    internal void Capture(HubConnectionContext context) => _contexts[context.ConnectionId] = context;
+
+    /// <summary>Takes one unit of <see cref="RateLimitNextCalls"/>; true when this call is to be refused.</summary>
+    internal bool TakeRateLimit()
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref RateLimitNextCalls);
+            if (left <= 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref RateLimitNextCalls, left - 1, left) == left)
+            {
+                return true;
+            }
+        }
+    }
 
     internal void Record(HubCall call) => _calls.Enqueue(call);
 
