@@ -20,6 +20,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly FanoutDispatcher _fanout;
     private readonly PocketBaseRealtimeClient _realtimeClient;
     private readonly UpstreamConnectPipeline _pipeline;
+    private readonly IOptions<PocketBaseOptions> _pocketBaseOptions;
     private readonly RelayMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
@@ -32,6 +33,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         FanoutDispatcher fanout,
         PocketBaseRealtimeClient realtimeClient,
         UpstreamConnectPipeline pipeline,
+        IOptions<PocketBaseOptions> pocketBaseOptions,
         RelayMetrics metrics,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
@@ -42,6 +44,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         _fanout = fanout;
         _realtimeClient = realtimeClient;
         _pipeline = pipeline;
+        _pocketBaseOptions = pocketBaseOptions;
         _metrics = metrics;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
@@ -92,7 +95,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         {
             if (!_sessions.TryGetValue(key, out var session))
             {
-                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession);
+                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, _timeProvider);
                 _sessions.Add(key, session);
                 _metrics.SessionOpened(key.IsGuest);
                 Log.SessionOpened(_logger, session.Name);
@@ -182,7 +185,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     }
 
     private UpstreamConnection CreateUpstream(UserSession session)
-        => new(session, _realtimeClient, _pipeline, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
+        => new(session, _realtimeClient, _pipeline, _pocketBaseOptions, _timeProvider, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
 
     private static partial class Log
     {

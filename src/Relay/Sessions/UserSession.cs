@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
 using Relay.Fanout;
-using Relay.Hubs;
 using Relay.Routing;
 using Relay.Upstream;
 
@@ -17,8 +16,10 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TopicRoute> _routes = new(StringComparer.Ordinal);
-    private readonly HashSet<RelayConnection> _connections = [];
+    // Each attached connection with its subscriptions (bare topic -> upstream topic); this session is their only owner.
+    private readonly Dictionary<RelayConnection, Dictionary<string, string>> _connections = [];
     private readonly Func<UserSession, UpstreamConnection> _upstreamFactory;
+    private readonly TimeProvider _timeProvider;
     private readonly FanoutDispatcher _fanout;
     private readonly int _maxTopics;
     private UpstreamConnection? _upstream;
@@ -27,8 +28,9 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     private DateTimeOffset _expiresAt;
     private bool _closed;
 
-    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics)
+    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics, TimeProvider timeProvider)
     {
+        _timeProvider = timeProvider;
         Key = key;
         _token = token;
         _expiresAt = expiresAt;
@@ -71,7 +73,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         {
             lock (_gate)
             {
-                return [.. _connections];
+                return [.. _connections.Keys];
             }
         }
     }
@@ -118,7 +120,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     {
         lock (_gate)
         {
-            _connections.Add(connection);
+            _connections.TryAdd(connection, new Dictionary<string, string>(StringComparer.Ordinal));
             ConnectionCount = _connections.Count;
         }
     }
@@ -130,14 +132,15 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         var changed = false;
         lock (_gate)
         {
-            _connections.Remove(connection);
-            ConnectionCount = _connections.Count;
-            foreach (var upstreamTopic in connection.Subscriptions.Values)
+            if (_connections.Remove(connection, out var subscriptions))
             {
-                changed |= RemoveFromRoute(connection, upstreamTopic);
+                foreach (var upstreamTopic in subscriptions.Values)
+                {
+                    changed |= RemoveFromRoute(connection, upstreamTopic);
+                }
             }
 
-            connection.Subscriptions.Clear();
+            ConnectionCount = _connections.Count;
             upstream = _upstream;
         }
 
@@ -153,32 +156,35 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     /// Adds (or, with other options, replaces) <paramref name="connection"/>'s subscription and completes once PocketBase
     /// holds the topic, so every change committed after this returns reaches the connection.
     /// </summary>
-    /// <exception cref="RelayHubException">The connection or session holds too many topics, or PocketBase did not accept the topic in time.</exception>
+    /// <exception cref="SubscriptionException">
+    /// The connection or session holds too many topics (<c>too_many_subscriptions</c>), PocketBase refused the topic
+    /// (<c>subscription_refused</c>), or did not accept it in time (<c>upstream_unavailable</c>).
+    /// </exception>
     public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
         long waitVersion;
         UpstreamConnection upstream;
         lock (_gate)
         {
-            if (_closed || !_connections.Contains(connection))
+            if (_closed || !_connections.TryGetValue(connection, out var subscriptions))
             {
                 // The connection is closing; nothing will be delivered to it any more.
                 return;
             }
 
-            var hasCurrent = connection.Subscriptions.TryGetValue(request.Topic, out var current);
-            if (!hasCurrent && connection.Subscriptions.Count >= maxPerConnection)
+            var hasCurrent = subscriptions.TryGetValue(request.Topic, out var current);
+            if (!hasCurrent && subscriptions.Count >= maxPerConnection)
             {
-                throw new RelayHubException(
+                throw new SubscriptionException(
                     RelayErrorCodes.TooManySubscriptions,
-                    $"this connection already holds {connection.Subscriptions.Count} subscriptions (Relay:MaxSubscriptionsPerConnection)");
+                    $"this connection already holds {subscriptions.Count} subscriptions (Relay:MaxSubscriptionsPerConnection)");
             }
 
             if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
             {
                 if (_routes.Count >= _maxTopics)
                 {
-                    throw new RelayHubException(
+                    throw new SubscriptionException(
                         RelayErrorCodes.TooManySubscriptions,
                         $"this user's connections already hold {_routes.Count} distinct topics (Relay:Sessions:MaxTopicsPerSession)");
                 }
@@ -194,8 +200,8 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
                     RemoveFromRoute(connection, current!);
                 }
 
-                route.Connections = [.. route.Connections, connection];
-                connection.Subscriptions[request.Topic] = request.UpstreamTopic;
+                route.Add(connection);
+                subscriptions[request.Topic] = request.UpstreamTopic;
             }
 
             waitVersion = route.AddedVersion;
@@ -204,23 +210,41 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
         try
         {
-            await upstream.WaitForSyncAsync(waitVersion, cancellationToken).WaitAsync(timeout, cancellationToken);
+            await upstream.WaitForSyncAsync(waitVersion, cancellationToken, request.UpstreamTopic).WaitAsync(timeout, _timeProvider, cancellationToken);
+        }
+        catch (TopicRefusedException ex)
+        {
+            // The route is already gone (OnTopicsRefused); nothing else of the session changed.
+            Unsubscribe(connection, request.Topic, request.UpstreamTopic);
+            throw new SubscriptionException(RelayErrorCodes.SubscriptionRefused, ex.Message);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Unsubscribe(connection, request.Topic);
-            var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable or refused the subscription";
-            throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
+            Unsubscribe(connection, request.Topic, request.UpstreamTopic);
+            var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable";
+            throw new SubscriptionException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
         }
     }
 
     /// <summary>Removes <paramref name="connection"/>'s subscription to <paramref name="topic"/> at once; unknown topics are ignored.</summary>
-    public void Unsubscribe(RelayConnection connection, string topic)
+    public void Unsubscribe(RelayConnection connection, string topic) => Unsubscribe(connection, topic, expected: null);
+
+    // With expected set, the subscription is removed only if it still maps to that upstream topic: a failed subscribe
+    // must not undo a later one with other options.
+    private void Unsubscribe(RelayConnection connection, string topic, string? expected)
     {
         UpstreamConnection? upstream;
         lock (_gate)
         {
-            if (!connection.Subscriptions.Remove(topic, out var upstreamTopic) || !RemoveFromRoute(connection, upstreamTopic))
+            if (!_connections.TryGetValue(connection, out var subscriptions)
+                || !subscriptions.TryGetValue(topic, out var upstreamTopic)
+                || (expected is not null && upstreamTopic != expected))
+            {
+                return;
+            }
+
+            subscriptions.Remove(topic);
+            if (!RemoveFromRoute(connection, upstreamTopic))
             {
                 return;
             }
@@ -235,7 +259,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     {
         lock (_gate)
         {
-            return [.. connection.Subscriptions.Keys];
+            return _connections.TryGetValue(connection, out var subscriptions) ? [.. subscriptions.Keys] : [];
         }
     }
 
@@ -250,9 +274,13 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     public ValueTask OnEventAsync(UpstreamEvent upstreamEvent)
     {
         TopicRoute? route;
+        RelayConnection[] recipients = [];
         lock (_gate)
         {
-            _routes.TryGetValue(upstreamEvent.UpstreamTopic, out route);
+            if (_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route))
+            {
+                recipients = route.Snapshot();
+            }
         }
 
         if (route is null)
@@ -266,7 +294,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             [new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record }]));
         var recordId = upstreamEvent.Record.TryGetProperty("id", out var id) ? id.GetString() : null;
         var key = recordId is null ? null : string.Concat(route.Topic, "\n", recordId);
-        return _fanout.DispatchAsync(route.Connections, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp, route.Collection);
+        return _fanout.DispatchAsync(recipients, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp, route.Collection);
     }
 
     public ValueTask OnResubscribedAsync()
@@ -274,11 +302,11 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         List<(RelayConnection Connection, string[] Topics)> affected = [];
         lock (_gate)
         {
-            foreach (var connection in _connections)
+            foreach (var (connection, subscriptions) in _connections)
             {
-                if (connection.Subscriptions.Count > 0)
+                if (subscriptions.Count > 0)
                 {
-                    affected.Add((connection, [.. connection.Subscriptions.Keys]));
+                    affected.Add((connection, [.. subscriptions.Keys]));
                 }
             }
         }
@@ -289,6 +317,32 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
 
         return default;
+    }
+
+    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
+    {
+        lock (_gate)
+        {
+            foreach (var upstreamTopic in upstreamTopics)
+            {
+                if (!_routes.Remove(upstreamTopic, out var route))
+                {
+                    continue;
+                }
+
+                foreach (var connection in route.Snapshot())
+                {
+                    if (_connections.TryGetValue(connection, out var subscriptions)
+                        && subscriptions.TryGetValue(route.Topic, out var held) && held == upstreamTopic)
+                    {
+                        subscriptions.Remove(route.Topic);
+                    }
+                }
+            }
+
+            // PocketBase already holds exactly the remaining set; no POST is needed for this change.
+            _version++;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -325,8 +379,8 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             return false;
         }
 
-        route.Connections = Array.FindAll(route.Connections, c => c != connection);
-        if (route.Connections.Length > 0)
+        route.Remove(connection);
+        if (route.Count > 0)
         {
             return false;
         }

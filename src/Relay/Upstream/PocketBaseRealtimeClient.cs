@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 
 namespace Relay.Upstream;
 
-/// <summary>The two realtime calls of PocketBase: open the SSE stream, and replace a stream's subscription set.</summary>
+/// <summary>
+/// The two realtime calls of PocketBase: open the SSE stream, and replace a stream's subscription set. Both leave through
+/// the same HTTP client and connection pool: current PocketBase ties a realtime client to the address that opened it
+/// and refuses a subscription POST from another one.
+/// </summary>
 internal sealed class PocketBaseRealtimeClient(
     IHttpClientFactory httpClientFactory,
     IOptions<PocketBaseOptions> options,
@@ -43,7 +47,7 @@ internal sealed class PocketBaseRealtimeClient(
                 throw new UpstreamException("PocketBase's realtime stream did not start with PB_CONNECT and a client id.");
             }
 
-            return new RealtimeStream(clientId, response, items, readCancellation, stoppingRegistration, _options.IdleTimeout);
+            return new RealtimeStream(clientId, response, items, readCancellation, stoppingRegistration, _options.IdleTimeout, timeProvider);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -70,13 +74,23 @@ internal sealed class PocketBaseRealtimeClient(
             request.Headers.TryAddWithoutValidation("Authorization", token);
         }
 
-        var client = httpClientFactory.CreateClient(PocketBaseHttp.RestClient);
-        using var response = await client.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        // The stream client has no overall timeout (it carries the streams); this call gets its own.
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var client = httpClientFactory.CreateClient(PocketBaseHttp.StreamClient);
+        try
         {
-            throw new UpstreamException(
-                $"PocketBase refused the subscription set ({topics.Count} topics) with {(int)response.StatusCode}: {await ReadErrorAsync(response, cancellationToken)}",
-                response.StatusCode);
+            using var response = await client.SendAsync(request, linked.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new UpstreamException(
+                    $"PocketBase refused the subscription set ({topics.Count} topics) with {(int)response.StatusCode}: {await ReadErrorAsync(response, linked.Token)}",
+                    response.StatusCode);
+            }
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException($"PocketBase did not answer the subscription POST within {_options.RequestTimeout}.", innerException: ex);
         }
     }
 
