@@ -46,7 +46,8 @@ internal sealed class TopicSubscriptionFactory(IOptions<RelayOptions> options)
                 $"the topic with its URL-encoded options is {upstream.Length} characters; PocketBase accepts at most {MaxUpstreamTopicLength}");
         }
 
-        return new TopicSubscription(bare, upstream);
+        var filter = subscriptionOptions?.Query is { } query && query.TryGetValue("filter", out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;
+        return new TopicSubscription(bare, upstream, filter);
     }
 
     private string? EncodeOptions(SubscriptionOptions? subscriptionOptions)

@@ -95,7 +95,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         {
             if (!_sessions.TryGetValue(key, out var session))
             {
-                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, _timeProvider);
+                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, _timeProvider, _realtimeClient);
                 _sessions.Add(key, session);
                 _metrics.SessionOpened(key.IsGuest);
                 Log.SessionOpened(_logger, session.Name);

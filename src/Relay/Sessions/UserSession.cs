@@ -20,6 +20,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     private readonly Dictionary<RelayConnection, Dictionary<string, string>> _connections = [];
     private readonly Func<UserSession, UpstreamConnection> _upstreamFactory;
     private readonly TimeProvider _timeProvider;
+    private readonly PocketBaseRealtimeClient? _filterChecker;
     private readonly FanoutDispatcher _fanout;
     private readonly int _maxTopics;
     private UpstreamConnection? _upstream;
@@ -28,8 +29,9 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     private DateTimeOffset _expiresAt;
     private bool _closed;
 
-    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics, TimeProvider timeProvider)
+    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics, TimeProvider timeProvider, PocketBaseRealtimeClient? filterChecker = null)
     {
+        _filterChecker = filterChecker;
         _timeProvider = timeProvider;
         Key = key;
         _token = token;
@@ -162,6 +164,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     /// </exception>
     public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        await CheckFilterAsync(request, cancellationToken);
         long waitVersion;
         UpstreamConnection upstream;
         lock (_gate)
@@ -223,6 +226,33 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             Unsubscribe(connection, request.Topic, request.UpstreamTopic);
             var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable";
             throw new SubscriptionException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
+        }
+    }
+
+    /// <summary>
+    /// A filter PocketBase cannot evaluate is accepted by its subscription POST and then silently matches nothing, so a
+    /// new topic with a filter is first checked with PocketBase (once per session and topic: a held topic was checked).
+    /// A refusal leaves the session untouched.
+    /// </summary>
+    private async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
+    {
+        if (request.Filter is not { } filter || _filterChecker is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_routes.ContainsKey(request.UpstreamTopic))
+            {
+                return;
+            }
+        }
+
+        var collection = request.Topic[..request.Topic.IndexOf('/', StringComparison.Ordinal)];
+        if (await _filterChecker.CheckFilterAsync(collection, filter, Token, cancellationToken) is { } refusal)
+        {
+            throw new SubscriptionException(RelayErrorCodes.SubscriptionRefused, refusal.Message);
         }
     }
 

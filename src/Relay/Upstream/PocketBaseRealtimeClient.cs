@@ -94,6 +94,36 @@ internal sealed class PocketBaseRealtimeClient(
         }
     }
 
+    /// <summary>
+    /// Asks PocketBase whether <paramref name="filter"/> is a valid filter of <paramref name="collection"/>, with a one-row
+    /// list request under the subscriber's own token. PocketBase accepts any filter in a subscription POST and then
+    /// silently delivers nothing for one it cannot evaluate; the list endpoint answers 400 for the same filter.
+    /// </summary>
+    /// <returns>PocketBase's refusal, or null when it did not refuse the filter (any other answer or failure is left to the subscription itself).</returns>
+    public async Task<UpstreamException?> CheckFilterAsync(string collection, string filter, string? token, CancellationToken cancellationToken)
+    {
+        var uri = $"api/collections/{Uri.EscapeDataString(collection)}/records?page=1&perPage=1&skipTotal=1&fields=id&filter={Uri.EscapeDataString(filter)}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        if (token is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", token);
+        }
+
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var response = await httpClientFactory.CreateClient(PocketBaseHttp.StreamClient).SendAsync(request, linked.Token);
+            return response.StatusCode == HttpStatusCode.BadRequest
+                ? new UpstreamException($"PocketBase rejects the filter: {await ReadErrorAsync(response, linked.Token)}", response.StatusCode)
+                : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return null;
+        }
+    }
+
     internal static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         // PocketBase's error bodies are short JSON ({"code","message","data"}); they never echo the token.
