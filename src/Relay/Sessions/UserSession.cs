@@ -47,14 +47,17 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
     public string? Token => Volatile.Read(ref _token);
 
-    /// <summary>Connections attached; guarded by <see cref="SessionManager"/>'s lock together with the linger timer.</summary>
-    public int ConnectionCount { get; private set; }
-
-    /// <summary>The pending close after the last connection left; guarded by <see cref="SessionManager"/>'s lock.</summary>
-    public ITimer? LingerTimer { get; set; }
-
-    /// <summary>Counts lingers, so a cancelled linger's late callback is recognised; guarded by <see cref="SessionManager"/>'s lock.</summary>
-    public long LingerGeneration { get; set; }
+    /// <summary>Connections attached.</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connections.Count;
+            }
+        }
+    }
 
     /// <summary>Topics currently held upstream (for tests and diagnostics).</summary>
     public int TopicCount
@@ -92,9 +95,6 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
     }
 
-    /// <summary>The timer that keeps the token fresh; guarded by <see cref="SessionManager"/>'s lock.</summary>
-    public ITimer? RefreshTimer { get; set; }
-
     /// <summary>
     /// Uses <paramref name="token"/>, verified by PocketBase for this same user, from now on. Posted to PocketBase at
     /// once, so the stream's stored auth follows the token (PocketBase refuses a later post with an expired one).
@@ -123,7 +123,6 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         lock (_gate)
         {
             _connections.TryAdd(connection, new Dictionary<string, string>(StringComparer.Ordinal));
-            ConnectionCount = _connections.Count;
         }
     }
 
@@ -132,6 +131,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     {
         UpstreamConnection? upstream;
         var changed = false;
+        int left;
         lock (_gate)
         {
             if (_connections.Remove(connection, out var subscriptions))
@@ -142,7 +142,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
                 }
             }
 
-            ConnectionCount = _connections.Count;
+            left = _connections.Count;
             upstream = _upstream;
         }
 
@@ -151,7 +151,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             upstream?.RequestSync();
         }
 
-        return ConnectionCount;
+        return left;
     }
 
     /// <summary>
@@ -385,8 +385,6 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             _upstream = null;
         }
 
-        LingerTimer?.Dispose();
-        RefreshTimer?.Dispose();
         if (upstream is not null)
         {
             await upstream.DisposeAsync();

@@ -35,6 +35,9 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
 
     public ConcurrentQueue<string> Requests { get; } = new();
 
+    /// <summary>Answers <c>POST /api/collections/{collection}/auth-refresh</c> (the Authorization header in); 404 when unset.</summary>
+    public Func<string?, HttpResponseMessage>? AuthRefresh { get; set; }
+
     /// <summary>Topic sets of POSTs answered with anything but 204 (those are not in <see cref="Posts"/>).</summary>
     public ConcurrentQueue<string[]> Refusals { get; } = new();
 
@@ -73,6 +76,12 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
             }
 
             return new HttpResponseMessage(status) { Content = new StringContent("{}") };
+        }
+
+        if (request.Method == HttpMethod.Post && request.RequestUri.AbsolutePath.EndsWith("/auth-refresh", StringComparison.Ordinal) && AuthRefresh is { } refresh)
+        {
+            request.Headers.TryGetValues("Authorization", out var auth);
+            return refresh(auth?.FirstOrDefault());
         }
 
         return new HttpResponseMessage(HttpStatusCode.NotFound);
