@@ -39,6 +39,7 @@ internal static class GuestJoinHarness
             s => new UpstreamConnection(s, client, pipeline, options, TimeProvider.System, metrics, NullLogger<UpstreamConnection>.Instance),
             fanout,
             1000,
+            1,
             TimeProvider.System);
 
         var connections = new RelayConnection[count];

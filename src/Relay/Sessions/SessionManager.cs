@@ -96,7 +96,9 @@ internal sealed partial class SessionManager : IAsyncDisposable
             UserSession session;
             if (!_sessions.TryGetValue(key, out var entry))
             {
-                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, _timeProvider, _realtimeClient);
+                session = key.IsGuest
+                    ? new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.GuestTopicsPerStream, _options.MaxGuestStreams, _timeProvider, _realtimeClient)
+                    : new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient);
                 entry = new SessionTimers(session);
                 _sessions.Add(key, entry);
                 _metrics.SessionOpened(key.IsGuest);
@@ -198,7 +200,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         }
     }
 
-    private UpstreamConnection CreateUpstream(UserSession session)
+    private UpstreamConnection CreateUpstream(IUpstreamSubscriber session)
         => new(session, _realtimeClient, _pipeline, _pocketBaseOptions, _timeProvider, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
 
     private static partial class Log

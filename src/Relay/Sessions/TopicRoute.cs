@@ -8,7 +8,7 @@ namespace Relay.Sessions;
 /// reads an array snapshot that is rebuilt only when the members changed since the last event. Not thread-safe: the
 /// owning <see cref="UserSession"/> calls it under its lock.
 /// </summary>
-internal sealed class TopicRoute(string topic, long addedVersion)
+internal sealed class TopicRoute(string topic, long addedVersion, UpstreamShard shard)
 {
     private readonly List<RelayConnection> _members = [];
     private readonly Dictionary<RelayConnection, int> _index = [];
@@ -22,6 +22,9 @@ internal sealed class TopicRoute(string topic, long addedVersion)
 
     /// <summary>The session's topic version that first included this route; a subscriber waits until PocketBase holds it.</summary>
     public long AddedVersion { get; } = addedVersion;
+
+    /// <summary>The stream that holds this topic upstream.</summary>
+    public UpstreamShard Shard { get; } = shard;
 
     public int Count => _members.Count;
 

@@ -12,24 +12,36 @@ namespace Relay.Sessions;
 /// PocketBase stream subscribed with the user's own token. Because PocketBase filters that stream by the user's rules and
 /// its events are routed only to this session's connections, no user can receive what PocketBase would not send them.
 /// </summary>
-internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
+internal sealed class UserSession : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TopicRoute> _routes = new(StringComparer.Ordinal);
     // Each attached connection with its subscriptions (bare topic -> upstream topic); this session is their only owner.
     private readonly Dictionary<RelayConnection, Dictionary<string, string>> _connections = [];
-    private readonly Func<UserSession, UpstreamConnection> _upstreamFactory;
+    private readonly Func<IUpstreamSubscriber, UpstreamConnection> _upstreamFactory;
     private readonly TimeProvider _timeProvider;
     private readonly PocketBaseRealtimeClient? _filterChecker;
     private readonly FanoutDispatcher _fanout;
-    private readonly int _maxTopics;
-    private UpstreamConnection? _upstream;
+    private readonly int _topicsPerStream;
+    private readonly int _maxStreams;
+    private readonly List<UpstreamShard> _shards = [];
     private long _version;
     private string? _token;
     private DateTimeOffset _expiresAt;
     private bool _closed;
 
-    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics, TimeProvider timeProvider, PocketBaseRealtimeClient? filterChecker = null)
+    // topicsPerStream: the most topics held on one PocketBase stream; maxStreams: the most streams this session opens
+    // (1 for a user; the guest session spreads its topics over several).
+    public UserSession(
+        SessionKey key,
+        string? token,
+        DateTimeOffset expiresAt,
+        Func<IUpstreamSubscriber, UpstreamConnection> upstreamFactory,
+        FanoutDispatcher fanout,
+        int topicsPerStream,
+        int maxStreams,
+        TimeProvider timeProvider,
+        PocketBaseRealtimeClient? filterChecker = null)
     {
         _filterChecker = filterChecker;
         _timeProvider = timeProvider;
@@ -38,7 +50,8 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         _expiresAt = expiresAt;
         _upstreamFactory = upstreamFactory;
         _fanout = fanout;
-        _maxTopics = maxTopics;
+        _topicsPerStream = topicsPerStream;
+        _maxStreams = maxStreams;
     }
 
     public SessionKey Key { get; }
@@ -67,6 +80,18 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             lock (_gate)
             {
                 return _routes.Count;
+            }
+        }
+    }
+
+    /// <summary>PocketBase streams this session holds (for tests and diagnostics).</summary>
+    public int StreamCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _shards.Count(static shard => shard.Connection is not null);
             }
         }
     }
@@ -101,7 +126,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     /// </summary>
     public void UseToken(string token, DateTimeOffset expiresAt)
     {
-        UpstreamConnection? upstream;
+        UpstreamConnection?[] upstreams;
         lock (_gate)
         {
             if (expiresAt < _expiresAt)
@@ -112,10 +137,13 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
             _expiresAt = expiresAt;
             Volatile.Write(ref _token, token);
-            upstream = _upstream;
+            upstreams = [.. _shards.Select(static shard => shard.Connection)];
         }
 
-        upstream?.RequestSync();
+        foreach (var upstream in upstreams)
+        {
+            upstream?.RequestSync();
+        }
     }
 
     public void AddConnection(RelayConnection connection)
@@ -129,8 +157,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     /// <summary>Detaches <paramref name="connection"/> and drops its topics; returns the connections left.</summary>
     public int RemoveConnection(RelayConnection connection)
     {
-        UpstreamConnection? upstream;
-        var changed = false;
+        HashSet<UpstreamConnection> changed = [];
         int left;
         lock (_gate)
         {
@@ -138,17 +165,19 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             {
                 foreach (var upstreamTopic in subscriptions.Values)
                 {
-                    changed |= RemoveFromRoute(connection, upstreamTopic);
+                    if (RemoveFromRoute(connection, upstreamTopic)?.Connection is { } upstream)
+                    {
+                        changed.Add(upstream);
+                    }
                 }
             }
 
             left = _connections.Count;
-            upstream = _upstream;
         }
 
-        if (changed)
+        foreach (var upstream in changed)
         {
-            upstream?.RequestSync();
+            upstream.RequestSync();
         }
 
         return left;
@@ -166,6 +195,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
     {
         await CheckFilterAsync(request, cancellationToken);
         long waitVersion;
+        UpstreamConnection? replacedOn = null;
         UpstreamConnection upstream;
         lock (_gate)
         {
@@ -185,14 +215,13 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
             if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
             {
-                if (_routes.Count >= _maxTopics)
-                {
-                    throw new SubscriptionException(
-                        RelayErrorCodes.TooManySubscriptions,
-                        $"this user's connections already hold {_routes.Count} distinct topics (Relay:Sessions:MaxTopicsPerSession)");
-                }
-
-                route = new TopicRoute(request.Topic, ++_version);
+                var shard = PickShard() ?? throw new SubscriptionException(
+                    RelayErrorCodes.TooManySubscriptions,
+                    Key.IsGuest
+                        ? $"the guests' connections already hold {_routes.Count} distinct topics (Relay:Sessions:GuestTopicsPerStream x MaxGuestStreams)"
+                        : $"this user's connections already hold {_routes.Count} distinct topics (Relay:Sessions:MaxTopicsPerSession)");
+                route = new TopicRoute(request.Topic, ++_version, shard);
+                shard.TopicCount++;
                 _routes.Add(request.UpstreamTopic, route);
             }
 
@@ -200,7 +229,8 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             {
                 if (hasCurrent)
                 {
-                    RemoveFromRoute(connection, current!);
+                    // The old options' topic may live on another stream, which must drop it too.
+                    replacedOn = RemoveFromRoute(connection, current!)?.Connection;
                 }
 
                 route.Add(connection);
@@ -208,7 +238,12 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             }
 
             waitVersion = route.AddedVersion;
-            upstream = _upstream ??= StartUpstream();
+            upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
+        }
+
+        if (replacedOn != upstream)
+        {
+            replacedOn?.RequestSync();
         }
 
         try
@@ -274,12 +309,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
             }
 
             subscriptions.Remove(topic);
-            if (!RemoveFromRoute(connection, upstreamTopic))
-            {
-                return;
-            }
-
-            upstream = _upstream;
+            upstream = RemoveFromRoute(connection, upstreamTopic)?.Connection;
         }
 
         upstream?.RequestSync();
@@ -293,11 +323,21 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
     }
 
-    public TopicSnapshot GetTopics()
+    /// <summary>The topics held on <paramref name="shard"/>'s stream.</summary>
+    public TopicSnapshot GetTopics(UpstreamShard shard)
     {
         lock (_gate)
         {
-            return new TopicSnapshot([.. _routes.Keys], _version);
+            var topics = new List<string>(shard.TopicCount);
+            foreach (var (upstreamTopic, route) in _routes)
+            {
+                if (route.Shard == shard)
+                {
+                    topics.Add(upstreamTopic);
+                }
+            }
+
+            return new TopicSnapshot(topics, _version);
         }
     }
 
@@ -327,16 +367,20 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         return _fanout.DispatchAsync(recipients, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp, route.Collection);
     }
 
-    public ValueTask OnResubscribedAsync()
+    /// <summary><paramref name="shard"/>'s stream was lost and re-established: its topics may have missed events.</summary>
+    public ValueTask OnResubscribedAsync(UpstreamShard shard)
     {
         List<(RelayConnection Connection, string[] Topics)> affected = [];
         lock (_gate)
         {
             foreach (var (connection, subscriptions) in _connections)
             {
-                if (subscriptions.Count > 0)
+                string[] topics = [.. subscriptions
+                    .Where(pair => _routes.TryGetValue(pair.Value, out var route) && route.Shard == shard)
+                    .Select(static pair => pair.Key)];
+                if (topics.Length > 0)
                 {
-                    affected.Add((connection, [.. subscriptions.Keys]));
+                    affected.Add((connection, topics));
                 }
             }
         }
@@ -360,6 +404,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
                     continue;
                 }
 
+                route.Shard.TopicCount--;
                 foreach (var connection in route.Snapshot())
                 {
                     if (_connections.TryGetValue(connection, out var subscriptions)
@@ -377,44 +422,75 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        UpstreamConnection? upstream;
+        List<UpstreamConnection> upstreams = [];
         lock (_gate)
         {
             _closed = true;
-            upstream = _upstream;
-            _upstream = null;
+            foreach (var shard in _shards)
+            {
+                if (shard.Connection is { } upstream)
+                {
+                    upstreams.Add(upstream);
+                    shard.Connection = null;
+                }
+            }
         }
 
-        if (upstream is not null)
+        foreach (var upstream in upstreams)
         {
             await upstream.DisposeAsync();
         }
     }
 
-    private UpstreamConnection StartUpstream()
+    private UpstreamConnection StartUpstream(UpstreamShard shard)
     {
         // Started on the first subscription, not on connect: a connection that never subscribes costs PocketBase nothing.
-        var upstream = _upstreamFactory(this);
+        var upstream = _upstreamFactory(shard);
         upstream.Start();
         return upstream;
     }
 
-    /// <returns>True when the route emptied and the session's topic set changed.</returns>
-    private bool RemoveFromRoute(RelayConnection connection, string upstreamTopic)
+    /// <summary>
+    /// The stream a new topic goes to: the least filled one with room; a new one only when every stream is full (so a
+    /// small guest session keeps one stream) and the session may open more. Under the lock.
+    /// </summary>
+    private UpstreamShard? PickShard()
+    {
+        UpstreamShard? best = null;
+        foreach (var shard in _shards)
+        {
+            if (shard.TopicCount < _topicsPerStream && (best is null || shard.TopicCount < best.TopicCount))
+            {
+                best = shard;
+            }
+        }
+
+        if (best is null && _shards.Count < _maxStreams)
+        {
+            best = new UpstreamShard(this, _shards.Count);
+            _shards.Add(best);
+        }
+
+        return best;
+    }
+
+    /// <returns>The shard whose topic set changed because the route emptied, or null.</returns>
+    private UpstreamShard? RemoveFromRoute(RelayConnection connection, string upstreamTopic)
     {
         if (!_routes.TryGetValue(upstreamTopic, out var route))
         {
-            return false;
+            return null;
         }
 
         route.Remove(connection);
         if (route.Count > 0)
         {
-            return false;
+            return null;
         }
 
         _routes.Remove(upstreamTopic);
+        route.Shard.TopicCount--;
         _version++;
-        return true;
+        return route.Shard;
     }
 }

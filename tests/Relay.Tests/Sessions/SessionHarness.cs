@@ -22,15 +22,17 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly TestMetrics _metrics;
     private int _connections;
 
-    public SessionHarness(TimeSpan? linger = null)
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null)
     {
+        var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
+        configure?.Invoke(sessionOptions);
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 10, 0, 0, TimeSpan.Zero));
         _metrics = new TestMetrics(Time);
         var pocketBaseOptions = Options.Create(new PocketBaseOptions { Url = new Uri("http://pocketbase.test/") });
         Auth = new AuthOptions { RefreshBefore = TimeSpan.FromMinutes(5), RevalidateInterval = TimeSpan.FromMinutes(5) };
         var verifier = new TokenVerifier(PocketBase, Options.Create(Auth), Time, NullLogger<TokenVerifier>.Instance);
         Manager = new SessionManager(
-            Options.Create(new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) }),
+            Options.Create(sessionOptions),
             Options.Create(Auth),
             verifier,
             new FanoutDispatcher(Options.Create(new FanoutOptions()), _metrics.Metrics),
