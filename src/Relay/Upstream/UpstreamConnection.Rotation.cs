@@ -125,13 +125,20 @@ internal sealed partial class UpstreamConnection
 
         // From here the new stream is the session's: it is live even if the old one fails during the overlap.
         _live = next;
-        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.AddSuccessor, next.Id), stopping);
-        StartReader(next);
+        try
+        {
+            await _inbox.Writer.WriteAsync(new Inbound(InboundKind.AddSuccessor, next.Id), stopping);
+            StartReader(next);
 
-        // Events PocketBase sent on the old stream before it accepted the new subscriptions may still be in transit.
-        await WaitAsync(old.Reader, _options.RotationOverlap, stopping);
-        old.Retired = true;
-        await CloseAsync(old);
+            // Events PocketBase sent on the old stream before it accepted the new subscriptions may still be in transit.
+            await WaitAsync(old.Reader, _options.RotationOverlap, stopping);
+        }
+        finally
+        {
+            old.Retired = true;
+            await CloseAsync(old);
+        }
+
         var dropUntil = _timeProvider.GetTimestamp() + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
         await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil), stopping);
         _metrics.UpstreamRotated(reason);

@@ -85,20 +85,19 @@ internal sealed partial class UpstreamConnection
             throw refusal;
         }
 
-        var refused = new List<string>();
-        await BisectAsync(added);
-        if (refused.Count == 0)
+        // First the part PocketBase already holds: when even that is refused, the refusal is not about a topic (a
+        // token PocketBase stopped accepting, or a client id tied to another address) and the stream must start over.
+        try
         {
-            // Each part passed alone (for example a total-size limit): PocketBase now holds the whole set.
-            return refused;
-        }
-
-        if (!handle.Accepted.SetEquals(accepted))
-        {
-            // Every added topic was refused, so PocketBase still holds the old set (with any topics since removed).
             await SetAsync(handle, accepted, cancellationToken);
         }
+        catch (UpstreamException ex) when (ex.IsRefusal)
+        {
+            throw refusal;
+        }
 
+        var refused = new List<string>();
+        await BisectAsync(added);
         return refused;
 
         async Task BisectAsync(List<string> part)
