@@ -232,6 +232,10 @@ internal sealed partial class UpstreamConnection
         activity?.SetTag("relay.session", _subscriber.Name);
         activity?.SetTag("relay.topic", upstreamEvent.UpstreamTopic);
         activity?.SetTag("relay.action", upstreamEvent.Action);
+        if (activity is not null && upstreamEvent.Record.TryGetProperty("collectionName", out var collection))
+        {
+            activity.SetTag("relay.collection", collection.GetString());
+        }
         await NotifyAsync(() => _subscriber.OnEventAsync(upstreamEvent));
     }
 
