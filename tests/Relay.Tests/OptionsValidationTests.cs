@@ -37,6 +37,34 @@ public class OptionsValidationTests
     }
 
     [Fact]
+    public void PocketBaseOptions_RotationNotBeforeIdleTimeout_FailsNamingTheKeys()
+    {
+        var result = Validator(new PocketBaseOptionsValidator(), "Relay:PocketBase").Validate(null, new PocketBaseOptions
+        {
+            Url = new Uri("http://127.0.0.1:8090/"),
+            RotateAfterIdle = TimeSpan.FromMinutes(6),
+            IdleTimeout = TimeSpan.FromMinutes(6),
+        });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:PocketBase:RotateAfterIdle", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Relay:PocketBase:IdleTimeout", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PocketBaseOptions_NegativeOverlap_FailsNamingTheKey()
+    {
+        var result = Validator(new PocketBaseOptionsValidator(), "Relay:PocketBase").Validate(null, new PocketBaseOptions
+        {
+            Url = new Uri("http://127.0.0.1:8090/"),
+            RotationOverlap = TimeSpan.FromSeconds(-1),
+        });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:PocketBase:RotationOverlap", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PocketBaseOptions_Defaults_Succeed()
     {
         Assert.True(Validator(new PocketBaseOptionsValidator(), "Relay:PocketBase").Validate(null, new PocketBaseOptions { Url = new Uri("http://127.0.0.1:8090/") }).Succeeded);

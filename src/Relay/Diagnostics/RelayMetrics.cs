@@ -25,6 +25,9 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _upstreamReconnects;
     private readonly Counter<long> _upstreamStreamsLost;
     private readonly Counter<long> _upstreamSubscriptionPosts;
+    private readonly Counter<long> _upstreamRotations;
+    private readonly Counter<long> _upstreamRotationFailures;
+    private readonly Counter<long> _upstreamTopicsRefused;
     private readonly Counter<long> _hubErrors;
     private readonly Counter<long> _tokenRefreshes;
     private readonly Counter<long> _authExpired;
@@ -64,8 +67,11 @@ internal sealed class RelayMetrics
         _outboundAborts = meter.CreateCounter<long>("relay.outbound.aborts", "{connection}", "Connections closed because they wrote nothing for StuckTimeout with a full queue.");
         _upstreamConnectFailures = meter.CreateCounter<long>("relay.upstream.connect_failures", "{attempt}", "Failed attempts to open a stream and post its subscriptions.");
         _upstreamReconnects = meter.CreateCounter<long>("relay.upstream.reconnects", "{reconnect}", "Streams re-established after a loss.");
-        _upstreamStreamsLost = meter.CreateCounter<long>("relay.upstream.streams_lost", "{stream}", "Streams that ended while their session lived, by reason.");
+        _upstreamStreamsLost = meter.CreateCounter<long>("relay.upstream.streams_lost", "{stream}", "Streams lost unplanned while their session lived (each costs its connections a Resync), by reason; planned rotations are counted in relay.upstream.rotations.");
         _upstreamSubscriptionPosts = meter.CreateCounter<long>("relay.upstream.subscription_posts", "{request}", "Subscription sets posted to PocketBase.");
+        _upstreamRotations = meter.CreateCounter<long>("relay.upstream.rotations", "{rotation}", "Streams replaced before PocketBase would close them (make before break, no Resync), by reason (idle, lifetime).");
+        _upstreamRotationFailures = meter.CreateCounter<long>("relay.upstream.rotation_failures", "{attempt}", "Stream rotations that could not open or subscribe the replacement; the old stream was kept.");
+        _upstreamTopicsRefused = meter.CreateCounter<long>("relay.upstream.topics_refused", "{topic}", "Topics PocketBase refused in a subscription POST; dropped, the stream kept.");
         _hubErrors = meter.CreateCounter<long>("relay.hub.errors", "{error}", "Hub calls refused, by error code.");
         _tokenRefreshes = meter.CreateCounter<long>("relay.auth.refreshes", "{refresh}", "Session tokens refreshed through PocketBase before expiry.");
         _authExpired = meter.CreateCounter<long>("relay.auth.expired", "{session}", "Sessions ended because PocketBase no longer accepted their token, by reason.");
@@ -96,6 +102,12 @@ internal sealed class RelayMetrics
     public void UpstreamStreamLost(string reason) => _upstreamStreamsLost.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void UpstreamSubscriptionPosted() => _upstreamSubscriptionPosts.Add(1);
+
+    public void UpstreamRotated(string reason) => _upstreamRotations.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void UpstreamRotationFailed() => _upstreamRotationFailures.Add(1);
+
+    public void UpstreamTopicsRefused(int count) => _upstreamTopicsRefused.Add(count);
 
     public void EventReceived(string? collection) => _eventsReceived.Add(1, new KeyValuePair<string, object?>("collection", collection));
 

@@ -53,9 +53,6 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>The session this connection belongs to; set once when the connection is attached.</summary>
     public UserSession Session { get; set; } = null!;
 
-    /// <summary>The connection's subscriptions, bare topic to upstream topic. Guarded by the session's lock.</summary>
-    public Dictionary<string, string> Subscriptions { get; } = new(StringComparer.Ordinal);
-
     public void Start() => _writer = Task.Run(WriteLoopAsync);
 
     /// <summary>

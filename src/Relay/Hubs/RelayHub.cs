@@ -104,6 +104,11 @@ internal sealed class RelayHub(
                 metrics.HubError(ex.Code);
                 results[i] = new SubscribeResult { Topic = topic, Error = ex.Code, Message = ex.Message };
             }
+            catch (SubscriptionException ex)
+            {
+                metrics.HubError(ex.Code);
+                results[i] = new SubscribeResult { Topic = topic, Error = ex.Code, Message = $"{ex.Code}: {ex.Message}" };
+            }
         }
 
         return results;

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
+using Relay.Routing;
 
 namespace Relay.Hubs;
 
@@ -30,7 +31,15 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
                 }
             }
 
-            return await next(invocationContext);
+            try
+            {
+                return await next(invocationContext);
+            }
+            catch (SubscriptionException ex)
+            {
+                // Routing and Sessions stay free of SignalR; their refusals become the hub's here.
+                throw new RelayHubException(ex.Code, ex.Message);
+            }
         }
         catch (RelayHubException ex)
         {

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
-using Relay.Hubs;
 
 namespace Relay.Routing;
 
@@ -16,6 +15,12 @@ internal sealed class TopicSubscriptionFactory(IOptions<RelayOptions> options)
 {
     private const int MaxKeyLength = 100;
 
+    /// <summary>
+    /// Longest topic PocketBase accepts in a subscription POST, options included as posted (URL-encoded). Current
+    /// PocketBase refuses the whole POST when one topic is longer, so Relay refuses such a topic up front.
+    /// </summary>
+    public const int MaxUpstreamTopicLength = 2500;
+
     private readonly RelayOptions _options = options.Value;
     private readonly HashSet<string> _allowedCollections = new(options.Value.AllowedCollections, StringComparer.Ordinal);
 
@@ -23,17 +28,26 @@ internal sealed class TopicSubscriptionFactory(IOptions<RelayOptions> options)
     {
         if (!RelayTopic.TryParse(topic, out var parsed, out var error))
         {
-            throw new RelayHubException(RelayErrorCodes.InvalidTopic, error);
+            throw new SubscriptionException(RelayErrorCodes.InvalidTopic, error);
         }
 
         if (_allowedCollections.Count > 0 && !_allowedCollections.Contains(parsed.Collection))
         {
-            throw new RelayHubException(RelayErrorCodes.TopicNotAllowed, $"collection '{parsed.Collection}' is not in Relay:AllowedCollections");
+            throw new SubscriptionException(RelayErrorCodes.TopicNotAllowed, $"collection '{parsed.Collection}' is not in Relay:AllowedCollections");
         }
 
         var bare = parsed.ToString();
         var encoded = EncodeOptions(subscriptionOptions);
-        return new TopicSubscription(bare, encoded is null ? bare : bare + "?options=" + Uri.EscapeDataString(encoded));
+        var upstream = encoded is null ? bare : bare + "?options=" + Uri.EscapeDataString(encoded);
+        if (upstream.Length > MaxUpstreamTopicLength)
+        {
+            throw new SubscriptionException(
+                RelayErrorCodes.InvalidOptions,
+                $"the topic with its URL-encoded options is {upstream.Length} characters; PocketBase accepts at most {MaxUpstreamTopicLength}");
+        }
+
+        var filter = subscriptionOptions?.Query is { } query && query.TryGetValue("filter", out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;
+        return new TopicSubscription(bare, upstream, filter);
     }
 
     private string? EncodeOptions(SubscriptionOptions? subscriptionOptions)
@@ -54,7 +68,7 @@ internal sealed class TopicSubscriptionFactory(IOptions<RelayOptions> options)
 
         if (buffer.WrittenCount > _options.MaxOptionsLength)
         {
-            throw new RelayHubException(
+            throw new SubscriptionException(
                 RelayErrorCodes.InvalidOptions,
                 $"the options are {buffer.WrittenCount} bytes of JSON; Relay:MaxOptionsLength allows {_options.MaxOptionsLength}");
         }
@@ -74,12 +88,12 @@ internal sealed class TopicSubscriptionFactory(IOptions<RelayOptions> options)
         {
             if (string.IsNullOrWhiteSpace(key) || key.Length > MaxKeyLength)
             {
-                throw new RelayHubException(RelayErrorCodes.InvalidOptions, $"option keys in '{name}' must be 1-{MaxKeyLength} non-blank characters");
+                throw new SubscriptionException(RelayErrorCodes.InvalidOptions, $"option keys in '{name}' must be 1-{MaxKeyLength} non-blank characters");
             }
 
             if (value is null)
             {
-                throw new RelayHubException(RelayErrorCodes.InvalidOptions, $"option '{name}.{key}' has no value");
+                throw new SubscriptionException(RelayErrorCodes.InvalidOptions, $"option '{name}.{key}' has no value");
             }
 
             writer.WriteString(key, value);

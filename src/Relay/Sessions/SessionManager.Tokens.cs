@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
-using Relay.Upstream;
 
 namespace Relay.Sessions;
 
@@ -11,17 +10,19 @@ namespace Relay.Sessions;
 /// </summary>
 internal sealed partial class SessionManager
 {
-    private static readonly TimeSpan RetryWhenUnavailable = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan RetryWhenUnavailable = TimeSpan.FromSeconds(5);
 
-    private void ScheduleRefresh(UserSession session, TimeSpan? delay = null)
+    /// <summary>Schedules the next refresh of <paramref name="entry"/>'s token. Callers hold <see cref="_gate"/>.</summary>
+    private void ScheduleRefresh(SessionTimers entry, TimeSpan? delay = null)
     {
+        var session = entry.Session;
         var now = _timeProvider.GetUtcNow();
         var remaining = session.ExpiresAt - now;
         var refreshBefore = TimeSpan.FromTicks(Math.Min(_authOptions.RefreshBefore.Ticks, remaining.Ticks / 2));
         var due = delay ?? TimeSpan.FromTicks(Math.Clamp((remaining - refreshBefore).Ticks, 0, _authOptions.RevalidateInterval.Ticks));
 
-        session.RefreshTimer?.Dispose();
-        session.RefreshTimer = _timeProvider.CreateTimer(
+        entry.Refresh?.Dispose();
+        entry.Refresh = _timeProvider.CreateTimer(
             static state =>
             {
                 var (manager, refreshing) = ((SessionManager, UserSession))state!;
@@ -32,7 +33,10 @@ internal sealed partial class SessionManager
             Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>One refresh of <paramref name="session"/>'s token; internal so tests can drive it directly.</summary>
+    /// <summary>
+    /// One refresh of <paramref name="session"/>'s token; internal so tests can drive it directly. Never throws and
+    /// never stops silently: every outcome ends the session or schedules the next refresh.
+    /// </summary>
     internal async Task RefreshAsync(UserSession session)
     {
         if (session.Token is not { } token || !IsLive(session))
@@ -45,17 +49,12 @@ internal sealed partial class SessionManager
         {
             verdict = await _verifier.RefreshAsync(token);
         }
-        catch (UpstreamException ex)
+        catch (Exception ex)
         {
+            // PocketBase unreachable, an I/O error, or an answer that is not what PocketBase documents (a malformed 200
+            // body): the token is neither valid nor invalid. Try again soon rather than let the session run out.
             Log.TokenRefreshUnavailable(_logger, session.Name, ex);
-            lock (_gate)
-            {
-                if (IsLive(session))
-                {
-                    ScheduleRefresh(session, RetryWhenUnavailable);
-                }
-            }
-
+            Reschedule(session, RetryWhenUnavailable);
             return;
         }
 
@@ -64,14 +63,16 @@ internal sealed partial class SessionManager
             session.UseToken(fresh.Token, fresh.ExpiresAt);
             _metrics.TokenRefreshed();
             Log.TokenRefreshed(_logger, session.Name, fresh.ExpiresAt);
-            lock (_gate)
-            {
-                if (IsLive(session))
-                {
-                    ScheduleRefresh(session);
-                }
-            }
+            Reschedule(session, delay: null);
+            return;
+        }
 
+        if (session.Token is { } inUse && !string.Equals(inUse, token, StringComparison.Ordinal))
+        {
+            // A tab connected or Reauthenticate handed over another token while this one was being checked: the
+            // refusal is about a token no longer in use. Check the one in use instead of ending the session.
+            Log.TokenReplacedDuringRefresh(_logger, session.Name);
+            Reschedule(session, TimeSpan.Zero);
             return;
         }
 
@@ -79,17 +80,29 @@ internal sealed partial class SessionManager
         await EndSessionAsync(session, reason);
     }
 
+    private void Reschedule(UserSession session, TimeSpan? delay)
+    {
+        lock (_gate)
+        {
+            if (_sessions.TryGetValue(session.Key, out var entry) && entry.Session == session)
+            {
+                ScheduleRefresh(entry, delay);
+            }
+        }
+    }
+
     /// <summary>Tells every connection of <paramref name="session"/> its auth expired, closes them and the PocketBase stream.</summary>
     private async Task EndSessionAsync(UserSession session, string reason)
     {
         lock (_gate)
         {
-            if (!IsLive(session))
+            if (!_sessions.TryGetValue(session.Key, out var entry) || entry.Session != session)
             {
                 return;
             }
 
             _sessions.Remove(session.Key);
+            entry.Dispose();
             _metrics.SessionClosed(session.Key.IsGuest);
         }
 
@@ -104,7 +117,7 @@ internal sealed partial class SessionManager
     {
         lock (_gate)
         {
-            return _sessions.TryGetValue(session.Key, out var current) && current == session;
+            return _sessions.TryGetValue(session.Key, out var current) && current.Session == session;
         }
     }
 }

@@ -13,13 +13,14 @@ namespace Relay.Sessions;
 internal sealed partial class SessionManager : IAsyncDisposable
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<SessionKey, UserSession> _sessions = [];
+    private readonly Dictionary<SessionKey, SessionTimers> _sessions = [];
     private readonly SessionOptions _options;
     private readonly AuthOptions _authOptions;
     private readonly TokenVerifier _verifier;
     private readonly FanoutDispatcher _fanout;
     private readonly PocketBaseRealtimeClient _realtimeClient;
     private readonly UpstreamConnectPipeline _pipeline;
+    private readonly IOptions<PocketBaseOptions> _pocketBaseOptions;
     private readonly RelayMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
@@ -32,6 +33,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         FanoutDispatcher fanout,
         PocketBaseRealtimeClient realtimeClient,
         UpstreamConnectPipeline pipeline,
+        IOptions<PocketBaseOptions> pocketBaseOptions,
         RelayMetrics metrics,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
@@ -42,6 +44,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         _fanout = fanout;
         _realtimeClient = realtimeClient;
         _pipeline = pipeline;
+        _pocketBaseOptions = pocketBaseOptions;
         _metrics = metrics;
         _timeProvider = timeProvider;
         _loggerFactory = loggerFactory;
@@ -67,7 +70,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         UserSession[] sessions;
         lock (_gate)
         {
-            sessions = [.. _sessions.Values];
+            sessions = [.. _sessions.Values.Select(static entry => entry.Session)];
         }
 
         return [.. sessions.SelectMany(session => session.Connections)];
@@ -77,7 +80,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     {
         lock (_gate)
         {
-            return _sessions.GetValueOrDefault(key);
+            return _sessions.GetValueOrDefault(key)?.Session;
         }
     }
 
@@ -90,24 +93,32 @@ internal sealed partial class SessionManager : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (!_sessions.TryGetValue(key, out var session))
+            UserSession session;
+            if (!_sessions.TryGetValue(key, out var entry))
             {
-                session = new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession);
-                _sessions.Add(key, session);
+                session = key.IsGuest
+                    ? new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.GuestTopicsPerStream, _options.MaxGuestStreams, _timeProvider, _realtimeClient)
+                    : new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient);
+                entry = new SessionTimers(session);
+                _sessions.Add(key, entry);
                 _metrics.SessionOpened(key.IsGuest);
                 Log.SessionOpened(_logger, session.Name);
                 if (!key.IsGuest)
                 {
-                    ScheduleRefresh(session);
+                    ScheduleRefresh(entry);
                 }
             }
-            else if (token is not null)
+            else
             {
-                session.UseToken(token, expiresAt);
+                session = entry.Session;
+                if (token is not null)
+                {
+                    session.UseToken(token, expiresAt);
+                }
             }
 
-            session.LingerTimer?.Dispose();
-            session.LingerTimer = null;
+            entry.Linger?.Dispose();
+            entry.Linger = null;
             session.AddConnection(connection);
             connection.Session = session;
             return session;
@@ -119,21 +130,22 @@ internal sealed partial class SessionManager : IAsyncDisposable
         var session = connection.Session;
         lock (_gate)
         {
-            if (session.RemoveConnection(connection) > 0 || session.LingerTimer is not null)
+            if (session.RemoveConnection(connection) > 0
+                || !_sessions.TryGetValue(session.Key, out var entry) || entry.Session != session || entry.Linger is not null)
             {
                 return;
             }
 
             // The generation tells this linger apart from an earlier one whose callback was already queued when a
             // reconnect cancelled it: that stale callback must not close the session before this linger has passed.
-            var generation = ++session.LingerGeneration;
-            session.LingerTimer = _timeProvider.CreateTimer(
+            var generation = ++entry.LingerGeneration;
+            entry.Linger = _timeProvider.CreateTimer(
                 static state =>
                 {
-                    var (manager, expiring, generation) = ((SessionManager, UserSession, long))state!;
+                    var (manager, expiring, generation) = ((SessionManager, SessionTimers, long))state!;
                     _ = manager.ExpireAsync(expiring, generation);
                 },
-                (this, session, generation),
+                (this, entry, generation),
                 _options.Linger,
                 Timeout.InfiniteTimeSpan);
         }
@@ -141,32 +153,39 @@ internal sealed partial class SessionManager : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        UserSession[] sessions;
+        SessionTimers[] entries;
         lock (_gate)
         {
-            sessions = [.. _sessions.Values];
+            entries = [.. _sessions.Values];
+            foreach (var entry in entries)
+            {
+                entry.Dispose();
+            }
+
             _sessions.Clear();
         }
 
-        foreach (var session in sessions)
+        foreach (var entry in entries)
         {
-            _metrics.SessionClosed(session.Key.IsGuest);
-            await session.DisposeAsync();
+            _metrics.SessionClosed(entry.Session.Key.IsGuest);
+            await entry.Session.DisposeAsync();
         }
     }
 
-    /// <summary>Closes <paramref name="session"/> if it is still unused and <paramref name="generation"/> is its current linger.</summary>
-    private async Task ExpireAsync(UserSession session, long generation)
+    /// <summary>Closes the session of <paramref name="entry"/> if it is still unused and <paramref name="generation"/> is its current linger.</summary>
+    private async Task ExpireAsync(SessionTimers entry, long generation)
     {
+        var session = entry.Session;
         lock (_gate)
         {
-            if (session.ConnectionCount > 0 || session.LingerTimer is null || session.LingerGeneration != generation
-                || !_sessions.TryGetValue(session.Key, out var current) || current != session)
+            if (session.ConnectionCount > 0 || entry.Linger is null || entry.LingerGeneration != generation
+                || !_sessions.TryGetValue(session.Key, out var current) || current != entry)
             {
                 return;
             }
 
             _sessions.Remove(session.Key);
+            entry.Dispose();
             _metrics.SessionClosed(session.Key.IsGuest);
         }
 
@@ -181,8 +200,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
         }
     }
 
-    private UpstreamConnection CreateUpstream(UserSession session)
-        => new(session, _realtimeClient, _pipeline, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
+    private UpstreamConnection CreateUpstream(IUpstreamSubscriber session)
+        => new(session, _realtimeClient, _pipeline, _pocketBaseOptions, _timeProvider, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
 
     private static partial class Log
     {
@@ -198,10 +217,13 @@ internal sealed partial class SessionManager : IAsyncDisposable
         [LoggerMessage(3004, LogLevel.Debug, "Session {Session}'s token refreshed; it now expires at {ExpiresAt}.")]
         public static partial void TokenRefreshed(ILogger logger, string session, DateTimeOffset expiresAt);
 
-        [LoggerMessage(3005, LogLevel.Warning, "PocketBase could not be reached to refresh session {Session}'s token; retrying.")]
+        [LoggerMessage(3005, LogLevel.Warning, "Refreshing session {Session}'s token failed without a verdict (PocketBase unreachable or an unexpected answer); retrying.")]
         public static partial void TokenRefreshUnavailable(ILogger logger, string session, Exception exception);
 
         [LoggerMessage(3006, LogLevel.Information, "Session {Session} ended: PocketBase no longer accepts its token ({Reason}); its connections were told and closed.")]
         public static partial void AuthExpired(ILogger logger, string session, string reason);
+
+        [LoggerMessage(3007, LogLevel.Debug, "Session {Session}'s token was replaced while the previous one was refreshed; checking the one in use.")]
+        public static partial void TokenReplacedDuringRefresh(ILogger logger, string session);
     }
 }

@@ -17,4 +17,15 @@ internal sealed class SessionOptions
     /// <summary>The most distinct topics one session holds upstream (PocketBase refuses more than 1000 per client).</summary>
     [Range(1, 1000)]
     public int MaxTopicsPerSession { get; set; } = 1000;
+
+    /// <summary>
+    /// The most topics the guest session holds on one PocketBase stream; past it the guest topic set is spread over
+    /// another stream, so one stream (and whoever fills it) never holds the whole guest budget.
+    /// </summary>
+    [Range(1, 1000)]
+    public int GuestTopicsPerStream { get; set; } = 250;
+
+    /// <summary>The most PocketBase streams the guest session opens; the guest budget is GuestTopicsPerStream times this.</summary>
+    [Range(1, 100)]
+    public int MaxGuestStreams { get; set; } = 8;
 }

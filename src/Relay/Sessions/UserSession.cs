@@ -1,9 +1,4 @@
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
-using Relay.Client.Protocol;
 using Relay.Fanout;
-using Relay.Hubs;
-using Relay.Routing;
 using Relay.Upstream;
 
 namespace Relay.Sessions;
@@ -13,28 +8,46 @@ namespace Relay.Sessions;
 /// PocketBase stream subscribed with the user's own token. Because PocketBase filters that stream by the user's rules and
 /// its events are routed only to this session's connections, no user can receive what PocketBase would not send them.
 /// </summary>
-internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
+internal sealed partial class UserSession : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TopicRoute> _routes = new(StringComparer.Ordinal);
-    private readonly HashSet<RelayConnection> _connections = [];
-    private readonly Func<UserSession, UpstreamConnection> _upstreamFactory;
+    // Each attached connection with its subscriptions (bare topic -> upstream topic); this session is their only owner.
+    private readonly Dictionary<RelayConnection, Dictionary<string, string>> _connections = [];
+    private readonly Func<IUpstreamSubscriber, UpstreamConnection> _upstreamFactory;
+    private readonly TimeProvider _timeProvider;
+    private readonly PocketBaseRealtimeClient? _filterChecker;
     private readonly FanoutDispatcher _fanout;
-    private readonly int _maxTopics;
-    private UpstreamConnection? _upstream;
+    private readonly int _topicsPerStream;
+    private readonly int _maxStreams;
+    private readonly List<UpstreamShard> _shards = [];
     private long _version;
     private string? _token;
     private DateTimeOffset _expiresAt;
     private bool _closed;
 
-    public UserSession(SessionKey key, string? token, DateTimeOffset expiresAt, Func<UserSession, UpstreamConnection> upstreamFactory, FanoutDispatcher fanout, int maxTopics)
+    // topicsPerStream: the most topics held on one PocketBase stream; maxStreams: the most streams this session opens
+    // (1 for a user; the guest session spreads its topics over several).
+    public UserSession(
+        SessionKey key,
+        string? token,
+        DateTimeOffset expiresAt,
+        Func<IUpstreamSubscriber, UpstreamConnection> upstreamFactory,
+        FanoutDispatcher fanout,
+        int topicsPerStream,
+        int maxStreams,
+        TimeProvider timeProvider,
+        PocketBaseRealtimeClient? filterChecker = null)
     {
+        _filterChecker = filterChecker;
+        _timeProvider = timeProvider;
         Key = key;
         _token = token;
         _expiresAt = expiresAt;
         _upstreamFactory = upstreamFactory;
         _fanout = fanout;
-        _maxTopics = maxTopics;
+        _topicsPerStream = topicsPerStream;
+        _maxStreams = maxStreams;
     }
 
     public SessionKey Key { get; }
@@ -43,14 +56,17 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
     public string? Token => Volatile.Read(ref _token);
 
-    /// <summary>Connections attached; guarded by <see cref="SessionManager"/>'s lock together with the linger timer.</summary>
-    public int ConnectionCount { get; private set; }
-
-    /// <summary>The pending close after the last connection left; guarded by <see cref="SessionManager"/>'s lock.</summary>
-    public ITimer? LingerTimer { get; set; }
-
-    /// <summary>Counts lingers, so a cancelled linger's late callback is recognised; guarded by <see cref="SessionManager"/>'s lock.</summary>
-    public long LingerGeneration { get; set; }
+    /// <summary>Connections attached.</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connections.Count;
+            }
+        }
+    }
 
     /// <summary>Topics currently held upstream (for tests and diagnostics).</summary>
     public int TopicCount
@@ -64,6 +80,18 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
     }
 
+    /// <summary>PocketBase streams this session holds (for tests and diagnostics).</summary>
+    public int StreamCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _shards.Count(static shard => shard.Connection is not null);
+            }
+        }
+    }
+
     /// <summary>A snapshot of the attached connections.</summary>
     public IReadOnlyList<RelayConnection> Connections
     {
@@ -71,7 +99,7 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         {
             lock (_gate)
             {
-                return [.. _connections];
+                return [.. _connections.Keys];
             }
         }
     }
@@ -88,16 +116,13 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
         }
     }
 
-    /// <summary>The timer that keeps the token fresh; guarded by <see cref="SessionManager"/>'s lock.</summary>
-    public ITimer? RefreshTimer { get; set; }
-
     /// <summary>
     /// Uses <paramref name="token"/>, verified by PocketBase for this same user, from now on. Posted to PocketBase at
     /// once, so the stream's stored auth follows the token (PocketBase refuses a later post with an expired one).
     /// </summary>
     public void UseToken(string token, DateTimeOffset expiresAt)
     {
-        UpstreamConnection? upstream;
+        UpstreamConnection?[] upstreams;
         lock (_gate)
         {
             if (expiresAt < _expiresAt)
@@ -108,240 +133,71 @@ internal sealed class UserSession : IUpstreamSubscriber, IAsyncDisposable
 
             _expiresAt = expiresAt;
             Volatile.Write(ref _token, token);
-            upstream = _upstream;
+            upstreams = [.. _shards.Select(static shard => shard.Connection)];
         }
 
-        upstream?.RequestSync();
+        foreach (var upstream in upstreams)
+        {
+            upstream?.RequestSync();
+        }
     }
 
     public void AddConnection(RelayConnection connection)
     {
         lock (_gate)
         {
-            _connections.Add(connection);
-            ConnectionCount = _connections.Count;
+            _connections.TryAdd(connection, new Dictionary<string, string>(StringComparer.Ordinal));
         }
     }
 
     /// <summary>Detaches <paramref name="connection"/> and drops its topics; returns the connections left.</summary>
     public int RemoveConnection(RelayConnection connection)
     {
-        UpstreamConnection? upstream;
-        var changed = false;
+        HashSet<UpstreamConnection> changed = [];
+        int left;
         lock (_gate)
         {
-            _connections.Remove(connection);
-            ConnectionCount = _connections.Count;
-            foreach (var upstreamTopic in connection.Subscriptions.Values)
+            if (_connections.Remove(connection, out var subscriptions))
             {
-                changed |= RemoveFromRoute(connection, upstreamTopic);
-            }
-
-            connection.Subscriptions.Clear();
-            upstream = _upstream;
-        }
-
-        if (changed)
-        {
-            upstream?.RequestSync();
-        }
-
-        return ConnectionCount;
-    }
-
-    /// <summary>
-    /// Adds (or, with other options, replaces) <paramref name="connection"/>'s subscription and completes once PocketBase
-    /// holds the topic, so every change committed after this returns reaches the connection.
-    /// </summary>
-    /// <exception cref="RelayHubException">The connection or session holds too many topics, or PocketBase did not accept the topic in time.</exception>
-    public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        long waitVersion;
-        UpstreamConnection upstream;
-        lock (_gate)
-        {
-            if (_closed || !_connections.Contains(connection))
-            {
-                // The connection is closing; nothing will be delivered to it any more.
-                return;
-            }
-
-            var hasCurrent = connection.Subscriptions.TryGetValue(request.Topic, out var current);
-            if (!hasCurrent && connection.Subscriptions.Count >= maxPerConnection)
-            {
-                throw new RelayHubException(
-                    RelayErrorCodes.TooManySubscriptions,
-                    $"this connection already holds {connection.Subscriptions.Count} subscriptions (Relay:MaxSubscriptionsPerConnection)");
-            }
-
-            if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
-            {
-                if (_routes.Count >= _maxTopics)
+                foreach (var upstreamTopic in subscriptions.Values)
                 {
-                    throw new RelayHubException(
-                        RelayErrorCodes.TooManySubscriptions,
-                        $"this user's connections already hold {_routes.Count} distinct topics (Relay:Sessions:MaxTopicsPerSession)");
-                }
-
-                route = new TopicRoute(request.Topic, ++_version);
-                _routes.Add(request.UpstreamTopic, route);
-            }
-
-            if (current != request.UpstreamTopic)
-            {
-                if (hasCurrent)
-                {
-                    RemoveFromRoute(connection, current!);
-                }
-
-                route.Connections = [.. route.Connections, connection];
-                connection.Subscriptions[request.Topic] = request.UpstreamTopic;
-            }
-
-            waitVersion = route.AddedVersion;
-            upstream = _upstream ??= StartUpstream();
-        }
-
-        try
-        {
-            await upstream.WaitForSyncAsync(waitVersion, cancellationToken).WaitAsync(timeout, cancellationToken);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            Unsubscribe(connection, request.Topic);
-            var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable or refused the subscription";
-            throw new RelayHubException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
-        }
-    }
-
-    /// <summary>Removes <paramref name="connection"/>'s subscription to <paramref name="topic"/> at once; unknown topics are ignored.</summary>
-    public void Unsubscribe(RelayConnection connection, string topic)
-    {
-        UpstreamConnection? upstream;
-        lock (_gate)
-        {
-            if (!connection.Subscriptions.Remove(topic, out var upstreamTopic) || !RemoveFromRoute(connection, upstreamTopic))
-            {
-                return;
-            }
-
-            upstream = _upstream;
-        }
-
-        upstream?.RequestSync();
-    }
-
-    /// <summary>Whether some connection of this session already holds <paramref name="upstreamTopic"/> (so adding it costs PocketBase nothing).</summary>
-    public bool HoldsTopic(string upstreamTopic)
-    {
-        lock (_gate)
-        {
-            return _routes.ContainsKey(upstreamTopic);
-        }
-    }
-
-    public IReadOnlyList<string> GetTopicsOf(RelayConnection connection)
-    {
-        lock (_gate)
-        {
-            return [.. connection.Subscriptions.Keys];
-        }
-    }
-
-    public TopicSnapshot GetTopics()
-    {
-        lock (_gate)
-        {
-            return new TopicSnapshot([.. _routes.Keys], _version);
-        }
-    }
-
-    public ValueTask OnEventAsync(UpstreamEvent upstreamEvent)
-    {
-        TopicRoute? route;
-        lock (_gate)
-        {
-            _routes.TryGetValue(upstreamEvent.UpstreamTopic, out route);
-        }
-
-        if (route is null)
-        {
-            // Unsubscribed while the event was in flight.
-            return default;
-        }
-
-        var message = new SerializedHubMessage(new InvocationMessage(
-            nameof(IRelayClient.Event),
-            [new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record }]));
-        var recordId = upstreamEvent.Record.TryGetProperty("id", out var id) ? id.GetString() : null;
-        var key = recordId is null ? null : string.Concat(route.Topic, "\n", recordId);
-        return _fanout.DispatchAsync(route.Connections, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp, route.Collection);
-    }
-
-    public ValueTask OnResubscribedAsync()
-    {
-        List<(RelayConnection Connection, string[] Topics)> affected = [];
-        lock (_gate)
-        {
-            foreach (var connection in _connections)
-            {
-                if (connection.Subscriptions.Count > 0)
-                {
-                    affected.Add((connection, [.. connection.Subscriptions.Keys]));
+                    if (RemoveFromRoute(connection, upstreamTopic)?.Connection is { } upstream)
+                    {
+                        changed.Add(upstream);
+                    }
                 }
             }
+
+            left = _connections.Count;
         }
 
-        foreach (var (connection, topics) in affected)
+        foreach (var upstream in changed)
         {
-            connection.EnqueueControl(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));
+            upstream.RequestSync();
         }
 
-        return default;
+        return left;
     }
 
     public async ValueTask DisposeAsync()
     {
-        UpstreamConnection? upstream;
+        List<UpstreamConnection> upstreams = [];
         lock (_gate)
         {
             _closed = true;
-            upstream = _upstream;
-            _upstream = null;
+            foreach (var shard in _shards)
+            {
+                if (shard.Connection is { } upstream)
+                {
+                    upstreams.Add(upstream);
+                    shard.Connection = null;
+                }
+            }
         }
 
-        LingerTimer?.Dispose();
-        RefreshTimer?.Dispose();
-        if (upstream is not null)
+        foreach (var upstream in upstreams)
         {
             await upstream.DisposeAsync();
         }
-    }
-
-    private UpstreamConnection StartUpstream()
-    {
-        // Started on the first subscription, not on connect: a connection that never subscribes costs PocketBase nothing.
-        var upstream = _upstreamFactory(this);
-        upstream.Start();
-        return upstream;
-    }
-
-    /// <returns>True when the route emptied and the session's topic set changed.</returns>
-    private bool RemoveFromRoute(RelayConnection connection, string upstreamTopic)
-    {
-        if (!_routes.TryGetValue(upstreamTopic, out var route))
-        {
-            return false;
-        }
-
-        route.Connections = Array.FindAll(route.Connections, c => c != connection);
-        if (route.Connections.Length > 0)
-        {
-            return false;
-        }
-
-        _routes.Remove(upstreamTopic);
-        _version++;
-        return true;
     }
 }

@@ -15,6 +15,12 @@ internal interface IUpstreamSubscriber
     /// <summary>Routes one record event; called in stream order, never concurrently.</summary>
     ValueTask OnEventAsync(UpstreamEvent upstreamEvent);
 
+    /// <summary>
+    /// PocketBase refused these topics (as posted, options included); every other topic is held. The subscriber drops
+    /// them from its set. Called while no other POST runs; must not block.
+    /// </summary>
+    void OnTopicsRefused(IReadOnlyList<string> upstreamTopics);
+
     /// <summary>The stream was re-established and every topic posted again; events in the gap are lost.</summary>
     ValueTask OnResubscribedAsync();
 }

@@ -34,6 +34,26 @@ internal sealed class PocketBaseOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A stream is replaced (make before break, no <c>Resync</c>) once it has received nothing for this long. PocketBase
+    /// closes a stream 5 minutes after the last message it sent on it (hard-coded; a subscription POST does not reset
+    /// that timer), so the default leaves 30 seconds of margin.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RotateAfterIdle { get; set; } = TimeSpan.FromSeconds(270);
+
+    /// <summary>
+    /// A stream is replaced (make before break) once it is this old, whatever its traffic. Current PocketBase (0.39+)
+    /// ends every stream after 30 minutes. Up to a tenth is taken off at random per stream so sessions opened together
+    /// do not rotate in step.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RotateAfterLifetime { get; set; } = TimeSpan.FromMinutes(29);
+
+    /// <summary>How long the old stream is still read after its replacement's subscriptions were accepted, so events already on their way on it are not lost.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RotationOverlap { get; set; } = TimeSpan.FromSeconds(2);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Url is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
@@ -41,6 +61,13 @@ internal sealed class PocketBaseOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Relay:PocketBase:Url must be an absolute http or https URL; '{url}' is not.",
                 [nameof(Url)]);
+        }
+
+        if (RotateAfterIdle >= IdleTimeout)
+        {
+            yield return new ValidationResult(
+                $"Relay:PocketBase:RotateAfterIdle ({RotateAfterIdle}) must be shorter than Relay:PocketBase:IdleTimeout ({IdleTimeout}): a quiet stream must be replaced before it is taken as dead.",
+                [nameof(RotateAfterIdle)]);
         }
 
         if (ReconnectMaxDelay < ReconnectBaseDelay)

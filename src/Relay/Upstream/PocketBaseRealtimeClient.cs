@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 
 namespace Relay.Upstream;
 
-/// <summary>The two realtime calls of PocketBase: open the SSE stream, and replace a stream's subscription set.</summary>
+/// <summary>
+/// The two realtime calls of PocketBase: open the SSE stream, and replace a stream's subscription set. Both leave through
+/// the same HTTP client and connection pool: current PocketBase ties a realtime client to the address that opened it
+/// and refuses a subscription POST from another one.
+/// </summary>
 internal sealed class PocketBaseRealtimeClient(
     IHttpClientFactory httpClientFactory,
     IOptions<PocketBaseOptions> options,
@@ -43,7 +47,7 @@ internal sealed class PocketBaseRealtimeClient(
                 throw new UpstreamException("PocketBase's realtime stream did not start with PB_CONNECT and a client id.");
             }
 
-            return new RealtimeStream(clientId, response, items, readCancellation, stoppingRegistration, _options.IdleTimeout);
+            return new RealtimeStream(clientId, response, items, readCancellation, stoppingRegistration, _options.IdleTimeout, timeProvider);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -70,13 +74,53 @@ internal sealed class PocketBaseRealtimeClient(
             request.Headers.TryAddWithoutValidation("Authorization", token);
         }
 
-        var client = httpClientFactory.CreateClient(PocketBaseHttp.RestClient);
-        using var response = await client.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        // The stream client has no overall timeout (it carries the streams); this call gets its own.
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var client = httpClientFactory.CreateClient(PocketBaseHttp.StreamClient);
+        try
         {
-            throw new UpstreamException(
-                $"PocketBase refused the subscription set ({topics.Count} topics) with {(int)response.StatusCode}: {await ReadErrorAsync(response, cancellationToken)}",
-                response.StatusCode);
+            using var response = await client.SendAsync(request, linked.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new UpstreamException(
+                    $"PocketBase refused the subscription set ({topics.Count} topics) with {(int)response.StatusCode}: {await ReadErrorAsync(response, linked.Token)}",
+                    response.StatusCode);
+            }
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException($"PocketBase did not answer the subscription POST within {_options.RequestTimeout}.", innerException: ex);
+        }
+    }
+
+    /// <summary>
+    /// Asks PocketBase whether <paramref name="filter"/> is a valid filter of <paramref name="collection"/>, with a one-row
+    /// list request under the subscriber's own token. PocketBase accepts any filter in a subscription POST and then
+    /// silently delivers nothing for one it cannot evaluate; the list endpoint answers 400 for the same filter.
+    /// </summary>
+    /// <returns>PocketBase's refusal, or null when it did not refuse the filter (any other answer or failure is left to the subscription itself).</returns>
+    public async Task<UpstreamException?> CheckFilterAsync(string collection, string filter, string? token, CancellationToken cancellationToken)
+    {
+        var uri = $"api/collections/{Uri.EscapeDataString(collection)}/records?page=1&perPage=1&skipTotal=1&fields=id&filter={Uri.EscapeDataString(filter)}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        if (token is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", token);
+        }
+
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var response = await httpClientFactory.CreateClient(PocketBaseHttp.StreamClient).SendAsync(request, linked.Token);
+            return response.StatusCode == HttpStatusCode.BadRequest
+                ? new UpstreamException($"PocketBase rejects the filter: {await ReadErrorAsync(response, linked.Token)}", response.StatusCode)
+                : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return null;
         }
     }
 

@@ -13,6 +13,8 @@ internal sealed class RealtimeStream : IAsyncDisposable
     private readonly CancellationTokenSource _readCancellation;
     private readonly CancellationTokenRegistration _stoppingRegistration;
     private readonly TimeSpan _idleTimeout;
+    private readonly TimeProvider _timeProvider;
+    private long _lastMessageAt;
 
     public RealtimeStream(
         string clientId,
@@ -20,8 +22,11 @@ internal sealed class RealtimeStream : IAsyncDisposable
         IAsyncEnumerator<SseItem<UpstreamMessage>> items,
         CancellationTokenSource readCancellation,
         CancellationTokenRegistration stoppingRegistration,
-        TimeSpan idleTimeout)
+        TimeSpan idleTimeout,
+        TimeProvider timeProvider)
     {
+        _timeProvider = timeProvider;
+        OpenedAt = _lastMessageAt = timeProvider.GetTimestamp();
         ClientId = clientId;
         _response = response;
         _items = items;
@@ -34,6 +39,15 @@ internal sealed class RealtimeStream : IAsyncDisposable
     public string ClientId { get; }
 
     public SseItem<UpstreamMessage> Current => _items.Current;
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when <c>PB_CONNECT</c> was read.</summary>
+    public long OpenedAt { get; }
+
+    /// <summary>
+    /// <see cref="TimeProvider.GetTimestamp"/> of the last message read. PocketBase's idle limit runs from the last message
+    /// it sent on the stream (a subscription POST does not reset it), so rotation is scheduled from here.
+    /// </summary>
+    public long LastMessageAt => Volatile.Read(ref _lastMessageAt);
 
     /// <summary>True when reading stopped because the stream was idle for longer than the idle timeout.</summary>
     public bool TimedOut { get; private set; }
@@ -54,7 +68,13 @@ internal sealed class RealtimeStream : IAsyncDisposable
         _readCancellation.CancelAfter(_idleTimeout);
         try
         {
-            return await _items.MoveNextAsync();
+            if (!await _items.MoveNextAsync())
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _lastMessageAt, _timeProvider.GetTimestamp());
+            return true;
         }
         catch (OperationCanceledException) when (_readCancellation.IsCancellationRequested && !_stoppingRegistration.Token.IsCancellationRequested)
         {

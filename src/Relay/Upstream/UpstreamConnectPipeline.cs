@@ -7,16 +7,18 @@ using Relay.Diagnostics;
 namespace Relay.Upstream;
 
 /// <summary>
-/// The Polly pipeline every session uses around connect-and-subscribe. Retries never give up while the session lives,
-/// with exponential backoff and jitter so thousands of sessions do not reconnect in step. The circuit breaker is shared
-/// by all sessions: once most attempts fail, further attempts fail fast instead of hammering a dead PocketBase.
+/// Builds the Polly pipeline each session uses around connect-and-subscribe. Retries never give up while the session
+/// lives, with exponential backoff and jitter so thousands of sessions do not reconnect in step. Every session gets its
+/// own circuit breaker: a session whose connects keep failing (a refused token, a bad topic) backs off without delaying
+/// any other session's connect.
 /// </summary>
-internal sealed class UpstreamConnectPipeline
+internal sealed class UpstreamConnectPipeline(IOptions<PocketBaseOptions> options, TimeProvider timeProvider, RelayMetrics metrics)
 {
-    public UpstreamConnectPipeline(IOptions<PocketBaseOptions> options, TimeProvider timeProvider, RelayMetrics metrics)
+    /// <summary>A new pipeline, with a circuit breaker of its own, for one session's stream.</summary>
+    public ResiliencePipeline Create()
     {
         var settings = options.Value;
-        Pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+        return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = static args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context.CancellationToken)),
@@ -37,8 +39,9 @@ internal sealed class UpstreamConnectPipeline
             {
                 ShouldHandle = static args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context.CancellationToken)),
                 FailureRatio = 0.8,
-                MinimumThroughput = 20,
-                SamplingDuration = TimeSpan.FromSeconds(10),
+                // Per session, so a handful of attempts is already a pattern (the retry's backoff spaces them out).
+                MinimumThroughput = 5,
+                SamplingDuration = TimeSpan.FromSeconds(30),
                 BreakDuration = TimeSpan.FromSeconds(2),
             })
             .Build();
@@ -46,8 +49,6 @@ internal sealed class UpstreamConnectPipeline
 
     /// <summary>A per-execution callback told about every failed attempt and the delay before the next one.</summary>
     public static readonly ResiliencePropertyKey<Func<Exception, TimeSpan, ValueTask>> FailureCallbackKey = new("relay.upstream.failure");
-
-    public ResiliencePipeline Pipeline { get; }
 
     private static bool ShouldRetry(Exception? exception, CancellationToken stopping)
         => exception is not null && !stopping.IsCancellationRequested;

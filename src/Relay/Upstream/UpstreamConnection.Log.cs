@@ -29,5 +29,17 @@ internal sealed partial class UpstreamConnection
 
         [LoggerMessage(1008, LogLevel.Error, "Upstream loop for {Session} failed unexpectedly; restarting.")]
         public static partial void LoopFailed(ILogger logger, string session, Exception exception);
+
+        [LoggerMessage(1009, LogLevel.Debug, "Upstream stream for {Session} rotated ({Reason}): PocketBase client {OldClientId} replaced by {ClientId} without a gap.")]
+        public static partial void Rotated(ILogger logger, string session, string reason, string oldClientId, string clientId);
+
+        [LoggerMessage(1010, LogLevel.Warning, "Rotating the upstream stream for {Session} ({Reason}) failed; the current stream is kept and rotation retried.")]
+        public static partial void RotationFailed(ILogger logger, string session, string reason, Exception exception);
+
+        [LoggerMessage(1011, LogLevel.Information, "PocketBase refused {Count} topic(s) of {Session} with {StatusCode}; they were dropped, the stream and other topics kept.")]
+        public static partial void TopicsRefused(ILogger logger, string session, int count, int statusCode);
+
+        [LoggerMessage(1012, LogLevel.Error, "Delivering an upstream event of {Session} failed; delivery continues.")]
+        public static partial void DeliveryFailed(ILogger logger, string session, Exception exception);
     }
 }

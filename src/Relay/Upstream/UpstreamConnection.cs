@@ -1,55 +1,88 @@
-using System.Diagnostics;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Polly;
 using Relay.Diagnostics;
 
 namespace Relay.Upstream;
 
 /// <summary>
-/// A session's single realtime stream from PocketBase. One loop connects, posts the session's topics, reads events in
-/// order and, when the stream is lost, connects again through <see cref="UpstreamConnectPipeline"/> and tells the session
-/// to resync. Topic changes are coalesced: however many arrive while a POST is in flight, the next POST carries them all.
+/// A session's realtime link to PocketBase. One loop connects, posts the session's topics and watches the stream; before
+/// PocketBase would close it (idle or lifetime limit) it opens the replacement, posts the same topics, and only then
+/// retires the old one, so a planned rotation loses nothing and sends no <c>Resync</c>. Only an unplanned loss
+/// reconnects through <see cref="UpstreamConnectPipeline"/> and tells the session to resync. Each stream's reader feeds
+/// one delivery loop, which hands events to the session in order and once each. Topic changes are coalesced: however
+/// many arrive while a POST is in flight, the next POST carries them all.
 /// </summary>
 internal sealed partial class UpstreamConnection : IAsyncDisposable
 {
     private readonly IUpstreamSubscriber _subscriber;
     private readonly PocketBaseRealtimeClient _client;
     private readonly ResiliencePipeline _pipeline;
+    private readonly PocketBaseOptions _options;
+    private readonly TimeProvider _timeProvider;
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<bool> _syncRequests = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
+    // Bounded and waiting: a session that cannot keep up slows its stream readers (TCP pushes back on PocketBase)
+    // instead of buffering without limit.
+    private readonly Channel<Inbound> _inbox = Channel.CreateBounded<Inbound>(
+        new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+
+    // Serializes every subscription POST (topic syncs and a rotation's first POST) and guards _current and each
+    // stream's accepted set, so PocketBase's view of the topics is never raced.
+    private readonly SemaphoreSlim _postGate = new(1, 1);
     private readonly Lock _waitersGate = new();
-    private readonly List<(long Version, TaskCompletionSource Completion)> _waiters = [];
+    private readonly List<Waiter> _waiters = [];
     private long _appliedVersion = -1;
+    private StreamHandle? _current;
+
+    // The stream the supervisor loop answers for (closes when it ends); only that loop touches it.
+    private StreamHandle? _live;
+    private int _streamIds;
     private Task _loop = Task.CompletedTask;
+    private Task _sync = Task.CompletedTask;
+    private Task _delivery = Task.CompletedTask;
 
     public UpstreamConnection(
         IUpstreamSubscriber subscriber,
         PocketBaseRealtimeClient client,
         UpstreamConnectPipeline pipeline,
+        IOptions<PocketBaseOptions> options,
+        TimeProvider timeProvider,
         RelayMetrics metrics,
         ILogger<UpstreamConnection> logger)
     {
         _subscriber = subscriber;
         _client = client;
-        _pipeline = pipeline.Pipeline;
+        _pipeline = pipeline.Create();
+        _options = options.Value;
+        _timeProvider = timeProvider;
         _metrics = metrics;
         _logger = logger;
+        _rotationRetryDelay = _options.ReconnectBaseDelay;
     }
 
     /// <summary>PocketBase's client id of the current stream, or null while not connected.</summary>
-    public string? ClientId { get; private set; }
+    public string? ClientId => Volatile.Read(ref _current)?.ClientId;
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    public void Start()
+    {
+        _delivery = Task.Run(DeliverLoopAsync);
+        _sync = Task.Run(SyncLoopAsync);
+        _loop = Task.Run(RunAsync);
+    }
 
     /// <summary>Schedules a POST of the session's current topic set.</summary>
     public void RequestSync() => _syncRequests.Writer.TryWrite(true);
 
-    /// <summary>Completes once a topic set of at least <paramref name="version"/> is accepted by PocketBase on the current stream.</summary>
-    public Task WaitForSyncAsync(long version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes once a topic set of at least <paramref name="version"/> is accepted by PocketBase on the current stream;
+    /// fails with <see cref="TopicRefusedException"/> when PocketBase refused <paramref name="upstreamTopic"/> itself.
+    /// </summary>
+    public Task WaitForSyncAsync(long version, CancellationToken cancellationToken, string? upstreamTopic = null)
     {
         TaskCompletionSource completion;
         lock (_waitersGate)
@@ -60,7 +93,7 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
             }
 
             completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((version, completion));
+            _waiters.Add(new Waiter(version, upstreamTopic, completion));
         }
 
         RequestSync();
@@ -72,8 +105,12 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
         await _stopping.CancelAsync();
         _syncRequests.Writer.TryComplete();
         await _loop;
+        await _sync;
+        _inbox.Writer.TryComplete();
+        await _delivery;
         FailWaiters(new ObjectDisposedException(nameof(UpstreamConnection)));
         _stopping.Dispose();
+        _postGate.Dispose();
     }
 
     private async Task RunAsync()
@@ -93,16 +130,18 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
                         context,
                         this);
                     outcome.ThrowIfException();
-                    await using var stream = outcome.Result!;
+                    var primary = _live = outcome.Result!;
+                    await _inbox.Writer.WriteAsync(new Inbound(InboundKind.Reset, primary.Id), stopping);
                     if (connectedBefore)
                     {
                         _metrics.UpstreamReconnected();
-                        Log.Resubscribed(_logger, _subscriber.Name, stream.ClientId);
-                        await _subscriber.OnResubscribedAsync();
+                        Log.Resubscribed(_logger, _subscriber.Name, primary.ClientId);
+                        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.Resubscribed, primary.Id), stopping);
                     }
 
                     connectedBefore = true;
-                    await RunStreamAsync(stream, stopping);
+                    StartReader(primary);
+                    await SuperviseAsync(stopping);
                 }
                 catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                 {
@@ -113,14 +152,22 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
                     // Unreachable in practice (the pipeline retries every failure), but a bug here must not end the
                     // session's stream for good.
                     Log.LoopFailed(_logger, _subscriber.Name, ex);
-                    await Task.Delay(TimeSpan.FromSeconds(1), stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
                 finally
                 {
-                    ClientId = null;
+                    await _postGate.WaitAsync(CancellationToken.None);
+                    Volatile.Write(ref _current, null);
+                    _postGate.Release();
                     lock (_waitersGate)
                     {
                         _appliedVersion = -1;
+                    }
+
+                    if (_live is { } live)
+                    {
+                        _live = null;
+                        await CloseAsync(live);
                     }
                 }
             }
@@ -131,105 +178,48 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
         }
     }
 
-    private async ValueTask<RealtimeStream> ConnectAndSubscribeAsync(CancellationToken cancellationToken)
+    private async ValueTask<StreamHandle> ConnectAndSubscribeAsync(CancellationToken cancellationToken)
     {
-        var stream = await _client.OpenStreamAsync(cancellationToken);
+        var handle = await OpenAsync(cancellationToken);
         try
         {
-            _metrics.UpstreamStreamOpened();
-            await PostTopicsAsync(stream.ClientId, cancellationToken);
-            ClientId = stream.ClientId;
-            Log.Connected(_logger, _subscriber.Name, stream.ClientId);
-            return stream;
+            await _postGate.WaitAsync(cancellationToken);
+            try
+            {
+                await PostTopicsAsync(handle, cancellationToken);
+                Volatile.Write(ref _current, handle);
+            }
+            finally
+            {
+                _postGate.Release();
+            }
+
+            Log.Connected(_logger, _subscriber.Name, handle.ClientId);
+            return handle;
         }
         catch
         {
-            _metrics.UpstreamStreamClosed();
-            await stream.DisposeAsync();
+            await CloseAsync(handle);
             throw;
         }
     }
 
-    private async Task RunStreamAsync(RealtimeStream stream, CancellationToken stopping)
+    private async Task<StreamHandle> OpenAsync(CancellationToken cancellationToken)
     {
-        using var streamEnded = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var sync = SyncLoopAsync(stream, streamEnded.Token);
-        try
-        {
-            while (await stream.MoveNextAsync())
-            {
-                var item = stream.Current;
-                if (item.Data.IsRecordEvent)
-                {
-                    var record = item.Data.Record;
-                    var collection = record.TryGetProperty("collectionName", out var name) ? name.GetString() : null;
-                    _metrics.EventReceived(collection);
+        var stream = await _client.OpenStreamAsync(cancellationToken);
+        _metrics.UpstreamStreamOpened();
 
-                    // One span per upstream event, covering its fan-out; free when nobody listens to the source.
-                    using var activity = RelayTelemetry.Source.StartActivity("relay.event", ActivityKind.Consumer);
-                    activity?.SetTag("relay.session", _subscriber.Name);
-                    activity?.SetTag("relay.topic", item.EventType);
-                    activity?.SetTag("relay.action", item.Data.Action);
-                    activity?.SetTag("relay.collection", collection);
-                    await _subscriber.OnEventAsync(new UpstreamEvent(item.EventType, item.Data.Action!, record, _metrics.GetTimestamp()));
-                }
-                else if (item.EventType != UpstreamMessageParser.ConnectEventType)
-                {
-                    Log.UnexpectedMessage(_logger, _subscriber.Name, item.EventType);
-                }
-            }
-
-            if (!stopping.IsCancellationRequested)
-            {
-                var reason = stream.TimedOut ? "idle_timeout" : stream.Aborted ? "sync_failed" : "closed_by_server";
-                _metrics.UpstreamStreamLost(reason);
-                Log.StreamEnded(_logger, _subscriber.Name, reason);
-            }
-        }
-        catch (Exception ex) when (!stopping.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException)
-        {
-            // Either the read failed or the sync loop gave up on this stream and cancelled it.
-            _metrics.UpstreamStreamLost("error");
-            Log.StreamFailed(_logger, _subscriber.Name, ex);
-        }
-        finally
-        {
-            _metrics.UpstreamStreamClosed();
-            await streamEnded.CancelAsync();
-            await sync;
-        }
+        // Up to a tenth off the lifetime, so sessions opened together (after a deploy) do not all rotate in step.
+        var lifetime = _options.RotateAfterLifetime * (1 - (Random.Shared.NextDouble() / 10));
+        return new StreamHandle(Interlocked.Increment(ref _streamIds), stream, lifetime);
     }
 
-    private async Task SyncLoopAsync(RealtimeStream stream, CancellationToken cancellationToken)
+    private async Task CloseAsync(StreamHandle handle)
     {
-        try
-        {
-            while (await _syncRequests.Reader.WaitToReadAsync(cancellationToken))
-            {
-                _syncRequests.Reader.TryRead(out _);
-                await PostTopicsAsync(stream.ClientId, cancellationToken);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The stream ended; the next stream posts the full set again.
-        }
-        catch (Exception ex)
-        {
-            // A POST that fails on a live stream (most often 404: PocketBase already dropped this client id) leaves the
-            // stream's subscriptions unknown; start over with a fresh stream rather than guess.
-            Log.SyncFailed(_logger, _subscriber.Name, ex);
-            FailWaiters(ex);
-            stream.Abort();
-        }
-    }
-
-    private async Task PostTopicsAsync(string clientId, CancellationToken cancellationToken)
-    {
-        var snapshot = _subscriber.GetTopics();
-        await _client.SetSubscriptionsAsync(clientId, snapshot.Topics, _subscriber.Token, cancellationToken);
-        _metrics.UpstreamSubscriptionPosted();
-        CompleteWaiters(snapshot.Version);
+        handle.Stream.Abort();
+        await handle.Reader;
+        await handle.Stream.DisposeAsync();
+        _metrics.UpstreamStreamClosed();
     }
 
     private ValueTask OnConnectFailedAsync(Exception exception, TimeSpan retryDelay)
@@ -239,34 +229,5 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
         return default;
     }
 
-    private void CompleteWaiters(long version)
-    {
-        lock (_waitersGate)
-        {
-            _appliedVersion = Math.Max(_appliedVersion, version);
-            _waiters.RemoveAll(waiter =>
-            {
-                if (waiter.Version > version)
-                {
-                    return false;
-                }
-
-                waiter.Completion.TrySetResult();
-                return true;
-            });
-        }
-    }
-
-    private void FailWaiters(Exception exception)
-    {
-        lock (_waitersGate)
-        {
-            foreach (var waiter in _waiters)
-            {
-                waiter.Completion.TrySetException(exception);
-            }
-
-            _waiters.Clear();
-        }
-    }
+    private readonly record struct Waiter(long Version, string? Topic, TaskCompletionSource Completion);
 }

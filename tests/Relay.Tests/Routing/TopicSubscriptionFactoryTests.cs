@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
-using Relay.Hubs;
 using Relay.Routing;
 
 namespace Relay.Tests.Routing;
@@ -66,10 +65,10 @@ public class TopicSubscriptionFactoryTests
     [Fact]
     public void Create_InvalidTopic_ThrowsInvalidTopic()
     {
-        var ex = Assert.Throws<RelayHubException>(() => Create().Create("notes", null));
+        var ex = Assert.Throws<SubscriptionException>(() => Create().Create("notes", null));
 
         Assert.Equal(RelayErrorCodes.InvalidTopic, ex.Code);
-        Assert.StartsWith("invalid_topic: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("expected COLLECTION", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -78,7 +77,7 @@ public class TopicSubscriptionFactoryTests
         var factory = Create(o => o.AllowedCollections = ["notes"]);
 
         Assert.Equal("notes/*", factory.Create("notes/*", null).Topic);
-        var ex = Assert.Throws<RelayHubException>(() => factory.Create("secrets/*", null));
+        var ex = Assert.Throws<SubscriptionException>(() => factory.Create("secrets/*", null));
         Assert.Equal(RelayErrorCodes.TopicNotAllowed, ex.Code);
     }
 
@@ -87,7 +86,7 @@ public class TopicSubscriptionFactoryTests
     {
         var factory = Create(o => o.MaxOptionsLength = 50);
 
-        var ex = Assert.Throws<RelayHubException>(() => factory.Create("notes/*", new SubscriptionOptions
+        var ex = Assert.Throws<SubscriptionException>(() => factory.Create("notes/*", new SubscriptionOptions
         {
             Query = new Dictionary<string, string> { ["filter"] = new string('x', 60) },
         }));
@@ -97,10 +96,27 @@ public class TopicSubscriptionFactoryTests
     [Fact]
     public void Create_OptionWithoutValue_ThrowsInvalidOptions()
     {
-        var ex = Assert.Throws<RelayHubException>(() => Create().Create("notes/*", new SubscriptionOptions
+        var ex = Assert.Throws<SubscriptionException>(() => Create().Create("notes/*", new SubscriptionOptions
         {
             Query = new Dictionary<string, string> { ["expand"] = null! },
         }));
         Assert.Equal(RelayErrorCodes.InvalidOptions, ex.Code);
+    }
+
+    [Fact]
+    public void Create_EncodedTopicLongerThanPocketBaseAccepts_ThrowsInvalidOptions()
+    {
+        // 900 characters of JSON pass MaxOptionsLength, but spaces triple when URL-encoded: PocketBase (0.23+) would
+        // refuse the whole subscription POST for a topic over 2,500 characters.
+        var filter = new string(' ', 880);
+        var ex = Assert.Throws<SubscriptionException>(() => Create().Create("notes/*", new SubscriptionOptions
+        {
+            Query = new Dictionary<string, string> { ["filter"] = filter },
+        }));
+        Assert.Equal(RelayErrorCodes.InvalidOptions, ex.Code);
+        Assert.Contains("2500", ex.Message, StringComparison.Ordinal);
+
+        var fits = Create().Create("notes/*", new SubscriptionOptions { Query = new Dictionary<string, string> { ["filter"] = new string(' ', 700) } });
+        Assert.True(fits.UpstreamTopic.Length <= TopicSubscriptionFactory.MaxUpstreamTopicLength);
     }
 }

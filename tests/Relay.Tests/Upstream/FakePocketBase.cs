@@ -23,7 +23,23 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
 
     public HttpStatusCode StreamStatus { get; set; } = HttpStatusCode.OK;
 
+    /// <summary>Answers a POST (topics, Authorization) with another status than <see cref="PostStatus"/>; null keeps it.</summary>
+    public Func<string[], string?, HttpStatusCode?>? PostResponder { get; set; }
+
+    /// <summary>
+    /// Current PocketBase's validation of the subscription POST: more than 1,000 topics or one longer than 2,500
+    /// characters makes the whole POST a 400 and leaves the client's set as it was.
+    /// </summary>
+    public static HttpStatusCode? CurrentPocketBaseValidation(string[] topics, string? authorization)
+        => topics.Length > 1000 || topics.Any(static topic => topic.Length > 2500) ? HttpStatusCode.BadRequest : null;
+
     public ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>Answers <c>POST /api/collections/{collection}/auth-refresh</c> (the Authorization header in); 404 when unset.</summary>
+    public Func<string?, HttpResponseMessage>? AuthRefresh { get; set; }
+
+    /// <summary>Topic sets of POSTs answered with anything but 204 (those are not in <see cref="Posts"/>).</summary>
+    public ConcurrentQueue<string[]> Refusals { get; } = new();
 
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false) { BaseAddress = new Uri("http://pocketbase.test/") };
 
@@ -48,8 +64,24 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
             using var body = JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken));
             var topics = body.RootElement.GetProperty("subscriptions").EnumerateArray().Select(t => t.GetString()!).ToArray();
             request.Headers.TryGetValues("Authorization", out var auth);
-            Posts.Writer.TryWrite((body.RootElement.GetProperty("clientId").GetString()!, topics, auth?.FirstOrDefault()));
-            return new HttpResponseMessage(PostStatus) { Content = new StringContent("{}") };
+            var authorization = auth?.FirstOrDefault();
+            var status = PostResponder?.Invoke(topics, authorization) ?? PostStatus;
+            if (status == HttpStatusCode.NoContent)
+            {
+                Posts.Writer.TryWrite((body.RootElement.GetProperty("clientId").GetString()!, topics, authorization));
+            }
+            else
+            {
+                Refusals.Enqueue(topics);
+            }
+
+            return new HttpResponseMessage(status) { Content = new StringContent("{}") };
+        }
+
+        if (request.Method == HttpMethod.Post && request.RequestUri.AbsolutePath.EndsWith("/auth-refresh", StringComparison.Ordinal) && AuthRefresh is { } refresh)
+        {
+            request.Headers.TryGetValues("Authorization", out var auth);
+            return refresh(auth?.FirstOrDefault());
         }
 
         return new HttpResponseMessage(HttpStatusCode.NotFound);
@@ -66,8 +98,8 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
             await Pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes($"id:{ClientId}\nevent:{eventType}\ndata:{data}\n\n"));
         }
 
-        public Task WriteRecordAsync(string topic, string action, string id)
-            => WriteAsync(topic, $$$"""{"action":"{{{action}}}","record":{"id":"{{{id}}}","collectionName":"notes"}}""");
+        public Task WriteRecordAsync(string topic, string action, string id, string title = "")
+            => WriteAsync(topic, $$$"""{"action":"{{{action}}}","record":{"id":"{{{id}}}","collectionName":"notes","title":"{{{title}}}"}}""");
 
         public void Close() => Pipe.Writer.Complete();
     }

@@ -17,6 +17,8 @@ internal sealed class FakeSubscriber(string? token, params string[] topics) : IU
 
     public int Resubscribed;
 
+    public List<string> Refused { get; } = [];
+
     public void SetTopics(params string[] next)
     {
         Topics = next;
@@ -31,6 +33,16 @@ internal sealed class FakeSubscriber(string? token, params string[] topics) : IU
     {
         Events.Writer.TryWrite(upstreamEvent);
         return default;
+    }
+
+    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
+    {
+        lock (Refused)
+        {
+            Refused.AddRange(upstreamTopics);
+        }
+
+        SetTopics([.. Topics.Except(upstreamTopics)]);
     }
 
     public ValueTask OnResubscribedAsync()

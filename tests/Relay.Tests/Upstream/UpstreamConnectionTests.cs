@@ -9,19 +9,25 @@ public class UpstreamConnectionTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
-    private static (UpstreamConnection Connection, TestMetrics Metrics) Create(FakePocketBase pocketBase, FakeSubscriber subscriber, TimeSpan? idleTimeout = null)
+    internal static (UpstreamConnection Connection, TestMetrics Metrics) Create(
+        FakePocketBase pocketBase, FakeSubscriber subscriber, TimeSpan? idleTimeout = null, TimeProvider? timeProvider = null, Action<PocketBaseOptions>? configure = null,
+        Func<IOptions<PocketBaseOptions>, TimeProvider, TestMetrics, UpstreamConnectPipeline>? pipelineFactory = null)
     {
-        var options = Options.Create(new PocketBaseOptions
+        var settings = new PocketBaseOptions
         {
             Url = new Uri("http://pocketbase.test/"),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(10),
             ReconnectMaxDelay = TimeSpan.FromMilliseconds(50),
             IdleTimeout = idleTimeout ?? TimeSpan.FromMinutes(6),
-        });
-        var metrics = new TestMetrics();
-        var client = new PocketBaseRealtimeClient(pocketBase, options, TimeProvider.System);
-        var pipeline = new UpstreamConnectPipeline(options, TimeProvider.System, metrics.Metrics);
-        return (new UpstreamConnection(subscriber, client, pipeline, metrics.Metrics, NullLogger<UpstreamConnection>.Instance), metrics);
+            RotateAfterIdle = idleTimeout is { } idle ? idle / 2 : TimeSpan.FromSeconds(270),
+        };
+        configure?.Invoke(settings);
+        var options = Options.Create(settings);
+        timeProvider ??= TimeProvider.System;
+        var metrics = new TestMetrics(timeProvider);
+        var client = new PocketBaseRealtimeClient(pocketBase, options, timeProvider);
+        var pipeline = pipelineFactory?.Invoke(options, timeProvider, metrics) ?? new UpstreamConnectPipeline(options, timeProvider, metrics.Metrics);
+        return (new UpstreamConnection(subscriber, client, pipeline, options, timeProvider, metrics.Metrics, NullLogger<UpstreamConnection>.Instance), metrics);
     }
 
     [Fact]
@@ -128,7 +134,8 @@ public class UpstreamConnectionTests
     {
         var pocketBase = new FakePocketBase();
         var subscriber = new FakeSubscriber(null, "a/*");
-        var (connection, metrics) = Create(pocketBase, subscriber, idleTimeout: TimeSpan.FromMilliseconds(300));
+        // Rotation is pushed past the idle timeout here (as when it keeps failing), so the stream really goes silent.
+        var (connection, metrics) = Create(pocketBase, subscriber, idleTimeout: TimeSpan.FromMilliseconds(300), configure: o => o.RotateAfterIdle = TimeSpan.FromHours(1));
         await using var _ = connection;
         using var __ = metrics;
         connection.Start();

@@ -1,0 +1,202 @@
+using Relay.Client.Protocol;
+using Relay.Fanout;
+using Relay.Routing;
+using Relay.Upstream;
+
+namespace Relay.Sessions;
+
+internal sealed partial class UserSession
+{
+    /// <summary>
+    /// Adds (or, with other options, replaces) <paramref name="connection"/>'s subscription and completes once PocketBase
+    /// holds the topic, so every change committed after this returns reaches the connection.
+    /// </summary>
+    /// <exception cref="SubscriptionException">
+    /// The connection or session holds too many topics (<c>too_many_subscriptions</c>), PocketBase refused the topic
+    /// (<c>subscription_refused</c>), or did not accept it in time (<c>upstream_unavailable</c>).
+    /// </exception>
+    public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await CheckFilterAsync(request, cancellationToken);
+        long waitVersion;
+        UpstreamConnection? replacedOn = null;
+        UpstreamConnection upstream;
+        lock (_gate)
+        {
+            if (_closed || !_connections.TryGetValue(connection, out var subscriptions))
+            {
+                // The connection is closing; nothing will be delivered to it any more.
+                return;
+            }
+
+            var hasCurrent = subscriptions.TryGetValue(request.Topic, out var current);
+            if (!hasCurrent && subscriptions.Count >= maxPerConnection)
+            {
+                throw new SubscriptionException(
+                    RelayErrorCodes.TooManySubscriptions,
+                    $"this connection already holds {subscriptions.Count} subscriptions (Relay:MaxSubscriptionsPerConnection)");
+            }
+
+            if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
+            {
+                var shard = PickShard() ?? throw new SubscriptionException(
+                    RelayErrorCodes.TooManySubscriptions,
+                    Key.IsGuest
+                        ? $"the guests' connections already hold {_routes.Count} distinct topics (Relay:Sessions:GuestTopicsPerStream x MaxGuestStreams)"
+                        : $"this user's connections already hold {_routes.Count} distinct topics (Relay:Sessions:MaxTopicsPerSession)");
+                route = new TopicRoute(request.Topic, ++_version, shard);
+                shard.TopicCount++;
+                _routes.Add(request.UpstreamTopic, route);
+            }
+
+            if (current != request.UpstreamTopic)
+            {
+                if (hasCurrent)
+                {
+                    // The old options' topic may live on another stream, which must drop it too.
+                    replacedOn = RemoveFromRoute(connection, current!)?.Connection;
+                }
+
+                route.Add(connection);
+                subscriptions[request.Topic] = request.UpstreamTopic;
+            }
+
+            waitVersion = route.AddedVersion;
+            upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
+        }
+
+        if (replacedOn != upstream)
+        {
+            replacedOn?.RequestSync();
+        }
+
+        try
+        {
+            await upstream.WaitForSyncAsync(waitVersion, cancellationToken, request.UpstreamTopic).WaitAsync(timeout, _timeProvider, cancellationToken);
+        }
+        catch (TopicRefusedException ex)
+        {
+            // The route is already gone (OnTopicsRefused); nothing else of the session changed.
+            Unsubscribe(connection, request.Topic, request.UpstreamTopic);
+            throw new SubscriptionException(RelayErrorCodes.SubscriptionRefused, ex.Message);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Unsubscribe(connection, request.Topic, request.UpstreamTopic);
+            var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable";
+            throw new SubscriptionException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
+        }
+    }
+
+    /// <summary>
+    /// A filter PocketBase cannot evaluate is accepted by its subscription POST and then silently matches nothing, so a
+    /// new topic with a filter is first checked with PocketBase (once per session and topic: a held topic was checked).
+    /// A refusal leaves the session untouched.
+    /// </summary>
+    private async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
+    {
+        if (request.Filter is not { } filter || _filterChecker is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_routes.ContainsKey(request.UpstreamTopic))
+            {
+                return;
+            }
+        }
+
+        var collection = request.Topic[..request.Topic.IndexOf('/', StringComparison.Ordinal)];
+        if (await _filterChecker.CheckFilterAsync(collection, filter, Token, cancellationToken) is { } refusal)
+        {
+            throw new SubscriptionException(RelayErrorCodes.SubscriptionRefused, refusal.Message);
+        }
+    }
+
+    /// <summary>Removes <paramref name="connection"/>'s subscription to <paramref name="topic"/> at once; unknown topics are ignored.</summary>
+    public void Unsubscribe(RelayConnection connection, string topic) => Unsubscribe(connection, topic, expected: null);
+
+    // With expected set, the subscription is removed only if it still maps to that upstream topic: a failed subscribe
+    // must not undo a later one with other options.
+    private void Unsubscribe(RelayConnection connection, string topic, string? expected)
+    {
+        UpstreamConnection? upstream;
+        lock (_gate)
+        {
+            if (!_connections.TryGetValue(connection, out var subscriptions)
+                || !subscriptions.TryGetValue(topic, out var upstreamTopic)
+                || (expected is not null && upstreamTopic != expected))
+            {
+                return;
+            }
+
+            subscriptions.Remove(topic);
+            upstream = RemoveFromRoute(connection, upstreamTopic)?.Connection;
+        }
+
+        upstream?.RequestSync();
+    }
+
+    /// <summary>Whether some connection of this session already holds <paramref name="upstreamTopic"/> (so adding it costs PocketBase nothing).</summary>
+    public bool HoldsTopic(string upstreamTopic)
+    {
+        lock (_gate)
+        {
+            return _routes.ContainsKey(upstreamTopic);
+        }
+    }
+
+    public IReadOnlyList<string> GetTopicsOf(RelayConnection connection)
+    {
+        lock (_gate)
+        {
+            return _connections.TryGetValue(connection, out var subscriptions) ? [.. subscriptions.Keys] : [];
+        }
+    }
+
+    /// <summary>
+    /// The stream a new topic goes to: the least filled one with room; a new one only when every stream is full (so a
+    /// small guest session keeps one stream) and the session may open more. Under the lock.
+    /// </summary>
+    private UpstreamShard? PickShard()
+    {
+        UpstreamShard? best = null;
+        foreach (var shard in _shards)
+        {
+            if (shard.TopicCount < _topicsPerStream && (best is null || shard.TopicCount < best.TopicCount))
+            {
+                best = shard;
+            }
+        }
+
+        if (best is null && _shards.Count < _maxStreams)
+        {
+            best = new UpstreamShard(this, _shards.Count);
+            _shards.Add(best);
+        }
+
+        return best;
+    }
+
+    /// <returns>The shard whose topic set changed because the route emptied, or null.</returns>
+    private UpstreamShard? RemoveFromRoute(RelayConnection connection, string upstreamTopic)
+    {
+        if (!_routes.TryGetValue(upstreamTopic, out var route))
+        {
+            return null;
+        }
+
+        route.Remove(connection);
+        if (route.Count > 0)
+        {
+            return null;
+        }
+
+        _routes.Remove(upstreamTopic);
+        route.Shard.TopicCount--;
+        _version++;
+        return route.Shard;
+    }
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using Relay.Diagnostics;
+
+namespace Relay.Upstream;
+
+internal sealed partial class UpstreamConnection
+{
+    private TimeSpan _rotationRetryDelay;
+    private long _rotationRetryAt;
+
+    /// <summary>
+    /// Watches the live stream: rotates it before PocketBase would close it, and returns when it ends unplanned (the
+    /// caller then reconnects and the session resyncs).
+    /// </summary>
+    private async Task SuperviseAsync(CancellationToken stopping)
+    {
+        while (true)
+        {
+            var live = _live!;
+            var (due, reason) = RotationDue(live);
+            if (due <= TimeSpan.Zero)
+            {
+                if (await RotateAsync(live, reason, stopping))
+                {
+                    _rotationRetryDelay = _options.ReconnectBaseDelay;
+                    _rotationRetryAt = 0;
+                    continue;
+                }
+
+                // The old stream still works and has some margin before PocketBase would close it: try again soon.
+                _rotationRetryAt = _timeProvider.GetTimestamp() + (long)(_rotationRetryDelay.TotalSeconds * _timeProvider.TimestampFrequency);
+                due = _rotationRetryDelay;
+                _rotationRetryDelay = TimeSpan.FromTicks(Math.Min(_rotationRetryDelay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            }
+
+            if (!await WaitAsync(live.Reader, due, stopping))
+            {
+                continue;
+            }
+
+            stopping.ThrowIfCancellationRequested();
+            var lost = await live.Reader;
+            _metrics.UpstreamStreamLost(lost);
+            Log.StreamEnded(_logger, _subscriber.Name, lost);
+            return;
+        }
+    }
+
+    /// <summary>How long until <paramref name="live"/> is to be replaced, and why.</summary>
+    internal (TimeSpan Due, string Reason) RotationDue(StreamHandle live)
+    {
+        var idle = _options.RotateAfterIdle - _timeProvider.GetElapsedTime(live.Stream.LastMessageAt);
+        var age = live.Lifetime - _timeProvider.GetElapsedTime(live.Stream.OpenedAt);
+        var (due, reason) = idle <= age ? (idle, "idle") : (age, "lifetime");
+        var retry = _rotationRetryAt == 0 ? TimeSpan.Zero : _timeProvider.GetElapsedTime(_timeProvider.GetTimestamp(), _rotationRetryAt);
+        return (retry > due ? retry : due, reason);
+    }
+
+    /// <summary>True when <paramref name="ended"/> completed, false when <paramref name="delay"/> passed first.</summary>
+    private async Task<bool> WaitAsync(Task ended, TimeSpan delay, CancellationToken stopping)
+    {
+        if (ended.IsCompleted)
+        {
+            return true;
+        }
+
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var timer = Task.Delay(delay, _timeProvider, wake.Token);
+        var first = await Task.WhenAny(ended, timer);
+        await wake.CancelAsync();
+        stopping.ThrowIfCancellationRequested();
+        return first == ended;
+    }
+
+    /// <summary>
+    /// Make before break: opens a new stream, posts the topic set on it, and once PocketBase accepted it makes it the
+    /// current stream, reads the old one for <see cref="PocketBaseOptions.RotationOverlap"/> more, then retires it.
+    /// </summary>
+    /// <returns>False when the new stream could not be set up; the old one is kept.</returns>
+    private async Task<bool> RotateAsync(StreamHandle old, string reason, CancellationToken stopping)
+    {
+        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), stopping);
+        StreamHandle? next = null;
+        try
+        {
+            next = await OpenAsync(stopping);
+            await _postGate.WaitAsync(stopping);
+            try
+            {
+                if (old.Reader.IsCompleted)
+                {
+                    // The old stream ended meanwhile: that is a loss, whatever the new stream can do.
+                    throw new UpstreamException("the stream ended during its rotation");
+                }
+
+                await PostTopicsAsync(next, stopping);
+                Volatile.Write(ref _current, next);
+            }
+            finally
+            {
+                _postGate.Release();
+            }
+        }
+        catch (Exception ex) when (!stopping.IsCancellationRequested)
+        {
+            _metrics.UpstreamRotationFailed();
+            Log.RotationFailed(_logger, _subscriber.Name, reason, ex);
+            await _inbox.Writer.WriteAsync(new Inbound(InboundKind.AbandonRotation, old.Id), stopping);
+            if (next is not null)
+            {
+                await CloseAsync(next);
+            }
+
+            return false;
+        }
+        catch
+        {
+            if (next is not null)
+            {
+                await CloseAsync(next);
+            }
+
+            throw;
+        }
+
+        // From here the new stream is the session's: it is live even if the old one fails during the overlap.
+        _live = next;
+        try
+        {
+            await _inbox.Writer.WriteAsync(new Inbound(InboundKind.AddSuccessor, next.Id), stopping);
+            StartReader(next);
+
+            // Events PocketBase sent on the old stream before it accepted the new subscriptions may still be in transit.
+            await WaitAsync(old.Reader, _options.RotationOverlap, stopping);
+        }
+        finally
+        {
+            old.Retired = true;
+            await CloseAsync(old);
+        }
+
+        var dropUntil = _timeProvider.GetTimestamp() + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
+        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil), stopping);
+        _metrics.UpstreamRotated(reason);
+        Log.Rotated(_logger, _subscriber.Name, reason, old.ClientId, next.ClientId);
+        return true;
+    }
+
+    private void StartReader(StreamHandle handle) => handle.Reader = Task.Run(() => ReadAsync(handle));
+
+    /// <summary>Reads one stream into the delivery loop; returns why it stopped.</summary>
+    private async Task<string> ReadAsync(StreamHandle handle)
+    {
+        var stopping = _stopping.Token;
+        var stream = handle.Stream;
+        try
+        {
+            while (await stream.MoveNextAsync())
+            {
+                var item = stream.Current;
+                if (item.Data.IsRecordEvent)
+                {
+                    var record = item.Data.Record;
+                    _metrics.EventReceived(record.TryGetProperty("collectionName", out var name) ? name.GetString() : null);
+                    var upstreamEvent = new UpstreamEvent(item.EventType, item.Data.Action!, record, _metrics.GetTimestamp());
+                    await _inbox.Writer.WriteAsync(new Inbound(InboundKind.Event, handle.Id, upstreamEvent), stopping);
+                }
+                else if (item.EventType != UpstreamMessageParser.ConnectEventType)
+                {
+                    Log.UnexpectedMessage(_logger, _subscriber.Name, item.EventType);
+                }
+            }
+
+            return stream.TimedOut ? "idle_timeout" : stream.Aborted ? "sync_failed" : "closed_by_server";
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return "stopped";
+        }
+        catch (Exception ex)
+        {
+            if (!handle.Retired)
+            {
+                Log.StreamFailed(_logger, _subscriber.Name, ex);
+            }
+
+            return "error";
+        }
+    }
+
+    /// <summary>Hands events to the session in order, once each, and applies rotation steps between them.</summary>
+    private async Task DeliverLoopAsync()
+    {
+        var dedup = new RotationDeduplicator();
+        await foreach (var item in _inbox.Reader.ReadAllAsync())
+        {
+            switch (item.Kind)
+            {
+                case InboundKind.Event when dedup.ShouldDeliver(item.StreamId, item.Event, _timeProvider.GetTimestamp()):
+                    await DeliverAsync(item.Event);
+                    break;
+                case InboundKind.Reset:
+                    dedup.Reset(item.StreamId);
+                    break;
+                case InboundKind.Resubscribed:
+                    await NotifyAsync(_subscriber.OnResubscribedAsync);
+                    break;
+                case InboundKind.BeginRotation:
+                    dedup.BeginRotation();
+                    break;
+                case InboundKind.AddSuccessor:
+                    dedup.AddSuccessor(item.StreamId);
+                    break;
+                case InboundKind.AbandonRotation:
+                    dedup.AbandonRotation();
+                    break;
+                case InboundKind.CompleteRotation:
+                    foreach (var held in dedup.CompleteRotation(item.Until))
+                    {
+                        await DeliverAsync(held);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private async ValueTask DeliverAsync(UpstreamEvent upstreamEvent)
+    {
+        // One span per upstream event, covering its fan-out; free when nobody listens to the source.
+        using var activity = RelayTelemetry.Source.StartActivity("relay.event", ActivityKind.Consumer);
+        activity?.SetTag("relay.session", _subscriber.Name);
+        activity?.SetTag("relay.topic", upstreamEvent.UpstreamTopic);
+        activity?.SetTag("relay.action", upstreamEvent.Action);
+        if (activity is not null && upstreamEvent.Record.TryGetProperty("collectionName", out var collection))
+        {
+            activity.SetTag("relay.collection", collection.GetString());
+        }
+        await NotifyAsync(() => _subscriber.OnEventAsync(upstreamEvent));
+    }
+
+    private async ValueTask NotifyAsync(Func<ValueTask> notify)
+    {
+        try
+        {
+            await notify();
+        }
+        catch (Exception ex)
+        {
+            // The delivery loop must outlive one failed fan-out, or the session would silently stop receiving.
+            Log.DeliveryFailed(_logger, _subscriber.Name, ex);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using Relay.Client.Protocol;
+using Relay.Routing;
+using Relay.Sessions;
+
+namespace Relay.Tests.Sessions;
+
+/// <summary>The guest topic set is spread over several PocketBase streams once it outgrows one.</summary>
+public class GuestSpreadTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task GuestTopicsPastTheStreamSize_SpreadOverStreams_EachStreamHoldsItsShare()
+    {
+        await using var harness = new SessionHarness(configure: o =>
+        {
+            o.GuestTopicsPerStream = 2;
+            o.MaxGuestStreams = 3;
+        });
+        var connections = Enumerable.Range(0, 7).Select(_ => harness.NewConnection()).ToArray();
+        UserSession? session = null;
+        foreach (var connection in connections)
+        {
+            session = harness.Manager.Attach(connection, SessionKey.Guest, null, DateTimeOffset.MaxValue);
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            await session!.SubscribeAsync(connections[i], Topic($"t{i}"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        }
+
+        Assert.Equal(3, session!.StreamCount);
+        Assert.Equal(6, session.TopicCount);
+
+        // The budget (2 x 3) is used up: a new distinct topic is refused, an existing one can still be joined.
+        var refused = await Assert.ThrowsAsync<SubscriptionException>(() => session.SubscribeAsync(connections[6], Topic("t6"), 100, Timeout, CancellationToken.None));
+        Assert.Equal(RelayErrorCodes.TooManySubscriptions, refused.Code);
+        await session.SubscribeAsync(connections[6], Topic("t0"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+
+        // Each stream's last accepted POST holds at most its share, and together they hold every topic once.
+        var last = new Dictionary<string, string[]>();
+        while (harness.PocketBase.Posts.Reader.TryRead(out var post))
+        {
+            last[post.ClientId] = post.Topics;
+        }
+
+        Assert.Equal(3, last.Count);
+        Assert.All(last.Values, topics => Assert.InRange(topics.Length, 1, 2));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"notes/t{i}"), last.Values.SelectMany(t => t).Order());
+
+        // A topic freed on a full stream makes room there again instead of opening a fourth stream.
+        session.Unsubscribe(connections[5], "notes/t5");
+        await session.SubscribeAsync(connections[5], Topic("t7"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        Assert.Equal(3, session.StreamCount);
+    }
+
+    [Fact]
+    public async Task UserSession_NeverSpreads()
+    {
+        await using var harness = new SessionHarness(configure: o =>
+        {
+            o.GuestTopicsPerStream = 1;
+            o.MaxTopicsPerSession = 3;
+        });
+        var connection = harness.NewConnection();
+        var expiresAt = harness.Time.GetUtcNow() + TimeSpan.FromDays(1);
+        var session = harness.Manager.Attach(connection, new SessionKey(SessionHarness.UsersCollection, "alice"), SessionHarness.Token("alice", expiresAt), expiresAt);
+        for (var i = 0; i < 3; i++)
+        {
+            await session.SubscribeAsync(connection, Topic($"t{i}"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        }
+
+        Assert.Equal(1, session.StreamCount);
+        Assert.Equal(
+            RelayErrorCodes.TooManySubscriptions,
+            (await Assert.ThrowsAsync<SubscriptionException>(() => session.SubscribeAsync(connection, Topic("t3"), 100, Timeout, CancellationToken.None))).Code);
+    }
+
+    private static TopicSubscription Topic(string recordId) => new($"notes/{recordId}", $"notes/{recordId}");
+}
