@@ -30,6 +30,7 @@ public static class RelayEndpointRouteBuilderExtensions
         endpoints.MapPrometheusScrapingEndpoint(MetricsPath);
         endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false });
         endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
+        endpoints.MapRelayBff();
         // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.
         return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath, static options => options.AllowStatefulReconnects = true)
             .RequireCors(CorsPolicy)

@@ -31,6 +31,7 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<RelayMetrics>();
         services.AddRelayUpstream(configuration);
         services.AddRelayAuth(configuration);
+        services.AddRelayBff(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<SessionManager>();
