@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,52 +17,49 @@ internal static class BffServiceCollectionExtensions
 
     /// <summary>
     /// The BFF mode (<c>Relay:Bff:Enabled</c>): session endpoints, the <c>/api/*</c> proxy, cookie sessions for the hub.
-    /// Off, it only registers a resolver that tells the hub there is no cookie session.
+    /// Off, the hub's resolver ignores cookies and <c>MapRelayBff</c> maps nothing.
     /// </summary>
     public static IServiceCollection AddRelayBff(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRelayOptions<BffOptions, BffOptionsValidator>(configuration, BffOptions.SectionName);
         services.AddRelayOptions<RedisOptions, RedisOptionsValidator>(configuration, RedisOptions.SectionName);
-        var options = configuration.GetSection(BffOptions.SectionName).Get<BffOptions>() ?? new BffOptions();
-        if (!options.Enabled)
-        {
-            services.TryAddSingleton<IBffSessionResolver, NoBffSessionResolver>();
-            return services;
-        }
 
+        // Everything is registered whatever the settings and chosen from the options when first used: configuration
+        // sources added after AddRelay (test hosts, for one) are only visible to the options, not here.
         services.TryAddSingleton<BffPocketBase>();
         services.TryAddSingleton<BffHubConnections>();
         services.TryAddSingleton<BffSessions>();
         services.TryAddSingleton<BffLoginLimiter>();
         services.TryAddSingleton<BffProxy>();
-        services.TryAddSingleton<IBffSessionResolver, BffSessionResolver>();
+        services.TryAddSingleton<IBffSessionResolver>(static provider => provider.GetRequiredService<IOptions<BffOptions>>().Value.Enabled
+            ? ActivatorUtilities.CreateInstance<BffSessionResolver>(provider)
+            : new NoBffSessionResolver());
+        services.TryAddSingleton<IBffSessionStore>(static provider => provider.GetRequiredService<IOptions<RedisOptions>>().Value.IsConfigured
+            ? ActivatorUtilities.CreateInstance<RedisBffSessionStore>(provider)
+            : ActivatorUtilities.CreateInstance<MemoryBffSessionStore>(provider));
+        services.TryAddSingleton<IConnectionMultiplexer>(static provider =>
+        {
+            var redisOptions = ConfigurationOptions.Parse(provider.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration!);
+            // Relay starts while Redis is still coming up; calls fail until it is reachable instead of the host.
+            redisOptions.AbortOnConnectFail = false;
+            return ConnectionMultiplexer.Connect(redisOptions);
+        });
         services.AddHttpForwarder();
 
         // One application name everywhere: Data Protection otherwise isolates apps by content root path, and instances
         // deployed to different paths could not read each other's cookies.
-        var dataProtection = services.AddDataProtection().SetApplicationName("Relay");
-        var redis = configuration.GetSection(RedisOptions.SectionName).Get<RedisOptions>() ?? new RedisOptions();
-        if (redis.IsConfigured)
+        services.AddDataProtection().SetApplicationName("Relay");
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>(static (keys, provider) =>
         {
-            services.TryAddSingleton<IConnectionMultiplexer>(_ =>
+            if (provider.GetRequiredService<IOptions<RedisOptions>>().Value.IsConfigured)
             {
-                var redisOptions = ConfigurationOptions.Parse(redis.Configuration!);
-                // Relay starts while Redis is still coming up; calls fail until it is reachable instead of the host.
-                redisOptions.AbortOnConnectFail = false;
-                return ConnectionMultiplexer.Connect(redisOptions);
-            });
-            services.TryAddSingleton<IBffSessionStore, RedisBffSessionStore>();
-            services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>(static (keys, provider) =>
-                keys.XmlRepository = new RedisXmlRepository(() => provider.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), DataProtectionKeysKey));
-        }
-        else
-        {
-            services.TryAddSingleton<IBffSessionStore, MemoryBffSessionStore>();
-            if (!string.IsNullOrEmpty(options.KeysDirectory))
-            {
-                dataProtection.PersistKeysToFileSystem(new DirectoryInfo(options.KeysDirectory));
+                keys.XmlRepository = new RedisXmlRepository(() => provider.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), DataProtectionKeysKey);
             }
-        }
+            else if (provider.GetRequiredService<IOptions<BffOptions>>().Value.KeysDirectory is { Length: > 0 } directory)
+            {
+                keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), provider.GetRequiredService<ILoggerFactory>());
+            }
+        });
 
         services.AddAuthentication().AddCookie(BffDefaults.Scheme);
         services.AddOptions<CookieAuthenticationOptions>(BffDefaults.Scheme)

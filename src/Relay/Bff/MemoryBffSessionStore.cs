@@ -9,7 +9,8 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
     private readonly ConcurrentDictionary<string, BffSession> _sessions = new(StringComparer.Ordinal);
     private int _writes;
 
-    public int Count => _sessions.Count;
+    /// <summary>Stored sessions, expired ones included until swept (for tests and diagnostics).</summary>
+    public IReadOnlyCollection<BffSession> All => [.. _sessions.Values];
 
     public Task<BffSession?> GetAsync(string id, CancellationToken cancellationToken)
     {
