@@ -1,11 +1,14 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Relay.Bff;
 
 /// <summary>
 /// Remembers which hub connections a BFF session opened (a hub filter sees each connect and disconnect), so signing out
-/// or a revoked session closes exactly that browser's connections.
+/// or a revoked session closes exactly that browser's connections. Sessions are known by the SHA-256 of their id
+/// (<see cref="Hash"/>), which is what other instances announce through Redis when a session ends there.
 /// </summary>
 internal sealed class BffHubConnections : IHubFilter
 {
@@ -14,27 +17,30 @@ internal sealed class BffHubConnections : IHubFilter
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubCallerContext>> _bySession = new(StringComparer.Ordinal);
 
-    public int Count(string sessionId) => _bySession.TryGetValue(sessionId, out var connections) ? connections.Count : 0;
+    public static string Hash(string sessionId) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sessionId)));
+
+    public int Count(string sessionId) => _bySession.TryGetValue(Hash(sessionId), out var connections) ? connections.Count : 0;
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
         await next(context);
         if (context.Context.GetHttpContext()?.Items[SessionIdKey] is string sessionId)
         {
-            context.Context.Items[SessionIdKey] = sessionId;
-            _bySession.GetOrAdd(sessionId, static _ => new(StringComparer.Ordinal))[context.Context.ConnectionId] = context.Context;
+            var hash = Hash(sessionId);
+            context.Context.Items[SessionIdKey] = hash;
+            _bySession.GetOrAdd(hash, static _ => new(StringComparer.Ordinal))[context.Context.ConnectionId] = context.Context;
         }
     }
 
     public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
     {
-        if (context.Context.Items.TryGetValue(SessionIdKey, out var value) && value is string sessionId
-            && _bySession.TryGetValue(sessionId, out var connections))
+        if (context.Context.Items.TryGetValue(SessionIdKey, out var value) && value is string hash
+            && _bySession.TryGetValue(hash, out var connections))
         {
             connections.TryRemove(context.Context.ConnectionId, out _);
             if (connections.IsEmpty)
             {
-                _bySession.TryRemove(KeyValuePair.Create(sessionId, connections));
+                _bySession.TryRemove(KeyValuePair.Create(hash, connections));
             }
         }
 
@@ -42,9 +48,12 @@ internal sealed class BffHubConnections : IHubFilter
     }
 
     /// <summary>Aborts every connection of <paramref name="sessionId"/>; returns how many.</summary>
-    public int CloseAll(string sessionId)
+    public int CloseAll(string sessionId) => CloseAllByHash(Hash(sessionId));
+
+    /// <summary>Aborts every connection of the session whose id hashes to <paramref name="hash"/>; returns how many.</summary>
+    public int CloseAllByHash(string hash)
     {
-        if (!_bySession.TryRemove(sessionId, out var connections))
+        if (!_bySession.TryRemove(hash, out var connections))
         {
             return 0;
         }

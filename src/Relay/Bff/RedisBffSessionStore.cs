@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using StackExchange.Redis;
 
@@ -7,27 +5,45 @@ namespace Relay.Bff;
 
 /// <summary>
 /// Sessions in Redis, so any Relay instance serves any session and a restart keeps them. Keys are the SHA-256 of the
-/// session id: someone who can read Redis learns no id that a forged cookie could carry.
+/// session id: someone who can read Redis learns no id that a forged cookie could carry. A removal is announced on a
+/// channel, so every instance closes the hub connections it holds for that session.
 /// </summary>
-internal sealed class RedisBffSessionStore(IConnectionMultiplexer redis, TimeProvider timeProvider) : IBffSessionStore
+internal sealed class RedisBffSessionStore : IBffSessionStore
 {
     private const string KeyPrefix = "relay:bff:session:";
+    private static readonly RedisChannel EndedChannel = RedisChannel.Literal("relay:bff:ended");
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly TimeProvider _timeProvider;
+
+    public RedisBffSessionStore(IConnectionMultiplexer redis, BffHubConnections hubConnections, TimeProvider timeProvider)
+    {
+        _redis = redis;
+        _timeProvider = timeProvider;
+        redis.GetSubscriber().Subscribe(EndedChannel, (_, hash) =>
+        {
+            if (hash.HasValue)
+            {
+                hubConnections.CloseAllByHash(hash.ToString());
+            }
+        });
+    }
 
     public async Task<BffSession?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        var value = await redis.GetDatabase().StringGetAsync(Key(id)).WaitAsync(cancellationToken);
+        var value = await _redis.GetDatabase().StringGetAsync(Key(id)).WaitAsync(cancellationToken);
         if (value.IsNullOrEmpty)
         {
             return null;
         }
 
         var session = JsonSerializer.Deserialize(value.ToString(), BffJsonContext.Default.BffSession);
-        return session is not null && session.Id == id && session.SessionExpiresAt > timeProvider.GetUtcNow() ? session : null;
+        return session is not null && session.Id == id && session.SessionExpiresAt > _timeProvider.GetUtcNow() ? session : null;
     }
 
     public async Task SetAsync(BffSession session, CancellationToken cancellationToken)
     {
-        var lifetime = session.SessionExpiresAt - timeProvider.GetUtcNow();
+        var lifetime = session.SessionExpiresAt - _timeProvider.GetUtcNow();
         if (lifetime <= TimeSpan.Zero)
         {
             await RemoveAsync(session.Id, cancellationToken);
@@ -35,11 +51,14 @@ internal sealed class RedisBffSessionStore(IConnectionMultiplexer redis, TimePro
         }
 
         var json = JsonSerializer.Serialize(session, BffJsonContext.Default.BffSession);
-        await redis.GetDatabase().StringSetAsync(Key(session.Id), json, lifetime).WaitAsync(cancellationToken);
+        await _redis.GetDatabase().StringSetAsync(Key(session.Id), json, lifetime).WaitAsync(cancellationToken);
     }
 
-    public Task RemoveAsync(string id, CancellationToken cancellationToken)
-        => redis.GetDatabase().KeyDeleteAsync(Key(id)).WaitAsync(cancellationToken);
+    public async Task RemoveAsync(string id, CancellationToken cancellationToken)
+    {
+        await _redis.GetDatabase().KeyDeleteAsync(Key(id)).WaitAsync(cancellationToken);
+        await _redis.GetSubscriber().PublishAsync(EndedChannel, BffHubConnections.Hash(id)).WaitAsync(cancellationToken);
+    }
 
-    private static RedisKey Key(string id) => KeyPrefix + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
+    private static RedisKey Key(string id) => KeyPrefix + BffHubConnections.Hash(id);
 }
