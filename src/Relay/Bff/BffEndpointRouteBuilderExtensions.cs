@@ -13,7 +13,8 @@ internal static class BffEndpointRouteBuilderExtensions
             return endpoints;
         }
 
-        var bff = endpoints.MapGroup("/bff").AddEndpointFilter(BffCsrf.FilterAsync);
+        // CORS only for Relay:AllowedOrigins (the same list the CSRF check accepts); same-origin pages need none.
+        var bff = endpoints.MapGroup("/bff").AddEndpointFilter(BffCsrf.FilterAsync).RequireCors(RelayEndpointRouteBuilderExtensions.CorsPolicy);
         bff.MapPost("/login", BffEndpoints.LoginAsync);
         bff.MapGet("/user", BffEndpoints.UserAsync);
         bff.MapPost("/logout", BffEndpoints.LogoutAsync);
@@ -21,7 +22,7 @@ internal static class BffEndpointRouteBuilderExtensions
         bff.MapGet("/oauth2/{provider}", BffOAuth2Endpoints.StartAsync);
 
         var proxy = endpoints.ServiceProvider.GetRequiredService<BffProxy>();
-        endpoints.Map(BffDefaults.ApiPrefix + "/{**path}", proxy.ForwardAsync);
+        endpoints.Map(BffDefaults.ApiPrefix + "/{**path}", proxy.ForwardAsync).RequireCors(RelayEndpointRouteBuilderExtensions.CorsPolicy);
         return endpoints;
     }
 }

@@ -58,6 +58,7 @@ internal static partial class BffEndpoints
         }
 
         var session = await sessions.SignInAsync(context, result, "password");
+        context.Response.Headers.CacheControl = "no-store";
         return Results.Text(session.RecordJson, "application/json");
     }
 
