@@ -55,4 +55,26 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
         first.AssertNoErrorLogs();
         second.AssertNoErrorLogs();
     }
+
+    [Fact]
+    public async Task RedisDown_SignedInBrowser_503NotSignedOut()
+    {
+        var redis = await RedisProcess.StartAsync();
+        var settings = BffSettings.Enabled();
+        settings["Relay:Redis:Configuration"] = redis.Configuration + ",connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000";
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, settings);
+        using var browser = new BffBrowser(relay.Url);
+        await browser.LoginOkAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
+
+        await redis.DisposeAsync();
+
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "bff/user"), (HttpMethod.Get, "api/collections/notes/records"), (HttpMethod.Post, "realtime/negotiate?negotiateVersion=1") })
+        {
+            using var response = await browser.SendAsync(method, path, csrf: false);
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {path} answered {(int)response.StatusCode}");
+        }
+
+        using var logout = await browser.LogoutAsync();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, logout.StatusCode);
+    }
 }

@@ -134,6 +134,26 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task Proxy_PocketBasesWildcardCors_NotPassedOn()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
+        using var http = new HttpClient { Timeout = TestTimeouts.Default };
+        HttpRequestMessage Request(Uri baseUrl)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUrl, "api/collections/announcements/records"));
+            request.Headers.Add("Origin", "https://elsewhere.example");
+            return request;
+        }
+
+        using var direct = await http.SendAsync(Request(pocketBase.Server.Url)).DefaultTimeout();
+        using var proxied = await http.SendAsync(Request(relay.Url)).DefaultTimeout();
+
+        Assert.Equal("*", Assert.Single(direct.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
+        Assert.False(proxied.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
     public async Task Proxy_WritesWithoutCsrfHeaderOrFromAnotherOrigin_403AndNothingChanges_WithHeaderApplied()
     {
         await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
@@ -261,6 +281,21 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
         }
 
         relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task Hub_CookieFromAForeignOrigin_Refused401()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
+        using var browser = new BffBrowser(relay.Url);
+        await browser.LoginOkAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
+        var negotiate = RelayProtocol.HubPath.TrimStart('/') + "/negotiate?negotiateVersion=1";
+
+        using var own = await browser.SendAsync(HttpMethod.Post, negotiate, csrf: false, origin: relay.Url.GetLeftPart(UriPartial.Authority));
+        using var foreign = await browser.SendAsync(HttpMethod.Post, negotiate, csrf: false, origin: "https://evil.example");
+
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, foreign.StatusCode);
     }
 
     [Fact]

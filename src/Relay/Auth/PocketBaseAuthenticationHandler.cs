@@ -31,6 +31,12 @@ internal sealed class PocketBaseAuthenticationHandler(
         {
             // BFF mode: a browser's session cookie stands in for the token (verified below like any other).
             var bff = await bffSessions.ResolveTokenAsync(Context);
+            if (bff.Unavailable)
+            {
+                Context.Items[UnavailableKey] = true;
+                return AuthenticateResult.Fail("The session could not be checked.");
+            }
+
             if (bff.Refused)
             {
                 return AuthenticateResult.Fail("The session cookie does not stand for a live session.");

@@ -51,13 +51,22 @@ internal static partial class BffEndpoints
             return new BffError(BffErrorCodes.LoginFailed, result.Message ?? "PocketBase refused the sign-in").ToResult(status);
         }
 
-        // A new session id on every sign-in (no fixation); the browser's previous session, if any, ends.
-        if (await sessions.ReadSessionIdAsync(context) is { } previous)
+        BffSession session;
+        try
         {
-            await sessions.EndAsync(previous, context: null, reason: "signed in again");
+            // A new session id on every sign-in (no fixation); the browser's previous session, if any, ends.
+            if (await sessions.ReadSessionIdAsync(context) is { } previous)
+            {
+                await sessions.EndAsync(previous, context: null, reason: "signed in again");
+            }
+
+            session = await sessions.SignInAsync(context, result, "password");
+        }
+        catch (UpstreamException)
+        {
+            return Unavailable();
         }
 
-        var session = await sessions.SignInAsync(context, result, "password");
         context.Response.Headers.CacheControl = "no-store";
         return Results.Text(session.RecordJson, "application/json");
     }
@@ -93,7 +102,15 @@ internal static partial class BffEndpoints
     {
         if (await sessions.ReadSessionIdAsync(context) is { } id)
         {
-            await sessions.EndAsync(id, context, "signed out");
+            try
+            {
+                await sessions.EndAsync(id, context, "signed out");
+            }
+            catch (UpstreamException)
+            {
+                // The session could not be forgotten server-side: say so rather than pretend the sign-out happened.
+                return Unavailable();
+            }
         }
         else
         {

@@ -126,12 +126,20 @@ internal static partial class BffOAuth2Endpoints
             return Refuse(BffErrorCodes.LoginFailed, result.Message ?? "PocketBase refused the sign-in", result.StatusCode is 400 or 401 or 403 ? result.StatusCode : 400);
         }
 
-        if (await sessions.ReadSessionIdAsync(context) is { } previous)
+        try
         {
-            await sessions.EndAsync(previous, context: null, reason: "signed in again");
+            if (await sessions.ReadSessionIdAsync(context) is { } previous)
+            {
+                await sessions.EndAsync(previous, context: null, reason: "signed in again");
+            }
+
+            await sessions.SignInAsync(context, result, $"oauth2:{pending.Provider}");
+        }
+        catch (UpstreamException)
+        {
+            return BffEndpoints.Unavailable();
         }
 
-        await sessions.SignInAsync(context, result, $"oauth2:{pending.Provider}");
         return Results.Redirect(pending.ReturnUrl);
     }
 

@@ -119,16 +119,44 @@ internal sealed partial class BffProxy : IDisposable
     {
         public static readonly Transformer Instance = new();
 
+        /// <summary>Client addresses a browser could forge; Relay states the one it saw (after any trusted forwarding) instead.</summary>
+        private static readonly string[] ClientAddressHeaders = ["Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP", "CF-Connecting-IP", "Fly-Client-IP"];
+
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
             proxyRequest.Headers.Remove("Authorization");
             proxyRequest.Headers.Remove("Cookie");
             proxyRequest.Headers.Remove(BffDefaults.CsrfHeader);
+            foreach (var header in ClientAddressHeaders)
+            {
+                proxyRequest.Headers.Remove(header);
+            }
+
+            if (httpContext.Connection.RemoteIpAddress is { } address)
+            {
+                proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", address.ToString());
+            }
+
             if (httpContext.Items[TokenKey] is string token)
             {
                 proxyRequest.Headers.TryAddWithoutValidation("Authorization", token);
             }
+        }
+
+        public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            // PocketBase answers every origin with "Access-Control-Allow-Origin: *"; on Relay's origin CORS is Relay's
+            // decision (Relay:AllowedOrigins), made by its own middleware.
+            if (proxyResponse is not null)
+            {
+                foreach (var header in proxyResponse.Headers.Select(static h => h.Key).Where(static name => name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)).ToList())
+                {
+                    proxyResponse.Headers.Remove(header);
+                }
+            }
+
+            return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         }
     }
 

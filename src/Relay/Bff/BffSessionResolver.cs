@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Upstream;
 
 namespace Relay.Bff;
 
@@ -21,7 +22,16 @@ internal sealed class BffSessionResolver(BffSessions sessions, IOptions<RelayOpt
             return new BffTokenResolution(null, Refused: true);
         }
 
-        var resolution = await sessions.ResolveAsync(context);
+        BffResolution resolution;
+        try
+        {
+            resolution = await sessions.ResolveAsync(context);
+        }
+        catch (UpstreamException)
+        {
+            return new BffTokenResolution(null, Refused: false, Unavailable: true);
+        }
+
         if (resolution.Session is not { } session)
         {
             return new BffTokenResolution(null, Refused: true);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Relay.Upstream;
 using StackExchange.Redis;
 
 namespace Relay.Bff;
@@ -31,7 +32,7 @@ internal sealed class RedisBffSessionStore : IBffSessionStore
 
     public async Task<BffSession?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        var value = await _redis.GetDatabase().StringGetAsync(Key(id)).WaitAsync(cancellationToken);
+        var value = await Guard(_redis.GetDatabase().StringGetAsync(Key(id))).WaitAsync(cancellationToken);
         if (value.IsNullOrEmpty)
         {
             return null;
@@ -51,13 +52,26 @@ internal sealed class RedisBffSessionStore : IBffSessionStore
         }
 
         var json = JsonSerializer.Serialize(session, BffJsonContext.Default.BffSession);
-        await _redis.GetDatabase().StringSetAsync(Key(session.Id), json, lifetime).WaitAsync(cancellationToken);
+        await Guard(_redis.GetDatabase().StringSetAsync(Key(session.Id), json, lifetime)).WaitAsync(cancellationToken);
     }
 
     public async Task RemoveAsync(string id, CancellationToken cancellationToken)
     {
-        await _redis.GetDatabase().KeyDeleteAsync(Key(id)).WaitAsync(cancellationToken);
-        await _redis.GetSubscriber().PublishAsync(EndedChannel, BffHubConnections.Hash(id)).WaitAsync(cancellationToken);
+        await Guard(_redis.GetDatabase().KeyDeleteAsync(Key(id))).WaitAsync(cancellationToken);
+        await Guard(_redis.GetSubscriber().PublishAsync(EndedChannel, BffHubConnections.Hash(id))).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Redis being unreachable surfaces as <see cref="UpstreamException"/>, which every BFF caller answers with 503.</summary>
+    private static async Task<T> Guard<T>(Task<T> call)
+    {
+        try
+        {
+            return await call;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new UpstreamException("The session store (Redis) could not be reached.", innerException: ex);
+        }
     }
 
     private static RedisKey Key(string id) => KeyPrefix + BffHubConnections.Hash(id);
