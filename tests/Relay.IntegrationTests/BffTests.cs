@@ -256,7 +256,9 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
             Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
         }
 
-        await connection.Closed.DefaultTimeout();
+        // Closed by Relay with a reason, and with reconnecting forbidden: the cookie no longer opens anything.
+        var closedWith = await connection.Closed.DefaultTimeout();
+        Assert.Contains("signed out", closedWith?.Message, StringComparison.Ordinal);
         Assert.Null(browser.SessionCookie);
 
         // The old cookie, replayed: refused by every door, not taken for a guest.

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Relay.Fanout;
+using Relay.Hubs;
 
 namespace Relay.Bff;
 
@@ -15,7 +18,9 @@ internal sealed class BffHubConnections : IHubFilter
     /// <summary>Set on the connect request's <see cref="HttpContext.Items"/> when the hub was authenticated by a session cookie.</summary>
     public static readonly object SessionIdKey = new();
 
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubCallerContext>> _bySession = new(StringComparer.Ordinal);
+    private static readonly CloseMessage SignedOut = new("The session was signed out.", allowReconnect: false);
+
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelayConnection>> _bySession = new(StringComparer.Ordinal);
 
     public static string Hash(string sessionId) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sessionId)));
 
@@ -28,7 +33,7 @@ internal sealed class BffHubConnections : IHubFilter
         {
             var hash = Hash(sessionId);
             context.Context.Items[SessionIdKey] = hash;
-            _bySession.GetOrAdd(hash, static _ => new(StringComparer.Ordinal))[context.Context.ConnectionId] = context.Context;
+            _bySession.GetOrAdd(hash, static _ => new(StringComparer.Ordinal))[context.Context.ConnectionId] = RelayHubLifetimeManager.GetConnection(context.Context);
         }
     }
 
@@ -47,10 +52,13 @@ internal sealed class BffHubConnections : IHubFilter
         await next(context, exception);
     }
 
-    /// <summary>Aborts every connection of <paramref name="sessionId"/>; returns how many.</summary>
+    /// <summary>Closes every connection of <paramref name="sessionId"/>; returns how many.</summary>
     public int CloseAll(string sessionId) => CloseAllByHash(Hash(sessionId));
 
-    /// <summary>Aborts every connection of the session whose id hashes to <paramref name="hash"/>; returns how many.</summary>
+    /// <summary>
+    /// Closes every connection of the session whose id hashes to <paramref name="hash"/> with a close message that
+    /// forbids reconnecting (the cookie no longer opens anything); returns how many.
+    /// </summary>
     public int CloseAllByHash(string hash)
     {
         if (!_bySession.TryRemove(hash, out var connections))
@@ -60,7 +68,7 @@ internal sealed class BffHubConnections : IHubFilter
 
         foreach (var connection in connections.Values)
         {
-            connection.Abort();
+            _ = connection.CloseAsync(SignedOut);
         }
 
         return connections.Count;
