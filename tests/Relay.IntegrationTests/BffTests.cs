@@ -286,6 +286,18 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task Hub_TokenModeAlongsideBffMode_StillWorks()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
+        var native = await relay.ConnectAsync(pocketBase.Alice.Token);
+        await native.SubscribeAsync("notes/*");
+
+        var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "to the token", owner = pocketBase.Alice.Id });
+
+        await native.NextEventAsync("create", note.GetProperty("id").GetString()!);
+    }
+
+    [Fact]
     public async Task Hub_CookieFromAForeignOrigin_Refused401()
     {
         await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
