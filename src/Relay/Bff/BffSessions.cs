@@ -26,7 +26,7 @@ internal sealed partial class BffSessions(
     ILogger<BffSessions> logger)
 {
     private static readonly object ResolutionKey = new();
-    private readonly ConcurrentDictionary<string, Task<BffSession?>> _refreshing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<BffSession?>>> _refreshing = new(StringComparer.Ordinal);
 
     public string CookieName => cookieOptions.Get(BffDefaults.Scheme).Cookie.Name!;
 
@@ -133,52 +133,58 @@ internal sealed partial class BffSessions(
             return Task.FromResult<BffSession?>(session);
         }
 
-        // One refresh per session at a time: a page firing ten calls at once costs one auth-refresh.
-        var refresh = _refreshing.GetOrAdd(session.Id, _ => RefreshAsync(session));
-        return refresh;
+        // One refresh per session at a time: a page firing ten calls at once costs one auth-refresh. Lazy, because
+        // GetOrAdd may run its factory more than once under contention; removed by identity once done, so a late
+        // removal never drops a newer refresh.
+        var refresh = _refreshing.GetOrAdd(session.Id, static (_, state) => new Lazy<Task<BffSession?>>(() => state.Sessions.RefreshAsync(state.Session)), (Sessions: this, Session: session));
+        var task = refresh.Value;
+        _ = task.ContinueWith(
+            static (_, state) =>
+            {
+                var (refreshing, id, done) = ((ConcurrentDictionary<string, Lazy<Task<BffSession?>>>, string, Lazy<Task<BffSession?>>))state!;
+                refreshing.TryRemove(KeyValuePair.Create(id, done));
+            },
+            (_refreshing, session.Id, refresh),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return task;
     }
 
     private async Task<BffSession?> RefreshAsync(BffSession session)
     {
+        BffAuthResult result;
         try
         {
-            BffAuthResult result;
-            try
-            {
-                result = await pocketBase.RefreshAsync(session.CollectionId, session.Token, CancellationToken.None);
-            }
-            catch (UpstreamException ex)
-            {
-                Log.RefreshUnavailable(logger, session.Name, ex);
-                if (session.TokenExpiresAt > timeProvider.GetUtcNow())
-                {
-                    return session;
-                }
-
-                throw;
-            }
-
-            if (!result.Succeeded || result.RecordId != session.RecordId || result.CollectionId != session.CollectionId)
-            {
-                await EndAsync(session.Id, context: null, reason: $"PocketBase refused its token ({result.StatusCode})");
-                return null;
-            }
-
-            var fresh = session with
-            {
-                Token = result.Token!,
-                TokenExpiresAt = result.TokenExpiresAt,
-                ValidatedAt = timeProvider.GetUtcNow(),
-                RecordJson = result.Record.GetRawText(),
-            };
-            await store.SetAsync(fresh, CancellationToken.None);
-            Log.Refreshed(logger, fresh.Name, fresh.TokenExpiresAt);
-            return fresh;
+            result = await pocketBase.RefreshAsync(session.CollectionId, session.Token, CancellationToken.None);
         }
-        finally
+        catch (UpstreamException ex)
         {
-            _refreshing.TryRemove(session.Id, out _);
+            Log.RefreshUnavailable(logger, session.Name, ex);
+            if (session.TokenExpiresAt > timeProvider.GetUtcNow())
+            {
+                return session;
+            }
+
+            throw;
         }
+
+        if (!result.Succeeded || result.RecordId != session.RecordId || result.CollectionId != session.CollectionId)
+        {
+            await EndAsync(session.Id, context: null, reason: $"PocketBase refused its token ({result.StatusCode})");
+            return null;
+        }
+
+        var fresh = session with
+        {
+            Token = result.Token!,
+            TokenExpiresAt = result.TokenExpiresAt,
+            ValidatedAt = timeProvider.GetUtcNow(),
+            RecordJson = result.Record.GetRawText(),
+        };
+        await store.SetAsync(fresh, CancellationToken.None);
+        Log.Refreshed(logger, fresh.Name, fresh.TokenExpiresAt);
+        return fresh;
     }
 
     private static partial class Log

@@ -132,6 +132,21 @@ public class BffSessionsTests
     }
 
     [Fact]
+    public async Task KeepAlive_DueAgainAfterARefresh_RefreshesAgain()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromMinutes(6));
+        var first = await sessions.KeepAliveAsync(session).WaitAsync(Timeout);
+
+        _time.Advance(TimeSpan.FromMinutes(6));
+        var second = await sessions.KeepAliveAsync(first!).WaitAsync(Timeout);
+
+        Assert.Equal(2, _pocketBase.Calls);
+        Assert.NotEqual(first!.Token, second!.Token);
+    }
+
+    [Fact]
     public async Task MemoryStore_SessionPastItsLifetime_Gone()
     {
         var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
