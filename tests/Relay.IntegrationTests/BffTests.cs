@@ -105,9 +105,9 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
         await alice.LoginOkAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
         await bob.LoginOkAsync(pocketBase.Bob.Email, pocketBase.Bob.Password);
 
-        var aliceSees = Items(await alice.GetJsonAsync("api/collections/notes/records?perPage=500"));
-        var bobSees = Items(await bob.GetJsonAsync("api/collections/notes/records?perPage=500"));
-        var guestSees = Items(await guest.GetJsonAsync("api/collections/notes/records?perPage=500"));
+        var aliceSees = Items(await alice.GetJsonAsync("api/collections/notes/records?perPage=500&sort=-created"));
+        var bobSees = Items(await bob.GetJsonAsync("api/collections/notes/records?perPage=500&sort=-created"));
+        var guestSees = Items(await guest.GetJsonAsync("api/collections/notes/records?perPage=500&sort=-created"));
 
         Assert.Contains(aliceNote.GetProperty("id").GetString(), aliceSees.Select(n => n.GetProperty("id").GetString()));
         Assert.All(aliceSees, n => Assert.Equal(pocketBase.Alice.Id, n.GetProperty("owner").GetString()));
@@ -115,7 +115,7 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
         Assert.All(bobSees, n => Assert.Equal(pocketBase.Bob.Id, n.GetProperty("owner").GetString()));
         Assert.Empty(guestSees);
         // The guest's calls do go through: public records are there.
-        Assert.Contains(announcement.GetProperty("id").GetString(), Items(await guest.GetJsonAsync("api/collections/announcements/records?perPage=500")).Select(a => a.GetProperty("id").GetString()));
+        Assert.Contains(announcement.GetProperty("id").GetString(), Items(await guest.GetJsonAsync("api/collections/announcements/records?perPage=500&sort=-created")).Select(a => a.GetProperty("id").GetString()));
     }
 
     [Fact]
