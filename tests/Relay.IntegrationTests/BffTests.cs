@@ -51,6 +51,23 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
         relay.AssertNoErrorLogs();
     }
 
+    [Fact]
+    public async Task Login_OutsideDevelopment_HostPrefixedSecureCookie()
+    {
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled(), environment: "Production");
+        using var browser = new BffBrowser(relay.Url);
+
+        using var response = await browser.LoginAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var setCookie = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(BffDefaults.SecureCookieName + "=", StringComparison.Ordinal)).ToLowerInvariant();
+        Assert.Contains("; secure", setCookie);
+        Assert.Contains("httponly", setCookie);
+        Assert.Contains("samesite=strict", setCookie);
+        Assert.Contains("path=/", setCookie);
+        Assert.DoesNotContain("domain=", setCookie);
+    }
+
     [Theory]
     [InlineData("alice@relay.test", "wrong-password")]
     [InlineData("nobody@relay.test", "whatever-password")]
