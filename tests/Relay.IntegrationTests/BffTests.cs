@@ -351,6 +351,40 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task Session_ShortLivedTokens_RefreshedServerSideAndCallsStayAuthenticated()
+    {
+        // PocketBase's shortest token life is 5 s: every token issued meanwhile lives 6 s, so the calls below only keep
+        // seeing the user's own note if Relay refreshes the session's token (an expired one makes PocketBase answer as
+        // to a guest, who sees no notes).
+        await pocketBase.Admin.SetRecordTokenDurationAsync(TimeSpan.FromSeconds(6)).DefaultTimeout();
+        try
+        {
+            var user = await pocketBase.CreateUserAsync("bff-shortlived");
+            var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "mine", owner = user.Id });
+            await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
+            using var browser = new BffBrowser(relay.Url);
+            await browser.LoginOkAsync(user.Email, user.Password);
+            var store = (MemoryBffSessionStore)relay.Services.GetRequiredService<IBffSessionStore>();
+            var firstToken = Assert.Single(store.All).Token;
+
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(14);
+            while (DateTime.UtcNow < until)
+            {
+                var items = Items(await browser.GetJsonAsync("api/collections/notes/records"));
+                Assert.Equal(note.GetProperty("id").GetString(), Assert.Single(items).GetProperty("id").GetString());
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+
+            Assert.NotEqual(firstToken, Assert.Single(store.All).Token);
+            relay.AssertNoErrorLogs();
+        }
+        finally
+        {
+            await pocketBase.Admin.SetRecordTokenDurationAsync(TimeSpan.FromDays(14)).DefaultTimeout();
+        }
+    }
+
+    [Fact]
     public async Task Cookie_ExpiredTicketForALiveSession_Refused401()
     {
         await using var relay = RelayServer.Start(pocketBase.Server.Url, BffSettings.Enabled());
