@@ -36,6 +36,7 @@ public static class RelayEndpointRouteBuilderExtensions
         endpoints.MapPrometheusScrapingEndpoint(MetricsPath).OnlyOnPorts(managementPorts);
         endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false }).OnlyOnPorts(managementPorts);
         endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) }).OnlyOnPorts(managementPorts);
+        endpoints.MapRelayBff();
         // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.
         return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath, static options => options.AllowStatefulReconnects = true)
             .RefuseNewConnectionsWhileDraining(services.GetRequiredService<RelayDrainService>())

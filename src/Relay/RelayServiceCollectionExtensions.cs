@@ -32,6 +32,7 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayUpstream(configuration);
         services.AddRelayClientIp(configuration);
         services.AddRelayAuth(configuration);
+        services.AddRelayBff(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<SessionManager>();

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Relay.Bff;
 using Relay.Client.Protocol;
 using Relay.ClientIp;
 using Relay.Upstream;
@@ -19,7 +20,8 @@ internal sealed class PocketBaseAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     TokenVerifier verifier,
-    IOptions<RelayOptions> relayOptions)
+    IOptions<RelayOptions> relayOptions,
+    IBffSessionResolver bffSessions)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     private static readonly object UnavailableKey = new();
@@ -28,6 +30,24 @@ internal sealed class PocketBaseAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = ReadToken();
+        if (token is null)
+        {
+            // BFF mode: a browser's session cookie stands in for the token (verified below like any other).
+            var bff = await bffSessions.ResolveTokenAsync(Context);
+            if (bff.Unavailable)
+            {
+                Context.Items[UnavailableKey] = true;
+                return AuthenticateResult.Fail("The session could not be checked.");
+            }
+
+            if (bff.Refused)
+            {
+                return AuthenticateResult.Fail("The session cookie does not stand for a live session.");
+            }
+
+            token = bff.Token;
+        }
+
         if (token is null)
         {
             return relayOptions.Value.AllowAnonymous

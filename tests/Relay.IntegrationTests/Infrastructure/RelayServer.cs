@@ -28,7 +28,7 @@ public sealed class RelayServer : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static RelayServer Start(Uri pocketBaseUrl, IDictionary<string, string?>? settings = null, int port = 0)
+    public static RelayServer Start(Uri pocketBaseUrl, IDictionary<string, string?>? settings = null, int port = 0, string environment = "Development")
     {
         var logs = new CapturedLogs();
         var configuration = new Dictionary<string, string?>
@@ -45,7 +45,7 @@ public sealed class RelayServer : IAsyncDisposable
 
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
-            builder.UseEnvironment("Development");
+            builder.UseEnvironment(environment);
             // A port of its own for every host: tests and benchmarks may run several side by side.
             builder.UseSetting("urls", $"http://127.0.0.1:{port}");
             builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(configuration));

@@ -15,6 +15,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<TcpClient, TcpClient> _pairs = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _accepting;
+    private int _accepted;
 
     public TcpProxy(Uri target)
     {
@@ -27,6 +28,9 @@ public sealed class TcpProxy : IAsyncDisposable
     public Uri Url { get; }
 
     public int Open => _pairs.Count;
+
+    /// <summary>Connections accepted so far: zero proves nothing was sent to the target.</summary>
+    public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>Closes every connection currently forwarded; new ones are still accepted.</summary>
     public void CloseAll()
@@ -54,6 +58,7 @@ public sealed class TcpProxy : IAsyncDisposable
         while (!_stopping.IsCancellationRequested)
         {
             var client = await _listener.AcceptTcpClientAsync(_stopping.Token);
+            Interlocked.Increment(ref _accepted);
             var server = new TcpClient();
             await server.ConnectAsync(_target, _stopping.Token);
             _pairs[client] = server;

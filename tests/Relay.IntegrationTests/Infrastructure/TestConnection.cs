@@ -29,7 +29,7 @@ public sealed class TestConnection : IAsyncDisposable
     /// <summary>Resync signals with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of their arrival.</summary>
     public ChannelReader<(ResyncSignal Signal, long ReceivedAt)> Resyncs => _resyncs.Reader;
 
-    public static async Task<TestConnection> StartAsync(Uri relayUrl, string? token, bool messagePack)
+    public static async Task<TestConnection> StartAsync(Uri relayUrl, string? token, bool messagePack, System.Net.CookieContainer? cookies = null)
     {
         var builder = new HubConnectionBuilder().WithUrl(new Uri(relayUrl, RelayProtocol.HubPath), options =>
         {
@@ -38,6 +38,11 @@ public sealed class TestConnection : IAsyncDisposable
             if (token is not null)
             {
                 options.AccessTokenProvider = () => Task.FromResult<string?>(token);
+            }
+
+            if (cookies is not null)
+            {
+                options.Cookies = cookies;
             }
         });
         if (messagePack)

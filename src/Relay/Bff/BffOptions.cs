@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Relay.Bff;
+
+/// <summary>Settings under <c>Relay:Bff</c>: the backend-for-frontend mode, where the browser holds a cookie and never a PocketBase token.</summary>
+internal sealed class BffOptions : IValidatableObject
+{
+    public const string SectionName = "Relay:Bff";
+
+    /// <summary>Maps <c>/bff/*</c> and the <c>/api/*</c> proxy, and lets the hub accept the session cookie. Off by default; token mode works either way.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>How long a signed-in session lasts, from sign-in (absolute, not sliding).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>The auth collection <c>/bff/login</c> signs in to when the body names none.</summary>
+    [Required]
+    [RegularExpression(BffValidation.CollectionPattern)]
+    public string DefaultCollection { get; set; } = "users";
+
+    /// <summary>Sign-in attempts (password and OAuth2) one client IP may make per minute; more are answered 429.</summary>
+    [Range(1, 10_000)]
+    public int LoginAttemptsPerMinute { get; set; } = 10;
+
+    /// <summary>The largest <c>/bff/login</c> body accepted, in bytes; larger ones are answered 413 unread.</summary>
+    [Range(256, 65_536)]
+    public int MaxLoginBodyBytes { get; set; } = 4096;
+
+    /// <summary>How long an OAuth2 sign-in may take between leaving for the provider and coming back.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
+    public TimeSpan OAuth2Timeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Where Data Protection keeps its keys when Redis is not configured (a mounted volume, so sessions survive a
+    /// restart). Empty: ASP.NET Core's default location.
+    /// </summary>
+    public string? KeysDirectory { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(KeysDirectory) && !Path.IsPathFullyQualified(KeysDirectory))
+        {
+            yield return new ValidationResult($"Relay:Bff:KeysDirectory must be an absolute path; '{KeysDirectory}' is not.", [nameof(KeysDirectory)]);
+        }
+    }
+}

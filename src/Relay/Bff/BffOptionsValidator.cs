@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.Bff;
+
+[OptionsValidator]
+internal sealed partial class BffOptionsValidator : IValidateOptions<BffOptions>;

@@ -1,0 +1,14 @@
+namespace Relay.Bff;
+
+/// <summary>
+/// An OAuth2 sign-in between leaving for the provider and coming back: PocketBase's state and PKCE verifier, kept in a
+/// Data Protection cookie (never shown to the page) so the callback can prove it continues this browser's sign-in.
+/// </summary>
+internal sealed record OAuth2Pending(
+    string Provider,
+    string State,
+    string CodeVerifier,
+    string Collection,
+    string RedirectUrl,
+    string ReturnUrl,
+    DateTimeOffset ExpiresAt);

@@ -1,0 +1,80 @@
+using System.Net;
+using Relay.IntegrationTests.Infrastructure;
+
+namespace Relay.IntegrationTests;
+
+/// <summary>
+/// With <c>Relay:Redis:Configuration</c>, sessions and Data Protection keys live in Redis: any instance serves any
+/// session, a restart keeps them, and signing out on one closes the session's hub connections on all.
+/// </summary>
+[Collection(PocketBaseCollection.Name)]
+public sealed class BffRedisTests(PocketBaseFixture pocketBase)
+{
+    [Fact]
+    public async Task Session_SignedInOnOneInstance_ServedByAnotherAndAfterRestart_LogoutEndsItEverywhere()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        // Each instance gets its own keys folder: only Redis can make their cookies readable by each other.
+        Dictionary<string, string?> Settings()
+        {
+            var settings = BffSettings.Enabled();
+            settings["Relay:Redis:Configuration"] = redis.Configuration;
+            return settings;
+        }
+
+        await using var first = RelayServer.Start(pocketBase.Server.Url, Settings());
+        await using var second = RelayServer.Start(pocketBase.Server.Url, Settings());
+        using var onFirst = new BffBrowser(first.Url);
+        var signedIn = await onFirst.LoginOkAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
+        var cookie = onFirst.SessionCookie!;
+
+        using var onSecond = new BffBrowser(second.Url);
+        onSecond.Cookies.Add(second.Url, new Cookie(BffBrowser.CookieName, cookie));
+        Assert.Equal(signedIn.GetProperty("id").GetString(), (await onSecond.GetJsonAsync("bff/user")).GetProperty("id").GetString());
+        await onSecond.GetJsonAsync("api/collections/notes/records");
+        await using var hubOnFirst = await onFirst.ConnectHubAsync();
+        await hubOnFirst.SubscribeAsync("notes/*");
+
+        // A third instance started after the sign-in (a restart) reads the same session.
+        await using (var restarted = RelayServer.Start(pocketBase.Server.Url, Settings()))
+        {
+            using var onRestarted = new BffBrowser(restarted.Url);
+            onRestarted.Cookies.Add(restarted.Url, new Cookie(BffBrowser.CookieName, cookie));
+            Assert.Equal(signedIn.GetProperty("id").GetString(), (await onRestarted.GetJsonAsync("bff/user")).GetProperty("id").GetString());
+        }
+
+        using (var logout = await onSecond.LogoutAsync())
+        {
+            Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
+        }
+
+        // Signed out on the second instance: the hub connection held by the first closes too.
+        await hubOnFirst.Closed.DefaultTimeout();
+        using var afterLogout = await onFirst.SendAsync(HttpMethod.Get, "bff/user", csrf: false);
+        Assert.Equal(HttpStatusCode.Unauthorized, afterLogout.StatusCode);
+        first.AssertNoErrorLogs();
+        second.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task RedisDown_SignedInBrowser_503NotSignedOut()
+    {
+        var redis = await RedisProcess.StartAsync();
+        var settings = BffSettings.Enabled();
+        settings["Relay:Redis:Configuration"] = redis.Configuration + ",connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000";
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, settings);
+        using var browser = new BffBrowser(relay.Url);
+        await browser.LoginOkAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
+
+        await redis.DisposeAsync();
+
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "bff/user"), (HttpMethod.Get, "api/collections/notes/records"), (HttpMethod.Post, "realtime/negotiate?negotiateVersion=1") })
+        {
+            using var response = await browser.SendAsync(method, path, csrf: false);
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {path} answered {(int)response.StatusCode}");
+        }
+
+        using var logout = await browser.LogoutAsync();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, logout.StatusCode);
+    }
+}

@@ -1,0 +1,41 @@
+using Relay.Bff;
+
+namespace Relay.Tests.Bff;
+
+public class BffOptionsTests
+{
+    private static readonly OptionsSectionValidator<BffOptions> Validator = new(new BffOptionsValidator(), BffOptions.SectionName);
+
+    [Fact]
+    public void Defaults_OffAndValid()
+    {
+        var options = new BffOptions();
+        Assert.False(options.Enabled);
+        Assert.True(Validator.Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void RelativeKeysDirectory_FailsNamingTheKeyAndValue()
+    {
+        var result = Validator.Validate(null, new BffOptions { KeysDirectory = "keys" });
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Bff:KeysDirectory", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("'keys'", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ZeroLoginAttempts_FailsNamingTheKey()
+    {
+        var result = Validator.Validate(null, new BffOptions { LoginAttemptsPerMinute = 0 });
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Bff:LoginAttemptsPerMinute", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DefaultCollectionWithSlash_FailsNamingTheKey()
+    {
+        var result = Validator.Validate(null, new BffOptions { DefaultCollection = "users/../admins" });
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Bff:DefaultCollection", result.FailureMessage, StringComparison.Ordinal);
+    }
+}

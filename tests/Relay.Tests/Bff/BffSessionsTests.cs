@@ -1,0 +1,175 @@
+using System.Net;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Auth;
+using Relay.Bff;
+
+namespace Relay.Tests.Bff;
+
+public class BffSessionsTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeAuthRefresh _pocketBase = new();
+    private readonly MemoryBffSessionStore _store;
+
+    public BffSessionsTests()
+    {
+        _store = new MemoryBffSessionStore(_time);
+        _pocketBase.Now = _time.GetUtcNow;
+    }
+
+    [Fact]
+    public async Task KeepAlive_CheckedRecentlyAndFarFromExpiry_NoCallToPocketBase()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromMinutes(4));
+
+        var kept = await sessions.KeepAliveAsync(session).WaitAsync(Timeout);
+
+        Assert.Same(session, kept);
+        Assert.Equal(0, _pocketBase.Calls);
+    }
+
+    [Fact]
+    public async Task KeepAlive_RevalidateIntervalPassed_RefreshesAndStoresTheFreshToken()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        var kept = await sessions.KeepAliveAsync(session).WaitAsync(Timeout);
+
+        Assert.Equal(1, _pocketBase.Calls);
+        Assert.NotNull(kept);
+        Assert.NotEqual(session.Token, kept.Token);
+        Assert.Equal(_time.GetUtcNow(), kept.ValidatedAt);
+        Assert.Equal(kept.Token, (await _store.GetAsync(session.Id, CancellationToken.None))!.Token);
+    }
+
+    [Fact]
+    public async Task KeepAlive_NearTokenExpiry_RefreshesEvenWhenRecentlyChecked()
+    {
+        var sessions = Create(new AuthOptions { RevalidateInterval = TimeSpan.FromHours(1), RefreshBefore = TimeSpan.FromMinutes(5) });
+        var session = await StoreAsync(tokenLife: TimeSpan.FromMinutes(30));
+        _time.Advance(TimeSpan.FromMinutes(24));
+        Assert.Same(session, await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Equal(0, _pocketBase.Calls);
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var kept = await sessions.KeepAliveAsync(session).WaitAsync(Timeout);
+
+        Assert.Equal(1, _pocketBase.Calls);
+        Assert.True(kept!.TokenExpiresAt > session.TokenExpiresAt);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized)]
+    [InlineData(HttpStatusCode.Forbidden)]
+    [InlineData(HttpStatusCode.NotFound)]
+    public async Task KeepAlive_PocketBaseRefusesTheToken_SessionEndsAndIsForgotten(HttpStatusCode status)
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _pocketBase.Respond = _ => Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent("""{"code":401,"message":"nope","data":{}}""") });
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        Assert.Null(await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Null(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task KeepAlive_AnotherUsersRecordComesBack_SessionEnds()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _pocketBase.Respond = _ =>
+        {
+            var response = _pocketBase.Fresh("x");
+            response.Content = new StringContent(response.Content.ReadAsStringAsync().Result.Replace("\"id\":\"rec1\"", "\"id\":\"rec2\"", StringComparison.Ordinal));
+            return Task.FromResult(response);
+        };
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        Assert.Null(await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Null(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task KeepAlive_PocketBaseUnreachableWhileTokenValid_KeepsTheSession()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _pocketBase.Respond = _ => throw new HttpRequestException("connection refused");
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        Assert.Same(session, await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.NotNull(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task KeepAlive_ManyCallsWhileRefreshing_OneCallToPocketBase()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pocketBase.Respond = async _ =>
+        {
+            await release.Task;
+            return _pocketBase.Fresh("once");
+        };
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        var calls = Enumerable.Range(0, 10).Select(_ => sessions.KeepAliveAsync(session)).ToList();
+        release.SetResult();
+        var results = await Task.WhenAll(calls).WaitAsync(Timeout);
+
+        Assert.Equal(1, _pocketBase.Calls);
+        Assert.Single(results.Select(r => r!.Token).Distinct());
+    }
+
+    [Fact]
+    public async Task KeepAlive_DueAgainAfterARefresh_RefreshesAgain()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromMinutes(6));
+        var first = await sessions.KeepAliveAsync(session).WaitAsync(Timeout);
+
+        _time.Advance(TimeSpan.FromMinutes(6));
+        var second = await sessions.KeepAliveAsync(first!).WaitAsync(Timeout);
+
+        Assert.Equal(2, _pocketBase.Calls);
+        Assert.NotEqual(first!.Token, second!.Token);
+    }
+
+    [Fact]
+    public async Task MemoryStore_SessionPastItsLifetime_Gone()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromHours(12));
+
+        Assert.Null(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    private BffSessions Create(AuthOptions? auth = null) => new(
+        _store,
+        new BffPocketBase(_pocketBase),
+        new BffHubConnections(),
+        Options.Create(new BffOptions()),
+        Options.Create(auth ?? new AuthOptions()),
+        new OptionsMonitor<CookieAuthenticationOptions>(new OptionsFactory<CookieAuthenticationOptions>([], []), [], new OptionsCache<CookieAuthenticationOptions>()),
+        _time,
+        NullLogger<BffSessions>.Instance);
+
+    private async Task<BffSession> StoreAsync(TimeSpan tokenLife)
+    {
+        var now = _time.GetUtcNow();
+        var session = new BffSession("sid-" + Guid.NewGuid().ToString("N"), "col1", "users", "rec1", FakeAuthRefresh.Token("col1", now + tokenLife), now + tokenLife, now, now + TimeSpan.FromHours(12), """{"id":"rec1"}""");
+        await _store.SetAsync(session, CancellationToken.None);
+        return session;
+    }
+}
