@@ -1,4 +1,4 @@
-using System.Threading.RateLimiting;
+using System.Buffers;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
@@ -21,6 +21,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     private long _lastProgress;
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly int _maxBatch;
     private Task _writer = Task.CompletedTask;
 
     public RelayConnection(HubConnectionContext context, FanoutOptions fanout, int callsPerSecond, TimeProvider timeProvider, RelayMetrics metrics, ILogger logger)
@@ -28,14 +29,8 @@ internal sealed partial class RelayConnection : IEventRecipient
         _timeProvider = timeProvider;
         _stuckTimeout = fanout.StuckTimeout;
         _lastProgress = timeProvider.GetTimestamp();
-        CallLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = callsPerSecond,
-            TokensPerPeriod = callsPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+        CallLimiter = new CallRateLimiter(callsPerSecond, timeProvider);
+        _maxBatch = fanout.MaxBatchSize;
         _context = context;
         _metrics = metrics;
         _logger = logger;
@@ -48,7 +43,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     public int ProtocolVersion { get; init; } = 1;
 
     /// <summary>Bounds this connection's hub calls; a flood from one client never costs the others.</summary>
-    public RateLimiter CallLimiter { get; }
+    public CallRateLimiter CallLimiter { get; }
 
     /// <summary>The session this connection belongs to; set once when the connection is attached.</summary>
     public UserSession Session { get; set; } = null!;
@@ -132,7 +127,6 @@ internal sealed partial class RelayConnection : IEventRecipient
     {
         _outbound.TryComplete();
         await _writer;
-        CallLimiter.Dispose();
     }
 
     private async Task WriteLoopAsync()
@@ -142,9 +136,36 @@ internal sealed partial class RelayConnection : IEventRecipient
         {
             while (await reader.WaitToReadAsync(_context.ConnectionAborted))
             {
-                while (reader.TryRead(out var message))
+                while (reader.TryRead(out var first))
                 {
-                    await _context.WriteAsync(message.Message, _context.ConnectionAborted);
+                    if (!reader.TryRead(out var second))
+                    {
+                        // A lone message goes out at once, as it always did: batching never adds latency.
+                        await _context.WriteAsync(first.Message, _context.ConnectionAborted);
+                    }
+                    else
+                    {
+                        // More arrived while the last write was flushing: send all of it with one write and one flush.
+                        // Rented per batch, so an idle connection holds no batch array.
+                        var batch = ArrayPool<OutboundMessage>.Shared.Rent(_maxBatch);
+                        batch[0] = first;
+                        batch[1] = second;
+                        var count = 2;
+                        while (count < _maxBatch && reader.TryRead(out var next))
+                        {
+                            batch[count++] = next;
+                        }
+
+                        try
+                        {
+                            await WriteBatchAsync(batch.AsSpan(0, count));
+                        }
+                        finally
+                        {
+                            ArrayPool<OutboundMessage>.Shared.Return(batch, clearArray: true);
+                        }
+                    }
+
                     Volatile.Write(ref _lastProgress, _timeProvider.GetTimestamp());
                 }
             }
@@ -157,6 +178,25 @@ internal sealed partial class RelayConnection : IEventRecipient
         {
             Log.WriteFailed(_logger, ConnectionId, ex);
             _context.Abort();
+        }
+    }
+
+    private ValueTask WriteBatchAsync(ReadOnlySpan<OutboundMessage> batch)
+    {
+        var protocol = _context.Protocol;
+        var buffer = new PooledBuffer(4096);
+        OutboundBatch.Write(batch, protocol, ProtocolVersion >= 2 ? EventsFrame.For(protocol) : null, buffer);
+        return WriteAndReturnAsync(buffer);
+    }
+
+    private async ValueTask WriteAndReturnAsync(PooledBuffer buffer)
+    {
+        using (buffer)
+        {
+            // A SerializedHubMessage made of bytes for this connection's protocol: SignalR writes them as they are, and
+            // HubConnectionContext.WriteAsync flushes once per call, so the whole batch costs one flush (one socket send).
+            var bytes = new SerializedHubMessage([new SerializedMessage(_context.Protocol.Name, buffer.WrittenMemory)]);
+            await _context.WriteAsync(bytes, _context.ConnectionAborted);
         }
     }
 
