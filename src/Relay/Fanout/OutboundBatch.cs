@@ -15,15 +15,7 @@ internal static class OutboundBatch
         var i = 0;
         while (i < messages.Length)
         {
-            var run = 0;
-            if (events is not null)
-            {
-                while (i + run < messages.Length && EventsFrame.IsEvent(messages[i + run]))
-                {
-                    run++;
-                }
-            }
-
+            var run = EventRun(messages[i..], events);
             if (run >= 2)
             {
                 events!.Write(messages.Slice(i, run), output);
@@ -34,5 +26,20 @@ internal static class OutboundBatch
             output.Write(messages[i].Message.GetSerializedMessage(protocol).Span);
             i++;
         }
+    }
+
+    /// <summary>How many messages at the start of <paramref name="messages"/> are events that go into one <c>Events</c> frame (0 without <paramref name="events"/>).</summary>
+    public static int EventRun(ReadOnlySpan<OutboundMessage> messages, EventsFrame? events)
+    {
+        var run = 0;
+        if (events is not null)
+        {
+            while (run < messages.Length && EventsFrame.IsEvent(messages[run]))
+            {
+                run++;
+            }
+        }
+
+        return run;
     }
 }

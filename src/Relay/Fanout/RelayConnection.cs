@@ -1,4 +1,4 @@
-using System.Buffers;
+using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
@@ -22,6 +22,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly int _maxBatch;
+    private readonly bool _statefulReconnect;
     private Task _writer = Task.CompletedTask;
 
     public RelayConnection(HubConnectionContext context, FanoutOptions fanout, int callsPerSecond, TimeProvider timeProvider, RelayMetrics metrics, ILogger logger)
@@ -31,6 +32,11 @@ internal sealed partial class RelayConnection : IEventRecipient
         _lastProgress = timeProvider.GetTimestamp();
         CallLimiter = new CallRateLimiter(callsPerSecond, timeProvider);
         _maxBatch = fanout.MaxBatchSize;
+        // Present when the client asked for stateful reconnect (even if its handshake then turned it down: erring on the
+        // side of one write per frame is only slower, never wrong).
+#pragma warning disable CA2252 // Only tested for presence; SignalR's own HubConnectionContext reads it the same way.
+        _statefulReconnect = context.Features.Get<IStatefulReconnectFeature>() is not null;
+#pragma warning restore CA2252
         _context = context;
         _metrics = metrics;
         _logger = logger;
@@ -127,77 +133,6 @@ internal sealed partial class RelayConnection : IEventRecipient
     {
         _outbound.TryComplete();
         await _writer;
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var reader = _outbound.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(_context.ConnectionAborted))
-            {
-                while (reader.TryRead(out var first))
-                {
-                    if (!reader.TryRead(out var second))
-                    {
-                        // A lone message goes out at once, as it always did: batching never adds latency.
-                        await _context.WriteAsync(first.Message, _context.ConnectionAborted);
-                    }
-                    else
-                    {
-                        // More arrived while the last write was flushing: send all of it with one write and one flush.
-                        // Rented per batch, so an idle connection holds no batch array.
-                        var batch = ArrayPool<OutboundMessage>.Shared.Rent(_maxBatch);
-                        batch[0] = first;
-                        batch[1] = second;
-                        var count = 2;
-                        while (count < _maxBatch && reader.TryRead(out var next))
-                        {
-                            batch[count++] = next;
-                        }
-
-                        try
-                        {
-                            await WriteBatchAsync(batch.AsSpan(0, count));
-                        }
-                        finally
-                        {
-                            ArrayPool<OutboundMessage>.Shared.Return(batch, clearArray: true);
-                        }
-                    }
-
-                    Volatile.Write(ref _lastProgress, _timeProvider.GetTimestamp());
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_context.ConnectionAborted.IsCancellationRequested)
-        {
-            // The connection closed; what was queued for it has no reader any more.
-        }
-        catch (Exception ex)
-        {
-            Log.WriteFailed(_logger, ConnectionId, ex);
-            _context.Abort();
-        }
-    }
-
-    private ValueTask WriteBatchAsync(ReadOnlySpan<OutboundMessage> batch)
-    {
-        var protocol = _context.Protocol;
-        var buffer = new PooledBuffer(4096);
-        OutboundBatch.Write(batch, protocol, ProtocolVersion >= 2 ? EventsFrame.For(protocol) : null, buffer);
-        return WriteAndReturnAsync(buffer);
-    }
-
-    private async ValueTask WriteAndReturnAsync(PooledBuffer buffer)
-    {
-        using (buffer)
-        {
-            // A SerializedHubMessage made of bytes for this connection's protocol: SignalR writes them as they are, and
-            // HubConnectionContext.WriteAsync flushes once per call, so the whole batch costs one flush (one socket send).
-            var bytes = new SerializedHubMessage([new SerializedMessage(_context.Protocol.Name, buffer.WrittenMemory)]);
-            await _context.WriteAsync(bytes, _context.ConnectionAborted);
-        }
     }
 
     /// <summary>Stuck: something is queued and nothing has been written for longer than the stuck timeout.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,9 +10,17 @@ namespace Relay.Tests.Fanout;
 
 public class RelayConnectionTests
 {
-    private static (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64)
+    private static (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64, bool statefulReconnect = false)
     {
-        var context = new RecordingContext(HubProtocols.ByName(protocol));
+        var transport = new DefaultConnectionContext();
+        if (statefulReconnect)
+        {
+#pragma warning disable CA2252 // Preview interface, used as SignalR uses it.
+            transport.Features.Set<IStatefulReconnectFeature>(new StatefulReconnect());
+#pragma warning restore CA2252
+        }
+
+        var context = new RecordingContext(HubProtocols.ByName(protocol), transport);
         var connection = new RelayConnection(context, new FanoutOptions { MaxBatchSize = maxBatch }, 20, TimeProvider.System, new TestMetrics().Metrics, NullLogger.Instance)
         {
             ProtocolVersion = version,
@@ -83,12 +92,73 @@ public class RelayConnectionTests
         await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task WriteLoop_StatefulReconnectVersion1_OneWritePerMessage()
+    {
+        // SignalR's stateful reconnect numbers every write as one message; several frames in one write would break replay.
+        var (connection, context) = Create("json", version: 1, statefulReconnect: true);
+        var messages = Enumerable.Range(1, 10).Select(HubProtocols.Event).ToList();
+        foreach (var message in messages)
+        {
+            connection.Enqueue(message);
+        }
+
+        connection.Start();
+        await context.WaitForWritesAsync(10);
+
+        Assert.Equal(messages.Select(m => m.Message), context.Writes);
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [MemberData(nameof(HubProtocols.Names), MemberType = typeof(HubProtocols))]
+    public async Task WriteLoop_StatefulReconnectVersion2_EachFrameItsOwnWrite_EventsBytesOwned(string protocol)
+    {
+        var (connection, context) = Create(protocol, version: 2, statefulReconnect: true);
+        for (var i = 1; i <= 5; i++)
+        {
+            connection.Enqueue(HubProtocols.Event(i));
+        }
+
+        connection.EnqueueControl(HubProtocols.Resync("overflow").Message);
+        connection.Enqueue(HubProtocols.Event(6));
+        connection.Enqueue(HubProtocols.Event(7));
+        connection.Start();
+        await context.WaitForWritesAsync(3);
+
+        // One frame per write: Events(1..5), Resync, Events(6, 7).
+        var frames = context.Writes.Select(w => HubProtocols.Parse(context.Protocol, w.GetSerializedMessage(context.Protocol))).ToList();
+        Assert.All(frames, f => Assert.Single(f));
+        Assert.Equal(
+            [("Events", "1"), ("Events", "2"), ("Events", "3"), ("Events", "4"), ("Events", "5"), ("Resync", "overflow"), ("Events", "6"), ("Events", "7")],
+            HubProtocols.Describe(frames.SelectMany(f => f)));
+        // Kept by SignalR for replay until acknowledged: the bytes must not be a pooled buffer returned after the write.
+        Assert.All(context.OriginalWrites.Where(w => w.Message is null), w => Assert.True(
+            System.Runtime.InteropServices.MemoryMarshal.TryGetArray(w.GetSerializedMessage(context.Protocol), out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length,
+            "an Events frame kept for replay must own its bytes"));
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+#pragma warning disable CA2252 // Preview interface, used as SignalR uses it.
+    private sealed class StatefulReconnect : IStatefulReconnectFeature
+    {
+        public void OnReconnected(Func<System.IO.Pipelines.PipeWriter, Task> notifyOnReconnect)
+        {
+        }
+
+        public void DisableReconnect()
+        {
+        }
+    }
+#pragma warning restore CA2252
+
     /// <summary>A hub connection that records what is written to it instead of sending it.</summary>
-    private sealed class RecordingContext(IHubProtocol protocol)
-        : HubConnectionContext(new DefaultConnectionContext(), new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(1), ClientTimeoutInterval = TimeSpan.FromMinutes(2) }, NullLoggerFactory.Instance)
+    private sealed class RecordingContext(IHubProtocol protocol, DefaultConnectionContext transport)
+        : HubConnectionContext(transport, new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(1), ClientTimeoutInterval = TimeSpan.FromMinutes(2) }, NullLoggerFactory.Instance)
     {
         private readonly Lock _gate = new();
         private readonly List<SerializedHubMessage> _writes = [];
+        private readonly List<SerializedHubMessage> _originals = [];
 
         public override IHubProtocol Protocol => protocol;
 
@@ -103,6 +173,17 @@ public class RelayConnectionTests
             }
         }
 
+        public IReadOnlyList<SerializedHubMessage> OriginalWrites
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _originals];
+                }
+            }
+        }
+
         public byte[] Bytes() => [.. Writes.SelectMany(w => w.GetSerializedMessage(protocol).ToArray())];
 
         public override ValueTask WriteAsync(SerializedHubMessage message, CancellationToken cancellationToken = default)
@@ -112,6 +193,7 @@ public class RelayConnectionTests
             lock (_gate)
             {
                 _writes.Add(message.Message is null ? copy : message);
+                _originals.Add(message);
             }
 
             return default;
