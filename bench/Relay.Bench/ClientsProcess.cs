@@ -16,6 +16,7 @@ internal sealed class ClientsProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _connectionsFile;
+    private bool _disposed;
 
     private ClientsProcess(Process process, string connectionsFile)
     {
@@ -73,6 +74,12 @@ internal sealed class ClientsProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         try
         {
             if (!_process.HasExited)

@@ -106,6 +106,51 @@ if (selected.Contains("tabs") || selected.Contains("idle"))
 
 string[] allPaths = [ScenarioRunner.RelayJson, ScenarioRunner.RelayMessagePack, ScenarioRunner.Direct];
 
+// Idle first, while Relay's heap has not grown for other scenarios: its RSS delta is then the connections' cost.
+if (selected.Contains("idle"))
+{
+    Console.Error.WriteLine("idle");
+    var idle = quick ? 500 : 10_000;
+    var window = TimeSpan.FromSeconds(quick ? 5 : 30);
+    try
+    {
+        var before = ProcessStats.RssBytes(environment.RelayPid);
+        await using (var clients = await ClientsProcess.StartAsync(ScenarioRunner.RelayJson, environment.RelayUrl, Enumerable.Repeat(((string?)null, "bench_public/*"), idle).ToList()))
+        {
+            await Task.Delay(2000);
+            var after = ProcessStats.RssBytes(environment.RelayPid);
+            var relayCpu = ProcessStats.CpuSeconds(environment.RelayPid);
+            var clientsCpu = ProcessStats.CpuSeconds(clients.Pid);
+            await Task.Delay(window);
+            relayCpu = ProcessStats.CpuSeconds(environment.RelayPid) - relayCpu;
+            clientsCpu = ProcessStats.CpuSeconds(clients.Pid) - clientsCpu;
+            summaries.Add(string.Create(
+                CultureInfo.InvariantCulture,
+                $"- idle: {idle} guest connections (WebSockets, each subscribed): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / idle:0.0} KB per connection; Relay CPU {relayCpu * 1000 / window.TotalSeconds:0} ms per second idle ({relayCpu:0.00} s in {window.TotalSeconds:0} s; clients {clientsCpu:0.00} s); load {LoadAverage()}"));
+            Emit(summaries[^1]);
+        }
+
+        await Task.Delay(2000);
+        if (users.Count > 0)
+        {
+            var pbBefore = ProcessStats.RssBytes(environment.PocketBasePid);
+            before = ProcessStats.RssBytes(environment.RelayPid);
+            await using var clients = await ClientsProcess.StartAsync(ScenarioRunner.RelayJson, environment.RelayUrl, users.Select(u => ((string?)u.Token, "bench_notes/*")).ToList());
+            await Task.Delay(2000);
+            var after = ProcessStats.RssBytes(environment.RelayPid);
+            var pbAfter = ProcessStats.RssBytes(environment.PocketBasePid);
+            summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- idle: {users.Count} user sessions (one connection each, one PocketBase stream each; {environment.UpstreamStreams()} streams open): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / users.Count:0.0} KB per session; PocketBase RSS +{(pbAfter - pbBefore) / 1024.0 / users.Count:0.0} KB per stream"));
+            Emit(summaries[^1]);
+        }
+    }
+    catch (Exception ex)
+    {
+        Console.Error.WriteLine($"  idle failed: {ex}");
+        summaries.Add($"- idle: FAILED: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+        Emit(summaries[^1]);
+    }
+}
+
 if (selected.Contains("tabs"))
 {
     Console.Error.WriteLine("tabs");
@@ -158,50 +203,6 @@ if (selected.Contains("throughput"))
         }
 
         summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path}: {best:0} deliveries/s sustained with p99 <= 100 ms and nothing lost"));
-    }
-}
-
-if (selected.Contains("idle"))
-{
-    Console.Error.WriteLine("idle");
-    var idle = quick ? 500 : 10_000;
-    var window = TimeSpan.FromSeconds(quick ? 5 : 30);
-    try
-    {
-        var before = ProcessStats.RssBytes(environment.RelayPid);
-        await using (var clients = await ClientsProcess.StartAsync(ScenarioRunner.RelayJson, environment.RelayUrl, Enumerable.Repeat(((string?)null, "bench_public/*"), idle).ToList()))
-        {
-            await Task.Delay(2000);
-            var after = ProcessStats.RssBytes(environment.RelayPid);
-            var relayCpu = ProcessStats.CpuSeconds(environment.RelayPid);
-            var clientsCpu = ProcessStats.CpuSeconds(clients.Pid);
-            await Task.Delay(window);
-            relayCpu = ProcessStats.CpuSeconds(environment.RelayPid) - relayCpu;
-            clientsCpu = ProcessStats.CpuSeconds(clients.Pid) - clientsCpu;
-            summaries.Add(string.Create(
-                CultureInfo.InvariantCulture,
-                $"- idle: {idle} guest connections (WebSockets, each subscribed): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / idle:0.0} KB per connection; Relay CPU {relayCpu * 1000 / window.TotalSeconds:0} ms per second idle ({relayCpu:0.00} s in {window.TotalSeconds:0} s; clients {clientsCpu:0.00} s); load {LoadAverage()}"));
-            Emit(summaries[^1]);
-        }
-
-        await Task.Delay(2000);
-        if (users.Count > 0)
-        {
-            var pbBefore = ProcessStats.RssBytes(environment.PocketBasePid);
-            before = ProcessStats.RssBytes(environment.RelayPid);
-            await using var clients = await ClientsProcess.StartAsync(ScenarioRunner.RelayJson, environment.RelayUrl, users.Select(u => ((string?)u.Token, "bench_notes/*")).ToList());
-            await Task.Delay(2000);
-            var after = ProcessStats.RssBytes(environment.RelayPid);
-            var pbAfter = ProcessStats.RssBytes(environment.PocketBasePid);
-            summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- idle: {users.Count} user sessions (one connection each, one PocketBase stream each; {environment.UpstreamStreams()} streams open): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / users.Count:0.0} KB per session; PocketBase RSS +{(pbAfter - pbBefore) / 1024.0 / users.Count:0.0} KB per stream"));
-            Emit(summaries[^1]);
-        }
-    }
-    catch (Exception ex)
-    {
-        Console.Error.WriteLine($"  idle failed: {ex}");
-        summaries.Add($"- idle: FAILED: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
-        Emit(summaries[^1]);
     }
 }
 
