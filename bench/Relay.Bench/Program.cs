@@ -5,10 +5,16 @@ using Relay.Testing.PocketBase;
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
 //   Relay.Bench [--quick] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL (--connections FILE | --guests N [--topic T])
+//   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput idle (default: all).
 if (args.Contains("--clients-only"))
 {
     return await ClientsProcess.RunAsync(args);
+}
+
+if (args.Contains("--decode-cost"))
+{
+    return DecodeCost.Run();
 }
 
 string? Option(string name)
