@@ -3,7 +3,7 @@ using Relay.Bench;
 using Relay.Testing.PocketBase;
 
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
-//   Relay.Bench [--quick] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [scenario ...]
+//   Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput idle (default: all).
@@ -26,13 +26,15 @@ string? Option(string name)
 int[]? Numbers(string name) => Option(name)?.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToArray();
 
 var quick = args.Contains("--quick");
+// Every throughput step runs even after one missed p99 <= 100 ms (to compare a given step across builds).
+var allSteps = args.Contains("--all-steps");
 string[] valued = ["--out", "--relay-dll", "--users", "--broadcast", "--rates"];
 var outFile = Option("--out");
 var known = new[] { "tabs", "broadcast", "throughput", "idle" };
-var unknown = args.Where((a, i) => !known.Contains(a) && a != "--quick" && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
+var unknown = args.Where((a, i) => !known.Contains(a) && a != "--quick" && a != "--all-steps" && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [{string.Join('|', known)} ...]");
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [{string.Join('|', known)} ...]");
     return 2;
 }
 
@@ -202,6 +204,11 @@ if (selected.Contains("throughput"))
             var result = await RunAsync("throughput", path, guests, note, () => runner.RunAsync("throughput", path, connections, rate, TimeSpan.FromSeconds(quick ? 2 : 5), Next, recipientsPerWrite: guests, note));
             if (result.Failed || result.P99 > 100 || result.Delivered < result.Expected * 0.99)
             {
+                if (allSteps)
+                {
+                    continue;
+                }
+
                 break;
             }
 

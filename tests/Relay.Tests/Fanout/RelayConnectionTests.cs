@@ -8,9 +8,13 @@ using Relay.Fanout;
 
 namespace Relay.Tests.Fanout;
 
-public class RelayConnectionTests
+public sealed class RelayConnectionTests : IDisposable
 {
-    private static (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64, bool statefulReconnect = false)
+    private readonly TestMetrics _metrics = new();
+
+    public void Dispose() => _metrics.Dispose();
+
+    private (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64, bool statefulReconnect = false)
     {
         var transport = new DefaultConnectionContext();
         if (statefulReconnect)
@@ -21,7 +25,7 @@ public class RelayConnectionTests
         }
 
         var context = new RecordingContext(HubProtocols.ByName(protocol), transport);
-        var connection = new RelayConnection(context, new FanoutOptions { MaxBatchSize = maxBatch }, 20, TimeProvider.System, new TestMetrics().Metrics, NullLogger.Instance)
+        var connection = new RelayConnection(context, new FanoutOptions { MaxBatchSize = maxBatch }, 20, TimeProvider.System, _metrics.Metrics, NullLogger.Instance)
         {
             ProtocolVersion = version,
         };
