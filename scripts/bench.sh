@@ -3,6 +3,9 @@
 #   scripts/bench.sh --quick            every scenario, small (under 2 minutes; CI runs this to keep the harness working)
 #   scripts/bench.sh                    the full run recorded in docs/benchmarks.md
 #   scripts/bench.sh tabs broadcast     chosen scenarios (tabs, broadcast, throughput, idle)
+#   scripts/bench.sh --out FILE --relay-dll ../other/src/Relay/bin/Release/net10.0/Relay.dll throughput
+#                                       another Relay build (before/after), rows appended to FILE as each run ends
+#   options: --users N, --broadcast N,N (guest counts), --rates N,N (throughput writes/s); see docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -16,6 +16,49 @@ internal interface IBenchClient : IAsyncDisposable
     Task SubscribeAsync(string topic);
 }
 
+internal static class BenchClients
+{
+    public static async Task<List<IBenchClient>> ConnectAllAsync(string path, Uri url, IReadOnlyList<(string? Token, string Topic)> connections, RecordSink sink)
+    {
+        var clients = new IBenchClient[connections.Count];
+        using var gate = new SemaphoreSlim(64);
+        await Task.WhenAll(connections.Select(async (connection, i) =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var client = path == ScenarioRunner.Direct
+                    ? await DirectSseClient.ConnectAsync(url, connection.Token, sink)
+                    : await RelayBenchClient.ConnectAsync(url, connection.Token, path == ScenarioRunner.RelayMessagePack, sink);
+                await client.SubscribeAsync(connection.Topic);
+                clients[i] = client;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        return [.. clients];
+    }
+
+    public static async Task DisconnectAllAsync(List<IBenchClient> clients)
+    {
+        using var gate = new SemaphoreSlim(128);
+        await Task.WhenAll(clients.Select(async client =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                await client.DisposeAsync();
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+    }
+}
+
 /// <summary>A SignalR client of Relay over WebSockets, JSON or MessagePack, as a browser tab would hold one.</summary>
 internal sealed class RelayBenchClient : IBenchClient
 {
@@ -23,9 +66,11 @@ internal sealed class RelayBenchClient : IBenchClient
 
     private RelayBenchClient(HubConnection hub) => _hub = hub;
 
+    /// <summary>Connects as a protocol-2 client (as both Relay clients now are): it accepts <c>Events</c> batches as well as <c>Event</c>.</summary>
     public static async Task<IBenchClient> ConnectAsync(Uri relay, string? token, bool messagePack, RecordSink sink)
     {
-        var builder = new HubConnectionBuilder().WithUrl(new Uri(relay, RelayProtocol.HubPath), options =>
+        var url = new UriBuilder(new Uri(relay, RelayProtocol.HubPath)) { Query = $"{RelayProtocol.VersionParameter}={RelayProtocol.Version}" }.Uri;
+        var builder = new HubConnectionBuilder().WithUrl(url, options =>
         {
             options.Transports = HttpTransportType.WebSockets;
             options.SkipNegotiation = true;
@@ -42,6 +87,13 @@ internal sealed class RelayBenchClient : IBenchClient
         var hub = builder.Build();
         hub.ServerTimeout = TimeSpan.FromMinutes(2);
         hub.On<RelayEvent>(nameof(IRelayClient.Event), e => sink(e.Record));
+        hub.On<RelayEvent[]>(nameof(IRelayClient.Events), events =>
+        {
+            foreach (var e in events)
+            {
+                sink(e.Record);
+            }
+        });
         await hub.StartAsync();
         return new RelayBenchClient(hub);
     }

@@ -23,7 +23,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public int PocketBasePid => PocketBase.ProcessId ?? throw new InvalidOperationException("PocketBase must run as a process.");
 
-    public static async Task<BenchEnvironment> StartAsync()
+    /// <param name="relayDll">Relay.dll to run (another build, e.g. an older commit's, for before/after); default: this checkout's Release build.</param>
+    public static async Task<BenchEnvironment> StartAsync(string? relayDll = null)
     {
         var pocketBase = await PocketBaseServer.StartAsync("process");
         var usersId = (await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/users", null, null)).GetProperty("id").GetString();
@@ -56,7 +57,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
         var port = PocketBaseServer.FreePort();
         var relayUrl = new Uri($"http://127.0.0.1:{port}/");
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(RepositoryRoot(), "src", "Relay", "bin", "Release", "net10.0", "Relay.dll")])
+        var start = new ProcessStartInfo("dotnet", [relayDll ?? Path.Combine(RepositoryRoot(), "src", "Relay", "bin", "Release", "net10.0", "Relay.dll")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

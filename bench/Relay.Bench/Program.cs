@@ -2,33 +2,97 @@ using System.Globalization;
 using Relay.Bench;
 using Relay.Testing.PocketBase;
 
-// Relay against PocketBase direct, side by side. Usage: Relay.Bench [--quick] [--out FILE] [scenario ...]
+// Relay against PocketBase direct, side by side; see docs/benchmarks.md.
+//   Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [scenario ...]
+//   Relay.Bench --clients-only --path PATH --url URL (--connections FILE | --guests N [--topic T])
+//   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput idle (default: all).
+if (args.Contains("--clients-only"))
+{
+    return await ClientsProcess.RunAsync(args);
+}
+
+if (args.Contains("--decode-cost"))
+{
+    return DecodeCost.Run();
+}
+
+string? Option(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+int[]? Numbers(string name) => Option(name)?.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToArray();
+
 var quick = args.Contains("--quick");
-var outIndex = Array.IndexOf(args, "--out");
-var outFile = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
+// Every throughput step runs even after one missed p99 <= 100 ms (to compare a given step across builds).
+var allSteps = args.Contains("--all-steps");
+string[] valued = ["--out", "--relay-dll", "--users", "--broadcast", "--rates"];
+var outFile = Option("--out");
 var known = new[] { "tabs", "broadcast", "throughput", "idle" };
+var unknown = args.Where((a, i) => !known.Contains(a) && a != "--quick" && a != "--all-steps" && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
+if (unknown.Count > 0)
+{
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [{string.Join('|', known)} ...]");
+    return 2;
+}
+
 var selected = args.Where(known.Contains).ToList();
 if (selected.Count == 0)
 {
     selected = [.. known];
 }
 
-var unknown = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !known.Contains(a) && (outIndex < 0 || i != outIndex + 1)).ToList();
-if (unknown.Count > 0)
+var started = DateTime.UtcNow;
+var relayDll = Option("--relay-dll");
+var title = string.Create(
+    CultureInfo.InvariantCulture,
+    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, Relay {relayDll ?? "this checkout"}, load average at start {LoadAverage()}");
+Console.Error.WriteLine(title);
+var results = new List<ScenarioResult>();
+
+// Every row is printed, and appended to --out, as soon as its run ends: a run cut short keeps what it measured.
+void Emit(string line)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--out FILE] [{string.Join('|', known)} ...]");
-    return 2;
+    Console.WriteLine(line);
+    if (outFile is not null)
+    {
+        File.AppendAllText(outFile, line + Environment.NewLine);
+    }
 }
 
-var started = DateTime.UtcNow;
-Console.Error.WriteLine($"Relay.Bench ({(quick ? "quick" : "full")}): {string.Join(", ", selected)}; {Environment.ProcessorCount} cores");
-await using var environment = await BenchEnvironment.StartAsync();
-var runner = new ScenarioRunner(environment);
-var results = new List<ScenarioResult>();
-var extra = new List<string>();
+Emit(string.Empty);
+Emit(title);
+Emit(string.Empty);
+Emit(ScenarioResult.Header);
+var summaries = new List<string>();
 
-var userCount = quick ? 20 : 300;
+await using var environment = await BenchEnvironment.StartAsync(relayDll);
+var runner = new ScenarioRunner(environment);
+
+async Task<ScenarioResult> RunAsync(string scenario, string path, int connections, string note, Func<Task<ScenarioResult>> run)
+{
+    ScenarioResult result;
+    try
+    {
+        result = await run();
+        result = result with { Note = $"{result.Note}; load {LoadAverage()}" };
+    }
+    catch (Exception ex)
+    {
+        // One path failing (PocketBase refusing 10,000 streams, writes timing out) is a result, not the end of the run.
+        Console.Error.WriteLine($"  {scenario}/{path} failed: {ex}");
+        result = ScenarioResult.Failure(scenario, path, connections, note, ex);
+        await Task.Delay(3000);
+    }
+
+    results.Add(result);
+    Emit(result.Row);
+    return result;
+}
+
+var userCount = int.Parse(Option("--users") ?? (quick ? "20" : "300"), CultureInfo.InvariantCulture);
 var users = new List<PocketBaseUser>();
 if (selected.Contains("tabs") || selected.Contains("idle"))
 {
@@ -48,6 +112,53 @@ if (selected.Contains("tabs") || selected.Contains("idle"))
     })));
 }
 
+string[] allPaths = [ScenarioRunner.RelayJson, ScenarioRunner.RelayMessagePack, ScenarioRunner.Direct];
+
+// Idle first, while Relay's heap has not grown for other scenarios: its RSS delta is then the connections' cost.
+if (selected.Contains("idle"))
+{
+    Console.Error.WriteLine("idle");
+    var idle = quick ? 500 : 10_000;
+    var window = TimeSpan.FromSeconds(quick ? 5 : 30);
+    try
+    {
+        var before = ProcessStats.RssBytes(environment.RelayPid);
+        await using (var clients = await ClientsProcess.StartAsync(ScenarioRunner.RelayJson, environment.RelayUrl, Enumerable.Repeat(((string?)null, "bench_public/*"), idle).ToList()))
+        {
+            await Task.Delay(2000);
+            var after = ProcessStats.RssBytes(environment.RelayPid);
+            var relayCpu = ProcessStats.CpuSeconds(environment.RelayPid);
+            var clientsCpu = ProcessStats.CpuSeconds(clients.Pid);
+            await Task.Delay(window);
+            relayCpu = ProcessStats.CpuSeconds(environment.RelayPid) - relayCpu;
+            clientsCpu = ProcessStats.CpuSeconds(clients.Pid) - clientsCpu;
+            summaries.Add(string.Create(
+                CultureInfo.InvariantCulture,
+                $"- idle: {idle} guest connections (WebSockets, each subscribed): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / idle:0.0} KB per connection; Relay CPU {relayCpu * 1000 / window.TotalSeconds:0} ms per second idle ({relayCpu:0.00} s in {window.TotalSeconds:0} s; clients {clientsCpu:0.00} s); load {LoadAverage()}"));
+            Emit(summaries[^1]);
+        }
+
+        await Task.Delay(2000);
+        if (users.Count > 0)
+        {
+            var pbBefore = ProcessStats.RssBytes(environment.PocketBasePid);
+            before = ProcessStats.RssBytes(environment.RelayPid);
+            await using var clients = await ClientsProcess.StartAsync(ScenarioRunner.RelayJson, environment.RelayUrl, users.Select(u => ((string?)u.Token, "bench_notes/*")).ToList());
+            await Task.Delay(2000);
+            var after = ProcessStats.RssBytes(environment.RelayPid);
+            var pbAfter = ProcessStats.RssBytes(environment.PocketBasePid);
+            summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- idle: {users.Count} user sessions (one connection each, one PocketBase stream each; {environment.UpstreamStreams()} streams open): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / users.Count:0.0} KB per session; PocketBase RSS +{(pbAfter - pbBefore) / 1024.0 / users.Count:0.0} KB per stream"));
+            Emit(summaries[^1]);
+        }
+    }
+    catch (Exception ex)
+    {
+        Console.Error.WriteLine($"  idle failed: {ex}");
+        summaries.Add($"- idle: FAILED: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+        Emit(summaries[^1]);
+    }
+}
+
 if (selected.Contains("tabs"))
 {
     Console.Error.WriteLine("tabs");
@@ -55,23 +166,25 @@ if (selected.Contains("tabs"))
     var rate = quick ? 50 : 100;
     var duration = TimeSpan.FromSeconds(quick ? 3 : 15);
     (string, object, string?) Next(int i) => ("bench_notes", new { owner = users[i % users.Count].Id }, users[i % users.Count].Token);
-    foreach (var path in new[] { ScenarioRunner.RelayJson, ScenarioRunner.RelayMessagePack, ScenarioRunner.Direct })
+    foreach (var path in allPaths)
     {
-        results.Add(await runner.RunAsync("tabs", path, connections, rate, duration, Next, recipientsPerWrite: 3, $"{users.Count} users x 3 tabs, {rate} writes/s"));
+        var note = $"{users.Count} users x 3 tabs, {rate} writes/s";
+        await RunAsync("tabs", path, connections.Count, note, () => runner.RunAsync("tabs", path, connections, rate, duration, Next, recipientsPerWrite: 3, note));
     }
 }
 
 if (selected.Contains("broadcast"))
 {
     Console.Error.WriteLine("broadcast");
-    foreach (var guests in quick ? [200] : new[] { 1_000, 10_000 })
+    foreach (var guests in Numbers("--broadcast") ?? (quick ? [200] : [1_000, 10_000]))
     {
         var connections = Enumerable.Repeat(((string?)null, "bench_public/*"), guests).ToList();
         var duration = TimeSpan.FromSeconds(quick ? 3 : 10);
         (string, object, string?) Next(int i) => ("bench_public", new { }, null);
-        foreach (var path in new[] { ScenarioRunner.RelayJson, ScenarioRunner.RelayMessagePack, ScenarioRunner.Direct })
+        foreach (var path in allPaths)
         {
-            results.Add(await runner.RunAsync("broadcast", path, connections, 20, duration, Next, recipientsPerWrite: guests, $"{guests} guests, 20 writes/s"));
+            var note = $"{guests} guests, 20 writes/s";
+            await RunAsync("broadcast", path, guests, note, () => runner.RunAsync("broadcast", path, connections, 20, duration, Next, recipientsPerWrite: guests, note));
         }
     }
 }
@@ -82,67 +195,40 @@ if (selected.Contains("throughput"))
     var guests = quick ? 100 : 300;
     var connections = Enumerable.Repeat(((string?)null, "bench_public/*"), guests).ToList();
     (string, object, string?) Next(int i) => ("bench_public", new { }, null);
-    foreach (var path in new[] { ScenarioRunner.RelayMessagePack, ScenarioRunner.Direct })
+    foreach (var path in allPaths)
     {
         double best = 0;
-        foreach (var rate in quick ? [100] : new[] { 100, 200, 400, 800, 1600 })
+        foreach (var rate in Numbers("--rates") ?? (quick ? [100] : [100, 200, 400, 800, 1600]))
         {
-            var result = await runner.RunAsync("throughput", path, connections, rate, TimeSpan.FromSeconds(quick ? 2 : 5), Next, recipientsPerWrite: guests, $"{guests} guests, {rate} writes/s");
-            results.Add(result);
-            if (result.P99 > 100 || result.Delivered < result.Expected * 0.99)
+            var note = $"{guests} guests, {rate} writes/s";
+            var result = await RunAsync("throughput", path, guests, note, () => runner.RunAsync("throughput", path, connections, rate, TimeSpan.FromSeconds(quick ? 2 : 5), Next, recipientsPerWrite: guests, note));
+            if (result.Failed || result.P99 > 100 || result.Delivered < result.Expected * 0.99)
             {
+                if (allSteps)
+                {
+                    continue;
+                }
+
                 break;
             }
 
             best = Math.Max(best, result.Delivered / result.Seconds);
         }
 
-        extra.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path}: {best:0} deliveries/s sustained with p99 <= 100 ms and nothing lost"));
+        summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path}: {best:0} deliveries/s sustained with p99 <= 100 ms and nothing lost"));
     }
 }
 
-if (selected.Contains("idle"))
+Emit(string.Empty);
+foreach (var line in summaries.Where(s => s.StartsWith("- throughput", StringComparison.Ordinal)))
 {
-    Console.Error.WriteLine("idle");
-    var idle = quick ? 500 : 10_000;
-    var before = ProcessStats.RssBytes(environment.RelayPid);
-    var clients = await runner.ConnectAsync(ScenarioRunner.RelayJson, Enumerable.Repeat(((string?)null, "bench_public/*"), idle).ToList(), _ => { });
-    await Task.Delay(2000);
-    var after = ProcessStats.RssBytes(environment.RelayPid);
-    extra.Add(string.Create(CultureInfo.InvariantCulture, $"- idle: {idle} guest connections (WebSockets, each subscribed): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / idle:0.0} KB per connection"));
-    await ScenarioRunner.DisconnectAsync(clients);
-    await Task.Delay(2000);
-
-    var pbBefore = ProcessStats.RssBytes(environment.PocketBasePid);
-    before = ProcessStats.RssBytes(environment.RelayPid);
-    clients = await runner.ConnectAsync(ScenarioRunner.RelayJson, users.Select(u => ((string?)u.Token, "bench_notes/*")).ToList(), _ => { });
-    await Task.Delay(2000);
-    after = ProcessStats.RssBytes(environment.RelayPid);
-    var pbAfter = ProcessStats.RssBytes(environment.PocketBasePid);
-    extra.Add(string.Create(CultureInfo.InvariantCulture, $"- idle: {users.Count} user sessions (one connection each, one PocketBase stream each; {environment.UpstreamStreams()} streams open): Relay RSS +{(after - before) / 1048576.0:0.0} MB, {(after - before) / 1024.0 / users.Count:0.0} KB per session; PocketBase RSS +{(pbAfter - pbBefore) / 1024.0 / users.Count:0.0} KB per stream"));
-    await ScenarioRunner.DisconnectAsync(clients);
+    Emit(line);
 }
 
-var report = new System.Text.StringBuilder()
-    .AppendLine(CultureInfo.InvariantCulture, $"Relay.Bench {(quick ? "--quick" : "(full)")}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {(DateTime.UtcNow - started).TotalMinutes:0.0} min")
-    .AppendLine()
-    .AppendLine(ScenarioResult.Header);
-foreach (var result in results)
-{
-    report.AppendLine(result.Row);
-}
+Emit(string.Create(CultureInfo.InvariantCulture, $"({(DateTime.UtcNow - started).TotalMinutes:0.0} min, load average at end {LoadAverage()})"));
 
-report.AppendLine();
-foreach (var line in extra)
-{
-    report.AppendLine(line);
-}
+var lost = results.Where(r => !r.Failed && r.Delivered < r.Expected && r.Scenario != "throughput").ToList();
+var failed = results.Where(r => r.Failed).ToList();
+return lost.Count == 0 && failed.Count == 0 ? 0 : 1;
 
-Console.WriteLine(report);
-if (outFile is not null)
-{
-    await File.WriteAllTextAsync(outFile, report.ToString());
-}
-
-var lost = results.Where(r => r.Delivered < r.Expected && r.Scenario != "throughput").ToList();
-return lost.Count == 0 ? 0 : 1;
+static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));

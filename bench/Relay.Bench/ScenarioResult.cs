@@ -17,14 +17,26 @@ internal sealed record ScenarioResult(
     double RelayCpuSeconds,
     double RelayPeakMb,
     double PocketBaseCpuSeconds,
+    double ClientsCpuSeconds,
     int UpstreamStreams,
     string Note = "")
 {
     public static string Header =>
-        "| scenario | path | connections | writes | delivered / expected | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | Relay CPU s | Relay peak RSS MB | PocketBase CPU s | PocketBase streams | note |\n"
-        + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+        "| scenario | path | connections | writes | delivered / expected | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | Relay CPU s | Relay CPU µs/delivery | Relay peak RSS MB | PocketBase CPU s | clients CPU s | PocketBase streams | note |\n"
+        + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
 
-    public string Row => string.Create(
-        CultureInfo.InvariantCulture,
-        $"| {Scenario} | {Path} | {Connections} | {Writes} | {Delivered} / {Expected} | {Delivered / Math.Max(Seconds, 0.001):0} | {P50:0.00} | {P95:0.00} | {P99:0.00} | {Max:0.0} | {RelayCpuSeconds:0.0} | {RelayPeakMb:0} | {PocketBaseCpuSeconds:0.0} | {UpstreamStreams} | {Note} |");
+    public bool Failed { get; init; }
+
+    /// <summary>A run that threw: recorded as a row, so one failing path never loses the rest of the run.</summary>
+    public static ScenarioResult Failure(string scenario, string path, int connections, string note, Exception exception)
+        => new(scenario, path, connections, 0, 0, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, 0, 0, 0, 0, 0, $"{note}; FAILED: {exception.GetType().Name}: {exception.Message.ReplaceLineEndings(" ")}")
+        {
+            Failed = true,
+        };
+
+    public string Row => Failed
+        ? $"| {Scenario} | {Path} | {Connections} | — | — | — | — | — | — | — | — | — | — | — | — | — | {Note} |"
+        : string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {Scenario} | {Path} | {Connections} | {Writes} | {Delivered} / {Expected} | {Delivered / Math.Max(Seconds, 0.001):0} | {P50:0.00} | {P95:0.00} | {P99:0.00} | {Max:0.0} | {RelayCpuSeconds:0.0} | {(Path == ScenarioRunner.Direct || Delivered == 0 ? "—" : (RelayCpuSeconds * 1e6 / Delivered).ToString("0.0", CultureInfo.InvariantCulture))} | {RelayPeakMb:0} | {PocketBaseCpuSeconds:0.0} | {ClientsCpuSeconds:0.0} | {UpstreamStreams} | {Note} |");
 }

@@ -16,6 +16,13 @@ internal sealed class FanoutOptions
     public int QueueCapacity { get; set; } = 1024;
 
     /// <summary>
+    /// The most queued messages one connection's writer sends with a single write and flush. Only what queued up while
+    /// the previous write was in flight is batched; a lone message is sent at once.
+    /// </summary>
+    [Range(2, 10_000)]
+    public int MaxBatchSize { get; set; } = 64;
+
+    /// <summary>
     /// A connection whose queue is full and that has written nothing for this long is taken as dead (a paused tab, a
     /// half-open socket) and closed, so it stops costing memory.
     /// </summary>

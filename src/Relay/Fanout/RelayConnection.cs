@@ -1,4 +1,4 @@
-using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
@@ -21,6 +21,8 @@ internal sealed partial class RelayConnection : IEventRecipient
     private long _lastProgress;
     private readonly RelayMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly int _maxBatch;
+    private readonly bool _statefulReconnect;
     private Task _writer = Task.CompletedTask;
 
     public RelayConnection(HubConnectionContext context, FanoutOptions fanout, int callsPerSecond, TimeProvider timeProvider, RelayMetrics metrics, ILogger logger)
@@ -28,14 +30,13 @@ internal sealed partial class RelayConnection : IEventRecipient
         _timeProvider = timeProvider;
         _stuckTimeout = fanout.StuckTimeout;
         _lastProgress = timeProvider.GetTimestamp();
-        CallLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = callsPerSecond,
-            TokensPerPeriod = callsPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+        CallLimiter = new CallRateLimiter(callsPerSecond, timeProvider);
+        _maxBatch = fanout.MaxBatchSize;
+        // Present when the client asked for stateful reconnect (even if its handshake then turned it down: erring on the
+        // side of one write per frame is only slower, never wrong).
+#pragma warning disable CA2252 // Only tested for presence; SignalR's own HubConnectionContext reads it the same way.
+        _statefulReconnect = context.Features.Get<IStatefulReconnectFeature>() is not null;
+#pragma warning restore CA2252
         _context = context;
         _metrics = metrics;
         _logger = logger;
@@ -48,7 +49,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     public int ProtocolVersion { get; init; } = 1;
 
     /// <summary>Bounds this connection's hub calls; a flood from one client never costs the others.</summary>
-    public RateLimiter CallLimiter { get; }
+    public CallRateLimiter CallLimiter { get; }
 
     /// <summary>The session this connection belongs to; set once when the connection is attached.</summary>
     public UserSession Session { get; set; } = null!;
@@ -129,32 +130,6 @@ internal sealed partial class RelayConnection : IEventRecipient
     {
         _outbound.TryComplete();
         await _writer;
-        CallLimiter.Dispose();
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var reader = _outbound.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(_context.ConnectionAborted))
-            {
-                while (reader.TryRead(out var message))
-                {
-                    await _context.WriteAsync(message.Message, _context.ConnectionAborted);
-                    Volatile.Write(ref _lastProgress, _timeProvider.GetTimestamp());
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_context.ConnectionAborted.IsCancellationRequested)
-        {
-            // The connection closed; what was queued for it has no reader any more.
-        }
-        catch (Exception ex)
-        {
-            Log.WriteFailed(_logger, ConnectionId, ex);
-            _context.Abort();
-        }
     }
 
     /// <summary>Stuck: something is queued and nothing has been written for longer than the stuck timeout.</summary>

@@ -23,12 +23,9 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
         });
         try
         {
-            using (var lease = connection.CallLimiter.AttemptAcquire())
+            if (!connection.CallLimiter.TryAcquire())
             {
-                if (!lease.IsAcquired)
-                {
-                    throw new RelayHubException(RelayErrorCodes.RateLimited, "too many calls; slow down (Relay:HubCallsPerSecond)");
-                }
+                throw new RelayHubException(RelayErrorCodes.RateLimited, "too many calls; slow down (Relay:HubCallsPerSecond)");
             }
 
             try

@@ -1,0 +1,219 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Abstractions;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Logging.Abstractions;
+using Relay.Client.Protocol;
+using Relay.Fanout;
+
+namespace Relay.Tests.Fanout;
+
+public sealed class RelayConnectionTests : IDisposable
+{
+    private readonly TestMetrics _metrics = new();
+
+    public void Dispose() => _metrics.Dispose();
+
+    private (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64, bool statefulReconnect = false)
+    {
+        var transport = new DefaultConnectionContext();
+        if (statefulReconnect)
+        {
+#pragma warning disable CA2252 // Preview interface, used as SignalR uses it.
+            transport.Features.Set<IStatefulReconnectFeature>(new StatefulReconnect());
+#pragma warning restore CA2252
+        }
+
+        var context = new RecordingContext(HubProtocols.ByName(protocol), transport);
+        var connection = new RelayConnection(context, new FanoutOptions { MaxBatchSize = maxBatch }, 20, TimeProvider.System, _metrics.Metrics, NullLogger.Instance)
+        {
+            ProtocolVersion = version,
+        };
+        return (connection, context);
+    }
+
+    [Theory]
+    [InlineData("json", 1)]
+    [InlineData("json", 2)]
+    [InlineData("messagepack", 2)]
+    public async Task WriteLoop_LoneEvent_SentAtOnceAsEvent(string protocol, int version)
+    {
+        var (connection, context) = Create(protocol, version);
+        var message = HubProtocols.Event(1);
+        connection.Start();
+
+        connection.Enqueue(message);
+        await context.WaitForWritesAsync(1);
+
+        Assert.Same(message.Message, Assert.Single(context.Writes));
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [MemberData(nameof(HubProtocols.Names), MemberType = typeof(HubProtocols))]
+    public async Task WriteLoop_Version1Backlog_SameBytesInFewerWrites(string protocol)
+    {
+        var (connection, context) = Create(protocol, version: 1, maxBatch: 64);
+        var messages = Enumerable.Range(1, 200).Select(HubProtocols.Event).ToList();
+        messages.Insert(50, HubProtocols.Resync("overflow"));
+        foreach (var message in messages)
+        {
+            connection.Enqueue(message);
+        }
+
+        connection.Start();
+        await context.WaitForBytesAsync(messages.Sum(m => HubProtocols.Frame(context.Protocol, m).Length));
+
+        // Queued before the writer started: 201 messages in batches of at most 64, byte for byte what one-by-one sent.
+        Assert.Equal(4, context.Writes.Count);
+        Assert.Equal(messages.SelectMany(m => HubProtocols.Frame(context.Protocol, m)), context.Bytes());
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [MemberData(nameof(HubProtocols.Names), MemberType = typeof(HubProtocols))]
+    public async Task WriteLoop_Version2Backlog_EventsBatchesInOrderEachEventOnce(string protocol)
+    {
+        var (connection, context) = Create(protocol, version: 2, maxBatch: 64);
+        var expected = new List<(string, string)>();
+        for (var i = 1; i <= 150; i++)
+        {
+            connection.Enqueue(HubProtocols.Event(i));
+            if (i == 100)
+            {
+                connection.EnqueueControl(HubProtocols.Resync("upstream_reconnected").Message);
+            }
+        }
+
+        connection.Start();
+        await context.WaitForWritesAsync(3);
+        var delivered = HubProtocols.Describe(HubProtocols.Parse(context.Protocol, context.Bytes()));
+
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), delivered.Where(d => d.Method != "Resync").Select(d => d.Value));
+        Assert.Equal(("Resync", "upstream_reconnected"), delivered[100]);
+        Assert.All(delivered.Where(d => d.Method != "Resync"), d => Assert.Equal(nameof(IRelayClient.Events), d.Method));
+        Assert.Equal(3, context.Writes.Count);
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task WriteLoop_StatefulReconnectVersion1_OneWritePerMessage()
+    {
+        // SignalR's stateful reconnect numbers every write as one message; several frames in one write would break replay.
+        var (connection, context) = Create("json", version: 1, statefulReconnect: true);
+        var messages = Enumerable.Range(1, 10).Select(HubProtocols.Event).ToList();
+        foreach (var message in messages)
+        {
+            connection.Enqueue(message);
+        }
+
+        connection.Start();
+        await context.WaitForWritesAsync(10);
+
+        Assert.Equal(messages.Select(m => m.Message), context.Writes);
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [MemberData(nameof(HubProtocols.Names), MemberType = typeof(HubProtocols))]
+    public async Task WriteLoop_StatefulReconnectVersion2_EachFrameItsOwnWrite_EventsBytesOwned(string protocol)
+    {
+        var (connection, context) = Create(protocol, version: 2, statefulReconnect: true);
+        for (var i = 1; i <= 5; i++)
+        {
+            connection.Enqueue(HubProtocols.Event(i));
+        }
+
+        connection.EnqueueControl(HubProtocols.Resync("overflow").Message);
+        connection.Enqueue(HubProtocols.Event(6));
+        connection.Enqueue(HubProtocols.Event(7));
+        connection.Start();
+        await context.WaitForWritesAsync(3);
+
+        // One frame per write: Events(1..5), Resync, Events(6, 7).
+        var frames = context.Writes.Select(w => HubProtocols.Parse(context.Protocol, w.GetSerializedMessage(context.Protocol))).ToList();
+        Assert.All(frames, f => Assert.Single(f));
+        Assert.Equal(
+            [("Events", "1"), ("Events", "2"), ("Events", "3"), ("Events", "4"), ("Events", "5"), ("Resync", "overflow"), ("Events", "6"), ("Events", "7")],
+            HubProtocols.Describe(frames.SelectMany(f => f)));
+        // Kept by SignalR for replay until acknowledged: the bytes must not be a pooled buffer returned after the write.
+        Assert.All(context.OriginalWrites.Where(w => w.Message is null), w => Assert.True(
+            System.Runtime.InteropServices.MemoryMarshal.TryGetArray(w.GetSerializedMessage(context.Protocol), out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length,
+            "an Events frame kept for replay must own its bytes"));
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+#pragma warning disable CA2252 // Preview interface, used as SignalR uses it.
+    private sealed class StatefulReconnect : IStatefulReconnectFeature
+    {
+        public void OnReconnected(Func<System.IO.Pipelines.PipeWriter, Task> notifyOnReconnect)
+        {
+        }
+
+        public void DisableReconnect()
+        {
+        }
+    }
+#pragma warning restore CA2252
+
+    /// <summary>A hub connection that records what is written to it instead of sending it.</summary>
+    private sealed class RecordingContext(IHubProtocol protocol, DefaultConnectionContext transport)
+        : HubConnectionContext(transport, new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(1), ClientTimeoutInterval = TimeSpan.FromMinutes(2) }, NullLoggerFactory.Instance)
+    {
+        private readonly Lock _gate = new();
+        private readonly List<SerializedHubMessage> _writes = [];
+        private readonly List<SerializedHubMessage> _originals = [];
+
+        public override IHubProtocol Protocol => protocol;
+
+        public IReadOnlyList<SerializedHubMessage> Writes
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _writes];
+                }
+            }
+        }
+
+        public IReadOnlyList<SerializedHubMessage> OriginalWrites
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _originals];
+                }
+            }
+        }
+
+        public byte[] Bytes() => [.. Writes.SelectMany(w => w.GetSerializedMessage(protocol).ToArray())];
+
+        public override ValueTask WriteAsync(SerializedHubMessage message, CancellationToken cancellationToken = default)
+        {
+            // Copy: the writer returns its pooled buffer once the write completes.
+            var copy = new SerializedHubMessage([new SerializedMessage(protocol.Name, message.GetSerializedMessage(protocol).ToArray())]);
+            lock (_gate)
+            {
+                _writes.Add(message.Message is null ? copy : message);
+                _originals.Add(message);
+            }
+
+            return default;
+        }
+
+        public Task WaitForWritesAsync(int count) => WaitAsync(() => Writes.Count >= count);
+
+        public Task WaitForBytesAsync(int length) => WaitAsync(() => Bytes().Length >= length);
+
+        private static async Task WaitAsync(Func<bool> done)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!done())
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+        }
+    }
+}
