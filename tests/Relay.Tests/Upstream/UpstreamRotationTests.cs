@@ -107,14 +107,17 @@ public class UpstreamRotationTests
         var delivered = 0;
         for (var minute = 2; minute <= 60; minute += 2)
         {
-            time.Advance(TimeSpan.FromMinutes(1));
-            await Task.Delay(20);
-            time.Advance(TimeSpan.FromMinutes(1));
-            await Task.Delay(20);
+            var before = rotations.GetMeasurementSnapshot().Count;
+            for (var step = 0; step < 12; step++)
+            {
+                // Small steps, so Relay's continuations run between the fake clock's timers as they would in real time.
+                time.Advance(TimeSpan.FromSeconds(10));
+                await Task.Delay(20);
+            }
+
             if (pocketBase.Streams.Reader.TryRead(out var next))
             {
-                // A rotation started: let its overlap pass on the fake clock, then write to the new stream.
-                var before = rotations.GetMeasurementSnapshot().Count;
+                // A rotation started (and may have finished): let its overlap pass, then write to the new stream.
                 await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count > before ? (object?)true : null, TimeSpan.FromMilliseconds(500));
                 stream = next;
             }
