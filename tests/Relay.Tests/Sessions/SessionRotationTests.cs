@@ -12,6 +12,10 @@ public class SessionRotationTests
     public async Task QuietSession_StreamRotatedBeforePocketBasesIdleLimit_ConnectionsGetNoResync_ButARealLossResyncs()
     {
         await using var harness = new SessionHarness();
+        // The fake ends streams as current PocketBase does: 5 minutes after its last message, and at 30 minutes.
+        harness.PocketBase.Clock = harness.Time;
+        harness.PocketBase.IdleLimit = TimeSpan.FromMinutes(5);
+        harness.PocketBase.LifetimeLimit = TimeSpan.FromMinutes(30);
         var connection = harness.NewConnection();
         var session = harness.Manager.Attach(connection, SessionKey.Guest, null, DateTimeOffset.MaxValue);
         await session.SubscribeAsync(connection, new TopicSubscription("announcements/*", "announcements/*"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
@@ -33,6 +37,7 @@ public class SessionRotationTests
             limit: TimeSpan.FromMinutes(61));
         await SessionHarness.SettleAsync();
         Assert.Equal(0, connection.QueuedCount);
+        Assert.Equal(0, harness.PocketBase.ClosedByLimit);
 
         // Delivery continues on the newest stream (released once its predecessor is retired, if still overlapping).
         Assert.Equal(1, session.StreamCount);

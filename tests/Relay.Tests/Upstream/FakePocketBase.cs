@@ -41,6 +41,22 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
     /// <summary>Topic sets of POSTs answered with anything but 204 (those are not in <see cref="Posts"/>).</summary>
     public ConcurrentQueue<string[]> Refusals { get; } = new();
 
+    /// <summary>
+    /// Current PocketBase's stream limits, enforced on <see cref="Clock"/>: a stream is ended once nothing was written on
+    /// it for <see cref="IdleLimit"/> (5 min, hard-coded in every version) or once it is <see cref="LifetimeLimit"/>
+    /// old (30 min from 0.39). Null: no limit.
+    /// </summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    public TimeSpan? IdleLimit { get; set; }
+
+    public TimeSpan? LifetimeLimit { get; set; }
+
+    /// <summary>Streams this fake ended because of <see cref="IdleLimit"/> or <see cref="LifetimeLimit"/>.</summary>
+    public int ClosedByLimit => Volatile.Read(ref _closedByLimit);
+
+    private int _closedByLimit;
+
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false) { BaseAddress = new Uri("http://pocketbase.test/") };
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -55,6 +71,7 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
 
             var stream = new SseStream($"client{Interlocked.Increment(ref _streams)}");
             await stream.WriteAsync("PB_CONNECT", $$"""{"clientId":"{{stream.ClientId}}"}""");
+            stream.EnforceLimits(Clock, IdleLimit, LifetimeLimit, () => Interlocked.Increment(ref _closedByLimit));
             Streams.Writer.TryWrite(stream);
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(stream.Pipe.Reader.AsStream()) };
         }
@@ -89,18 +106,65 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
 
     internal sealed class SseStream(string clientId)
     {
+        private ITimer? _idle;
+        private ITimer? _lifetime;
+        private TimeSpan? _idleLimit;
+        private int _closed;
+
         public string ClientId { get; } = clientId;
 
         public Pipe Pipe { get; } = new();
 
+        public bool IsClosed => Volatile.Read(ref _closed) == 1;
+
         public async Task WriteAsync(string eventType, string data)
         {
+            // As PocketBase: only a message sent on the stream resets its idle timer.
+            if (_idleLimit is { } idle)
+            {
+                _idle?.Change(idle, Timeout.InfiniteTimeSpan);
+            }
+
             await Pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes($"id:{ClientId}\nevent:{eventType}\ndata:{data}\n\n"));
+        }
+
+        public void EnforceLimits(TimeProvider clock, TimeSpan? idle, TimeSpan? lifetime, Action closedByLimit)
+        {
+            _idleLimit = idle;
+            void CloseByLimit()
+            {
+                if (Interlocked.Exchange(ref _closed, 1) == 0)
+                {
+                    // A stream Relay already let go of (its reader completed) is not one PocketBase cut.
+                    if (!Pipe.Writer.FlushAsync().AsTask().GetAwaiter().GetResult().IsCompleted)
+                    {
+                        closedByLimit();
+                    }
+
+                    Pipe.Writer.Complete();
+                }
+            }
+
+            if (idle is { } idleLimit)
+            {
+                _idle = clock.CreateTimer(_ => CloseByLimit(), null, idleLimit, Timeout.InfiniteTimeSpan);
+            }
+
+            if (lifetime is { } lifetimeLimit)
+            {
+                _lifetime = clock.CreateTimer(_ => CloseByLimit(), null, lifetimeLimit, Timeout.InfiniteTimeSpan);
+            }
         }
 
         public Task WriteRecordAsync(string topic, string action, string id, string title = "")
             => WriteAsync(topic, $$$"""{"action":"{{{action}}}","record":{"id":"{{{id}}}","collectionName":"notes","title":"{{{title}}}"}}""");
 
-        public void Close() => Pipe.Writer.Complete();
+        public void Close()
+        {
+            if (Interlocked.Exchange(ref _closed, 1) == 0)
+            {
+                Pipe.Writer.Complete();
+            }
+        }
     }
 }

@@ -90,6 +90,51 @@ public class UpstreamRotationTests
     }
 
     [Fact]
+    public async Task CurrentPocketBasesLimits_AnHourOfSteadyTraffic_NoStreamEverCut_NoResync()
+    {
+        var time = new FakeTimeProvider();
+        var pocketBase = new FakePocketBase { Clock = time, IdleLimit = TimeSpan.FromMinutes(5), LifetimeLimit = TimeSpan.FromMinutes(30) };
+        var subscriber = new FakeSubscriber(null, "announcements/*");
+        var (connection, metrics) = UpstreamConnectionTests.Create(pocketBase, subscriber, timeProvider: time);
+        await using var _ = connection;
+        using var __ = metrics;
+        using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
+        connection.Start();
+        var stream = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+
+        // An event every two minutes on whichever stream is current: never idle, so only the lifetime limit applies.
+        var delivered = 0;
+        for (var minute = 2; minute <= 60; minute += 2)
+        {
+            var before = rotations.GetMeasurementSnapshot().Count;
+            for (var step = 0; step < 12; step++)
+            {
+                // Small steps, so Relay's continuations run between the fake clock's timers as they would in real time.
+                time.Advance(TimeSpan.FromSeconds(10));
+                await Task.Delay(20);
+            }
+
+            if (pocketBase.Streams.Reader.TryRead(out var next))
+            {
+                // A rotation started (and may have finished): let its overlap pass, then write to the new stream.
+                await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count > before ? (object?)true : null, TimeSpan.FromMilliseconds(500));
+                stream = next;
+            }
+
+            await stream.WriteRecordAsync("announcements/*", "create", $"m{minute}");
+            Assert.Equal($"m{minute}", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("id").GetString());
+            delivered++;
+        }
+
+        Assert.Equal(30, delivered);
+        Assert.Equal(0, pocketBase.ClosedByLimit);
+        Assert.Equal(0, subscriber.Resubscribed);
+        Assert.All(rotations.GetMeasurementSnapshot(), m => Assert.Equal("lifetime", m.Tags["reason"]));
+        Assert.InRange(rotations.GetMeasurementSnapshot().Count, 2, 3);
+    }
+
+    [Fact]
     public async Task RotationFails_OldStreamKept_RetriedWithoutResync()
     {
         var time = new FakeTimeProvider();
