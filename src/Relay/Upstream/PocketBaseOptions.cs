@@ -50,6 +50,18 @@ internal sealed class PocketBaseOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan RotateAfterLifetime { get; set; } = TimeSpan.FromMinutes(29);
 
+    /// <summary>
+    /// TCP keep-alive on the realtime connection: probes start after this much silence on the socket (then every
+    /// <see cref="TcpKeepAliveInterval"/>, 3 tries). PocketBase sends no heartbeat, so without it a half-open connection
+    /// (a cut the kernel never heard about) would look like a quiet stream and be rotated away without a <c>Resync</c>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan TcpKeepAliveTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time between TCP keep-alive probes once they started; a dead peer is noticed after three unanswered ones.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
+    public TimeSpan TcpKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long the old stream is still read after its replacement's subscriptions were accepted, so events already on their way on it are not lost.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RotationOverlap { get; set; } = TimeSpan.FromSeconds(2);

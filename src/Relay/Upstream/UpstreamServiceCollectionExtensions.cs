@@ -22,6 +22,9 @@ internal static class UpstreamServiceCollectionExtensions
         {
             client.BaseAddress = provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value.Url;
             client.Timeout = Timeout.InfiniteTimeSpan;
+        }).ConfigurePrimaryHttpMessageHandler(static provider => new SocketsHttpHandler
+        {
+            ConnectCallback = PocketBaseSockets.KeepAliveConnectCallback(provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value),
         });
 
         services.TryAddSingleton<PocketBaseRealtimeClient>();
