@@ -264,3 +264,13 @@ it("converges after the viewer's connection is cut while the editor writes", asy
   await viewer.screenshot({ path: join(artifacts, "viewer-converged.png") });
   await editor.screenshot({ path: join(artifacts, "editor.png") });
 });
+
+it("signs out: the hub connection stops, /bff/logout ends the session and the cookie no longer works", async () => {
+  await viewer.click("[data-testid=sign-out]");
+  await viewer.waitForSelector("[data-testid=login]", { timeout: 10_000 });
+  expect(await viewer.evaluate(() => (window as any).__relay.state)).toBe("disconnected");
+  expect(await viewer.evaluate(async () => (await fetch("/bff/user")).status)).toBe(401);
+  expect(await viewer.evaluate(async () => (await fetch("/api/collections/patients/records")).json())).toMatchObject({ items: [] });
+  // The editor's session is its own and carries on.
+  expect(await editor.evaluate(async () => (await fetch("/bff/user")).status)).toBe(200);
+});

@@ -88,9 +88,10 @@ function App() {
   }
 
   async function logout() {
+    // The hub first: Relay would otherwise close it from its side, which the client reports as an error.
+    await relay.stop();
     if (bff) await bffCall("/bff/logout", { method: "POST" });
     else pb.authStore.clear();
-    await relay.stop();
     queryClient.clear();
     setUser(null);
   }
