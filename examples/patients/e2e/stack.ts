@@ -1,10 +1,10 @@
 // The demo stack for the browser test: PocketBase 0.22.20 with the compose stack's migrations (patients, editor and
-// viewer accounts), Relay's Release build allowing the app's origin, and the built app served statically.
+// viewer accounts), and Relay's Release build in BFF mode serving the built app from its own origin
+// (Relay:Bff:WebRoot), as scripts/run-demo.sh runs it.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort, waitFor } from "../../../src/relay-client-ts/test/support.js";
 
@@ -31,32 +31,29 @@ export default async function setup(project: TestProject) {
   }));
   await waitFor(`${pocketBase}/api/health`, "PocketBase");
 
-  // The app, served as built files.
-  const appPort = await freePort();
-  const appUrl = `http://127.0.0.1:${appPort}`;
-  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
-  const server = createHttpServer((request, response) => {
-    const path = join(app, "dist", new URL(request.url ?? "/", appUrl).pathname);
-    const file = existsSync(path) && statSync(path).isFile() ? path : join(app, "dist/index.html");
-    response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-    createReadStream(file).pipe(response);
-  });
-  await new Promise<void>((ok) => server.listen(appPort, "127.0.0.1", ok));
-
   const relayPort = await freePort();
   const relay = `http://127.0.0.1:${relayPort}`;
   children.push(spawn("dotnet", [relayDll], {
     stdio: "ignore",
-    env: { ...process.env, ASPNETCORE_URLS: relay, Relay__PocketBase__Url: `${pocketBase}/`, Relay__AllowedOrigins__0: appUrl, Serilog__ConsoleFormat: "none" },
+    env: {
+      ...process.env,
+      // Development: the session cookie without the __Host- prefix, which browsers accept only over HTTPS.
+      ASPNETCORE_ENVIRONMENT: "Development",
+      ASPNETCORE_URLS: relay,
+      Relay__PocketBase__Url: `${pocketBase}/`,
+      Relay__Bff__Enabled: "true",
+      Relay__Bff__WebRoot: join(app, "dist"),
+      Relay__Bff__KeysDirectory: join(data, "keys"),
+      Serilog__ConsoleFormat: "none",
+    },
   }));
   await waitFor(`${relay}/health/ready`, "Relay");
 
-  project.provide("app", `${appUrl}/?pb=${encodeURIComponent(pocketBase)}&relay=${encodeURIComponent(relay)}`);
+  project.provide("app", `${relay}/`);
   project.provide("pocketBase", pocketBase);
 
   return () => {
     for (const child of children) child.kill("SIGKILL");
-    server.close();
     rmSync(data, { recursive: true, force: true });
   };
 }

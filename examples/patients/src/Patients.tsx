@@ -1,6 +1,12 @@
 import { createSignal, For, Show } from "solid-js";
 import { useCollection, useConnectionState, useCreateRecord, useDeleteRecord, useRealtimeCollection, useRecord, useUpdateRecord } from "pocketbase-relay-client/solid";
 
+export interface User {
+  id: string;
+  email: string;
+  role: string;
+}
+
 interface Patient {
   id: string;
   name: string;
@@ -10,7 +16,7 @@ interface Patient {
 
 const byName = (a: Patient, b: Patient) => a.name.localeCompare(b.name);
 
-export function Patients(props: { user: { id: string; email: string; role: string } }) {
+export function Patients(props: { user: User; onSignOut: () => void }) {
   useRealtimeCollection("patients");
   const patients = useCollection<Patient>("patients", () => ({ sort: "name" }));
   const [selected, setSelected] = createSignal<string>();
@@ -39,6 +45,7 @@ export function Patients(props: { user: { id: string; email: string; role: strin
         <h1>Patients</h1>
         <span data-testid="user">{props.user.email} ({props.user.role})</span>
         <span class="muted" data-testid="connection">{connection()}</span>
+        <button data-testid="sign-out" onClick={() => props.onSignOut()}>Sign out</button>
       </header>
       <main>
         <section>

@@ -37,11 +37,33 @@ internal sealed class BffOptions : IValidatableObject
     /// </summary>
     public string? KeysDirectory { get; set; }
 
+    /// <summary>
+    /// A folder of built web app files (an absolute path) that Relay serves from its own origin, <c>index.html</c> for
+    /// <c>/</c>: the one-origin setup BFF mode wants, without a separate web server. Empty: Relay serves no files.
+    /// </summary>
+    public string? WebRoot { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!string.IsNullOrEmpty(KeysDirectory) && !Path.IsPathFullyQualified(KeysDirectory))
         {
             yield return new ValidationResult($"Relay:Bff:KeysDirectory must be an absolute path; '{KeysDirectory}' is not.", [nameof(KeysDirectory)]);
+        }
+
+        if (string.IsNullOrEmpty(WebRoot))
+        {
+            yield break;
+        }
+
+        // Served files only make sense next to the session endpoints; a web root set in token mode would be a page whose
+        // sign-in answers 404, so it is refused rather than ignored.
+        if (!Enabled)
+        {
+            yield return new ValidationResult($"Relay:Bff:WebRoot ('{WebRoot}') is only served in BFF mode; set Relay:Bff:Enabled=true or remove it.", [nameof(WebRoot)]);
+        }
+        else if (!Path.IsPathFullyQualified(WebRoot) || !Directory.Exists(WebRoot))
+        {
+            yield return new ValidationResult($"Relay:Bff:WebRoot must be an existing folder given by its absolute path; '{WebRoot}' is not.", [nameof(WebRoot)]);
         }
     }
 }

@@ -38,4 +38,28 @@ public class BffOptionsTests
         Assert.True(result.Failed);
         Assert.Contains("Relay:Bff:DefaultCollection", result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void WebRootWithoutBffMode_FailsNamingTheKey()
+    {
+        var result = Validator.Validate(null, new BffOptions { WebRoot = Path.GetTempPath() });
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Bff:WebRoot", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Relay:Bff:Enabled", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("dist")]
+    [InlineData("/nonexistent/relay-web-root")]
+    public void WebRootRelativeOrMissing_FailsNamingTheKeyAndValue(string webRoot)
+    {
+        var result = Validator.Validate(null, new BffOptions { Enabled = true, WebRoot = webRoot });
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Bff:WebRoot", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains($"'{webRoot}'", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WebRootExistingFolderInBffMode_Valid()
+        => Assert.True(Validator.Validate(null, new BffOptions { Enabled = true, WebRoot = Path.GetTempPath() }).Succeeded);
 }
