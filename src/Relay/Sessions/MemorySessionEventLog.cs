@@ -40,7 +40,15 @@ internal sealed class MemorySessionEventLog : ISessionEventLog
 
     public string Head => Format(_seq);
 
-    public void Hold(string upstreamTopic) => _heldFrom.TryAdd(upstreamTopic, _seq);
+    public void Hold(string upstreamTopic)
+    {
+        if (!_heldFrom.ContainsKey(upstreamTopic))
+        {
+            // A position of its own, after any offset handed out before: events the topic missed while it was not held
+            // (released and held again) fall before it, so an older offset reads as a gap.
+            _heldFrom.Add(upstreamTopic, ++_seq);
+        }
+    }
 
     public void Release(string upstreamTopic) => _heldFrom.Remove(upstreamTopic);
 
