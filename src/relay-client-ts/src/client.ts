@@ -161,7 +161,8 @@ export class RelayClient {
 
   /**
    * Connects, retrying with the reconnect backoff until it succeeds; resolves once connected and the held topics were
-   * sent again (after a `stop()` they are subscribed again and `onResync` is raised). Rejects when `stop()` is called
+   * sent again (after a `stop()` they are subscribed again, each with its last offset, and `onResync` is raised for
+   * those Relay could not recover from its history). Rejects when `stop()` is called
    * first, or when Relay refuses the token (401/403): a new token needs a new `start()`.
    */
   start(): Promise<void> {
