@@ -107,6 +107,32 @@ public sealed class RecoveryTests(PocketBaseFixture pocketBase)
         Assert.Equal(["announcements/*"], signal.Topics);
     }
 
+    [Fact]
+    public async Task SubscribeMany_Since_OversizedRefused_ForeignNotRecovered_OwnOffsetRecovered()
+    {
+        var user = await pocketBase.CreateUserAsync("recovery-since");
+        await using var relay = RelayServer.Start(pocketBase.Server.Url);
+        await using var connection = await relay.ConnectAsync(user.Token);
+
+        var results = await connection.Hub.InvokeAsync<SubscribeResult[]>(nameof(IRelayHub.SubscribeMany), new[]
+        {
+            new SubscribeRequest { Topic = "announcements/*", Since = new string('1', 129) },
+            new SubscribeRequest { Topic = "notes/*", Since = "0123456789abcdef-1" },
+        }).DefaultTimeout();
+
+        Assert.Equal(RelayErrorCodes.InvalidRequest, results[0].Error);
+        Assert.Null(results[1].Error);
+        Assert.False(results[1].Recovered);
+        Assert.NotNull(results[1].Offset);
+
+        // Subscribing again from the offset Relay just gave is covered (nothing missed since).
+        var again = await connection.Hub.InvokeAsync<SubscribeResult[]>(nameof(IRelayHub.SubscribeMany), new[]
+        {
+            new SubscribeRequest { Topic = "notes/*", Since = results[1].Offset },
+        }).DefaultTimeout();
+        Assert.True(again[0].Recovered);
+    }
+
     private static async Task<(RelayClient Client, Channel<(string Id, long At)> Events, Channel<ResyncSignal> Resyncs, Channel<bool> Reconnects)> ConnectAsync(Uri url, string token)
     {
         var client = new RelayClient(new RelayClientOptions
