@@ -26,6 +26,7 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayOptions<RelayOptions, RelayOptionsValidator>(configuration, RelayOptions.SectionName);
         services.AddRelayOptions<Relay.Sessions.SessionOptions, SessionOptionsValidator>(configuration, Relay.Sessions.SessionOptions.SectionName);
         services.AddRelayOptions<FanoutOptions, FanoutOptionsValidator>(configuration, FanoutOptions.SectionName);
+        services.AddRelayOptions<HistoryOptions, HistoryOptionsValidator>(configuration, HistoryOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayMetrics>();
@@ -35,6 +36,7 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayBff(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
+        services.TryAddSingleton<ISessionEventLogFactory, MemorySessionEventLogFactory>();
         services.TryAddSingleton<SessionManager>();
         services.TryAddSingleton<RelayHubFilter>();
 

@@ -13,7 +13,9 @@ public interface IRelayConnection : IAsyncDisposable
     /// <summary>
     /// Events for <see cref="ResyncSignal.Topics"/> may have been lost; refetch what you hold for them.
     /// <see cref="ResyncSignal.Reason"/> is <c>reconnected</c> when this client subscribed topics again on a new
-    /// connection (raised once they are held again), or the reason Relay sent (<c>upstream_reconnected</c>, <c>overflow</c>).
+    /// connection (raised once they are held again) and Relay's history did not cover the time away (a topic Relay
+    /// recovered, by replaying its missed events before any live one, is not resynced), or the reason Relay sent
+    /// (<c>upstream_reconnected</c>, <c>overflow</c>).
     /// Runs one at a time with the event handlers, in arrival order; an exception it throws is logged.
     /// </summary>
     event Func<ResyncSignal, Task>? Resync;
@@ -42,8 +44,8 @@ public interface IRelayConnection : IAsyncDisposable
     event Func<Exception?, Task>? Reconnecting;
 
     /// <summary>
-    /// The connection is back and the held topics were sent again in one call; <see cref="Resync"/> follows for those
-    /// Relay holds again. An exception it throws is logged.
+    /// The connection is back and the held topics were sent again in one call, each with the last offset seen for it;
+    /// <see cref="Resync"/> follows for those Relay holds again but could not recover. An exception it throws is logged.
     /// </summary>
     event Func<Task>? Reconnected;
 

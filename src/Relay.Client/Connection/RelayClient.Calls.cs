@@ -14,7 +14,7 @@ public sealed partial class RelayClient
         {
             try
             {
-                var requests = batch.Select(static s => new SubscribeRequest { Topic = s.Topic, Options = s.Options }).ToArray();
+                var requests = batch.Select(static s => new SubscribeRequest { Topic = s.Topic, Options = s.Options, Since = s.EverHeld ? s.LastOffset : null }).ToArray();
                 var results = await _hub.InvokeAsync<SubscribeResult[]>(nameof(IRelayHub.SubscribeMany), requests, CancellationToken.None).ConfigureAwait(false);
                 return results?.Length == batch.Count
                     ? results

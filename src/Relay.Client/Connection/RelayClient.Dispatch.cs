@@ -53,6 +53,11 @@ public sealed partial class RelayClient
             return;
         }
 
+        if (relayEvent.Offset is { } offset)
+        {
+            subscription.LastOffset = offset;
+        }
+
         foreach (var handler in subscription.Handlers)
         {
             try

@@ -71,7 +71,10 @@ public sealed partial class RelayClient
     /// Sends every held topic the current connection does not hold yet and whose backoff has passed, in calls of up to
     /// <see cref="MaxBatch"/>. Raises no callback: the caller passes the outcome to <see cref="RaiseOutcomeAsync"/>.
     /// </summary>
-    /// <returns>The topics held before on an earlier connection and now held again (events for them may have been lost), and the topics refused for good.</returns>
+    /// <returns>
+    /// The topics held before on an earlier connection and now held again without Relay recovering what they missed
+    /// (events for them may have been lost), and the topics refused for good.
+    /// </returns>
     private async Task<FlushOutcome> FlushAsync()
     {
         List<string> restored = [];
@@ -191,9 +194,17 @@ public sealed partial class RelayClient
                     subscription.State = TopicState.Held;
                     subscription.HeldOn = connection;
                     subscription.Attempts = 0;
-                    if (subscription.EverHeld)
+                    if (subscription.EverHeld && !result.Recovered)
                     {
+                        // Relay's history did not cover the time away: events may be lost, so the app refetches.
                         restored.Add(subscription.Topic);
+                    }
+
+                    if (!result.Recovered || subscription.LastOffset is null)
+                    {
+                        // A new baseline: the old offset (if any) named a history that no longer covers this topic. A
+                        // recovered topic keeps the offsets of its replayed events, which may be newer than this.
+                        subscription.LastOffset = result.Offset;
                     }
 
                     subscription.EverHeld = true;

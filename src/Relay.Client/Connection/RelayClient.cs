@@ -12,7 +12,8 @@ namespace Relay.Client;
 /// A connection to Relay that delivers PocketBase record events to handlers. Subscriptions requested together go out
 /// as one <c>SubscribeMany</c> call; refusals that may pass (<c>rate_limited</c>, <c>upstream_unavailable</c>) are
 /// retried with backoff, refusals for good raise <see cref="SubscriptionFailed"/>. It reconnects on its own, subscribes
-/// its topics again after a reconnect and then raises <see cref="Resync"/>, because events in the gap are lost.
+/// its topics again after a reconnect, each with the offset of the last event it saw, so Relay replays what was missed
+/// from its history; it raises <see cref="Resync"/> only for the topics Relay could not recover.
 /// Thread-safe.
 /// </summary>
 /// <example>

@@ -10,6 +10,7 @@ internal sealed class TopicSubscription(string topic, SubscriptionOptions? optio
 {
     private static long _lastSequence;
     private volatile Func<RelayEvent, Task>[] _handlers = [];
+    private volatile string? _lastOffset;
 
     /// <summary>The order in which the app asked for the topics; batches keep it, so Relay sees them as requested.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _lastSequence);
@@ -28,6 +29,16 @@ internal sealed class TopicSubscription(string topic, SubscriptionOptions? optio
 
     /// <summary>True once Relay has held it on some connection: its next success is a restore, which needs a resync.</summary>
     public bool EverHeld { get; set; }
+
+    /// <summary>
+    /// The offset of the last event dispatched for the topic (or the subscription's baseline when none came since): sent
+    /// as <c>since</c> when the topic is subscribed again after a full reconnect, so Relay can replay what was missed.
+    /// </summary>
+    public string? LastOffset
+    {
+        get => _lastOffset;
+        set => _lastOffset = value;
+    }
 
     /// <summary>Transient refusals in a row (<c>rate_limited</c>, <c>upstream_unavailable</c>); drives the backoff.</summary>
     public int Attempts { get; set; }

@@ -18,4 +18,13 @@ public sealed class RelayEvent
     /// <summary>The record exactly as PocketBase sent it to this user (hidden fields removed by PocketBase, no <c>expand</c> unless asked for in the options).</summary>
     [DataMember(Name = "record")]
     public JsonElement Record { get; set; }
+
+    /// <summary>
+    /// Where this event stands in its session's history (protocol version 2): an opaque string, increasing within one
+    /// session incarnation and never equal to an offset of another. Pass the last one seen for a topic as
+    /// <see cref="SubscribeRequest.Since"/> when subscribing again after a reconnect to get what was missed.
+    /// <see langword="null"/> from servers that keep no history.
+    /// </summary>
+    [DataMember(Name = "offset")]
+    public string? Offset { get; set; }
 }

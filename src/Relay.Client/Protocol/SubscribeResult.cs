@@ -19,6 +19,22 @@ public sealed class SubscribeResult
     [DataMember(Name = "message")]
     public string? Message { get; set; }
 
+    /// <summary>
+    /// <see langword="true"/> when <see cref="SubscribeRequest.Since"/> was given and every event for the topic after it was
+    /// (or is being) sent to this connection, before any live one: nothing was missed, no refetch is needed. Otherwise
+    /// <see langword="false"/>: after a reconnect, treat the topic as resynced (refetch).
+    /// </summary>
+    [DataMember(Name = "recovered")]
+    public bool Recovered { get; set; }
+
+    /// <summary>
+    /// The session's history position at the time of subscribing, or <see langword="null"/> on error or from servers that
+    /// keep no history: every event after it is delivered, so a client that has seen no event for the topic since may
+    /// pass it as <see cref="SubscribeRequest.Since"/> later.
+    /// </summary>
+    [DataMember(Name = "offset")]
+    public string? Offset { get; set; }
+
     /// <summary>Whether the subscription succeeded.</summary>
     [IgnoreDataMember]
     [JsonIgnore]

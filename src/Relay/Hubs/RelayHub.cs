@@ -5,6 +5,7 @@ using Relay.Auth;
 using Relay.ClientIp;
 using Relay.Diagnostics;
 using Relay.Routing;
+using Relay.Sessions;
 using Relay.Upstream;
 
 namespace Relay.Hubs;
@@ -20,6 +21,9 @@ internal sealed class RelayHub(
     RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
 {
     private static readonly object GuestLeaseKey = new();
+
+    // Offsets Relay sends are far shorter (an epoch and a sequence, or a Redis Stream id); a longer one is not ours.
+    private const int MaxOffsetLength = 128;
 
     public override Task OnConnectedAsync()
     {
@@ -59,14 +63,22 @@ internal sealed class RelayHub(
         return Task.CompletedTask;
     }
 
-    public Task Subscribe(string topic, SubscriptionOptions? options)
+    public Task Subscribe(string topic, SubscriptionOptions? options) => SubscribeAsync(topic, options, since: null);
+
+    private Task<SubscribeOutcome> SubscribeAsync(string topic, SubscriptionOptions? options, string? since)
     {
         var request = requests.Create(topic, options);
+        if (since is { Length: > MaxOffsetLength })
+        {
+            throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"since is longer than {MaxOffsetLength} characters; pass an offset Relay sent");
+        }
+
         var connection = RelayHubLifetimeManager.GetConnection(Context);
         EnsureGuestMayAddTopic(connection.Session, request.UpstreamTopic);
         return connection.Session.SubscribeAsync(
             connection,
             request,
+            since,
             relayOptions.Value.MaxSubscriptionsPerConnection,
             pocketBaseOptions.Value.SubscribeTimeout,
             Context.ConnectionAborted);
@@ -82,12 +94,12 @@ internal sealed class RelayHub(
 
         // Each entry's synchronous part (validation, routing, the per-connection limit) runs in request order before the
         // first await; the waits for PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
-        var pending = new Task[requests.Length];
+        var pending = new Task<SubscribeOutcome>[requests.Length];
         for (var i = 0; i < requests.Length; i++)
         {
             pending[i] = requests[i] is { } request
-                ? SubscribeOneAsync(request.Topic, request.Options)
-                : Task.FromException(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
+                ? SubscribeOneAsync(request.Topic, request.Options, request.Since)
+                : Task.FromException<SubscribeOutcome>(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
         }
 
         var results = new SubscribeResult[requests.Length];
@@ -96,8 +108,8 @@ internal sealed class RelayHub(
             var topic = requests[i]?.Topic ?? string.Empty;
             try
             {
-                await pending[i];
-                results[i] = new SubscribeResult { Topic = topic };
+                var outcome = await pending[i];
+                results[i] = new SubscribeResult { Topic = topic, Recovered = outcome.Recovered, Offset = outcome.Offset };
             }
             catch (RelayHubException ex)
             {
@@ -113,9 +125,9 @@ internal sealed class RelayHub(
 
         return results;
 
-        async Task SubscribeOneAsync(string? topic, SubscriptionOptions? options)
+        async Task<SubscribeOutcome> SubscribeOneAsync(string? topic, SubscriptionOptions? options, string? since)
         {
-            await Subscribe(topic!, options);
+            return await SubscribeAsync(topic!, options, since);
         }
     }
 
@@ -177,7 +189,7 @@ internal sealed class RelayHub(
     /// Guests share one session and its PocketBase topic budget: a topic no guest holds yet costs one of the client
     /// address's new-topic tokens, so no address can fill the budget for everyone. Joining a held topic is free.
     /// </summary>
-    private void EnsureGuestMayAddTopic(Sessions.UserSession session, string upstreamTopic)
+    private void EnsureGuestMayAddTopic(UserSession session, string upstreamTopic)
     {
         if (session.Key.IsGuest && !session.HoldsTopic(upstreamTopic) && !guestLimiter.TryAddTopic(ClientAddress.Of(Context), out var retryAfter))
         {

@@ -25,6 +25,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly ISessionEventLogFactory _eventLogs;
+    private readonly TimeSpan _routeLinger;
 
     public SessionManager(
         IOptions<SessionOptions> options,
@@ -36,8 +38,13 @@ internal sealed partial class SessionManager : IAsyncDisposable
         IOptions<PocketBaseOptions> pocketBaseOptions,
         RelayMetrics metrics,
         TimeProvider timeProvider,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        ISessionEventLogFactory eventLogs,
+        IOptions<HistoryOptions> historyOptions)
     {
+        _eventLogs = eventLogs;
+        // With no history kept a dropped connection's topics cannot be recovered, so holding them on would buy nothing.
+        _routeLinger = historyOptions.Value.MaxEvents > 0 ? historyOptions.Value.MaxAge : TimeSpan.Zero;
         _options = options.Value;
         _authOptions = authOptions.Value;
         _verifier = verifier;
@@ -97,8 +104,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
             if (!_sessions.TryGetValue(key, out var entry))
             {
                 session = key.IsGuest
-                    ? new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.GuestTopicsPerStream, _options.MaxGuestStreams, _timeProvider, _realtimeClient)
-                    : new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient);
+                    ? new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.GuestTopicsPerStream, _options.MaxGuestStreams, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger)
+                    : new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger);
                 entry = new SessionTimers(session);
                 _sessions.Add(key, entry);
                 _metrics.SessionOpened(key.IsGuest);

@@ -28,6 +28,9 @@ internal sealed class TopicRoute(string topic, long addedVersion, UpstreamShard 
 
     public int Count => _members.Count;
 
+    /// <summary>When the route last lost its last member (a timestamp), or null while it has members.</summary>
+    public long? EmptiedAt { get; set; }
+
     /// <summary>Adds <paramref name="connection"/>; false when it is already a member.</summary>
     public bool Add(RelayConnection connection)
     {
@@ -38,6 +41,7 @@ internal sealed class TopicRoute(string topic, long addedVersion, UpstreamShard 
 
         _members.Add(connection);
         _snapshot = null;
+        EmptiedAt = null;
         return true;
     }
 

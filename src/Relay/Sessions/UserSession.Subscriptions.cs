@@ -15,18 +15,28 @@ internal sealed partial class UserSession
     /// The connection or session holds too many topics (<c>too_many_subscriptions</c>), PocketBase refused the topic
     /// (<c>subscription_refused</c>), or did not accept it in time (<c>upstream_unavailable</c>).
     /// </exception>
-    public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <c>since</c> (the last offset the client saw for the topic) and a log that covers what came after it, the
+    /// missed events are queued for the connection before any live one and the outcome says recovered.
+    /// </remarks>
+    public Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
+        => SubscribeAsync(connection, request, since: null, maxPerConnection, timeout, cancellationToken);
+
+    /// <inheritdoc cref="SubscribeAsync(RelayConnection, TopicSubscription, int, TimeSpan, CancellationToken)"/>
+    public async Task<SubscribeOutcome> SubscribeAsync(RelayConnection connection, TopicSubscription request, string? since, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await CheckFilterAsync(request, cancellationToken);
         long waitVersion;
         UpstreamConnection? replacedOn = null;
         UpstreamConnection upstream;
+        SubscribeOutcome outcome;
+        List<UpstreamConnection>? evictedFrom = null;
         lock (_gate)
         {
             if (_closed || !_connections.TryGetValue(connection, out var subscriptions))
             {
                 // The connection is closing; nothing will be delivered to it any more.
-                return;
+                return default;
             }
 
             var hasCurrent = subscriptions.TryGetValue(request.Topic, out var current);
@@ -39,7 +49,7 @@ internal sealed partial class UserSession
 
             if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
             {
-                var shard = PickShard() ?? throw new SubscriptionException(
+                var shard = PickShard() ?? PickShardAfterEvicting(out evictedFrom) ?? throw new SubscriptionException(
                     RelayErrorCodes.TooManySubscriptions,
                     Key.IsGuest
                         ? $"the guests' connections already hold {_routes.Count} distinct topics (Relay:Sessions:GuestTopicsPerStream x MaxGuestStreams)"
@@ -47,6 +57,7 @@ internal sealed partial class UserSession
                 route = new TopicRoute(request.Topic, ++_version, shard);
                 shard.TopicCount++;
                 _routes.Add(request.UpstreamTopic, route);
+                _log.Hold(request.UpstreamTopic);
             }
 
             if (current != request.UpstreamTopic)
@@ -57,8 +68,16 @@ internal sealed partial class UserSession
                     replacedOn = RemoveFromRoute(connection, current!)?.Connection;
                 }
 
+                // Replay and join in one step under the lock: every event appended before is in the replay, every
+                // later one reaches the connection live, after it (see OnEventAsync).
+                outcome = new SubscribeOutcome(since is not null && Replay(connection, since, request.UpstreamTopic), _log.Head);
                 route.Add(connection);
                 subscriptions[request.Topic] = request.UpstreamTopic;
+            }
+            else
+            {
+                // Already receiving this topic live on this connection: nothing to replay.
+                outcome = new SubscribeOutcome(since is not null && _log.TryReadSince(since, request.UpstreamTopic, out _), _log.Head);
             }
 
             waitVersion = route.AddedVersion;
@@ -68,6 +87,14 @@ internal sealed partial class UserSession
         if (replacedOn != upstream)
         {
             replacedOn?.RequestSync();
+        }
+
+        foreach (var evicted in evictedFrom ?? [])
+        {
+            if (evicted != upstream)
+            {
+                evicted.RequestSync();
+            }
         }
 
         try
@@ -86,6 +113,8 @@ internal sealed partial class UserSession
             var reason = ex is TimeoutException ? $"PocketBase did not accept the subscription within {timeout.TotalSeconds:0.#} s" : "PocketBase is unreachable";
             throw new SubscriptionException(RelayErrorCodes.UpstreamUnavailable, reason + "; retry later");
         }
+
+        return outcome;
     }
 
     /// <summary>
@@ -180,8 +209,9 @@ internal sealed partial class UserSession
         return best;
     }
 
+    /// <remarks>With linger set (the connection dropped, it did not unsubscribe) an emptied route stays held for the history's age.</remarks>
     /// <returns>The shard whose topic set changed because the route emptied, or null.</returns>
-    private UpstreamShard? RemoveFromRoute(RelayConnection connection, string upstreamTopic)
+    private UpstreamShard? RemoveFromRoute(RelayConnection connection, string upstreamTopic, bool linger = false)
     {
         if (!_routes.TryGetValue(upstreamTopic, out var route))
         {
@@ -194,9 +224,22 @@ internal sealed partial class UserSession
             return null;
         }
 
+        if (linger && _routeLinger > TimeSpan.Zero)
+        {
+            StartLingering(route);
+            return null;
+        }
+
+        DropRoute(upstreamTopic, route);
+        return route.Shard;
+    }
+
+    /// <summary>Removes an empty route; under the lock.</summary>
+    private void DropRoute(string upstreamTopic, TopicRoute route)
+    {
         _routes.Remove(upstreamTopic);
+        _log.Release(upstreamTopic);
         route.Shard.TopicCount--;
         _version++;
-        return route.Shard;
     }
 }

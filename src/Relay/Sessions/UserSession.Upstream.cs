@@ -29,27 +29,32 @@ internal sealed partial class UserSession
     public ValueTask OnEventAsync(UpstreamEvent upstreamEvent)
     {
         TopicRoute? route;
-        RelayConnection[] recipients = [];
+        RelayConnection[] recipients;
+        RelayEvent relayEvent;
         lock (_gate)
         {
-            if (_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route))
+            if (!_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route))
             {
-                recipients = route.Snapshot();
+                // Unsubscribed while the event was in flight.
+                return default;
             }
+
+            // Appended and routed in one step under the lock, so a connection joining the route (and reading the log
+            // for its replay) either finds this event in the log or among its live events, never both or neither.
+            relayEvent = new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record };
+            _log.Append(upstreamEvent.UpstreamTopic, relayEvent);
+            recipients = route.Snapshot();
         }
 
-        if (route is null)
-        {
-            // Unsubscribed while the event was in flight.
-            return default;
-        }
+        return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection);
+    }
 
-        var message = new SerializedHubMessage(new InvocationMessage(
-            nameof(IRelayClient.Event),
-            [new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record }]));
-        var recordId = upstreamEvent.Record.TryGetProperty("id", out var id) ? id.GetString() : null;
-        var key = recordId is null ? null : string.Concat(route.Topic, "\n", recordId);
-        return _fanout.DispatchAsync(recipients, new OutboundMessage(message, key), upstreamEvent.ReceivedTimestamp, route.Collection);
+    private static OutboundMessage ToOutbound(RelayEvent relayEvent)
+    {
+        var message = new SerializedHubMessage(new InvocationMessage(nameof(IRelayClient.Event), [relayEvent]));
+        var recordId = relayEvent.Record.TryGetProperty("id", out var id) ? id.GetString() : null;
+        var key = recordId is null ? null : string.Concat(relayEvent.Topic, "\n", recordId);
+        return new OutboundMessage(message, key);
     }
 
     /// <summary><paramref name="shard"/>'s stream was lost and re-established: its topics may have missed events.</summary>
@@ -58,6 +63,8 @@ internal sealed partial class UserSession
         List<(RelayConnection Connection, string[] Topics)> affected = [];
         lock (_gate)
         {
+            // PocketBase has no replay: what it sent while the stream was down is lost, so no history spans this point.
+            _log.MarkGap();
             foreach (var (connection, subscriptions) in _connections)
             {
                 string[] topics = [.. subscriptions
@@ -90,6 +97,7 @@ internal sealed partial class UserSession
                 }
 
                 route.Shard.TopicCount--;
+                _log.Release(upstreamTopic);
                 foreach (var connection in route.Snapshot())
                 {
                     if (_connections.TryGetValue(connection, out var subscriptions)

@@ -21,6 +21,9 @@ internal sealed partial class UserSession : IAsyncDisposable
     private readonly int _topicsPerStream;
     private readonly int _maxStreams;
     private readonly List<UpstreamShard> _shards = [];
+    private readonly ISessionEventLog _log;
+    private readonly TimeSpan _routeLinger;
+    private ITimer? _lingerSweep;
     private long _version;
     private string? _token;
     private DateTimeOffset _expiresAt;
@@ -37,8 +40,13 @@ internal sealed partial class UserSession : IAsyncDisposable
         int topicsPerStream,
         int maxStreams,
         TimeProvider timeProvider,
-        PocketBaseRealtimeClient? filterChecker = null)
+        PocketBaseRealtimeClient? filterChecker = null,
+        ISessionEventLog? eventLog = null,
+        TimeSpan routeLinger = default)
     {
+        // Without a log (tests of other aspects) nothing is ever recoverable and topics never linger.
+        _log = eventLog ?? new MemorySessionEventLog(new HistoryOptions { MaxEvents = 0 }, timeProvider);
+        _routeLinger = eventLog is null ? TimeSpan.Zero : routeLinger;
         _filterChecker = filterChecker;
         _timeProvider = timeProvider;
         Key = key;
@@ -161,7 +169,8 @@ internal sealed partial class UserSession : IAsyncDisposable
             {
                 foreach (var upstreamTopic in subscriptions.Values)
                 {
-                    if (RemoveFromRoute(connection, upstreamTopic)?.Connection is { } upstream)
+                    // A dropped connection's topics stay held a while: when it reconnects, its history is complete.
+                    if (RemoveFromRoute(connection, upstreamTopic, linger: true)?.Connection is { } upstream)
                     {
                         changed.Add(upstream);
                     }
@@ -185,6 +194,8 @@ internal sealed partial class UserSession : IAsyncDisposable
         lock (_gate)
         {
             _closed = true;
+            _lingerSweep?.Dispose();
+            _lingerSweep = null;
             foreach (var shard in _shards)
             {
                 if (shard.Connection is { } upstream)

@@ -80,6 +80,11 @@ interface TopicEntry {
   attempt: number;
   /** Held on an earlier connection: when held again, events in between may be lost, so a resync is raised. */
   held: boolean;
+  /**
+   * The last offset seen for the topic (an event's, or the subscription result's baseline when none came since): sent
+   * as `since` on the resubscribe after a full reconnect, so Relay replays what was missed instead of a resync.
+   */
+  offset: string | null;
   ready: Promise<void>;
   settle: (error?: RelayError) => void;
 }
@@ -88,7 +93,8 @@ interface TopicEntry {
  * A connection to Relay. Several subscriptions of one topic share one subscription on Relay; the subscriptions made
  * in one tick (a page mount) are sent together in one `SubscribeMany` call, as are all of them after every reconnect.
  * The client reconnects on its own — after a drop, a failed `start()`, or a server that drains for a deploy — and
- * after a full reconnect raises `onResync` with reason `reconnected`, because events in the gap are lost.
+ * after a full reconnect subscribes its topics again with the offset of the last event seen for each: Relay replays
+ * what was missed from its history, and only the topics it could not recover raise `onResync` (reason `reconnected`).
  */
 export class RelayClient {
   private readonly options: RelayClientOptions;
@@ -155,7 +161,8 @@ export class RelayClient {
 
   /**
    * Connects, retrying with the reconnect backoff until it succeeds; resolves once connected and the held topics were
-   * sent again (after a `stop()` they are subscribed again and `onResync` is raised). Rejects when `stop()` is called
+   * sent again (after a `stop()` they are subscribed again, each with its last offset, and `onResync` is raised for
+   * those Relay could not recover from its history). Rejects when `stop()` is called
    * first, or when Relay refuses the token (401/403): a new token needs a new `start()`.
    */
   start(): Promise<void> {
@@ -284,6 +291,7 @@ export class RelayClient {
       status: "pending",
       attempt: 0,
       held: false,
+      offset: null,
       ready,
       settle: (error) => {
         if (settled) return;
@@ -384,7 +392,11 @@ export class RelayClient {
 
   private async subscribeBatch(batch: TopicEntry[]): Promise<void> {
     const generation = this.generation;
-    const requests: SubscribeRequest[] = batch.map((entry) => ({ topic: entry.topic, options: entry.options ?? null }));
+    const requests: SubscribeRequest[] = batch.map((entry) =>
+      entry.held && entry.offset !== null
+        ? { topic: entry.topic, options: entry.options ?? null, since: entry.offset }
+        : { topic: entry.topic, options: entry.options ?? null },
+    );
     let results: SubscribeResult[] | undefined;
     let failure: RelayError | undefined;
     if (this.supportsMany) {
@@ -420,7 +432,10 @@ export class RelayClient {
       if (!failure && result && result.error === null) {
         entry.status = "active";
         entry.attempt = 0;
-        if (entry.held) resynced.push(entry.topic);
+        // Recovered: Relay sent the missed events before any live one, so nothing needs refetching.
+        if (entry.held && result.recovered !== true) resynced.push(entry.topic);
+        // A recovered topic keeps the offsets of its replayed events; otherwise the result is the new baseline.
+        if (result.recovered !== true || entry.offset === null) entry.offset = result.offset ?? null;
         entry.held = true;
         entry.settle();
       } else if (code !== null && TRANSIENT_ERROR_CODES.has(code)) {
@@ -465,6 +480,7 @@ export class RelayClient {
   private dispatch(event: RelayEvent): void {
     const entry = this.topics.get(event.topic);
     if (!entry) return;
+    if (event.offset != null) entry.offset = event.offset;
     for (const handler of [...entry.handlers]) {
       try {
         handler(event);

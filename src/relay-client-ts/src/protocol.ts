@@ -52,6 +52,11 @@ export interface RelayEvent<TRecord = Record<string, unknown>> {
   action: "create" | "update" | "delete";
   /** PocketBase's record JSON, unchanged. */
   record: TRecord & { id: string; collectionName?: string };
+  /**
+   * Where the event stands in its session's history (protocol version 2): opaque, increasing within one session
+   * incarnation, never equal across incarnations. Sent back as `since` on a resubscribe to recover missed events.
+   */
+  offset?: string | null;
 }
 
 /** Events for `topics` may have been lost; refetch them. */
@@ -75,6 +80,8 @@ export interface SubscriptionOptions {
 export interface SubscribeRequest {
   topic: string;
   options: SubscriptionOptions | null;
+  /** The last offset seen for this topic (an event's, or a result's when no event came since); omitted when none. */
+  since?: string | null;
 }
 
 /** The outcome of one `SubscribeMany` entry, in request order; `error` is null on success. */
@@ -82,4 +89,8 @@ export interface SubscribeResult {
   topic: string;
   error: string | null;
   message: string | null;
+  /** True when every event after `since` was (or is being) sent before any live one: no refetch needed. */
+  recovered?: boolean;
+  /** The session's history position at subscribe time: a baseline `since` for a topic that has had no event. */
+  offset?: string | null;
 }

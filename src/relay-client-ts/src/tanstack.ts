@@ -58,6 +58,21 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
 
   const writes = ownWrites(queryClient);
 
+  // PocketBase sends each event from its own goroutine, so rapid changes of one record can arrive out of order (seen on
+  // 0.22.20: a delete, then the update written before it). Nothing refetches a detail, so a stale event would stay:
+  // an update after its record's delete is dropped (bounded memory of recent deletes), and so is an update older than
+  // the cached record (PocketBase's `updated`).
+  const deleted = new Set<string>();
+  const rememberDeleted = (key: string) => {
+    deleted.add(key);
+    if (deleted.size > 10_000) deleted.delete(deleted.values().next().value as string);
+  };
+  const isStale = (cached: unknown, record: RelayEvent["record"]) => {
+    const before = (cached as { updated?: unknown } | null | undefined)?.updated;
+    const after = (record as { updated?: unknown }).updated;
+    return typeof before === "string" && typeof after === "string" && after < before;
+  };
+
   async function apply(event: RelayEvent): Promise<void> {
     const collection = (event.record.collectionName as string | undefined) ?? event.topic.split("/")[0];
     const id = event.record.id;
@@ -67,8 +82,20 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
     }
     if (event.action === "update" || event.action === "delete") {
       const key = relayKeys.detail(collection, id);
+      const tombstone = `${collection}/${id}`;
+      if (event.action === "delete") rememberDeleted(tombstone);
+      else if (deleted.has(tombstone) || isStale(queryClient.getQueryData(key), event.record)) {
+        // Overtaken by a later change that is already applied; the list refetch below still settles the lists.
+        scheduleListInvalidation(collection);
+        return;
+      }
       await queryClient.cancelQueries({ queryKey: key, exact: true });
       if (event.action === "update") {
+        if (deleted.has(tombstone) || isStale(queryClient.getQueryData(key), event.record)) {
+          // A later change was applied while this one waited for the cancellation.
+          scheduleListInvalidation(collection);
+          return;
+        }
         queryClient.setQueryData(key, keepExpand(queryClient.getQueryData(key), event.record));
         // Shown in every cached list at once; the refetch below still settles order and filters.
         queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => replaceRow(data, event.record));

@@ -52,7 +52,8 @@ it("converges: 1,000 random writes by another user, with disconnects, leave ever
   for (const viewer of viewers) viewer.client.onResync(() => resyncs++);
   for (let op = 0; op < OPERATIONS; op++) {
     if (op === 300 || op === 700) {
-      // One viewer goes offline for a while (writes continue), then comes back: resubscribe + resync.
+      // One viewer goes offline for a while (writes continue), then comes back: resubscribed and recovered from
+      // Relay's history (no resync, no refetch), so the caches must converge from the events alone.
       const viewer = viewers[op === 300 ? 0 : 1];
       await viewer.client.stop();
       setTimeout(() => void viewer.client.start(), 150);

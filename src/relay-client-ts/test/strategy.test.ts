@@ -88,3 +88,22 @@ it("replaces an updated record and removes a deleted one in cached lists at once
   await vi.advanceTimersByTimeAsync(windowMs * 2);
   await flushed;
 });
+
+it("keeps a deleted record deleted and a newer record newer when PocketBase delivers their events out of order", async () => {
+  const strategy = createCacheStrategy(queryClient, { coalesceMs: windowMs });
+  const detail = (id: string) => new QueryObserver(queryClient, { queryKey: ["patients", "detail", id], queryFn: async () => ({ id, name: "fetched", updated: "2026-11-30 10:00:00.000Z" }) });
+  const unsubscribe = [detail("p1").subscribe(() => {}), detail("p2").subscribe(() => {})];
+  await settle();
+
+  // Seen on PocketBase 0.22.20: a record's delete, then the update written before it.
+  await strategy.apply({ topic: "patients/*", action: "delete", record: { id: "p1", collectionName: "patients" } });
+  await strategy.apply({ topic: "patients/*", action: "update", record: { id: "p1", collectionName: "patients", name: "late", updated: "2026-11-30 10:00:01.000Z" } });
+  // Two updates of one record, the newer first.
+  await strategy.apply({ topic: "patients/*", action: "update", record: { id: "p2", collectionName: "patients", name: "second", updated: "2026-11-30 10:00:02.000Z" } });
+  await strategy.apply({ topic: "patients/*", action: "update", record: { id: "p2", collectionName: "patients", name: "first", updated: "2026-11-30 10:00:01.000Z" } });
+  await settle();
+
+  expect(queryClient.getQueryData(["patients", "detail", "p1"])).toBeNull();
+  expect((queryClient.getQueryData(["patients", "detail", "p2"]) as { name: string }).name).toBe("second");
+  unsubscribe.forEach((u) => u());
+});

@@ -43,6 +43,12 @@ internal sealed class FakeRelay : IAsyncDisposable
     /// <summary>Events the hub sends the caller inside <c>Subscribe</c>, before the call completes.</summary>
     public ConcurrentDictionary<string, RelayEvent> EventsOnSubscribe { get; } = new();
 
+    /// <summary>Per topic, the only <c>since</c> the fake's history covers: a <c>SubscribeMany</c> entry with it is recovered.</summary>
+    public ConcurrentDictionary<string, string> RecoverableSince { get; } = new();
+
+    /// <summary>Per topic, the events the fake replays (before its result) when it recovers the topic.</summary>
+    public ConcurrentDictionary<string, RelayEvent[]> ReplayOnRecover { get; } = new();
+
     /// <summary>How many of the next <c>Subscribe</c>/<c>SubscribeMany</c> calls are refused as a whole with <c>rate_limited</c>.</summary>
     public int RateLimitNextCalls;
 

@@ -20,7 +20,17 @@ internal sealed class FakeRelayHub(FakeRelay relay) : FakeRelayHubV1(relay), IRe
             try
             {
                 await SubscribeOneAsync(requests[i].Topic);
-                results[i] = new SubscribeResult { Topic = requests[i].Topic };
+                var recovered = requests[i].Since is { } since && Relay.RecoverableSince.TryGetValue(requests[i].Topic, out var covered) && covered == since;
+                if (recovered && Relay.ReplayOnRecover.TryGetValue(requests[i].Topic, out var missed))
+                {
+                    // As Relay does: the missed events go out before the result.
+                    foreach (var relayEvent in missed)
+                    {
+                        await Clients.Caller.Event(relayEvent);
+                    }
+                }
+
+                results[i] = new SubscribeResult { Topic = requests[i].Topic, Recovered = recovered, Offset = $"head-{requests[i].Topic}" };
             }
             catch (HubException ex)
             {

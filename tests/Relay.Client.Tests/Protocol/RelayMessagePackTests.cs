@@ -24,11 +24,11 @@ public class RelayMessagePackTests
     public void RelayEvent_IsAMapWithTheWireNames()
     {
         var bytes = MessagePackSerializer.Serialize(
-            new RelayEvent { Topic = "notes/*", Action = "create", Record = JsonDocument.Parse("{}").RootElement },
+            new RelayEvent { Topic = "notes/*", Action = "create", Record = JsonDocument.Parse("{}").RootElement, Offset = "e1-7" },
             RelayMessagePack.SerializerOptions);
 
         var json = MessagePackSerializer.ConvertToJson(bytes);
-        Assert.Equal("""{"topic":"notes/*","action":"create","record":{}}""", json);
+        Assert.Equal("""{"topic":"notes/*","action":"create","record":{},"offset":"e1-7"}""", json);
     }
 
     [Fact]

@@ -32,6 +32,9 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>Connections accepted so far: zero proves nothing was sent to the target.</summary>
     public int Accepted => Volatile.Read(ref _accepted);
 
+    /// <summary>While set, new connections are closed as soon as they are accepted (the network is down).</summary>
+    public bool Refusing { get; set; }
+
     /// <summary>Closes every connection currently forwarded; new ones are still accepted.</summary>
     public void CloseAll()
     {
@@ -58,6 +61,12 @@ public sealed class TcpProxy : IAsyncDisposable
         while (!_stopping.IsCancellationRequested)
         {
             var client = await _listener.AcceptTcpClientAsync(_stopping.Token);
+            if (Refusing)
+            {
+                client.Dispose();
+                continue;
+            }
+
             Interlocked.Increment(ref _accepted);
             var server = new TcpClient();
             await server.ConnectAsync(_target, _stopping.Token);

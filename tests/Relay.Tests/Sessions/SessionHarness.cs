@@ -22,8 +22,9 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly TestMetrics _metrics;
     private int _connections;
 
-    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null)
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null)
     {
+        History = history ?? new HistoryOptions();
         var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
         configure?.Invoke(sessionOptions);
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 10, 0, 0, TimeSpan.Zero));
@@ -42,8 +43,12 @@ internal sealed class SessionHarness : IAsyncDisposable
             pocketBaseOptions,
             _metrics.Metrics,
             Time,
-            NullLoggerFactory.Instance);
+            NullLoggerFactory.Instance,
+            new MemorySessionEventLogFactory(Options.Create(History), Time),
+            Options.Create(History));
     }
+
+    public HistoryOptions History { get; }
 
     public FakeTimeProvider Time { get; }
 

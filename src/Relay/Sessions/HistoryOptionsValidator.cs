@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.Sessions;
+
+[OptionsValidator]
+internal sealed partial class HistoryOptionsValidator : IValidateOptions<HistoryOptions>;

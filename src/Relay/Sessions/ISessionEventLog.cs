@@ -1,0 +1,42 @@
+using Relay.Client.Protocol;
+
+namespace Relay.Sessions;
+
+/// <summary>
+/// A session's bounded history of the events it relayed, so a client that reconnects can be sent what it missed
+/// instead of refetching. Offsets are opaque strings, monotonic within one log and never equal to an offset of another
+/// log (another session incarnation, instance or process), so a client cannot be "recovered" from someone else's history.
+/// Its owning <see cref="UserSession"/> calls it under the session's lock, so an append and the routing of the same
+/// event are one step, as are a read and the joining of a route (the replay cannot miss or repeat a live event).
+/// </summary>
+internal interface ISessionEventLog
+{
+    /// <summary>
+    /// The offset of the newest entry (or of the log's start when empty): a subscriber that records it receives, live,
+    /// every event appended after it, so it can later resume from it.
+    /// </summary>
+    string Head { get; }
+
+    /// <summary>
+    /// The session now holds <paramref name="upstreamTopic"/> upstream; from here on every event PocketBase sends for it
+    /// is appended. A read for a topic covers only what was appended while it was held continuously.
+    /// </summary>
+    void Hold(string upstreamTopic);
+
+    /// <summary>The session no longer holds <paramref name="upstreamTopic"/>: later events for it are not seen, so its coverage ends.</summary>
+    void Release(string upstreamTopic);
+
+    /// <summary>Appends <paramref name="relayEvent"/>, received for <paramref name="upstreamTopic"/>, and sets its <see cref="RelayEvent.Offset"/>.</summary>
+    /// <returns>The new entry's offset.</returns>
+    string Append(string upstreamTopic, RelayEvent relayEvent);
+
+    /// <summary>
+    /// The events for <paramref name="upstreamTopic"/> appended after <paramref name="offset"/>, oldest first, when the log
+    /// holds all of them; false (a gap) when it cannot say: an offset of another log or malformed, entries trimmed since
+    /// (by count or age), a <see cref="MarkGap"/> since, or the topic not held continuously since.
+    /// </summary>
+    bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events);
+
+    /// <summary>An unplanned upstream loss: events may have been missed, so no read may span this point.</summary>
+    void MarkGap();
+}
