@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Auth;
 using Relay.Bff;
+using Relay.Upstream;
 
 namespace Relay.Tests.Bff;
 
@@ -108,6 +109,37 @@ public class BffSessionsTests
 
         Assert.Same(session, await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
         Assert.NotNull(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.TooManyRequests)]
+    [InlineData(HttpStatusCode.RequestTimeout)]
+    [InlineData(HttpStatusCode.Conflict)]
+    [InlineData(HttpStatusCode.BadGateway)]
+    public async Task KeepAlive_PocketBaseAnswersSomethingOtherThanARefusal_KeepsTheSession(HttpStatusCode status)
+    {
+        // A rate limiter in front of PocketBase answers 429 for everyone behind Relay's one address: that must not
+        // sign every user out.
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _pocketBase.Respond = _ => Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent("""{"code":429,"message":"Too Many Requests.","data":{}}""") });
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        Assert.Same(session, await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Equal(1, _pocketBase.Calls);
+        Assert.NotNull(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task KeepAlive_429OnceTheTokenHasExpired_UnavailableNotEnded()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromMinutes(10));
+        _pocketBase.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.TooManyRequests) { Content = new StringContent("""{"code":429,"message":"Too Many Requests.","data":{}}""") });
+        _time.Advance(TimeSpan.FromMinutes(11));
+
+        await Assert.ThrowsAsync<UpstreamException>(() => sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Equal(session, (await _store.GetAsync(session.Id, CancellationToken.None))!);
     }
 
     [Fact]
