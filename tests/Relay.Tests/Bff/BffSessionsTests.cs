@@ -179,6 +179,61 @@ public class BffSessionsTests
     }
 
     [Fact]
+    public async Task KeepAlive_SignedOutWhileRefreshing_SessionStaysEnded()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pocketBase.Respond = async _ =>
+        {
+            asked.SetResult();
+            await release.Task;
+            return _pocketBase.Fresh("late");
+        };
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        var refreshing = sessions.KeepAliveAsync(session);
+        await asked.Task.WaitAsync(Timeout);
+        await sessions.EndAsync(session.Id, context: null, reason: "signed out").WaitAsync(Timeout);
+        release.SetResult();
+
+        Assert.Null(await refreshing.WaitAsync(Timeout));
+        Assert.Null(await _store.GetAsync(session.Id, CancellationToken.None));
+        Assert.Empty(_store.All);
+    }
+
+    [Fact]
+    public async Task MemoryStore_ReplaceAfterRemove_NothingWritten()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        await _store.RemoveAsync(session.Id, CancellationToken.None);
+
+        Assert.False(await _store.ReplaceAsync(session with { Token = "fresh" }, CancellationToken.None));
+        Assert.Empty(_store.All);
+    }
+
+    [Fact]
+    public async Task MemoryStore_ReplaceWhileStored_WritesOverWhateverIsStored()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        await _store.SetAsync(session with { Token = "newer" }, CancellationToken.None);
+
+        Assert.True(await _store.ReplaceAsync(session with { Token = "newest" }, CancellationToken.None));
+        Assert.Equal("newest", (await _store.GetAsync(session.Id, CancellationToken.None))!.Token);
+    }
+
+    [Fact]
+    public async Task MemoryStore_ReplaceAfterExpiry_NothingWritten()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromHours(12));
+
+        Assert.False(await _store.ReplaceAsync(session with { Token = "fresh" }, CancellationToken.None));
+        Assert.Empty(_store.All);
+    }
+
+    [Fact]
     public async Task MemoryStore_SessionPastItsLifetime_Gone()
     {
         var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
