@@ -64,7 +64,7 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
         // A token refresh that finishes after /bff/logout (on this or another instance) must not write the session back.
         await using var redis = await RedisProcess.StartAsync();
         await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration).DefaultTimeout();
-        var store = new RedisBffSessionStore(multiplexer, new BffHubConnections(), TimeProvider.System);
+        var store = new RedisBffSessionStore(multiplexer, new BffHubConnections(() => throw new InvalidOperationException("not asked")), TimeProvider.System);
         var now = DateTimeOffset.UtcNow;
         var session = new BffSession("sid-" + Guid.NewGuid().ToString("N"), "col1", "users", "rec1", "token-1", now.AddHours(1), now, now.AddHours(12), """{"id":"rec1"}""");
         await store.SetAsync(session, CancellationToken.None).DefaultTimeout();

@@ -245,7 +245,7 @@ public class BffSessionsTests
     private BffSessions Create(AuthOptions? auth = null) => new(
         _store,
         new BffPocketBase(_pocketBase),
-        new BffHubConnections(),
+        new BffHubConnections(() => _store),
         Options.Create(new BffOptions()),
         Options.Create(auth ?? new AuthOptions()),
         new OptionsMonitor<CookieAuthenticationOptions>(new OptionsFactory<CookieAuthenticationOptions>([], []), [], new OptionsCache<CookieAuthenticationOptions>()),
