@@ -1,5 +1,7 @@
 using System.Net;
+using Relay.Bff;
 using Relay.IntegrationTests.Infrastructure;
+using StackExchange.Redis;
 
 namespace Relay.IntegrationTests;
 
@@ -54,6 +56,25 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
         Assert.Equal(HttpStatusCode.Unauthorized, afterLogout.StatusCode);
         first.AssertNoErrorLogs();
         second.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task RedisStore_ReplaceAfterSignOut_DoesNotBringTheSessionBack()
+    {
+        // A token refresh that finishes after /bff/logout (on this or another instance) must not write the session back.
+        await using var redis = await RedisProcess.StartAsync();
+        await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration).DefaultTimeout();
+        var store = new RedisBffSessionStore(multiplexer, new BffHubConnections(() => throw new InvalidOperationException("not asked")), TimeProvider.System);
+        var now = DateTimeOffset.UtcNow;
+        var session = new BffSession("sid-" + Guid.NewGuid().ToString("N"), "col1", "users", "rec1", "token-1", now.AddHours(1), now, now.AddHours(12), """{"id":"rec1"}""");
+        await store.SetAsync(session, CancellationToken.None).DefaultTimeout();
+
+        Assert.True(await store.ReplaceAsync(session with { Token = "token-2" }, CancellationToken.None).DefaultTimeout());
+        Assert.Equal("token-2", (await store.GetAsync(session.Id, CancellationToken.None).DefaultTimeout())!.Token);
+
+        await store.RemoveAsync(session.Id, CancellationToken.None).DefaultTimeout();
+        Assert.False(await store.ReplaceAsync(session with { Token = "token-3" }, CancellationToken.None).DefaultTimeout());
+        Assert.Null(await store.GetAsync(session.Id, CancellationToken.None).DefaultTimeout());
     }
 
     [Fact]

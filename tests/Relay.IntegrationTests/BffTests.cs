@@ -351,6 +351,36 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task Session_PocketBaseAnswers429ToAuthRefresh_SessionKept()
+    {
+        // A rate limiter in front of PocketBase (0.23+ has its own) answers 429 for every user behind Relay's address:
+        // a refresh answered so must keep the session while its token is valid, not sign the user out.
+        await using var proxy = await CountingProxy.StartAsync(pocketBase.Server.Url, "/auth-refresh");
+        var settings = BffSettings.Enabled();
+        settings["Relay:Auth:RevalidateInterval"] = "00:00:01";
+        await using var relay = RelayServer.Start(proxy.Url, settings);
+        using var browser = new BffBrowser(relay.Url);
+        var signedIn = await browser.LoginOkAsync(pocketBase.Alice.Email, pocketBase.Alice.Password);
+        proxy.AnswerInstead = path => path.EndsWith("/auth-refresh", StringComparison.Ordinal) ? (int)HttpStatusCode.TooManyRequests : null;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        var user = await browser.GetJsonAsync("bff/user");
+
+        Assert.Equal(signedIn.GetProperty("id").GetString(), user.GetProperty("id").GetString());
+        Assert.True(proxy.Count("/auth-refresh") >= 1, "Relay never asked PocketBase to refresh the session");
+        Assert.Single(((MemoryBffSessionStore)relay.Services.GetRequiredService<IBffSessionStore>()).All);
+        Assert.NotNull(browser.SessionCookie);
+
+        // Once PocketBase answers again, the session is refreshed as usual.
+        proxy.AnswerInstead = null;
+        var refreshes = proxy.Count("/auth-refresh");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(signedIn.GetProperty("id").GetString(), (await browser.GetJsonAsync("bff/user")).GetProperty("id").GetString());
+        Assert.True(proxy.Count("/auth-refresh") > refreshes);
+        relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
     public async Task Session_ShortLivedTokens_RefreshedServerSideAndCallsStayAuthenticated()
     {
         // PocketBase's shortest token life is 5 s: every token issued meanwhile lives 6 s, so the calls below only keep

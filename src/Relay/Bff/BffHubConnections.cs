@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Fanout;
 using Relay.Hubs;
+using Relay.Upstream;
 
 namespace Relay.Bff;
 
@@ -13,43 +13,87 @@ namespace Relay.Bff;
 /// or a revoked session closes exactly that browser's connections. Sessions are known by the SHA-256 of their id
 /// (<see cref="Hash"/>), which is what other instances announce through Redis when a session ends there.
 /// </summary>
-internal sealed class BffHubConnections : IHubFilter
+/// <param name="store">
+/// The session store, asked once per connect; a factory because the Redis store itself needs this class (to close the
+/// connections of sessions that ended on other instances).
+/// </param>
+internal sealed class BffHubConnections(Func<IBffSessionStore> store) : IHubFilter
 {
     /// <summary>Set on the connect request's <see cref="HttpContext.Items"/> when the hub was authenticated by a session cookie.</summary>
     public static readonly object SessionIdKey = new();
 
     private static readonly CloseMessage SignedOut = new("The session was signed out.", allowReconnect: false);
+    private static readonly CloseMessage Unchecked = new("The session could not be checked; try again.", allowReconnect: true);
 
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelayConnection>> _bySession = new(StringComparer.Ordinal);
+    // One lock for the whole map: taken only on connect, disconnect and sign-out, for a dictionary operation each.
+    // Concurrent dictionaries alone let a connection join a per-session map that a disconnect was just dropping.
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Dictionary<string, RelayConnection>> _bySession = new(StringComparer.Ordinal);
 
     public static string Hash(string sessionId) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sessionId)));
 
-    public int Count(string sessionId) => _bySession.TryGetValue(Hash(sessionId), out var connections) ? connections.Count : 0;
+    public int Count(string sessionId)
+    {
+        lock (_gate)
+        {
+            return _bySession.TryGetValue(Hash(sessionId), out var connections) ? connections.Count : 0;
+        }
+    }
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
         await next(context);
         if (context.Context.GetHttpContext()?.Items[SessionIdKey] is string sessionId)
         {
-            var hash = Hash(sessionId);
-            context.Context.Items[SessionIdKey] = hash;
-            _bySession.GetOrAdd(hash, static _ => new(StringComparer.Ordinal))[context.Context.ConnectionId] = RelayHubLifetimeManager.GetConnection(context.Context);
+            context.Context.Items[SessionIdKey] = Hash(sessionId);
+            await RegisterAsync(sessionId, RelayHubLifetimeManager.GetConnection(context.Context));
         }
     }
 
     public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
     {
-        if (context.Context.Items.TryGetValue(SessionIdKey, out var value) && value is string hash
-            && _bySession.TryGetValue(hash, out var connections))
+        if (context.Context.Items.TryGetValue(SessionIdKey, out var value) && value is string hash)
         {
-            connections.TryRemove(context.Context.ConnectionId, out _);
-            if (connections.IsEmpty)
-            {
-                _bySession.TryRemove(KeyValuePair.Create(hash, connections));
-            }
+            Unregister(hash, context.Context.ConnectionId);
         }
 
         await next(context, exception);
+    }
+
+    /// <summary>
+    /// Registers <paramref name="connection"/> as one of <paramref name="sessionId"/>'s, then checks that the session
+    /// still exists. The cookie was resolved before the handshake; a sign-out since then removed the session from the
+    /// store before closing its connections, so either that close saw this registration or this check sees the
+    /// session gone and closes the connection itself.
+    /// </summary>
+    internal async Task RegisterAsync(string sessionId, RelayConnection connection)
+    {
+        var hash = Hash(sessionId);
+        lock (_gate)
+        {
+            if (!_bySession.TryGetValue(hash, out var connections))
+            {
+                _bySession[hash] = connections = new(StringComparer.Ordinal);
+            }
+
+            connections[connection.ConnectionId] = connection;
+        }
+
+        CloseMessage? close;
+        try
+        {
+            close = await store().GetAsync(sessionId, CancellationToken.None) is null ? SignedOut : null;
+        }
+        catch (UpstreamException)
+        {
+            close = Unchecked;
+        }
+
+        // Closed here only if still registered: otherwise a sign-out already took and closed it.
+        if (close is not null && Unregister(hash, connection.ConnectionId))
+        {
+            await connection.CloseAsync(close);
+        }
     }
 
     /// <summary>Closes every connection of <paramref name="sessionId"/>; returns how many.</summary>
@@ -61,9 +105,13 @@ internal sealed class BffHubConnections : IHubFilter
     /// </summary>
     public int CloseAllByHash(string hash)
     {
-        if (!_bySession.TryRemove(hash, out var connections))
+        Dictionary<string, RelayConnection>? connections;
+        lock (_gate)
         {
-            return 0;
+            if (!_bySession.Remove(hash, out connections))
+            {
+                return 0;
+            }
         }
 
         foreach (var connection in connections.Values)
@@ -72,5 +120,23 @@ internal sealed class BffHubConnections : IHubFilter
         }
 
         return connections.Count;
+    }
+
+    private bool Unregister(string hash, string connectionId)
+    {
+        lock (_gate)
+        {
+            if (!_bySession.TryGetValue(hash, out var connections) || !connections.Remove(connectionId))
+            {
+                return false;
+            }
+
+            if (connections.Count == 0)
+            {
+                _bySession.Remove(hash);
+            }
+
+            return true;
+        }
     }
 }

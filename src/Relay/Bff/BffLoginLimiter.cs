@@ -1,11 +1,14 @@
+using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Relay.ClientIp;
 
 namespace Relay.Bff;
 
 /// <summary>
-/// Sign-in attempts per client IP (a token bucket refilled evenly over a minute), so a password-guessing flood from one
-/// address is answered 429 without reaching PocketBase.
+/// Sign-in attempts per client address (a token bucket refilled evenly over a minute), so a password-guessing flood from
+/// one address is answered 429 without reaching PocketBase. Addresses count as <see cref="ClientAddress.KeyOf"/> says,
+/// like Relay's other per-client limits: an IPv6 client by its /64, or it could pick a fresh address per attempt.
 /// </summary>
 internal sealed class BffLoginLimiter : IDisposable
 {
@@ -14,8 +17,8 @@ internal sealed class BffLoginLimiter : IDisposable
     public BffLoginLimiter(IOptions<BffOptions> options)
     {
         var perMinute = options.Value.LoginAttemptsPerMinute;
-        _limiter = PartitionedRateLimiter.Create<HttpContext, string>(context => RateLimitPartition.GetTokenBucketLimiter(
-            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+        _limiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context => RateLimitPartition.GetTokenBucketLimiter(
+            ClientAddress.Of(context),
             _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = perMinute,

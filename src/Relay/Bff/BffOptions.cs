@@ -19,7 +19,7 @@ internal sealed class BffOptions : IValidatableObject
     [RegularExpression(BffValidation.CollectionPattern)]
     public string DefaultCollection { get; set; } = "users";
 
-    /// <summary>Sign-in attempts (password and OAuth2) one client IP may make per minute; more are answered 429.</summary>
+    /// <summary>Sign-in attempts (password and OAuth2) one client address (IPv6: one /64) may make per minute; more are answered 429.</summary>
     [Range(1, 10_000)]
     public int LoginAttemptsPerMinute { get; set; } = 10;
 

@@ -67,7 +67,10 @@ internal sealed class BffPocketBase(IHttpClientFactory httpClientFactory)
     {
         using var response = await SendAsync(method, path, content, token, cancellationToken);
         var status = (int)response.StatusCode;
-        if (status >= 500)
+        // Only these are PocketBase refusing the credentials or token (as the hub's TokenVerifier reads auth-refresh).
+        // Anything else - 429 from a rate limiter in front of every user sharing Relay's address, 408, 5xx - says
+        // nothing about the user and must not end sessions or fail sign-ins as if the password were wrong.
+        if (!response.IsSuccessStatusCode && status is not (400 or 401 or 403 or 404))
         {
             throw new UpstreamException($"PocketBase answered {path} with {status}.", response.StatusCode);
         }

@@ -27,7 +27,7 @@ internal static class BffServiceCollectionExtensions
         // Everything is registered whatever the settings and chosen from the options when first used: configuration
         // sources added after AddRelay (test hosts, for one) are only visible to the options, not here.
         services.TryAddSingleton<BffPocketBase>();
-        services.TryAddSingleton<BffHubConnections>();
+        services.TryAddSingleton<BffHubConnections>(static provider => new BffHubConnections(() => provider.GetRequiredService<IBffSessionStore>()));
         services.TryAddSingleton<BffSessions>();
         services.TryAddSingleton<BffLoginLimiter>();
         services.TryAddSingleton<BffProxy>();

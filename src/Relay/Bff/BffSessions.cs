@@ -182,7 +182,13 @@ internal sealed partial class BffSessions(
             ValidatedAt = timeProvider.GetUtcNow(),
             RecordJson = result.Record.GetRawText(),
         };
-        await store.SetAsync(fresh, CancellationToken.None);
+        if (!await store.ReplaceAsync(fresh, CancellationToken.None))
+        {
+            // Signed out (or signed in again) while PocketBase was being asked: the session stays ended.
+            Log.EndedWhileRefreshing(logger, session.Name);
+            return null;
+        }
+
         Log.Refreshed(logger, fresh.Name, fresh.TokenExpiresAt);
         return fresh;
     }
@@ -203,5 +209,8 @@ internal sealed partial class BffSessions(
 
         [LoggerMessage(7005, LogLevel.Warning, "PocketBase could not be reached to refresh the BFF session of {User}.")]
         public static partial void RefreshUnavailable(ILogger logger, string user, Exception exception);
+
+        [LoggerMessage(7006, LogLevel.Debug, "BFF session of {User} ended while its token was being refreshed; the fresh token is dropped.")]
+        public static partial void EndedWhileRefreshing(ILogger logger, string user);
     }
 }

@@ -45,6 +45,26 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
         return Task.CompletedTask;
     }
 
+    public Task<bool> ReplaceAsync(BffSession session, CancellationToken cancellationToken)
+    {
+        // Compare-and-swap against whatever is stored, so a removal in between is never undone.
+        while (_sessions.TryGetValue(session.Id, out var current))
+        {
+            if (current.SessionExpiresAt <= timeProvider.GetUtcNow())
+            {
+                _sessions.TryRemove(KeyValuePair.Create(session.Id, current));
+                break;
+            }
+
+            if (_sessions.TryUpdate(session.Id, session, current))
+            {
+                return Task.FromResult(true);
+            }
+        }
+
+        return Task.FromResult(false);
+    }
+
     public Task RemoveAsync(string id, CancellationToken cancellationToken)
     {
         _sessions.TryRemove(id, out _);

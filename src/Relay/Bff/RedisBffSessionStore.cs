@@ -55,6 +55,19 @@ internal sealed class RedisBffSessionStore : IBffSessionStore
         await Guard(_redis.GetDatabase().StringSetAsync(Key(session.Id), json, lifetime)).WaitAsync(cancellationToken);
     }
 
+    public async Task<bool> ReplaceAsync(BffSession session, CancellationToken cancellationToken)
+    {
+        var lifetime = session.SessionExpiresAt - _timeProvider.GetUtcNow();
+        if (lifetime <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        // SET ... XX: written only while the key exists, atomically with respect to a sign-out's DEL on any instance.
+        var json = JsonSerializer.Serialize(session, BffJsonContext.Default.BffSession);
+        return await Guard(_redis.GetDatabase().StringSetAsync(Key(session.Id), json, lifetime, When.Exists)).WaitAsync(cancellationToken);
+    }
+
     public async Task RemoveAsync(string id, CancellationToken cancellationToken)
     {
         await Guard(_redis.GetDatabase().KeyDeleteAsync(Key(id))).WaitAsync(cancellationToken);

@@ -40,6 +40,9 @@ public sealed class CountingProxy : IAsyncDisposable
     /// <summary>The most requests ending with <paramref name="suffix"/> that were in flight at once.</summary>
     public int MaxInFlight(string suffix) => _maxInFlight.GetValueOrDefault(suffix);
 
+    /// <summary>When set and it returns a status for a request's path, the proxy answers that status itself (counted, not forwarded).</summary>
+    public Func<string, int?>? AnswerInstead { get; set; }
+
     public static async Task<CountingProxy> StartAsync(Uri target, params string[] countedSuffixes)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "CountingProxy" });
@@ -75,6 +78,13 @@ public sealed class CountingProxy : IAsyncDisposable
 
         try
         {
+            if (AnswerInstead?.Invoke(path) is { } status)
+            {
+                context.Response.StatusCode = status;
+                await context.Response.WriteAsJsonAsync(new { code = status, message = "Answered by the test proxy.", data = new { } });
+                return;
+            }
+
             using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), path.TrimStart('/') + context.Request.QueryString);
             if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
             {

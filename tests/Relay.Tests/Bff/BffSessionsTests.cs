@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Auth;
 using Relay.Bff;
+using Relay.Upstream;
 
 namespace Relay.Tests.Bff;
 
@@ -110,6 +111,37 @@ public class BffSessionsTests
         Assert.NotNull(await _store.GetAsync(session.Id, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(HttpStatusCode.TooManyRequests)]
+    [InlineData(HttpStatusCode.RequestTimeout)]
+    [InlineData(HttpStatusCode.Conflict)]
+    [InlineData(HttpStatusCode.BadGateway)]
+    public async Task KeepAlive_PocketBaseAnswersSomethingOtherThanARefusal_KeepsTheSession(HttpStatusCode status)
+    {
+        // A rate limiter in front of PocketBase answers 429 for everyone behind Relay's one address: that must not
+        // sign every user out.
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _pocketBase.Respond = _ => Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent("""{"code":429,"message":"Too Many Requests.","data":{}}""") });
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        Assert.Same(session, await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Equal(1, _pocketBase.Calls);
+        Assert.NotNull(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task KeepAlive_429OnceTheTokenHasExpired_UnavailableNotEnded()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromMinutes(10));
+        _pocketBase.Respond = _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.TooManyRequests) { Content = new StringContent("""{"code":429,"message":"Too Many Requests.","data":{}}""") });
+        _time.Advance(TimeSpan.FromMinutes(11));
+
+        await Assert.ThrowsAsync<UpstreamException>(() => sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Equal(session, (await _store.GetAsync(session.Id, CancellationToken.None))!);
+    }
+
     [Fact]
     public async Task KeepAlive_ManyCallsWhileRefreshing_OneCallToPocketBase()
     {
@@ -147,6 +179,61 @@ public class BffSessionsTests
     }
 
     [Fact]
+    public async Task KeepAlive_SignedOutWhileRefreshing_SessionStaysEnded()
+    {
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pocketBase.Respond = async _ =>
+        {
+            asked.SetResult();
+            await release.Task;
+            return _pocketBase.Fresh("late");
+        };
+        _time.Advance(TimeSpan.FromMinutes(6));
+
+        var refreshing = sessions.KeepAliveAsync(session);
+        await asked.Task.WaitAsync(Timeout);
+        await sessions.EndAsync(session.Id, context: null, reason: "signed out").WaitAsync(Timeout);
+        release.SetResult();
+
+        Assert.Null(await refreshing.WaitAsync(Timeout));
+        Assert.Null(await _store.GetAsync(session.Id, CancellationToken.None));
+        Assert.Empty(_store.All);
+    }
+
+    [Fact]
+    public async Task MemoryStore_ReplaceAfterRemove_NothingWritten()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        await _store.RemoveAsync(session.Id, CancellationToken.None);
+
+        Assert.False(await _store.ReplaceAsync(session with { Token = "fresh" }, CancellationToken.None));
+        Assert.Empty(_store.All);
+    }
+
+    [Fact]
+    public async Task MemoryStore_ReplaceWhileStored_WritesOverWhateverIsStored()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        await _store.SetAsync(session with { Token = "newer" }, CancellationToken.None);
+
+        Assert.True(await _store.ReplaceAsync(session with { Token = "newest" }, CancellationToken.None));
+        Assert.Equal("newest", (await _store.GetAsync(session.Id, CancellationToken.None))!.Token);
+    }
+
+    [Fact]
+    public async Task MemoryStore_ReplaceAfterExpiry_NothingWritten()
+    {
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromHours(12));
+
+        Assert.False(await _store.ReplaceAsync(session with { Token = "fresh" }, CancellationToken.None));
+        Assert.Empty(_store.All);
+    }
+
+    [Fact]
     public async Task MemoryStore_SessionPastItsLifetime_Gone()
     {
         var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
@@ -158,7 +245,7 @@ public class BffSessionsTests
     private BffSessions Create(AuthOptions? auth = null) => new(
         _store,
         new BffPocketBase(_pocketBase),
-        new BffHubConnections(),
+        new BffHubConnections(() => _store),
         Options.Create(new BffOptions()),
         Options.Create(auth ?? new AuthOptions()),
         new OptionsMonitor<CookieAuthenticationOptions>(new OptionsFactory<CookieAuthenticationOptions>([], []), [], new OptionsCache<CookieAuthenticationOptions>()),
