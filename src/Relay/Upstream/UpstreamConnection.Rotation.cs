@@ -81,10 +81,15 @@ internal sealed partial class UpstreamConnection
     {
         await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), stopping);
         StreamHandle? next = null;
+
+        // Nothing else watches the old stream while the new one is set up: when it ends, give up the rotation at once so
+        // the loss is handled (reconnect and Resync) instead of waiting on a new stream that may never come.
+        using var oldEnded = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _ = old.Reader.ContinueWith(static (_, state) => CancelIfAlive((CancellationTokenSource)state!), oldEnded, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
-            next = await OpenAsync(stopping);
-            await _postGate.WaitAsync(stopping);
+            next = await OpenAsync(stopping, oldEnded.Token);
+            await _postGate.WaitAsync(oldEnded.Token);
             try
             {
                 if (old.Reader.IsCompleted)
@@ -93,7 +98,7 @@ internal sealed partial class UpstreamConnection
                     throw new UpstreamException("the stream ended during its rotation");
                 }
 
-                await PostTopicsAsync(next, stopping);
+                await PostTopicsAsync(next, oldEnded.Token);
                 Volatile.Write(ref _current, next);
             }
             finally
@@ -144,6 +149,18 @@ internal sealed partial class UpstreamConnection
         _metrics.UpstreamRotated(reason);
         Log.Rotated(_logger, _subscriber.Name, reason, old.ClientId, next.ClientId);
         return true;
+    }
+
+    private static void CancelIfAlive(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The rotation is over; the old stream's end is handled by whoever owns it now.
+        }
     }
 
     private void StartReader(StreamHandle handle) => handle.Reader = Task.Run(() => ReadAsync(handle));
