@@ -130,6 +130,7 @@ internal sealed partial class UpstreamConnection
 
         // From here the new stream is the session's: it is live even if the old one fails during the overlap.
         _live = next;
+        var oldEndedFirst = false;
         try
         {
             await _inbox.Writer.WriteAsync(new Inbound(InboundKind.AddSuccessor, next.Id), stopping);
@@ -140,12 +141,27 @@ internal sealed partial class UpstreamConnection
         }
         finally
         {
+            // Ended before Relay retired it (during the new stream's POST or the overlap): events PocketBase sent on it
+            // between its end and the new subscriptions being accepted, or still in transit, may be lost.
+            oldEndedFirst = old.Reader.IsCompleted;
             old.Retired = true;
             await CloseAsync(old);
         }
 
         var dropUntil = _timeProvider.GetTimestamp() + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
         await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil), stopping);
+        if (oldEndedFirst)
+        {
+            // Not a planned rotation but an unplanned loss, answered as one: the session resyncs.
+            var lost = await old.Reader;
+            _metrics.UpstreamStreamLost(lost);
+            Log.StreamEnded(_logger, _subscriber.Name, lost);
+            _metrics.UpstreamReconnected();
+            Log.Resubscribed(_logger, _subscriber.Name, next.ClientId);
+            await _inbox.Writer.WriteAsync(new Inbound(InboundKind.Resubscribed, next.Id), stopping);
+            return true;
+        }
+
         _metrics.UpstreamRotated(reason);
         Log.Rotated(_logger, _subscriber.Name, reason, old.ClientId, next.ClientId);
         return true;

@@ -81,6 +81,35 @@ public class UpstreamStreamLossTests
         Assert.Equal("r1", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("id").GetString());
     }
 
+    [Fact]
+    public async Task OldStreamEndsAfterTheNewOneWasAccepted_BeforeItsRetirement_ResyncNotPlannedRotation()
+    {
+        var time = new FakeTimeProvider();
+        var pocketBase = new FakePocketBase();
+        var subscriber = new FakeSubscriber(null, "announcements/*");
+        var (connection, metrics) = UpstreamConnectionTests.Create(pocketBase, subscriber, timeProvider: time);
+        await using var _ = connection;
+        using var __ = metrics;
+        using var lost = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.streams_lost");
+        using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
+        connection.Start();
+        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+
+        var second = await AdvanceUntilAsync(time, () => pocketBase.Streams.Reader.TryRead(out var s) ? s : null, TimeSpan.FromSeconds(10));
+        await WaitUntilAsync(() => connection.ClientId == second.ClientId);
+
+        // The new stream's subscriptions are accepted; the old stream ends in the overlap, before Relay retires it (the
+        // overlap runs on a clock that no longer moves).
+        first.Close();
+        await WaitUntilAsync(() => Volatile.Read(ref subscriber.Resubscribed) == 1);
+        Assert.Single(lost.GetMeasurementSnapshot());
+        Assert.Empty(rotations.GetMeasurementSnapshot());
+        await second.WriteRecordAsync("announcements/*", "create", "r1");
+        Assert.Equal("r1", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("id").GetString());
+        Assert.False(pocketBase.Streams.Reader.TryRead(out var _));
+    }
+
     internal static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Timeout;
