@@ -65,10 +65,9 @@ internal sealed partial class UserSession
             upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
         }
 
-        if (replacedOn != upstream)
-        {
-            replacedOn?.RequestSync();
-        }
+        // Always, even on the same stream: when the new options join a route PocketBase already holds, the wait below
+        // posts nothing, and only this POST drops the old options' topic.
+        replacedOn?.RequestSync();
 
         try
         {
