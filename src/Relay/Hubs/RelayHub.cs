@@ -80,14 +80,24 @@ internal sealed class RelayHub(
             throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
         }
 
-        // Each entry's synchronous part (validation, routing, the per-connection limit) runs in request order before the
-        // first await; the waits for PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
+        // Filters are checked with PocketBase first, all at once; then each entry is applied (validation, routing, the
+        // per-connection limit) in request order, so a later entry for the same topic wins as documented; the waits for
+        // PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
+        var connection = RelayHubLifetimeManager.GetConnection(Context);
+        var session = connection.Session;
+        var checks = new Task<TopicSubscription>[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            checks[i] = requests[i] is { } request
+                ? CheckOneAsync(request.Topic, request.Options)
+                : Task.FromException<TopicSubscription>(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
+        }
+
+        await ((Task)Task.WhenAll(checks)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var pending = new Task[requests.Length];
         for (var i = 0; i < requests.Length; i++)
         {
-            pending[i] = requests[i] is { } request
-                ? SubscribeOneAsync(request.Topic, request.Options)
-                : Task.FromException(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
+            pending[i] = checks[i].IsCompletedSuccessfully ? ApplyOneAsync(checks[i].Result) : checks[i];
         }
 
         var results = new SubscribeResult[requests.Length];
@@ -113,11 +123,35 @@ internal sealed class RelayHub(
 
         return results;
 
-        async Task SubscribeOneAsync(string? topic, SubscriptionOptions? options)
+        async Task<TopicSubscription> CheckOneAsync(string? topic, SubscriptionOptions? options)
         {
-            await Subscribe(topic!, options);
+            // An async method: a validation error fails this entry's task, not the whole call.
+            var request = CreateRequest(topic!, options);
+            await session.CheckFilterAsync(request, Context.ConnectionAborted);
+            return request;
+        }
+
+        Task ApplyOneAsync(TopicSubscription request)
+        {
+            try
+            {
+                EnsureGuestMayAddTopic(session, request.UpstreamTopic);
+            }
+            catch (RelayHubException ex)
+            {
+                return Task.FromException(ex);
+            }
+
+            return session.SubscribeCheckedAsync(
+                connection,
+                request,
+                relayOptions.Value.MaxSubscriptionsPerConnection,
+                pocketBaseOptions.Value.SubscribeTimeout,
+                Context.ConnectionAborted);
         }
     }
+
+    private TopicSubscription CreateRequest(string topic, SubscriptionOptions? options) => requests.Create(topic, options);
 
     public Task Unsubscribe(string topic)
     {

@@ -18,6 +18,15 @@ internal sealed partial class UserSession
     public async Task SubscribeAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await CheckFilterAsync(request, cancellationToken);
+        await SubscribeCheckedAsync(connection, request, maxPerConnection, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="SubscribeAsync"/> once <see cref="CheckFilterAsync"/> passed. The subscription is applied (limits,
+    /// routing) before this method first awaits, so calls made one after another are applied in that order.
+    /// </summary>
+    public async Task SubscribeCheckedAsync(RelayConnection connection, TopicSubscription request, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         long waitVersion;
         UpstreamConnection? replacedOn = null;
         UpstreamConnection upstream;
@@ -92,7 +101,8 @@ internal sealed partial class UserSession
     /// new topic with a filter is first checked with PocketBase (once per session and topic: a held topic was checked).
     /// A refusal leaves the session untouched.
     /// </summary>
-    private async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
+    /// <exception cref="SubscriptionException">PocketBase refused the filter (<c>subscription_refused</c>).</exception>
+    public async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
     {
         if (request.Filter is not { } filter || _filterChecker is null)
         {
