@@ -79,7 +79,6 @@ internal sealed partial class UpstreamConnection
     /// <returns>False when the new stream could not be set up; the old one is kept.</returns>
     private async Task<bool> RotateAsync(StreamHandle old, string reason, CancellationToken stopping)
     {
-        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), stopping);
         StreamHandle? next = null;
 
         // Nothing else watches the old stream while the new one is set up: when it ends, give up the rotation at once so
@@ -98,6 +97,9 @@ internal sealed partial class UpstreamConnection
                     throw new UpstreamException("the stream ended during its rotation");
                 }
 
+                // Recording starts only now: an event the old stream delivered before the new stream's POST can never
+                // come on the new one, and remembered it would drop a later identical change (a value flipping back).
+                await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), oldEnded.Token);
                 await PostTopicsAsync(next, oldEnded.Token);
                 Volatile.Write(ref _current, next);
             }

@@ -26,6 +26,9 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
     /// <summary>When set, a <c>GET /api/realtime</c> is accepted and never answered (a stuck PocketBase or proxy).</summary>
     public bool HangStreams { get; set; }
 
+    /// <summary>Runs before a <c>GET /api/realtime</c> is answered: lets a test hold a stream's opening.</summary>
+    public Func<Task>? BeforeStreamAnswered { get; set; }
+
     /// <summary>Runs before a successful POST is answered (client id, topics): lets a test act while a POST is in flight.</summary>
     public Func<string, string[], Task>? BeforePostAnswered { get; set; }
 
@@ -70,6 +73,11 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
         Requests.Enqueue($"{request.Method} {request.RequestUri!.AbsolutePath}");
         if (request.Method == HttpMethod.Get && request.RequestUri.AbsolutePath == "/api/realtime")
         {
+            if (BeforeStreamAnswered is { } beforeStream)
+            {
+                await beforeStream();
+            }
+
             if (HangStreams)
             {
                 await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, cancellationToken);

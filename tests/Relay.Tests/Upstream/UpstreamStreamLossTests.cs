@@ -110,6 +110,38 @@ public class UpstreamStreamLossTests
         Assert.False(pocketBase.Streams.Reader.TryRead(out var _));
     }
 
+    [Fact]
+    public async Task EventDeliveredBeforeTheNewStreamsPost_SameChangeAgainRightAfterTheRotation_IsDelivered()
+    {
+        var time = new FakeTimeProvider();
+        var pocketBase = new FakePocketBase();
+        var subscriber = new FakeSubscriber(null, "notes/*");
+        var (connection, metrics) = UpstreamConnectionTests.Create(pocketBase, subscriber, timeProvider: time);
+        await using var _ = connection;
+        using var __ = metrics;
+        using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
+        connection.Start();
+        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+
+        // The rotation's GET is held: the old stream delivers a change before the new stream is even open.
+        var opening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pocketBase.BeforeStreamAnswered = () => opening.Task;
+        await AdvanceUntilAsync(time, () => pocketBase.Requests.Count(static r => r == "GET /api/realtime") == 2 ? (object?)true : null, TimeSpan.FromSeconds(10));
+        await first.WriteRecordAsync("notes/*", "update", "n1", "on");
+        Assert.Equal("on", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("title").GetString());
+        opening.SetResult();
+        var second = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count == 1 ? (object?)true : null, TimeSpan.FromMilliseconds(500));
+
+        // Right after the rotation the value flips off and back on: both are real changes (the second has the same
+        // JSON as the one the old stream delivered, as on PocketBase 0.23+ without an `updated` field).
+        await second.WriteRecordAsync("notes/*", "update", "n1", "off");
+        await second.WriteRecordAsync("notes/*", "update", "n1", "on");
+        Assert.Equal("off", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("title").GetString());
+        Assert.Equal("on", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("title").GetString());
+    }
+
     internal static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Timeout;
