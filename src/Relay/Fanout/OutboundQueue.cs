@@ -3,8 +3,8 @@ using System.Threading.Channels;
 namespace Relay.Fanout;
 
 /// <summary>
-/// One connection's bounded queue of outgoing messages, written by a single producer (its session's stream reader)
-/// and read by the connection's writer loop. When full it first compacts semantically — only the latest event per
+/// One connection's bounded queue of outgoing messages, written by its session's stream readers (one per upstream
+/// stream the connection's topics live on) and read by the connection's writer loop. When full it first compacts semantically — only the latest event per
 /// record is kept, which is all a cache needs — and only if that does not free enough room does it give up on the
 /// backlog: everything is dropped and the caller sends one <c>Resync</c> instead.
 /// </summary>
@@ -12,6 +12,11 @@ internal sealed class OutboundQueue
 {
     private readonly Channel<OutboundMessage> _channel;
     private readonly int _capacity;
+
+    // Several producers write to one queue (a guest connection's topics are spread over several streams, each with its
+    // own delivery loop; Resyncs and closes come from other threads): the drain-and-rebuild of a full queue must not
+    // interleave with another producer's write, or messages are reordered or lost.
+    private readonly Lock _producers = new();
 
     public OutboundQueue(int capacity)
     {
@@ -32,13 +37,21 @@ internal sealed class OutboundQueue
     /// <summary>Queues <paramref name="message"/>, compacting or dropping the backlog when the queue is full.</summary>
     public EnqueueResult Enqueue(OutboundMessage message)
     {
+        lock (_producers)
+        {
+            return EnqueueLocked(message);
+        }
+    }
+
+    private EnqueueResult EnqueueLocked(OutboundMessage message)
+    {
         if (_channel.Writer.TryWrite(message))
         {
             return EnqueueResult.Queued;
         }
 
-        // Only the session's reader enqueues, so nothing refills the queue while it is drained and rebuilt. The writer
-        // loop may still take messages meanwhile; it only ever takes the oldest, so the order is kept.
+        // Producers hold the lock, so nothing refills the queue while it is drained and rebuilt. The writer loop may
+        // still take messages meanwhile; it only ever takes the oldest, so the order is kept.
         var backlog = new List<OutboundMessage>(_capacity + 1);
         while (_channel.Reader.TryRead(out var queued))
         {
@@ -66,19 +79,37 @@ internal sealed class OutboundQueue
         return EnqueueResult.Dropped;
     }
 
-    /// <summary>Queues a control message; if even that does not fit, the backlog is dropped to make room.</summary>
-    public void EnqueueControl(OutboundMessage message)
+    /// <summary>
+    /// Queues a control message; if even that does not fit, the queued events are dropped to make room (queued control
+    /// messages are kept).
+    /// </summary>
+    /// <returns>True when events were dropped: the caller owes the connection a <c>Resync</c> of all its topics.</returns>
+    public bool EnqueueControl(OutboundMessage message)
     {
-        if (_channel.Writer.TryWrite(message))
+        lock (_producers)
         {
-            return;
-        }
+            if (_channel.Writer.TryWrite(message))
+            {
+                return false;
+            }
 
-        while (_channel.Reader.TryRead(out _))
-        {
-        }
+            var controls = new List<OutboundMessage>();
+            while (_channel.Reader.TryRead(out var queued))
+            {
+                if (queued.Key is null)
+                {
+                    controls.Add(queued);
+                }
+            }
 
-        _channel.Writer.TryWrite(message);
+            foreach (var control in controls)
+            {
+                _channel.Writer.TryWrite(control);
+            }
+
+            _channel.Writer.TryWrite(message);
+            return true;
+        }
     }
 
     public bool TryComplete() => _channel.Writer.TryComplete();

@@ -92,7 +92,19 @@ internal sealed partial class RelayConnection : IEventRecipient
     }
 
     /// <summary>Queues a control message (never compacted away).</summary>
-    public void EnqueueControl(SerializedHubMessage message) => _outbound.EnqueueControl(OutboundMessage.Control(message));
+    public void EnqueueControl(SerializedHubMessage message)
+    {
+        if (!_outbound.EnqueueControl(OutboundMessage.Control(message)))
+        {
+            return;
+        }
+
+        // Making room dropped events of every topic, not only those the message (a shard's Resync) is about.
+        _metrics.OutboundOverflow();
+        var topics = Session.GetTopicsOf(this);
+        Log.Overflowed(_logger, ConnectionId, topics.Count);
+        _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
+    }
 
     /// <summary>Messages waiting to be written (for tests and diagnostics).</summary>
     public int QueuedCount => _outbound.Count;

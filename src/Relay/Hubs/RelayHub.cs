@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
@@ -67,12 +68,7 @@ internal sealed class RelayHub(
 
     private Task<SubscribeOutcome> SubscribeAsync(string topic, SubscriptionOptions? options, string? since)
     {
-        var request = requests.Create(topic, options);
-        if (since is { Length: > MaxOffsetLength })
-        {
-            throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"since is longer than {MaxOffsetLength} characters; pass an offset Relay sent");
-        }
-
+        var request = CreateRequest(topic, options, since);
         var connection = RelayHubLifetimeManager.GetConnection(Context);
         EnsureGuestMayAddTopic(connection.Session, request.UpstreamTopic);
         return connection.Session.SubscribeAsync(
@@ -92,14 +88,26 @@ internal sealed class RelayHub(
             throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
         }
 
-        // Each entry's synchronous part (validation, routing, the per-connection limit) runs in request order before the
-        // first await; the waits for PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
+        // Filters are checked with PocketBase first, all at once; then each entry is applied (validation, routing, the
+        // per-connection limit, its replay) in request order, so a later entry for the same topic wins as documented; the
+        // waits for PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
+        var connection = RelayHubLifetimeManager.GetConnection(Context);
+        var session = connection.Session;
+        var checks = new Task<TopicSubscription>[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            checks[i] = requests[i] is { } request
+                ? CheckOneAsync(request.Topic, request.Options, request.Since)
+                : Task.FromException<TopicSubscription>(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
+        }
+
+        await ((Task)Task.WhenAll(checks)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var pending = new Task<SubscribeOutcome>[requests.Length];
         for (var i = 0; i < requests.Length; i++)
         {
-            pending[i] = requests[i] is { } request
-                ? SubscribeOneAsync(request.Topic, request.Options, request.Since)
-                : Task.FromException<SubscribeOutcome>(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
+            pending[i] = checks[i].IsCompletedSuccessfully
+                ? ApplyOneAsync(checks[i].Result, requests[i].Since)
+                : RethrowAsync(checks[i]);
         }
 
         var results = new SubscribeResult[requests.Length];
@@ -125,10 +133,50 @@ internal sealed class RelayHub(
 
         return results;
 
-        async Task<SubscribeOutcome> SubscribeOneAsync(string? topic, SubscriptionOptions? options, string? since)
+        async Task<TopicSubscription> CheckOneAsync(string? topic, SubscriptionOptions? options, string? since)
         {
-            return await SubscribeAsync(topic!, options, since);
+            // An async method: a validation error fails this entry's task, not the whole call.
+            var request = CreateRequest(topic!, options, since);
+            await session.CheckFilterAsync(request, Context.ConnectionAborted);
+            return request;
         }
+
+        static async Task<SubscribeOutcome> RethrowAsync(Task<TopicSubscription> failedCheck)
+        {
+            await failedCheck;
+            throw new UnreachableException("Only called for a check that failed.");
+        }
+
+        Task<SubscribeOutcome> ApplyOneAsync(TopicSubscription request, string? since)
+        {
+            try
+            {
+                EnsureGuestMayAddTopic(session, request.UpstreamTopic);
+            }
+            catch (RelayHubException ex)
+            {
+                return Task.FromException<SubscribeOutcome>(ex);
+            }
+
+            return session.SubscribeCheckedAsync(
+                connection,
+                request,
+                since,
+                relayOptions.Value.MaxSubscriptionsPerConnection,
+                pocketBaseOptions.Value.SubscribeTimeout,
+                Context.ConnectionAborted);
+        }
+    }
+
+    private TopicSubscription CreateRequest(string topic, SubscriptionOptions? options, string? since)
+    {
+        var request = requests.Create(topic, options);
+        if (since is { Length: > MaxOffsetLength })
+        {
+            throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"since is longer than {MaxOffsetLength} characters; pass an offset Relay sent");
+        }
+
+        return request;
     }
 
     public Task Unsubscribe(string topic)

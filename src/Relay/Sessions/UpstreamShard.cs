@@ -23,7 +23,7 @@ internal sealed class UpstreamShard(UserSession session, int index) : IUpstreamS
 
     public TopicSnapshot GetTopics() => session.GetTopics(this);
 
-    public ValueTask OnEventAsync(UpstreamEvent upstreamEvent) => session.OnEventAsync(upstreamEvent);
+    public ValueTask OnEventAsync(UpstreamEvent upstreamEvent) => session.OnEventAsync(this, upstreamEvent);
 
     public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics) => session.OnTopicsRefused(upstreamTopics);
 

@@ -26,6 +26,15 @@ internal sealed partial class UserSession
     public async Task<SubscribeOutcome> SubscribeAsync(RelayConnection connection, TopicSubscription request, string? since, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await CheckFilterAsync(request, cancellationToken);
+        return await SubscribeCheckedAsync(connection, request, since, maxPerConnection, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="SubscribeAsync(RelayConnection, TopicSubscription, string?, int, TimeSpan, CancellationToken)"/> once <see cref="CheckFilterAsync"/> passed. The subscription is applied (limits,
+    /// routing) before this method first awaits, so calls made one after another are applied in that order.
+    /// </summary>
+    public async Task<SubscribeOutcome> SubscribeCheckedAsync(RelayConnection connection, TopicSubscription request, string? since, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         long waitVersion;
         UpstreamConnection? replacedOn = null;
         UpstreamConnection upstream;
@@ -84,10 +93,9 @@ internal sealed partial class UserSession
             upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
         }
 
-        if (replacedOn != upstream)
-        {
-            replacedOn?.RequestSync();
-        }
+        // Always, even on the same stream: when the new options join a route PocketBase already holds, the wait below
+        // posts nothing, and only this POST drops the old options' topic.
+        replacedOn?.RequestSync();
 
         foreach (var evicted in evictedFrom ?? [])
         {
@@ -122,7 +130,8 @@ internal sealed partial class UserSession
     /// new topic with a filter is first checked with PocketBase (once per session and topic: a held topic was checked).
     /// A refusal leaves the session untouched.
     /// </summary>
-    private async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
+    /// <exception cref="SubscriptionException">PocketBase refused the filter (<c>subscription_refused</c>).</exception>
+    public async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
     {
         if (request.Filter is not { } filter || _filterChecker is null)
         {

@@ -26,16 +26,19 @@ internal sealed partial class UserSession
         }
     }
 
-    public ValueTask OnEventAsync(UpstreamEvent upstreamEvent)
+    /// <summary>An event read from <paramref name="shard"/>'s stream.</summary>
+    public ValueTask OnEventAsync(UpstreamShard shard, UpstreamEvent upstreamEvent)
     {
         TopicRoute? route;
         RelayConnection[] recipients;
         RelayEvent relayEvent;
         lock (_gate)
         {
-            if (!_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route))
+            // Only from the stream the topic is routed to: a guest topic removed from one stream (its POST still
+            // pending there) and added again on another would otherwise get every event twice.
+            if (!_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route) || route.Shard != shard)
             {
-                // Unsubscribed while the event was in flight.
+                // Unsubscribed (or moved to another stream) while the event was in flight.
                 return default;
             }
 

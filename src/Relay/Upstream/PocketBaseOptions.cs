@@ -11,7 +11,7 @@ internal sealed class PocketBaseOptions : IValidatableObject
     [Required(ErrorMessage = "Relay:PocketBase:Url is required (PocketBase's base URL, e.g. http://127.0.0.1:8090/).")]
     public Uri? Url { get; set; }
 
-    /// <summary>Timeout of one REST call (subscription POST, auth-refresh).</summary>
+    /// <summary>Timeout of one REST call (subscription POST, auth-refresh), and of each step of opening a realtime stream (TCP connect, response headers, <c>PB_CONNECT</c>).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -18,13 +18,33 @@ internal sealed class PocketBaseRealtimeClient(
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
     private readonly PocketBaseOptions _options = options.Value;
 
-    public async Task<RealtimeStream> OpenStreamAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a stream and reads its <c>PB_CONNECT</c>. The stream lives until <paramref name="cancellationToken"/> is
+    /// cancelled (or it is disposed); <paramref name="giveUp"/> only abandons the opening.
+    /// </summary>
+    public async Task<RealtimeStream> OpenStreamAsync(CancellationToken cancellationToken, CancellationToken giveUp = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/realtime");
         request.Headers.Accept.Add(EventStream);
 
         var client = httpClientFactory.CreateClient(PocketBaseHttp.StreamClient);
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        HttpResponseMessage response;
+
+        // The stream client has no overall timeout, so the wait for the response headers gets its own: a PocketBase
+        // (or proxy) that accepts the connection and never answers must not hold a connect or a rotation forever.
+        using (var headersTimeout = new CancellationTokenSource(_options.RequestTimeout, timeProvider))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, giveUp, headersTimeout.Token))
+        {
+            try
+            {
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && !giveUp.IsCancellationRequested)
+            {
+                throw new UpstreamException($"PocketBase did not answer GET /api/realtime within {_options.RequestTimeout}.", innerException: ex);
+            }
+        }
+
         var readCancellation = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         var stoppingRegistration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), readCancellation);
         IAsyncEnumerator<SseItem<UpstreamMessage>>? items = null;
@@ -40,7 +60,14 @@ internal sealed class PocketBaseRealtimeClient(
 
             // PocketBase sends PB_CONNECT at once; waiting longer than a request timeout means the server is not well.
             readCancellation.CancelAfter(_options.RequestTimeout);
-            if (!await items.MoveNextAsync()
+            bool started;
+            await using (giveUp.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), readCancellation))
+            {
+                started = await items.MoveNextAsync();
+            }
+
+            giveUp.ThrowIfCancellationRequested();
+            if (!started
                 || items.Current.EventType != UpstreamMessageParser.ConnectEventType
                 || items.Current.Data.ClientId is not { Length: > 0 } clientId)
             {
@@ -49,7 +76,7 @@ internal sealed class PocketBaseRealtimeClient(
 
             return new RealtimeStream(clientId, response, items, readCancellation, stoppingRegistration, _options.IdleTimeout, timeProvider);
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && !giveUp.IsCancellationRequested)
         {
             await DisposeAsync(response, items, readCancellation, stoppingRegistration);
             throw new UpstreamException("PocketBase did not send PB_CONNECT in time.", innerException: ex);

@@ -79,12 +79,16 @@ internal sealed partial class UpstreamConnection
     /// <returns>False when the new stream could not be set up; the old one is kept.</returns>
     private async Task<bool> RotateAsync(StreamHandle old, string reason, CancellationToken stopping)
     {
-        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), stopping);
         StreamHandle? next = null;
+
+        // Nothing else watches the old stream while the new one is set up: when it ends, give up the rotation at once so
+        // the loss is handled (reconnect and Resync) instead of waiting on a new stream that may never come.
+        using var oldEnded = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _ = old.Reader.ContinueWith(static (_, state) => CancelIfAlive((CancellationTokenSource)state!), oldEnded, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
-            next = await OpenAsync(stopping);
-            await _postGate.WaitAsync(stopping);
+            next = await OpenAsync(stopping, oldEnded.Token);
+            await _postGate.WaitAsync(oldEnded.Token);
             try
             {
                 if (old.Reader.IsCompleted)
@@ -93,7 +97,10 @@ internal sealed partial class UpstreamConnection
                     throw new UpstreamException("the stream ended during its rotation");
                 }
 
-                await PostTopicsAsync(next, stopping);
+                // Recording starts only now: an event the old stream delivered before the new stream's POST can never
+                // come on the new one, and remembered it would drop a later identical change (a value flipping back).
+                await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), oldEnded.Token);
+                await PostTopicsAsync(next, oldEnded.Token);
                 Volatile.Write(ref _current, next);
             }
             finally
@@ -125,6 +132,7 @@ internal sealed partial class UpstreamConnection
 
         // From here the new stream is the session's: it is live even if the old one fails during the overlap.
         _live = next;
+        var oldEndedFirst = false;
         try
         {
             await _inbox.Writer.WriteAsync(new Inbound(InboundKind.AddSuccessor, next.Id), stopping);
@@ -135,15 +143,42 @@ internal sealed partial class UpstreamConnection
         }
         finally
         {
+            // Ended before Relay retired it (during the new stream's POST or the overlap): events PocketBase sent on it
+            // between its end and the new subscriptions being accepted, or still in transit, may be lost.
+            oldEndedFirst = old.Reader.IsCompleted;
             old.Retired = true;
             await CloseAsync(old);
         }
 
         var dropUntil = _timeProvider.GetTimestamp() + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
         await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil), stopping);
+        if (oldEndedFirst)
+        {
+            // Not a planned rotation but an unplanned loss, answered as one: the session resyncs.
+            var lost = await old.Reader;
+            _metrics.UpstreamStreamLost(lost);
+            Log.StreamEnded(_logger, _subscriber.Name, lost);
+            _metrics.UpstreamReconnected();
+            Log.Resubscribed(_logger, _subscriber.Name, next.ClientId);
+            await _inbox.Writer.WriteAsync(new Inbound(InboundKind.Resubscribed, next.Id), stopping);
+            return true;
+        }
+
         _metrics.UpstreamRotated(reason);
         Log.Rotated(_logger, _subscriber.Name, reason, old.ClientId, next.ClientId);
         return true;
+    }
+
+    private static void CancelIfAlive(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The rotation is over; the old stream's end is handled by whoever owns it now.
+        }
     }
 
     private void StartReader(StreamHandle handle) => handle.Reader = Task.Run(() => ReadAsync(handle));

@@ -204,9 +204,9 @@ internal sealed partial class UpstreamConnection : IAsyncDisposable
         }
     }
 
-    private async Task<StreamHandle> OpenAsync(CancellationToken cancellationToken)
+    private async Task<StreamHandle> OpenAsync(CancellationToken cancellationToken, CancellationToken giveUp = default)
     {
-        var stream = await _client.OpenStreamAsync(cancellationToken);
+        var stream = await _client.OpenStreamAsync(cancellationToken, giveUp);
         _metrics.UpstreamStreamOpened();
 
         // Up to a tenth off the lifetime, so sessions opened together (after a deploy) do not all rotate in step.

@@ -22,9 +22,16 @@ internal static class UpstreamServiceCollectionExtensions
         {
             client.BaseAddress = provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value.Url;
             client.Timeout = Timeout.InfiniteTimeSpan;
-        }).ConfigurePrimaryHttpMessageHandler(static provider => new SocketsHttpHandler
+        }).ConfigurePrimaryHttpMessageHandler(static provider =>
         {
-            ConnectCallback = PocketBaseSockets.KeepAliveConnectCallback(provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value),
+            var options = provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value;
+            return new SocketsHttpHandler
+            {
+                ConnectCallback = PocketBaseSockets.KeepAliveConnectCallback(options),
+
+                // The client has no overall timeout; a TCP connect that never completes must still fail.
+                ConnectTimeout = options.RequestTimeout,
+            };
         });
 
         services.TryAddSingleton<PocketBaseRealtimeClient>();

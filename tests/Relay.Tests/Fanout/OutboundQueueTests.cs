@@ -71,9 +71,60 @@ public class OutboundQueueTests
         queue.Enqueue(Event("b", 1));
         var resync = Control("Resync");
 
-        queue.EnqueueControl(resync);
+        Assert.True(queue.EnqueueControl(resync));
 
         Assert.Equal([resync], Drain(queue));
+    }
+
+    [Fact]
+    public void EnqueueControl_WhenFull_KeepsQueuedControlMessages_ReportsDroppedEvents()
+    {
+        var queue = new OutboundQueue(3);
+        var authExpired = Control("AuthExpired");
+        queue.Enqueue(Event("a", 1));
+        queue.EnqueueControl(authExpired);
+        queue.Enqueue(Event("b", 1));
+        var resync = Control("Resync");
+
+        // The events are gone, so the caller must be told (it owes the connection a Resync of all its topics).
+        Assert.True(queue.EnqueueControl(resync));
+        Assert.Equal([authExpired, resync], Drain(queue));
+        Assert.False(queue.EnqueueControl(resync));
+    }
+
+    [Fact]
+    public async Task Enqueue_SeveralProducersOnAFullQueue_KeepEachProducersOrderAndLatestValues()
+    {
+        // A guest connection's topics live on several streams, each with its own delivery loop: producers run at once.
+        // Nobody reads, so the queue stays full and nearly every write drains and rebuilds it (compaction).
+        var queue = new OutboundQueue(16);
+        const int PerProducer = 200_000;
+        using var start = new Barrier(2);
+        var producers = Enumerable.Range(0, 2).Select(p => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < PerProducer; i++)
+            {
+                queue.Enqueue(new OutboundMessage(new SerializedHubMessage(new InvocationMessage("Event", [p, i])), $"p{p}\n{i % 4}"));
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        await Task.WhenAll(producers).WaitAsync(TimeSpan.FromSeconds(120));
+
+        // Each producer's events in order (what is left after the last compaction plus what fitted since, up to the
+        // capacity), ending with the latest value of each of its four records.
+        var seen = new[] { new List<int>(), new List<int>() };
+        foreach (var message in Drain(queue))
+        {
+            var arguments = ((InvocationMessage)message.Message.Message!).Arguments;
+            seen[(int)arguments[0]!].Add((int)arguments[1]!);
+        }
+
+        foreach (var indices in seen)
+        {
+            Assert.Equal(indices.Order(), indices);
+            Assert.Equal(indices.Count, indices.Distinct().Count());
+            Assert.Equal([PerProducer - 4, PerProducer - 3, PerProducer - 2, PerProducer - 1], indices[^4..]);
+        }
     }
 
     [Fact]

@@ -76,5 +76,52 @@ public class GuestSpreadTests
             (await Assert.ThrowsAsync<SubscriptionException>(() => session.SubscribeAsync(connection, Topic("t3"), 100, Timeout, CancellationToken.None))).Code);
     }
 
+    [Fact]
+    public async Task TopicMovedToAnotherStream_EventsFromItsFormerStreamAreNotDelivered()
+    {
+        await using var harness = new SessionHarness(configure: o =>
+        {
+            o.GuestTopicsPerStream = 2;
+            o.MaxGuestStreams = 2;
+        });
+        var c = Enumerable.Range(0, 4).Select(_ => harness.NewConnection()).ToArray();
+        UserSession session = null!;
+        foreach (var connection in c)
+        {
+            session = harness.Manager.Attach(connection, SessionKey.Guest, null, DateTimeOffset.MaxValue);
+        }
+
+        // t0 and t1 fill the first stream, t2 opens the second; t0 leaves, t3 takes its place, and t0 comes back on the
+        // second stream while the first may still carry it (its POST pending).
+        await session.SubscribeAsync(c[0], Topic("t0"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        await session.SubscribeAsync(c[1], Topic("t1"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        await session.SubscribeAsync(c[2], Topic("t2"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        var first = await harness.PocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var second = await harness.PocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        session.Unsubscribe(c[0], "notes/t0");
+        await session.SubscribeAsync(c[3], Topic("t3"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        await session.SubscribeAsync(c[0], Topic("t0"), 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        Assert.Equal(2, session.StreamCount);
+
+        // The first stream still sends t0, then t1 (same delivery loop, so t1's arrival means t0 was handled).
+        await first.WriteRecordAsync("notes/t0", "update", "t0");
+        await first.WriteRecordAsync("notes/t1", "update", "t1");
+        await WaitUntilAsync(() => c[1].QueuedCount == 1);
+        Assert.Equal(0, c[0].QueuedCount);
+
+        await second.WriteRecordAsync("notes/t0", "update", "t0");
+        await WaitUntilAsync(() => c[0].QueuedCount == 1);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+
     private static TopicSubscription Topic(string recordId) => new($"notes/{recordId}", $"notes/{recordId}");
 }

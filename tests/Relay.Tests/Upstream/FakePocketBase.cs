@@ -23,6 +23,15 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
 
     public HttpStatusCode StreamStatus { get; set; } = HttpStatusCode.OK;
 
+    /// <summary>When set, a <c>GET /api/realtime</c> is accepted and never answered (a stuck PocketBase or proxy).</summary>
+    public bool HangStreams { get; set; }
+
+    /// <summary>Runs before a <c>GET /api/realtime</c> is answered: lets a test hold a stream's opening.</summary>
+    public Func<Task>? BeforeStreamAnswered { get; set; }
+
+    /// <summary>Runs before a successful POST is answered (client id, topics): lets a test act while a POST is in flight.</summary>
+    public Func<string, string[], Task>? BeforePostAnswered { get; set; }
+
     /// <summary>Answers a POST (topics, Authorization) with another status than <see cref="PostStatus"/>; null keeps it.</summary>
     public Func<string[], string?, HttpStatusCode?>? PostResponder { get; set; }
 
@@ -64,6 +73,16 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
         Requests.Enqueue($"{request.Method} {request.RequestUri!.AbsolutePath}");
         if (request.Method == HttpMethod.Get && request.RequestUri.AbsolutePath == "/api/realtime")
         {
+            if (BeforeStreamAnswered is { } beforeStream)
+            {
+                await beforeStream();
+            }
+
+            if (HangStreams)
+            {
+                await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+
             if (StreamStatus != HttpStatusCode.OK)
             {
                 return new HttpResponseMessage(StreamStatus);
@@ -85,6 +104,11 @@ internal sealed class FakePocketBase : HttpMessageHandler, IHttpClientFactory
             var status = PostResponder?.Invoke(topics, authorization) ?? PostStatus;
             if (status == HttpStatusCode.NoContent)
             {
+                if (BeforePostAnswered is { } before)
+                {
+                    await before(body.RootElement.GetProperty("clientId").GetString()!, topics);
+                }
+
                 Posts.Writer.TryWrite((body.RootElement.GetProperty("clientId").GetString()!, topics, authorization));
             }
             else

@@ -265,7 +265,7 @@ public class UpstreamRotationTests
     }
 
     /// <summary>Advances the fake clock in <paramref name="step"/>s until <paramref name="probe"/> returns a value; a hang fails after a real-time timeout.</summary>
-    private static async Task<T> AdvanceUntilAsync<T>(FakeTimeProvider time, Func<T?> probe, TimeSpan step)
+    internal static async Task<T> AdvanceUntilAsync<T>(FakeTimeProvider time, Func<T?> probe, TimeSpan step)
         where T : class
     {
         var deadline = DateTime.UtcNow + Timeout;
