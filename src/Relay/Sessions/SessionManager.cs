@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Relay.Auth;
+using Relay.Cluster;
 using Relay.Diagnostics;
 using Relay.Fanout;
 using Relay.Upstream;
@@ -25,6 +26,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly ClusterNode? _cluster;
 
     public SessionManager(
         IOptions<SessionOptions> options,
@@ -36,8 +38,10 @@ internal sealed partial class SessionManager : IAsyncDisposable
         IOptions<PocketBaseOptions> pocketBaseOptions,
         RelayMetrics metrics,
         TimeProvider timeProvider,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        ClusterNode? cluster = null)
     {
+        _cluster = cluster is { Enabled: true } ? cluster : null;
         _options = options.Value;
         _authOptions = authOptions.Value;
         _verifier = verifier;
@@ -200,7 +204,10 @@ internal sealed partial class SessionManager : IAsyncDisposable
         }
     }
 
-    private UpstreamConnection CreateUpstream(IUpstreamSubscriber session)
+    private IUpstream CreateUpstream(IUpstreamSubscriber session)
+        => _cluster is { } cluster ? cluster.Create(session, CreateLocalUpstream) : CreateLocalUpstream(session);
+
+    private UpstreamConnection CreateLocalUpstream(IUpstreamSubscriber session)
         => new(session, _realtimeClient, _pipeline, _pocketBaseOptions, _timeProvider, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
 
     private static partial class Log

@@ -19,8 +19,8 @@ internal sealed partial class UserSession
     {
         await CheckFilterAsync(request, cancellationToken);
         long waitVersion;
-        UpstreamConnection? replacedOn = null;
-        UpstreamConnection upstream;
+        IUpstream? replacedOn = null;
+        IUpstream upstream;
         lock (_gate)
         {
             if (_closed || !_connections.TryGetValue(connection, out var subscriptions))
@@ -122,7 +122,7 @@ internal sealed partial class UserSession
     // must not undo a later one with other options.
     private void Unsubscribe(RelayConnection connection, string topic, string? expected)
     {
-        UpstreamConnection? upstream;
+        IUpstream? upstream;
         lock (_gate)
         {
             if (!_connections.TryGetValue(connection, out var subscriptions)
