@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Relay.Cluster;
 using Relay.IntegrationTests.Infrastructure;
@@ -12,13 +13,13 @@ namespace Relay.IntegrationTests;
 // Slow (about a minute and a half): runs in the parallel pass of scripts/test.sh, on its own PocketBase.
 [Trait("Category", "Slow")]
 [Collection(PocketBaseCollection.Name)]
-public sealed class ClusterTests(PocketBaseFixture pocketBase)
+public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper output)
 {
     [Fact]
     public async Task ThreeInstances_UserTabOnEach_OneStreamPerSessionEveryEventInOrderOthersReceiveNothing()
     {
         await using var redis = await RedisProcess.StartAsync();
-        await using var cluster = Cluster.Start(pocketBase, redis, 3);
+        await using var cluster = Cluster.Start(pocketBase, redis, 3, output);
         var user = await pocketBase.CreateUserAsync("cluster-one-stream").DefaultTimeout();
         var other = await pocketBase.CreateUserAsync("cluster-other").DefaultTimeout();
 
@@ -75,7 +76,7 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase)
     public async Task OwnerKilled_AnotherInstanceTakesOverWithinSeconds_ClientsResyncNothingTwice()
     {
         await using var redis = await RedisProcess.StartAsync();
-        await using var cluster = Cluster.Start(pocketBase, redis, 3);
+        await using var cluster = Cluster.Start(pocketBase, redis, 3, output);
         var user = await pocketBase.CreateUserAsync("cluster-killed").DefaultTimeout();
         var tabs = new List<TestConnection>();
         foreach (var instance in cluster.Instances)
@@ -120,7 +121,7 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase)
     public async Task OwnerStoppedGracefully_StreamHandedOverUnderWrites_EveryEventOnceNoResync()
     {
         await using var redis = await RedisProcess.StartAsync();
-        await using var cluster = Cluster.Start(pocketBase, redis, 3);
+        await using var cluster = Cluster.Start(pocketBase, redis, 3, output);
         var user = await pocketBase.CreateUserAsync("cluster-handover").DefaultTimeout();
         var tabs = new List<TestConnection>();
         foreach (var instance in cluster.Instances)
@@ -169,7 +170,7 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase)
     public async Task RedisStoppedAndRestarted_ClientsKeepReceiving_ResyncForGaps_ConvergesToOneStream()
     {
         await using var redis = await RedisProcess.StartAsync();
-        await using var cluster = Cluster.Start(pocketBase, redis, 2);
+        await using var cluster = Cluster.Start(pocketBase, redis, 2, output);
         var user = await pocketBase.CreateUserAsync("cluster-redis-down").DefaultTimeout();
         var tabs = new List<TestConnection>();
         foreach (var instance in cluster.Instances)
@@ -236,6 +237,39 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase)
         Assert.Equal(1, cluster.Instances.Sum(static instance => instance.Services.GetRequiredService<ClusterNode>().OwnedCount));
     }
 
+    [Fact]
+    public async Task GuestTopicsSpreadOverStreamsInAnotherOrderOnEachInstance_EveryEventOnce()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        // One topic per guest stream: each instance puts a topic on the stream of the order it first saw it in, so the
+        // two instances hold the same topic on different session streams.
+        await using var cluster = Cluster.Start(pocketBase, redis, 2, output, new() { ["Relay:Sessions:GuestTopicsPerStream"] = "1" });
+        var id = (await pocketBase.Admin.CreateRecordAsync("announcements", new { title = "spread" }).DefaultTimeout()).GetProperty("id").GetString()!;
+        var all = "announcements/*";
+        var one = $"announcements/{id}";
+        var first = cluster.Instances[0];
+        var second = cluster.Instances[1];
+        TestConnection[] tabs =
+        [
+            await SubscribedAsync(first, null, all),
+            await SubscribedAsync(first, null, one),
+            await SubscribedAsync(second, null, one),
+            await SubscribedAsync(second, null, all),
+        ];
+        await cluster.WaitForStreamsAsync(2);
+
+        await pocketBase.Admin.UpdateRecordAsync("announcements", id, new { title = "once" }, null).DefaultTimeout();
+        foreach (var tab in tabs)
+        {
+            Assert.Equal("once", (await tab.NextEventAsync("update", id)).Record.GetProperty("title").GetString());
+        }
+
+        foreach (var tab in tabs)
+        {
+            await tab.AssertNoEventAsync();
+        }
+    }
+
     private static async Task<TestConnection> SubscribedAsync(RelayServer instance, string? token, string topic)
     {
         var connection = await instance.ConnectAsync(token);
@@ -267,20 +301,31 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase)
 
     private sealed class Cluster : IAsyncDisposable
     {
-        private Cluster(List<RelayServer> instances) => Instances = instances;
+        private readonly ITestOutputHelper _output;
+
+        private Cluster(List<RelayServer> instances, ITestOutputHelper output)
+        {
+            Instances = instances;
+            _output = output;
+        }
 
         public List<RelayServer> Instances { get; }
 
-        public static Cluster Start(PocketBaseFixture pocketBase, RedisProcess redis, int count)
+        public static Cluster Start(PocketBaseFixture pocketBase, RedisProcess redis, int count, ITestOutputHelper output, Dictionary<string, string?>? extra = null)
         {
             var settings = new Dictionary<string, string?>
             {
-                ["Relay:Redis:Configuration"] = redis.Configuration + ",connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000",
+                ["Relay:Redis:Configuration"] = redis.Configuration + ",connectTimeout=2000,asyncTimeout=3000,syncTimeout=3000",
                 ["Relay:Cluster:LeaseTime"] = "00:00:03",
                 ["Relay:Cluster:RenewInterval"] = "00:00:00.500",
                 ["Relay:Cluster:HandoverTimeout"] = "00:00:10",
             };
-            return new Cluster([.. Enumerable.Range(0, count).Select(_ => RelayServer.Start(pocketBase.Server.Url, settings))]);
+            foreach (var (key, value) in extra ?? [])
+            {
+                settings[key] = value;
+            }
+
+            return new Cluster([.. Enumerable.Range(0, count).Select(_ => RelayServer.Start(pocketBase.Server.Url, settings))], output);
         }
 
         /// <summary>PocketBase streams held by the whole cluster.</summary>
@@ -300,9 +345,15 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase)
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var instance in Instances)
+            for (var i = 0; i < Instances.Count; i++)
             {
-                await instance.DisposeAsync();
+                // What each instance did as a cluster member, for the reader of a failed run.
+                foreach (var entry in Instances[i].Logs.Entries.Where(static e => e.Category.StartsWith("Relay.Cluster", StringComparison.Ordinal) || e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning))
+                {
+                    _output.WriteLine($"[{i}] {entry.Timestamp:HH:mm:ss.fff} {entry.Level} {entry.Category}: {entry.Text}");
+                }
+
+                await Instances[i].DisposeAsync();
             }
         }
     }

@@ -6,7 +6,7 @@ namespace Relay.Cluster;
 /// Settings under <c>Relay:Cluster</c>, used only in cluster mode (when <c>Relay:Redis:Configuration</c> is set): how
 /// the instance owning a session's PocketBase stream holds it, and how the others follow.
 /// </summary>
-internal sealed class ClusterOptions
+internal sealed class ClusterOptions : IValidatableObject
 {
     public const string SectionName = "Relay:Cluster";
 
@@ -31,4 +31,14 @@ internal sealed class ClusterOptions
     /// <summary>Approximate number of entries a session's Redis Stream keeps (<c>XADD MAXLEN ~</c>).</summary>
     [Range(100, 10_000_000)]
     public int StreamMaxLength { get; set; } = 10_000;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RenewInterval * 2 > LeaseTime)
+        {
+            yield return new ValidationResult(
+                $"Relay:Cluster:RenewInterval ({RenewInterval}) must be at most half of Relay:Cluster:LeaseTime ({LeaseTime}): a lease must survive one late renewal.",
+                [nameof(RenewInterval)]);
+        }
+    }
 }

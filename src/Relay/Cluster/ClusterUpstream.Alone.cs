@@ -17,8 +17,10 @@ internal sealed partial class ClusterUpstream
         }
 
         Log.GoingAlone(_logger, StreamName);
-        await StopOwningAsync();
-        await StopSuccessorAsync();
+
+        // Closed in the background: the own stream must not wait for the owner's to drain its backlog.
+        _ = StopOwningAsync();
+        _ = StopSuccessorAsync();
         List<Waiter> pending;
         var alone = _alone;
         lock (_waitersGate)
@@ -44,12 +46,29 @@ internal sealed partial class ClusterUpstream
         _ = ResyncWhenHeldAsync(alone, _subscriber.GetTopics().Version);
     }
 
-    private static async Task ForwardAsync(UpstreamConnection alone, Waiter waiter)
+    private async Task ForwardAsync(UpstreamConnection alone, Waiter waiter)
     {
         try
         {
             await alone.WaitForSyncAsync(waiter.Version, CancellationToken.None, waiter.Topic);
             waiter.Completion.TrySetResult();
+        }
+        catch (ObjectDisposedException) when (!_stopping.IsCancellationRequested)
+        {
+            // Back in the cluster before the own stream held the topic: the cluster's confirmation completes it.
+            lock (_waitersGate)
+            {
+                if (_confirmedVersion >= waiter.Version)
+                {
+                    waiter.Completion.TrySetResult();
+                }
+                else
+                {
+                    _waiters.Add(waiter);
+                }
+            }
+
+            RequestSync();
         }
         catch (Exception ex)
         {
@@ -80,6 +99,12 @@ internal sealed partial class ClusterUpstream
         Log.Returning(_logger, StreamName);
         _position = RedisValue.Null;
         _returnVersion = _subscriber.GetTopics().Version;
+        lock (_waitersGate)
+        {
+            // Confirmations from before the outage say nothing about the Redis that came back (possibly empty).
+            _confirmedVersion = -1;
+        }
+
         Volatile.Write(ref _topicsDirty, true);
         _mode = Mode.Returning;
     }

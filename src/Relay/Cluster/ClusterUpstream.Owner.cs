@@ -45,7 +45,9 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        if (_node.Stopping || _mode != Mode.Cluster)
+        // Returning instances take leases too: after Redis restarts empty every instance is returning, and one of them
+        // must own the stream before any can be confirmed.
+        if (_node.Stopping || _mode == Mode.Alone)
         {
             return;
         }
@@ -274,6 +276,13 @@ internal sealed partial class ClusterUpstream
 
     private async Task AppendAndNotifyAsync(NameValueEntry[] fields)
     {
+        if (!_node.IsConnected)
+        {
+            // Not lost silently: every follower cut off from Redis runs its own stream and resyncs its connections,
+            // and resyncs them again when it returns. Failing fast keeps the owner's stream from backing up meanwhile.
+            return;
+        }
+
         var database = Database;
         var append = AppendAsync(database, fields);
         var notify = _node.NotifyAsync('e', StreamName);

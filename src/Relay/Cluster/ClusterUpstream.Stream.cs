@@ -16,14 +16,6 @@ internal sealed partial class ClusterUpstream
     /// </summary>
     private async Task ReadStreamAsync(IDatabase database, CancellationToken stopping)
     {
-        if (_position.IsNull)
-        {
-            // Start at the end: a new follower waits for the owner to confirm its topics, and everything it needs
-            // comes after that confirmation.
-            var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
-            _position = last.Length > 0 ? last[0].Id : "0-0";
-        }
-
         while (true)
         {
             var entries = await database.StreamReadAsync(_eventsKey, _position, ReadBatch).WaitAsync(stopping);
@@ -53,7 +45,7 @@ internal sealed partial class ClusterUpstream
                     JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
                     _timeProvider.GetTimestamp());
                 Volatile.Read(ref _successor)?.RecordPrimary(upstreamEvent);
-                if (_mode == Mode.Cluster)
+                if (_mode == Mode.Cluster && _publishedTopics.Contains(upstreamEvent.UpstreamTopic))
                 {
                     await _subscriber.OnEventAsync(upstreamEvent);
                 }
@@ -93,6 +85,16 @@ internal sealed partial class ClusterUpstream
                 await CompleteSuccessionAsync();
                 break;
         }
+    }
+
+    /// <summary>
+    /// Starts reading at the end of the Stream: everything a new follower needs comes after the owner's confirmation of
+    /// its topics. Called before the topics are first published, or that confirmation could come before the start.
+    /// </summary>
+    private async Task StartReadingAsync(IDatabase database, CancellationToken stopping)
+    {
+        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        _position = last.Length > 0 ? last[0].Id : "0-0";
     }
 
     /// <summary>The version an <c>applied</c> entry confirms for <paramref name="instance"/>: <c>id=version</c> pairs separated by commas.</summary>

@@ -35,6 +35,11 @@ internal sealed partial class ClusterUpstream : IUpstream
     private UpstreamConnection? _alone;
     private long _returnVersion = -1;
     private RedisValue _position = RedisValue.Null;
+
+    // The topics this instance last published for this stream. The guests' topics spread over several streams in the
+    // order each instance saw them, so two instances may hold one topic on different streams: an event is delivered
+    // only from the stream that holds it here, never twice. Touched by the loop only.
+    private HashSet<string> _publishedTopics = new(StringComparer.Ordinal);
     private bool _topicsDirty = true;
     private long _nextHeartbeat;
     private long _nextLease;
@@ -226,6 +231,11 @@ internal sealed partial class ClusterUpstream : IUpstream
             BeginReturn();
         }
 
+        if (_position.IsNull)
+        {
+            await StartReadingAsync(database, stopping);
+        }
+
         var now = _timeProvider.GetTimestamp();
         if (Volatile.Read(ref _topicsDirty) || now >= _nextHeartbeat)
         {
@@ -258,6 +268,7 @@ internal sealed partial class ClusterUpstream : IUpstream
         var snapshot = _subscriber.GetTopics();
         var expiresAt = _timeProvider.GetUtcNow() + (_options.LeaseTime * 3);
         var value = InstanceTopics.Format(snapshot, expiresAt);
+        _publishedTopics = new HashSet<string>(snapshot.Topics, StringComparer.Ordinal);
         await database.HashSetAsync(_topicsKey, _node.InstanceId, value).WaitAsync(stopping);
         _nextHeartbeat = _timeProvider.GetTimestamp() + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
         if (dirty)
