@@ -71,7 +71,7 @@ internal sealed partial class ClusterNode : IHostedService
                 if (_redis is null)
                 {
                     var created = _services.GetRequiredService<IConnectionMultiplexer>();
-                    created.GetSubscriber().Subscribe(NotifyChannel, (_, message) => OnNotified(message));
+                    _ = SubscribeAsync(created);
                     _redis = created;
                 }
 
@@ -121,6 +121,22 @@ internal sealed partial class ClusterNode : IHostedService
         await Task.WhenAll(_upstreams.Values.Select(static upstream => upstream.HaltAsync().AsTask()));
     }
 
+    /// <summary>
+    /// Not awaited under the lock: Redis may be down when the first session starts. The multiplexer keeps the
+    /// subscription and restores it when it reconnects; meanwhile every stream polls once per RenewInterval.
+    /// </summary>
+    private async Task SubscribeAsync(IConnectionMultiplexer redis)
+    {
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(NotifyChannel, (_, message) => OnNotified(message));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SubscribeFailed(Logger, ex.GetType().Name);
+        }
+    }
+
     private void OnNotified(RedisValue message)
     {
         var text = message.ToString();
@@ -128,5 +144,11 @@ internal sealed partial class ClusterNode : IHostedService
         {
             upstream.Notify(text[0]);
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(9101, LogLevel.Warning, "Cluster: subscribing to Redis notifications failed ({Error}); streams are polled until Redis is back.")]
+        public static partial void SubscribeFailed(ILogger logger, string error);
     }
 }
