@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds both images (offline: from locally built base images) and brings the compose stack up, then checks that an
 # editor's change reaches a viewer through the composed Relay, that Relay's logs are JSON and never contain a token,
-# that /metrics answers, and that `down` leaves nothing running — with docker-compose (v1) or `docker compose` (v2),
+# that /metrics answers, that the scale-out profile (Redis, two Relay instances in cluster mode, nginx) delivers one
+# change to viewer connections spread over both instances through the load balancer, and that `down` leaves nothing running — with docker-compose (v1) or `docker compose` (v2),
 # as RELAY_COMPOSE says. Prints image sizes and cold start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,11 +18,12 @@ if [ -z "$compose" ]; then
 fi
 compose_version="$($compose version --short 2>/dev/null || $compose version | head -n 1)"
 project="relaysmoke"
-export POCKETBASE_PORT="${SMOKE_POCKETBASE_PORT:-18191}" RELAY_PORT="${SMOKE_RELAY_PORT:-15181}"
+export POCKETBASE_PORT="${SMOKE_POCKETBASE_PORT:-18191}" RELAY_PORT="${SMOKE_RELAY_PORT:-15181}" RELAY_LB_PORT="${SMOKE_LB_PORT:-15190}"
+export SCALE_OUT_BASE_IMAGE=relay-local/debian:bookworm
 export POCKETBASE_BASE_IMAGE=relay-local/debian:bookworm POCKETBASE_SOURCE=npm
 export RELAY_SDK_IMAGE=relay-local/dotnet-sdk:10.0 RELAY_RUNTIME_IMAGE=relay-local/aspnet:10.0
 work="$(mktemp -d)"
-cleanup() { $compose -p "$project" down -v --remove-orphans >/dev/null 2>&1 || true; rm -rf "$work"; }
+cleanup() { $compose -p "$project" --profile scale-out down -v --remove-orphans >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "==> base images (no registry here)"
@@ -64,8 +66,32 @@ while read -r token; do
   if grep -qF "$token" "$work/relay.log"; then echo "a token appears in Relay's logs" >&2; exit 1; fi
 done <"$work/tokens"
 
+echo "==> scale-out profile: Redis + relay-1 + relay-2 behind nginx (round robin, no sticky sessions)"
+$compose -p "$project" --profile scale-out build redis loadbalancer >"$work/build-scale-out.log" 2>&1 || { tail -30 "$work/build-scale-out.log"; exit 1; }
+$compose -p "$project" --profile scale-out up -d
+lb_status=""
+for _ in $(seq 1 240); do
+  lb_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RELAY_LB_PORT/health/ready" 2>/dev/null || true)
+  [ "$lb_status" = "200" ] && break
+  sleep 0.5
+done
+[ "$lb_status" = "200" ] || { $compose -p "$project" --profile scale-out logs --tail 50 redis relay-1 relay-2 loadbalancer; echo "the load balancer never answered /health/ready with 200" >&2; exit 1; }
+dotnet demo/Relay.Demo/bin/Release/net10.0/Relay.Demo.dll --pocketbase "http://127.0.0.1:$POCKETBASE_PORT/" --relay "http://127.0.0.1:$RELAY_LB_PORT/" \
+  --compose-smoke --scale-out --tokens-file "$work/tokens-scale-out"
+for instance in relay-1 relay-2; do
+  $compose -p "$project" --profile scale-out logs --no-color "$instance" >"$work/$instance.log"
+  # Round robin spread the viewer's connections: each instance opened the viewer's session (and followed its stream).
+  grep -q 'Session.*opened' "$work/$instance.log" || { tail -30 "$work/$instance.log"; echo "$instance served no connection through the load balancer" >&2; exit 1; }
+  while read -r token; do
+    if grep -qF "$token" "$work/$instance.log"; then echo "a token appears in $instance's logs" >&2; exit 1; fi
+  done <"$work/tokens-scale-out"
+done
+# One PocketBase stream per session across both instances: exactly one of them took the viewer's lease.
+owners=$(cat "$work/relay-1.log" "$work/relay-2.log" | grep -c 'now owns' || true)
+[ "$owners" -ge 1 ] || { echo "no instance took a session's lease (cluster mode off?)" >&2; exit 1; }
+
 echo "==> $compose down"
-$compose -p "$project" down -v --remove-orphans
+$compose -p "$project" --profile scale-out down -v --remove-orphans
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$project" | wc -l)
 [ "$left" -eq 0 ] || { echo "$left containers left after down" >&2; exit 1; }
 

@@ -1,6 +1,6 @@
 namespace Relay.Demo;
 
-internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once, bool ComposeSmoke = false, string? TokensFile = null)
+internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once, bool ComposeSmoke = false, string? TokensFile = null, bool ScaleOut = false)
 {
     public const string UserPassword = "demo-password-1";
 
@@ -11,6 +11,7 @@ internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once, bool C
         var once = false;
         var composeSmoke = false;
         string? tokensFile = null;
+        var scaleOut = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -27,14 +28,17 @@ internal sealed record DemoSettings(Uri PocketBase, Uri Relay, bool Once, bool C
                 case "--compose-smoke":
                     composeSmoke = true;
                     break;
+                case "--scale-out":
+                    scaleOut = true;
+                    break;
                 case "--tokens-file" when i + 1 < args.Length:
                     tokensFile = args[++i];
                     break;
                 default:
-                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: Relay.Demo [--pocketbase URL] [--relay URL] [--once | --compose-smoke [--tokens-file FILE]]");
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: Relay.Demo [--pocketbase URL] [--relay URL] [--once | --compose-smoke [--scale-out] [--tokens-file FILE]]");
             }
         }
 
-        return new DemoSettings(pocketBase, relay, once, composeSmoke, tokensFile);
+        return new DemoSettings(pocketBase, relay, once, composeSmoke, tokensFile, scaleOut);
     }
 }

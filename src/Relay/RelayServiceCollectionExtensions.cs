@@ -34,6 +34,7 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayClientIp(configuration);
         services.AddRelayAuth(configuration);
         services.AddRelayBff(configuration);
+        services.AddRelayCluster(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<ISessionEventLogFactory, MemorySessionEventLogFactory>();

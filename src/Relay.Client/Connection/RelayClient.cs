@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -61,6 +62,9 @@ public sealed partial class RelayClient : IRelayConnection
             .WithUrl(options.GetHubUrl(), http =>
             {
                 http.Transports = options.Transports;
+                // WebSockets alone needs no negotiate request, so a load balancer without sticky sessions can send the
+                // connection to any Relay instance (negotiate and connect could otherwise land on different ones).
+                http.SkipNegotiation = options.Transports == HttpTransportType.WebSockets;
                 if (options.AccessTokenProvider is { } provider)
                 {
                     // SignalR's .NET client sends it as "Authorization: Bearer", which Relay accepts like access_token

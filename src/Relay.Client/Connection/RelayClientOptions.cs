@@ -27,7 +27,11 @@ public sealed class RelayClientOptions
     /// <summary>Use the MessagePack hub protocol instead of JSON; records arrive intact either way. Default: <see langword="false"/>.</summary>
     public bool UseMessagePack { get; set; }
 
-    /// <summary>Transports SignalR may negotiate. Default: WebSockets, Server-Sent Events and long polling. Must not be <see cref="HttpTransportType.None"/>.</summary>
+    /// <summary>
+    /// Transports SignalR may negotiate. Default: WebSockets, Server-Sent Events and long polling. Must not be
+    /// <see cref="HttpTransportType.None"/>. WebSockets alone skips the negotiate request, which a load balancer without
+    /// sticky sessions in front of several Relay instances needs.
+    /// </summary>
     public HttpTransportType Transports { get; set; } = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
 
     /// <summary>

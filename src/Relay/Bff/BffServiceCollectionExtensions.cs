@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Relay.Bff;
+using Relay.Redis;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -22,7 +23,7 @@ internal static class BffServiceCollectionExtensions
     public static IServiceCollection AddRelayBff(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRelayOptions<BffOptions, BffOptionsValidator>(configuration, BffOptions.SectionName);
-        services.AddRelayOptions<RedisOptions, RedisOptionsValidator>(configuration, RedisOptions.SectionName);
+        services.AddRelayRedis(configuration);
 
         // Everything is registered whatever the settings and chosen from the options when first used: configuration
         // sources added after AddRelay (test hosts, for one) are only visible to the options, not here.
@@ -37,13 +38,6 @@ internal static class BffServiceCollectionExtensions
         services.TryAddSingleton<IBffSessionStore>(static provider => provider.GetRequiredService<IOptions<RedisOptions>>().Value.IsConfigured
             ? ActivatorUtilities.CreateInstance<RedisBffSessionStore>(provider)
             : ActivatorUtilities.CreateInstance<MemoryBffSessionStore>(provider));
-        services.TryAddSingleton<IConnectionMultiplexer>(static provider =>
-        {
-            var redisOptions = ConfigurationOptions.Parse(provider.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration!);
-            // Relay starts while Redis is still coming up; calls fail until it is reachable instead of the host.
-            redisOptions.AbortOnConnectFail = false;
-            return ConnectionMultiplexer.Connect(redisOptions);
-        });
         services.AddHttpForwarder();
 
         // One application name everywhere: Data Protection otherwise isolates apps by content root path, and instances

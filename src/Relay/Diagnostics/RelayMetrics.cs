@@ -125,6 +125,13 @@ internal sealed class RelayMetrics
         }
     }
 
+    /// <summary>Cluster mode's gauges: whether Redis answers (1 or 0) and how many session streams this instance owns.</summary>
+    public void ObserveCluster(Func<long> redisConnected, Func<long> ownedStreams)
+    {
+        _meter.CreateObservableGauge("relay.cluster.redis_connected", redisConnected, "{state}", "Cluster mode: 1 while Redis answers; 0 while every session runs its own PocketBase stream here.");
+        _meter.CreateObservableGauge("relay.cluster.owned_streams", ownedStreams, "{stream}", "Cluster mode: session streams whose PocketBase stream this instance runs for the cluster.");
+    }
+
     /// <summary>Reports the events waiting in connection queues, read from <paramref name="observe"/> when collected.</summary>
     public void ObserveQueueDepth(Func<long> observe)
         => _meter.CreateObservableGauge("relay.outbound.queue.depth", observe, "{event}", "Events queued for connections and not yet written, all connections together.");

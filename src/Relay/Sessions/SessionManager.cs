@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Relay.Auth;
+using Relay.Cluster;
 using Relay.Diagnostics;
 using Relay.Fanout;
 using Relay.Upstream;
@@ -27,6 +28,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ISessionEventLogFactory _eventLogs;
     private readonly TimeSpan _routeLinger;
+    private readonly ClusterNode? _cluster;
 
     public SessionManager(
         IOptions<SessionOptions> options,
@@ -40,11 +42,13 @@ internal sealed partial class SessionManager : IAsyncDisposable
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory,
         ISessionEventLogFactory eventLogs,
-        IOptions<HistoryOptions> historyOptions)
+        IOptions<HistoryOptions> historyOptions,
+        ClusterNode? cluster = null)
     {
         _eventLogs = eventLogs;
         // With no history kept a dropped connection's topics cannot be recovered, so holding them on would buy nothing.
         _routeLinger = historyOptions.Value.MaxEvents > 0 ? historyOptions.Value.MaxAge : TimeSpan.Zero;
+        _cluster = cluster is { Enabled: true } ? cluster : null;
         _options = options.Value;
         _authOptions = authOptions.Value;
         _verifier = verifier;
@@ -207,7 +211,10 @@ internal sealed partial class SessionManager : IAsyncDisposable
         }
     }
 
-    private UpstreamConnection CreateUpstream(IUpstreamSubscriber session)
+    private IUpstream CreateUpstream(IUpstreamSubscriber session)
+        => _cluster is { } cluster ? cluster.Create(session, CreateLocalUpstream) : CreateLocalUpstream(session);
+
+    private UpstreamConnection CreateLocalUpstream(IUpstreamSubscriber session)
         => new(session, _realtimeClient, _pipeline, _pocketBaseOptions, _timeProvider, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
 
     private static partial class Log

@@ -15,7 +15,7 @@ internal sealed class UpstreamShard(UserSession session, int index) : IUpstreamS
     public int TopicCount { get; set; }
 
     /// <summary>Started on the shard's first topic; guarded by the session's lock.</summary>
-    public UpstreamConnection? Connection { get; set; }
+    public IUpstream? Connection { get; set; }
 
     public string Name => Index == 0 ? session.Name : $"{session.Name}#{Index}";
 

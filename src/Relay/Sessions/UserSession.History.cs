@@ -39,7 +39,7 @@ internal sealed partial class UserSession
     /// <summary>Releases the routes that have been empty for the linger time; stops sweeping when none is left.</summary>
     internal void SweepLingeringRoutes()
     {
-        HashSet<UpstreamConnection> changed = [];
+        HashSet<IUpstream> changed = [];
         lock (_gate)
         {
             var lingering = 0;
@@ -80,7 +80,7 @@ internal sealed partial class UserSession
     /// When every stream is full, the lingering routes (nobody's live subscription) give way to a live one: they are
     /// dropped and a shard is picked again. Under the lock.
     /// </summary>
-    private UpstreamShard? PickShardAfterEvicting(out List<UpstreamConnection>? evictedFrom)
+    private UpstreamShard? PickShardAfterEvicting(out List<IUpstream>? evictedFrom)
     {
         evictedFrom = null;
         var evicted = false;

@@ -36,10 +36,10 @@ internal sealed partial class UserSession
     public async Task<SubscribeOutcome> SubscribeCheckedAsync(RelayConnection connection, TopicSubscription request, string? since, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
         long waitVersion;
-        UpstreamConnection? replacedOn = null;
-        UpstreamConnection upstream;
+        IUpstream? replacedOn = null;
+        IUpstream upstream;
         SubscribeOutcome outcome;
-        List<UpstreamConnection>? evictedFrom = null;
+        List<IUpstream>? evictedFrom = null;
         lock (_gate)
         {
             if (_closed || !_connections.TryGetValue(connection, out var subscriptions))
@@ -160,7 +160,7 @@ internal sealed partial class UserSession
     // must not undo a later one with other options.
     private void Unsubscribe(RelayConnection connection, string topic, string? expected)
     {
-        UpstreamConnection? upstream;
+        IUpstream? upstream;
         lock (_gate)
         {
             if (!_connections.TryGetValue(connection, out var subscriptions)

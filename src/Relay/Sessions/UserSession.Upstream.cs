@@ -116,7 +116,7 @@ internal sealed partial class UserSession
         }
     }
 
-    private UpstreamConnection StartUpstream(UpstreamShard shard)
+    private IUpstream StartUpstream(UpstreamShard shard)
     {
         // Started on the first subscription, not on connect: a connection that never subscribes costs PocketBase nothing.
         var upstream = _upstreamFactory(shard);

@@ -14,7 +14,7 @@ internal sealed partial class UserSession : IAsyncDisposable
     private readonly Dictionary<string, TopicRoute> _routes = new(StringComparer.Ordinal);
     // Each attached connection with its subscriptions (bare topic -> upstream topic); this session is their only owner.
     private readonly Dictionary<RelayConnection, Dictionary<string, string>> _connections = [];
-    private readonly Func<IUpstreamSubscriber, UpstreamConnection> _upstreamFactory;
+    private readonly Func<IUpstreamSubscriber, IUpstream> _upstreamFactory;
     private readonly TimeProvider _timeProvider;
     private readonly PocketBaseRealtimeClient? _filterChecker;
     private readonly FanoutDispatcher _fanout;
@@ -35,7 +35,7 @@ internal sealed partial class UserSession : IAsyncDisposable
         SessionKey key,
         string? token,
         DateTimeOffset expiresAt,
-        Func<IUpstreamSubscriber, UpstreamConnection> upstreamFactory,
+        Func<IUpstreamSubscriber, IUpstream> upstreamFactory,
         FanoutDispatcher fanout,
         int topicsPerStream,
         int maxStreams,
@@ -130,7 +130,7 @@ internal sealed partial class UserSession : IAsyncDisposable
     /// </summary>
     public void UseToken(string token, DateTimeOffset expiresAt)
     {
-        UpstreamConnection?[] upstreams;
+        IUpstream?[] upstreams;
         lock (_gate)
         {
             if (expiresAt < _expiresAt)
@@ -161,7 +161,7 @@ internal sealed partial class UserSession : IAsyncDisposable
     /// <summary>Detaches <paramref name="connection"/> and drops its topics; returns the connections left.</summary>
     public int RemoveConnection(RelayConnection connection)
     {
-        HashSet<UpstreamConnection> changed = [];
+        HashSet<IUpstream> changed = [];
         int left;
         lock (_gate)
         {
@@ -190,7 +190,7 @@ internal sealed partial class UserSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        List<UpstreamConnection> upstreams = [];
+        List<IUpstream> upstreams = [];
         lock (_gate)
         {
             _closed = true;

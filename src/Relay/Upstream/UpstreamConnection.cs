@@ -13,7 +13,7 @@ namespace Relay.Upstream;
 /// one delivery loop, which hands events to the session in order and once each. Topic changes are coalesced: however
 /// many arrive while a POST is in flight, the next POST carries them all.
 /// </summary>
-internal sealed partial class UpstreamConnection : IAsyncDisposable
+internal sealed partial class UpstreamConnection : IUpstream
 {
     private readonly IUpstreamSubscriber _subscriber;
     private readonly PocketBaseRealtimeClient _client;

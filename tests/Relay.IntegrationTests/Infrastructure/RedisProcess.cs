@@ -11,7 +11,7 @@ namespace Relay.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class RedisProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
 
     private RedisProcess(Process process, int port)
     {
@@ -25,13 +25,38 @@ public sealed class RedisProcess : IAsyncDisposable
 
     public static async Task<RedisProcess> StartAsync()
     {
-        var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed (apt-get install redis-server; .ci/run does it).");
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
+        var redis = new RedisProcess(Launch(port), port);
+        await redis.WaitUntilReadyAsync();
+        return redis;
+    }
+
+    /// <summary>Kills the server (as a crash or an outage would); <see cref="RestartAsync"/> brings up an empty one on the same port.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TestTimeouts.Default);
+        }
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+        _process = Launch(Port);
+        await WaitUntilReadyAsync();
+    }
+
+    private static Process Launch(int port)
+    {
+        var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed (apt-get install redis-server; .ci/run does it).");
         var process = Process.Start(new ProcessStartInfo(binary)
         {
             ArgumentList = { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", Path.GetTempPath() },
@@ -42,21 +67,22 @@ public sealed class RedisProcess : IAsyncDisposable
         process.ErrorDataReceived += static (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var redis = new RedisProcess(process, port);
+        return process;
+    }
 
+    private async Task WaitUntilReadyAsync()
+    {
         var deadline = DateTime.UtcNow + TestTimeouts.Default;
-        while (!await redis.PingAsync())
+        while (!await PingAsync())
         {
-            if (DateTime.UtcNow > deadline || process.HasExited)
+            if (DateTime.UtcNow > deadline || _process.HasExited)
             {
-                await redis.DisposeAsync();
-                throw new InvalidOperationException($"redis-server did not answer PING on port {port}.");
+                await DisposeAsync();
+                throw new InvalidOperationException($"redis-server did not answer PING on port {Port}.");
             }
 
             await Task.Delay(50);
         }
-
-        return redis;
     }
 
     private async Task<bool> PingAsync()

@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Relay.Bff;
+namespace Relay.Redis;
 
-/// <summary>Settings under <c>Relay:Redis</c>: shared state for several Relay instances (BFF sessions and Data Protection keys).</summary>
+/// <summary>Settings under <c>Relay:Redis</c>: shared state for several Relay instances: cluster mode (one PocketBase stream per session across instances), BFF sessions and Data Protection keys.</summary>
 internal sealed class RedisOptions
 {
     public const string SectionName = "Relay:Redis";

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Relay.Bff;
+namespace Relay.Redis;
 
 [OptionsValidator]
 internal sealed partial class RedisOptionsValidator : IValidateOptions<RedisOptions>;

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Relay.Diagnostics;
+using Relay.Redis;
+using Relay.Upstream;
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+/// <summary>
+/// This instance's part in cluster mode: its id, the Redis connection shared with the BFF, the one notification channel
+/// every instance listens on, and the session streams it follows. Without <c>Relay:Redis:Configuration</c> it is off and
+/// sessions open their own PocketBase streams exactly as a single instance does. On SIGTERM (<see cref="StopAsync"/>)
+/// it hands the streams it owns over to other instances, make before break.
+/// </summary>
+internal sealed partial class ClusterNode : IHostedService
+{
+    private static readonly RedisChannel NotifyChannel = RedisChannel.Literal("relay:cluster:notify");
+    private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
+    private readonly IServiceProvider _services;
+    private readonly Lock _subscribeGate = new();
+    private IConnectionMultiplexer? _redis;
+    private volatile bool _stopping;
+    private volatile bool _halted;
+
+    public ClusterNode(IOptions<RedisOptions> redisOptions, IOptions<ClusterOptions> options, IServiceProvider services, RelayMetrics metrics, TimeProvider timeProvider, ILogger<ClusterNode> logger)
+    {
+        Enabled = redisOptions.Value.IsConfigured;
+        Options = options.Value;
+        _services = services;
+        TimeProvider = timeProvider;
+        Logger = logger;
+        if (Enabled)
+        {
+            metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => _upstreams.Values.Count(static upstream => upstream.IsOwner));
+        }
+    }
+
+    /// <summary>Cluster mode is on (<c>Relay:Redis:Configuration</c> is set).</summary>
+    public bool Enabled { get; }
+
+    /// <summary>This instance in Redis: leases and topic sets name it.</summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..16];
+
+    public ClusterOptions Options { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public ILogger Logger { get; }
+
+    /// <summary>Shutting down: hands its streams over and takes none.</summary>
+    public bool Stopping => _stopping;
+
+    /// <summary>Stopped talking to Redis and PocketBase at once, as a killed process would (tests only).</summary>
+    public bool Halted => _halted;
+
+    /// <summary>Redis answers; when not, every session runs its own stream as when alone.</summary>
+    public bool IsConnected => Redis.IsConnected;
+
+    public IConnectionMultiplexer Redis
+    {
+        get
+        {
+            if (_redis is { } redis)
+            {
+                return redis;
+            }
+
+            lock (_subscribeGate)
+            {
+                if (_redis is null)
+                {
+                    var created = _services.GetRequiredService<IConnectionMultiplexer>();
+                    _ = SubscribeAsync(created);
+                    _redis = created;
+                }
+
+                return _redis;
+            }
+        }
+    }
+
+    /// <summary>Session streams that this instance owns (for tests and diagnostics).</summary>
+    public int OwnedCount => _upstreams.Values.Count(static upstream => upstream.IsOwner);
+
+    public ClusterUpstream Create(IUpstreamSubscriber subscriber, Func<IUpstreamSubscriber, UpstreamConnection> createLocal)
+    {
+        var upstream = new ClusterUpstream(subscriber, createLocal, this);
+        _upstreams[upstream.StreamName] = upstream;
+        return upstream;
+    }
+
+    public void Remove(ClusterUpstream upstream) => _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+
+    /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>
+    public Task NotifyAsync(char kind, string streamName) => Redis.GetSubscriber().PublishAsync(NotifyChannel, $"{kind}{streamName}");
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        if (!Enabled || _halted)
+        {
+            return;
+        }
+
+        await Task.WhenAll(_upstreams.Values.Select(static upstream => upstream.HandOverAsync()))
+            .WaitAsync(Options.HandoverTimeout + TimeSpan.FromSeconds(5), TimeProvider, cancellationToken)
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>
+    /// Stops at once without a word to Redis: leases are neither renewed nor released and owned PocketBase streams are
+    /// dropped, exactly what the rest of the cluster sees when this process is killed. For tests of the takeover.
+    /// </summary>
+    public async Task HaltAsync()
+    {
+        _halted = true;
+        _stopping = true;
+        await Task.WhenAll(_upstreams.Values.Select(static upstream => upstream.HaltAsync().AsTask()));
+    }
+
+    /// <summary>
+    /// Not awaited under the lock: Redis may be down when the first session starts. The multiplexer keeps the
+    /// subscription and restores it when it reconnects; meanwhile every stream polls once per RenewInterval.
+    /// </summary>
+    private async Task SubscribeAsync(IConnectionMultiplexer redis)
+    {
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(NotifyChannel, (_, message) => OnNotified(message));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SubscribeFailed(Logger, ex.GetType().Name);
+        }
+    }
+
+    private void OnNotified(RedisValue message)
+    {
+        var text = message.ToString();
+        if (text.Length > 1 && _upstreams.TryGetValue(text[1..], out var upstream))
+        {
+            upstream.Notify(text[0]);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(9101, LogLevel.Warning, "Cluster: subscribing to Redis notifications failed ({Error}); streams are polled until Redis is back.")]
+        public static partial void SubscribeFailed(ILogger logger, string error);
+    }
+}

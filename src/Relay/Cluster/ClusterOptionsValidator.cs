@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.Cluster;
+
+[OptionsValidator]
+internal sealed partial class ClusterOptionsValidator : IValidateOptions<ClusterOptions>;

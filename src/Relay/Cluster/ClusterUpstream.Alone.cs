@@ -1,0 +1,130 @@
+using Relay.Upstream;
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+internal sealed partial class ClusterUpstream
+{
+    /// <summary>
+    /// Redis is unreachable: the session gets a PocketBase stream of this instance's own, as when Relay runs alone, and
+    /// its connections a <c>Resync</c> once that stream holds their topics (events may have been lost in between).
+    /// </summary>
+    private async Task GoAloneAsync()
+    {
+        if (_mode == Mode.Alone || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        Log.GoingAlone(_logger, StreamName);
+
+        // Closed in the background: the own stream must not wait for the owner's to drain its backlog.
+        _ = StopOwningAsync();
+        _ = StopSuccessorAsync();
+        List<Waiter> pending;
+        var alone = _alone;
+        lock (_waitersGate)
+        {
+            if (alone is null)
+            {
+                alone = _createLocal(_subscriber);
+                alone.Start();
+                Volatile.Write(ref _alone, alone);
+            }
+
+            _mode = Mode.Alone;
+            pending = [.. _waiters];
+            _waiters.Clear();
+        }
+
+        // The subscriptions waiting on the cluster now wait on this instance's own stream.
+        foreach (var waiter in pending)
+        {
+            _ = ForwardAsync(alone, waiter);
+        }
+
+        _ = ResyncWhenHeldAsync(alone, _subscriber.GetTopics().Version);
+    }
+
+    private async Task ForwardAsync(UpstreamConnection alone, Waiter waiter)
+    {
+        try
+        {
+            await alone.WaitForSyncAsync(waiter.Version, CancellationToken.None, waiter.Topic);
+            waiter.Completion.TrySetResult();
+        }
+        catch (ObjectDisposedException) when (!_stopping.IsCancellationRequested)
+        {
+            // Back in the cluster before the own stream held the topic: the cluster's confirmation completes it.
+            lock (_waitersGate)
+            {
+                if (_confirmedVersion >= waiter.Version)
+                {
+                    waiter.Completion.TrySetResult();
+                }
+                else
+                {
+                    _waiters.Add(waiter);
+                }
+            }
+
+            RequestSync();
+        }
+        catch (Exception ex)
+        {
+            waiter.Completion.TrySetException(ex);
+        }
+    }
+
+    private async Task ResyncWhenHeldAsync(UpstreamConnection alone, long version)
+    {
+        try
+        {
+            await alone.WaitForSyncAsync(version, _stopping.Token);
+            await _subscriber.OnResubscribedAsync();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // Disposed (the session closed, or Redis came back first and the cluster's stream took over with its Resync).
+        }
+        catch (Exception)
+        {
+            // PocketBase unreachable: the stream's own reconnect sends the Resync when it succeeds.
+        }
+    }
+
+    /// <summary>Redis is back: publish the topics again and keep the own stream until the cluster confirms it holds them.</summary>
+    private void BeginReturn()
+    {
+        Log.Returning(_logger, StreamName);
+        _position = RedisValue.Null;
+        _returnVersion = _subscriber.GetTopics().Version;
+        lock (_waitersGate)
+        {
+            // Confirmations from before the outage say nothing about the Redis that came back (possibly empty).
+            _confirmedVersion = -1;
+        }
+
+        Volatile.Write(ref _topicsDirty, true);
+        _mode = Mode.Returning;
+    }
+
+    /// <summary>The cluster holds this instance's topics: drop the own stream and resync (the switch may lose or repeat events).</summary>
+    private async Task CompleteReturnAsync()
+    {
+        UpstreamConnection? alone;
+        lock (_waitersGate)
+        {
+            _mode = Mode.Cluster;
+            alone = Interlocked.Exchange(ref _alone, null);
+        }
+
+        if (alone is not null)
+        {
+            await alone.DisposeAsync();
+        }
+
+        Log.Rejoined(_logger, StreamName);
+        await _subscriber.OnResubscribedAsync();
+    }
+}

@@ -1,0 +1,310 @@
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+internal sealed partial class ClusterUpstream
+{
+    // Only the holder renews, releases or passes on a lease: a late call from an instance that lost it changes nothing.
+    private const string RenewScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+    private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+    private const string TransferScript = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
+
+    private OwnerFeed? _ownerFeed;
+    private OwnerFeed? _successor;
+    private long _successionDeadline;
+    private volatile bool _unionDue = true;
+    private volatile bool _handingOver;
+    private TaskCompletionSource _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private long LeaseMilliseconds => (long)_options.LeaseTime.TotalMilliseconds;
+
+    /// <summary>Renews the lease it holds, or takes a free one (or a successor's place when the owner is handing over).</summary>
+    private async Task LeaseAsync(IDatabase database, CancellationToken stopping)
+    {
+        _unionDue = true;
+        if (Volatile.Read(ref _ownerFeed) is not null)
+        {
+            var renewed = (long)await database.ScriptEvaluateAsync(RenewScript, [_leaseKey], [_node.InstanceId, LeaseMilliseconds]).WaitAsync(stopping);
+            if (renewed != 1)
+            {
+                Log.LeaseLost(_logger, StreamName);
+                await StopOwningAsync();
+            }
+
+            return;
+        }
+
+        if (Volatile.Read(ref _successor) is not null)
+        {
+            if (_timeProvider.GetTimestamp() > _successionDeadline)
+            {
+                Log.SuccessionAbandoned(_logger, StreamName);
+                await StopSuccessorAsync();
+            }
+
+            return;
+        }
+
+        // Returning instances take leases too: after Redis restarts empty every instance is returning, and one of them
+        // must own the stream before any can be confirmed.
+        if (_node.Stopping || _mode == Mode.Alone)
+        {
+            return;
+        }
+
+        var handover = await database.StringGetAsync(_handoverKey).WaitAsync(stopping);
+        if (handover.HasValue)
+        {
+            if (handover != _node.InstanceId
+                && await database.StringSetAsync(_successorKey, _node.InstanceId, _options.HandoverTimeout, When.NotExists).WaitAsync(stopping))
+            {
+                await StartSuccessionAsync(database, stopping);
+            }
+
+            return;
+        }
+
+        if (await database.StringSetAsync(_leaseKey, _node.InstanceId, _options.LeaseTime, When.NotExists).WaitAsync(stopping))
+        {
+            await BecomeOwnerAsync(database, stopping);
+        }
+    }
+
+    /// <summary>
+    /// Took a free lease. When another instance published last, it owned the stream and is gone without a handover
+    /// (crashed, or cut off from Redis): events may have been lost, so every follower is told to resync.
+    /// </summary>
+    private async Task BecomeOwnerAsync(IDatabase database, CancellationToken stopping)
+    {
+        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        var takeover = last.Length > 0 && (string?)last[0][EntryFields.Instance] != _node.InstanceId;
+        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, _node.InstanceId, _timeProvider, successor: false);
+        await RefreshUnionAsync(database, feed, stopping);
+        feed.Connection = _createLocal(feed);
+        feed.Connection.Start();
+        Volatile.Write(ref _ownerFeed, feed);
+        _unionDue = true;
+        Log.Owning(_logger, StreamName, takeover);
+        if (takeover)
+        {
+            _ = ResyncWhenHeldAsync(feed);
+        }
+    }
+
+    /// <summary>
+    /// The Resync of a takeover goes out once the new stream holds the topics: a client that refetched earlier could
+    /// still miss a change made before PocketBase held them.
+    /// </summary>
+    private async Task ResyncWhenHeldAsync(OwnerFeed feed)
+    {
+        while (!_stopping.IsCancellationRequested && Volatile.Read(ref _ownerFeed) == feed)
+        {
+            try
+            {
+                await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
+                await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _node.InstanceId)]);
+                return;
+            }
+            catch (Exception ex)
+            {
+                // PocketBase (or Redis) unreachable for now: the gap stays owed until the stream holds the topics.
+                Log.ConfirmFailed(_logger, StreamName, ex.GetType().Name);
+                await Task.Delay(_options.RenewInterval, _timeProvider, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
+    private async Task StartSuccessionAsync(IDatabase database, CancellationToken stopping)
+    {
+        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, _node.InstanceId, _timeProvider, successor: true);
+        Volatile.Write(ref _successor, feed);
+        _successionDeadline = _timeProvider.GetTimestamp() + (long)(_options.HandoverTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
+        await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.HandoverBegin), new(EntryFields.Instance, _node.InstanceId)]).WaitAsync(stopping);
+        await RefreshUnionAsync(database, feed, stopping);
+        feed.Connection = _createLocal(feed);
+        feed.Connection.Start();
+        Log.Succeeding(_logger, StreamName);
+        _ = ReadyWhenHeldAsync(feed);
+    }
+
+    private async Task ReadyWhenHeldAsync(OwnerFeed feed)
+    {
+        try
+        {
+            await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
+            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverReady), new(EntryFields.Instance, _node.InstanceId)]);
+        }
+        catch (Exception ex)
+        {
+            // The deadline in LeaseAsync abandons the succession; the owner then lets go without a handover.
+            Log.SuccessionFailed(_logger, StreamName, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>A successor's stream holds every topic: close this one (publishing all it read), then pass the lease.</summary>
+    private async Task OnSuccessorReadyAsync(string successor)
+    {
+        if (!_handingOver || Volatile.Read(ref _ownerFeed) is null)
+        {
+            return;
+        }
+
+        await StopOwningAsync();
+        var database = Database;
+        await database.ScriptEvaluateAsync(TransferScript, [_leaseKey], [_node.InstanceId, successor, LeaseMilliseconds]);
+        await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverDone), new(EntryFields.Instance, _node.InstanceId), new(EntryFields.Successor, successor)]);
+        await database.KeyDeleteAsync(_handoverKey);
+        Log.HandedOver(_logger, StreamName);
+        _handingOver = false;
+        _handedOver.TrySetResult();
+    }
+
+    private async Task CompleteSuccessionAsync()
+    {
+        if (Interlocked.Exchange(ref _successor, null) is not { } feed)
+        {
+            return;
+        }
+
+        await feed.CompleteSuccessionAsync();
+        Volatile.Write(ref _ownerFeed, feed);
+        _unionDue = true;
+        await Database.KeyDeleteAsync(_successorKey);
+        Log.Owning(_logger, StreamName, takeover: false);
+    }
+
+    /// <summary>
+    /// SIGTERM (or the session closing here) while this instance owns the stream and others follow it: wait for one of
+    /// them to open its replacement before closing ours, so their connections lose nothing and get no <c>Resync</c>.
+    /// </summary>
+    public async Task HandOverAsync()
+    {
+        if (Volatile.Read(ref _ownerFeed) is null || _mode != Mode.Cluster || !_node.IsConnected)
+        {
+            return;
+        }
+
+        var database = Database;
+        var others = await ReadInstancesAsync(database);
+        if (others.Count == 0)
+        {
+            return;
+        }
+
+        _handedOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _handingOver = true;
+        await database.StringSetAsync(_handoverKey, _node.InstanceId, _options.HandoverTimeout);
+        await _node.NotifyAsync('h', StreamName);
+        try
+        {
+            await _handedOver.Task.WaitAsync(_options.HandoverTimeout, _timeProvider);
+        }
+        catch (TimeoutException)
+        {
+            Log.HandoverTimedOut(_logger, StreamName);
+        }
+    }
+
+    /// <summary>Recomputes the union of every live instance's topics; confirms instance versions once PocketBase holds them.</summary>
+    private async Task RefreshUnionAsync(IDatabase database, OwnerFeed feed, CancellationToken stopping)
+    {
+        if (!_unionDue && feed.Connection is not null)
+        {
+            return;
+        }
+
+        _unionDue = false;
+        var instances = await ReadInstancesAsync(database, includeSelf: true).WaitAsync(stopping);
+        string[] union = [.. instances.SelectMany(static instance => instance.Value.Topics).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        var changed = feed.Update(union);
+        if (changed)
+        {
+            feed.Connection?.RequestSync();
+        }
+
+        var versions = string.Join(',', instances.OrderBy(static pair => pair.Key, StringComparer.Ordinal).Select(static pair => $"{pair.Key}={pair.Value.Version}"));
+        if (feed.IsPrimary && feed.Connection is not null && (changed || versions != feed.AckedVersions))
+        {
+            feed.AckedVersions = versions;
+            _ = ConfirmAsync(feed, feed.Version, versions);
+        }
+    }
+
+    private async Task ConfirmAsync(OwnerFeed feed, long version, string versions)
+    {
+        try
+        {
+            await feed.Connection!.WaitForSyncAsync(version, _stopping.Token);
+            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, _node.InstanceId), new(EntryFields.Versions, versions)]);
+        }
+        catch (Exception ex)
+        {
+            // PocketBase unreachable or the stream closed: the waiting subscriptions time out (upstream_unavailable);
+            // the next change or lease tick confirms again.
+            feed.AckedVersions = string.Empty;
+            Log.ConfirmFailed(_logger, StreamName, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>Every instance's live topic entry (expired ones, of instances that stopped renewing, are removed).</summary>
+    private async Task<Dictionary<string, InstanceTopics>> ReadInstancesAsync(IDatabase database, bool includeSelf = false)
+    {
+        var entries = await database.HashGetAllAsync(_topicsKey);
+        var now = _timeProvider.GetUtcNow();
+        var live = new Dictionary<string, InstanceTopics>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var instance = (string)entry.Name!;
+            if (InstanceTopics.Parse(entry.Value) is not { } topics || topics.ExpiresAt < now)
+            {
+                await database.HashDeleteAsync(_topicsKey, entry.Name);
+                continue;
+            }
+
+            if (includeSelf || instance != _node.InstanceId)
+            {
+                live[instance] = topics;
+            }
+        }
+
+        return live;
+    }
+
+    private async Task ReleaseLeaseAsync(IDatabase database)
+        => await database.ScriptEvaluateAsync(ReleaseScript, [_leaseKey], [_node.InstanceId]);
+
+    private async Task AppendAndNotifyAsync(NameValueEntry[] fields)
+    {
+        if (!_node.IsConnected)
+        {
+            // Not lost silently: every follower cut off from Redis runs its own stream and resyncs its connections,
+            // and resyncs them again when it returns. Failing fast keeps the owner's stream from backing up meanwhile.
+            return;
+        }
+
+        var database = Database;
+        var append = AppendAsync(database, fields);
+        var notify = _node.NotifyAsync('e', StreamName);
+        await append;
+        await notify;
+    }
+
+    private async Task StopOwningAsync()
+    {
+        if (Interlocked.Exchange(ref _ownerFeed, null) is { } feed)
+        {
+            await (feed.Connection?.DisposeAsync() ?? default);
+            feed.Dispose();
+        }
+    }
+
+    private async Task StopSuccessorAsync()
+    {
+        if (Interlocked.Exchange(ref _successor, null) is { } feed)
+        {
+            await (feed.Connection?.DisposeAsync() ?? default);
+            feed.Dispose();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json;
+using Relay.Upstream;
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+internal sealed partial class ClusterUpstream
+{
+    private const int ReadBatch = 500;
+
+    /// <summary>
+    /// Reads what the owner appended since the last read, in order. SE.Redis multiplexes one connection, so a blocking
+    /// XREAD would stall every other call: readers are woken by a PUBLISH after each append instead (and poll once per
+    /// <see cref="ClusterOptions.RenewInterval"/> in case one was lost).
+    /// </summary>
+    private async Task ReadStreamAsync(IDatabase database, CancellationToken stopping)
+    {
+        while (true)
+        {
+            var entries = await database.StreamReadAsync(_eventsKey, _position, ReadBatch).WaitAsync(stopping);
+            foreach (var entry in entries)
+            {
+                _position = entry.Id;
+                await ApplyAsync(entry);
+            }
+
+            if (entries.Length < ReadBatch)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ApplyAsync(StreamEntry entry)
+    {
+        var kind = (string?)entry[EntryFields.Kind];
+        var instance = (string?)entry[EntryFields.Instance];
+        switch (kind)
+        {
+            case EntryKinds.Event:
+                var upstreamEvent = new UpstreamEvent(
+                    (string)entry[EntryFields.Topic]!,
+                    (string)entry[EntryFields.Action]!,
+                    JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
+                    _timeProvider.GetTimestamp());
+                Volatile.Read(ref _successor)?.RecordPrimary(upstreamEvent);
+                if (_mode == Mode.Cluster && _publishedTopics.Contains(upstreamEvent.UpstreamTopic))
+                {
+                    await _subscriber.OnEventAsync(upstreamEvent);
+                }
+
+                break;
+            case EntryKinds.Applied:
+                if (ParseApplied((string?)entry[EntryFields.Versions], _node.InstanceId) is { } version)
+                {
+                    CompleteWaiters(version);
+                }
+
+                break;
+            case EntryKinds.Refused:
+                var refused = ((string?)entry[EntryFields.Topics] ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                FailRefused(refused);
+                if (_mode == Mode.Cluster)
+                {
+                    _subscriber.OnTopicsRefused(refused);
+                    RequestSync();
+                }
+
+                break;
+            case EntryKinds.Resync:
+                if (_mode == Mode.Cluster)
+                {
+                    await _subscriber.OnResubscribedAsync();
+                }
+
+                break;
+            case EntryKinds.HandoverBegin when instance == _node.InstanceId:
+                Volatile.Read(ref _successor)?.BeginRecording();
+                break;
+            case EntryKinds.HandoverReady when instance != _node.InstanceId:
+                await OnSuccessorReadyAsync(instance!);
+                break;
+            case EntryKinds.HandoverDone when (string?)entry[EntryFields.Successor] == _node.InstanceId:
+                await CompleteSuccessionAsync();
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Starts reading at the end of the Stream: everything a new follower needs comes after the owner's confirmation of
+    /// its topics. Called before the topics are first published, or that confirmation could come before the start.
+    /// </summary>
+    private async Task StartReadingAsync(IDatabase database, CancellationToken stopping)
+    {
+        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        _position = last.Length > 0 ? last[0].Id : "0-0";
+    }
+
+    /// <summary>The version an <c>applied</c> entry confirms for <paramref name="instance"/>: <c>id=version</c> pairs separated by commas.</summary>
+    internal static long? ParseApplied(string? versions, string instance)
+    {
+        foreach (var pair in (versions ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var separator = pair.IndexOf('=', StringComparison.Ordinal);
+            if (separator > 0 && pair.AsSpan(0, separator).SequenceEqual(instance)
+                && long.TryParse(pair.AsSpan(separator + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var version))
+            {
+                return version;
+            }
+        }
+
+        return null;
+    }
+
+    private Task<RedisValue> AppendAsync(IDatabase database, NameValueEntry[] fields)
+        => database.StreamAddAsync(_eventsKey, fields, maxLength: _options.StreamMaxLength, useApproximateMaxLength: true);
+}

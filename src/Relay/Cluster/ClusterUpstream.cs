@@ -1,0 +1,354 @@
+using System.Threading.Channels;
+using Relay.Upstream;
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+/// <summary>
+/// One session stream in cluster mode, on one instance. The instance publishes the topics its connections hold to the
+/// session's hash in Redis and reads the session's Redis Stream, handing each event to the session, which fans it out
+/// to its own connections exactly as when alone. Whichever instance holds the lease also runs the one PocketBase stream
+/// for the union of every instance's topics and appends what it reads to the Redis Stream (<see cref="OwnerFeed"/>).
+/// When Redis is unreachable it falls back to a stream of its own (<see cref="Mode.Alone"/>) and comes back once the
+/// cluster holds its topics again; every such switch is a <c>Resync</c>. All Redis work runs on one loop per stream.
+/// </summary>
+internal sealed partial class ClusterUpstream : IUpstream
+{
+    private readonly IUpstreamSubscriber _subscriber;
+    private readonly Func<IUpstreamSubscriber, UpstreamConnection> _createLocal;
+    private readonly ClusterNode _node;
+    private readonly ClusterOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Channel<char> _signals = Channel.CreateBounded<char>(
+        new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly Lock _waitersGate = new();
+    private readonly List<Waiter> _waiters = [];
+    private readonly RedisKey _eventsKey;
+    private readonly RedisKey _topicsKey;
+    private readonly RedisKey _leaseKey;
+    private readonly RedisKey _handoverKey;
+    private readonly RedisKey _successorKey;
+    private long _confirmedVersion = -1;
+    private volatile Mode _mode = Mode.Cluster;
+    private UpstreamConnection? _alone;
+    private long _returnVersion = -1;
+    private RedisValue _position = RedisValue.Null;
+
+    // The topics this instance last published for this stream. The guests' topics spread over several streams in the
+    // order each instance saw them, so two instances may hold one topic on different streams: an event is delivered
+    // only from the stream that holds it here, never twice. Touched by the loop only.
+    private HashSet<string> _publishedTopics = new(StringComparer.Ordinal);
+    private bool _topicsDirty = true;
+    private long _nextHeartbeat;
+    private long _nextLease;
+    private Task _loop = Task.CompletedTask;
+
+    public ClusterUpstream(IUpstreamSubscriber subscriber, Func<IUpstreamSubscriber, UpstreamConnection> createLocal, ClusterNode node)
+    {
+        _subscriber = subscriber;
+        _createLocal = createLocal;
+        _node = node;
+        _options = node.Options;
+        _timeProvider = node.TimeProvider;
+        _logger = node.Logger;
+        StreamName = subscriber.Name;
+
+        // One hash tag per session stream: its keys stay on one shard of a Redis Cluster (Lua touches several).
+        var prefix = $"relay:cluster:{{{StreamName}}}:";
+        _eventsKey = prefix + "events";
+        _topicsKey = prefix + "topics";
+        _leaseKey = prefix + "lease";
+        _handoverKey = prefix + "handover";
+        _successorKey = prefix + "successor";
+    }
+
+    private enum Mode
+    {
+        /// <summary>Following the session's Redis Stream.</summary>
+        Cluster,
+
+        /// <summary>Redis unreachable: a PocketBase stream of this instance's own, as when Relay runs alone.</summary>
+        Alone,
+
+        /// <summary>Redis is back: still alone until the cluster confirms it holds this instance's topics.</summary>
+        Returning,
+    }
+
+    /// <summary>The session stream's name in Redis and in logs (the session, and the shard for the guests' extra streams).</summary>
+    public string StreamName { get; }
+
+    /// <summary>This instance holds the lease and runs the session's PocketBase stream for the cluster.</summary>
+    public bool IsOwner => Volatile.Read(ref _ownerFeed) is { IsPrimary: true };
+
+    private IDatabase Database => _node.Redis.GetDatabase();
+
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    public void RequestSync()
+    {
+        if (_mode != Mode.Cluster)
+        {
+            Volatile.Read(ref _alone)?.RequestSync();
+        }
+
+        Volatile.Write(ref _topicsDirty, true);
+        _signals.Writer.TryWrite('t');
+    }
+
+    public Task WaitForSyncAsync(long version, CancellationToken cancellationToken, string? upstreamTopic = null)
+    {
+        TaskCompletionSource completion;
+        lock (_waitersGate)
+        {
+            if (_mode == Mode.Alone && _alone is { } alone)
+            {
+                return alone.WaitForSyncAsync(version, cancellationToken, upstreamTopic);
+            }
+
+            if (_confirmedVersion >= version)
+            {
+                return Task.CompletedTask;
+            }
+
+            completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add(new Waiter(version, upstreamTopic, completion));
+        }
+
+        RequestSync();
+        return completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>A notification for this stream: e (entries appended), t (topics changed), h (a handover starts).</summary>
+    public void Notify(char kind) => _signals.Writer.TryWrite(kind);
+
+    public async ValueTask DisposeAsync()
+    {
+        _node.Remove(this);
+        if (!_node.Halted && _mode == Mode.Cluster && _node.IsConnected)
+        {
+            // Leaving while the instance runs on (the session's linger ended): another instance may still need the
+            // stream, so hand it over as on SIGTERM.
+            await HandOverAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await _stopping.CancelAsync();
+        _signals.Writer.TryComplete();
+        await _loop;
+        await StopOwningAsync();
+        await StopSuccessorAsync();
+        if (Interlocked.Exchange(ref _alone, null) is { } alone)
+        {
+            await alone.DisposeAsync();
+        }
+
+        if (!_node.Halted)
+        {
+            await LeaveAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        FailWaiters(new ObjectDisposedException(nameof(ClusterUpstream)));
+        _stopping.Dispose();
+    }
+
+    /// <summary>Drops the streams this instance runs without a word to Redis (see <see cref="ClusterNode.HaltAsync"/>).</summary>
+    public async ValueTask HaltAsync()
+    {
+        await _stopping.CancelAsync();
+        _signals.Writer.TryComplete();
+        await _loop;
+        await StopOwningAsync();
+        await StopSuccessorAsync();
+    }
+
+    private async Task RunAsync()
+    {
+        var stopping = _stopping.Token;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await TickAsync(stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                Log.RedisFailed(_logger, StreamName, ex.GetType().Name);
+                await GoAloneAsync();
+            }
+            catch (Exception ex)
+            {
+                // A bug here must not end the session's stream for good.
+                Log.LoopFailed(_logger, StreamName, ex);
+            }
+
+            try
+            {
+                await _signals.Reader.WaitToReadAsync(stopping).AsTask().WaitAsync(_options.RenewInterval, _timeProvider, stopping);
+                while (_signals.Reader.TryRead(out var signal))
+                {
+                    if (signal == 'h')
+                    {
+                        _nextLease = 0;
+                    }
+                    else if (signal == 't')
+                    {
+                        _unionDue = true;
+                    }
+                }
+            }
+            catch (TimeoutException)
+            {
+                // Nothing notified: the tick still renews leases and reads the stream in case a notification was lost.
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task TickAsync(CancellationToken stopping)
+    {
+        if (_node.Halted)
+        {
+            return;
+        }
+
+        if (!_node.IsConnected)
+        {
+            await GoAloneAsync();
+            return;
+        }
+
+        var database = Database;
+        if (_mode == Mode.Alone)
+        {
+            BeginReturn();
+        }
+
+        if (_position.IsNull)
+        {
+            await StartReadingAsync(database, stopping);
+        }
+
+        var now = _timeProvider.GetTimestamp();
+        if (Volatile.Read(ref _topicsDirty) || now >= _nextHeartbeat)
+        {
+            await PublishTopicsAsync(database, stopping);
+        }
+
+        await ReadStreamAsync(database, stopping);
+        if (now >= _nextLease)
+        {
+            _nextLease = now + (long)(_options.RenewInterval.TotalSeconds * _timeProvider.TimestampFrequency);
+            await LeaseAsync(database, stopping);
+        }
+
+        if (Volatile.Read(ref _ownerFeed) is { } feed)
+        {
+            await RefreshUnionAsync(database, feed, stopping);
+        }
+
+        if (_mode == Mode.Returning && Volatile.Read(ref _confirmedVersion) >= _returnVersion)
+        {
+            await CompleteReturnAsync();
+        }
+    }
+
+    /// <summary>Writes this instance's topics (with their version and an expiry, renewed as a heartbeat) to the session's hash.</summary>
+    private async Task PublishTopicsAsync(IDatabase database, CancellationToken stopping)
+    {
+        var dirty = Volatile.Read(ref _topicsDirty);
+        Volatile.Write(ref _topicsDirty, false);
+        var snapshot = _subscriber.GetTopics();
+        var expiresAt = _timeProvider.GetUtcNow() + (_options.LeaseTime * 3);
+        var value = InstanceTopics.Format(snapshot, expiresAt);
+        _publishedTopics = new HashSet<string>(snapshot.Topics, StringComparer.Ordinal);
+        await database.HashSetAsync(_topicsKey, _node.InstanceId, value).WaitAsync(stopping);
+        _nextHeartbeat = _timeProvider.GetTimestamp() + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
+        if (dirty)
+        {
+            await _node.NotifyAsync('t', StreamName).WaitAsync(stopping);
+        }
+    }
+
+    /// <summary>Removes this instance's topics; when no other instance follows the stream any more, its keys too.</summary>
+    private async Task LeaveAsync()
+    {
+        if (!_node.IsConnected)
+        {
+            return;
+        }
+
+        var database = Database;
+        await database.HashDeleteAsync(_topicsKey, _node.InstanceId);
+        await ReleaseLeaseAsync(database);
+        var others = await ReadInstancesAsync(database);
+        if (others.Count == 0)
+        {
+            await database.KeyDeleteAsync([_eventsKey, _topicsKey]);
+        }
+        else
+        {
+            await _node.NotifyAsync('t', StreamName);
+        }
+    }
+
+    private void CompleteWaiters(long version)
+    {
+        lock (_waitersGate)
+        {
+            _confirmedVersion = Math.Max(_confirmedVersion, version);
+            _waiters.RemoveAll(waiter =>
+            {
+                if (waiter.Version > version)
+                {
+                    return false;
+                }
+
+                waiter.Completion.TrySetResult();
+                return true;
+            });
+        }
+    }
+
+    private void FailRefused(IReadOnlyCollection<string> refused)
+    {
+        var topics = new HashSet<string>(refused, StringComparer.Ordinal);
+        lock (_waitersGate)
+        {
+            _waiters.RemoveAll(waiter =>
+            {
+                if (waiter.Topic is null || !topics.Contains(waiter.Topic))
+                {
+                    return false;
+                }
+
+                waiter.Completion.TrySetException(new TopicRefusedException(
+                    waiter.Topic,
+                    new UpstreamException("PocketBase refused the topic (on the instance that holds this session's stream).", System.Net.HttpStatusCode.Forbidden)));
+                return true;
+            });
+        }
+    }
+
+    private void FailWaiters(Exception exception)
+    {
+        lock (_waitersGate)
+        {
+            foreach (var waiter in _waiters)
+            {
+                waiter.Completion.TrySetException(exception);
+            }
+
+            _waiters.Clear();
+        }
+    }
+
+    private readonly record struct Waiter(long Version, string? Topic, TaskCompletionSource Completion);
+}

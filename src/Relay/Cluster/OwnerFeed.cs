@@ -1,0 +1,189 @@
+using Relay.Upstream;
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+/// <summary>
+/// The session as the owner's PocketBase stream sees it in cluster mode: the topic set is the union of every
+/// instance's, and each event goes to the session's Redis Stream (in the order read) instead of to connections. A
+/// successor's feed (a graceful handover in progress) holds its events back with a <see cref="RotationDeduplicator"/>
+/// until the old owner has closed its stream, then releases those the old owner did not publish: make before break,
+/// nothing lost, nothing twice.
+/// </summary>
+internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
+{
+    private const int OldOwner = 1;
+    private const int NewOwner = 2;
+    private static readonly TimeSpan DropMatchesFor = TimeSpan.FromSeconds(5);
+
+    private readonly IUpstreamSubscriber _session;
+    private readonly Func<NameValueEntry[], Task> _append;
+    private readonly string _instanceId;
+    private readonly TimeProvider _timeProvider;
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _publishGate = new(1, 1);
+    private readonly RotationDeduplicator? _deduplicator;
+    private string[] _topics = [];
+    private long _version;
+    private volatile bool _primary;
+
+    public OwnerFeed(IUpstreamSubscriber session, Func<NameValueEntry[], Task> append, string instanceId, TimeProvider timeProvider, bool successor)
+    {
+        _session = session;
+        _append = append;
+        _instanceId = instanceId;
+        _timeProvider = timeProvider;
+        _primary = !successor;
+        if (successor)
+        {
+            _deduplicator = new RotationDeduplicator();
+            _deduplicator.Reset(OldOwner);
+            _deduplicator.AddSuccessor(NewOwner);
+        }
+    }
+
+    /// <summary>The owner's stream (set right after construction).</summary>
+    public UpstreamConnection? Connection { get; set; }
+
+    /// <summary>Publishing to the Redis Stream (false while a successor waits for the old owner to let go).</summary>
+    public bool IsPrimary => _primary;
+
+    /// <summary>The instance versions last confirmed with an <c>applied</c> entry.</summary>
+    public string AckedVersions { get; set; } = string.Empty;
+
+    public string Name => _session.Name + " (cluster)";
+
+    public string? Token => _session.Token;
+
+    public long Version
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _version;
+            }
+        }
+    }
+
+    public TopicSnapshot GetTopics()
+    {
+        lock (_gate)
+        {
+            return new TopicSnapshot(_topics, _version);
+        }
+    }
+
+    /// <summary>Replaces the topic set with <paramref name="union"/>; true when it changed (a new version).</summary>
+    public bool Update(string[] union)
+    {
+        lock (_gate)
+        {
+            if (union.AsSpan().SequenceEqual(_topics))
+            {
+                return false;
+            }
+
+            _topics = union;
+            _version++;
+            return true;
+        }
+    }
+
+    public async ValueTask OnEventAsync(UpstreamEvent upstreamEvent)
+    {
+        await _publishGate.WaitAsync();
+        try
+        {
+            if (_deduplicator is not null)
+            {
+                bool deliver;
+                lock (_gate)
+                {
+                    deliver = _deduplicator.ShouldDeliver(NewOwner, upstreamEvent, _timeProvider.GetTimestamp());
+                }
+
+                if (!deliver)
+                {
+                    return;
+                }
+            }
+
+            await _append(EventEntry(upstreamEvent));
+        }
+        finally
+        {
+            _publishGate.Release();
+        }
+    }
+
+    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
+        => _ = _append([new(EntryFields.Kind, EntryKinds.Refused), new(EntryFields.Instance, _instanceId), new(EntryFields.Topics, string.Join('\n', upstreamTopics))]);
+
+    public async ValueTask OnResubscribedAsync()
+    {
+        if (_primary)
+        {
+            await _append([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _instanceId)]);
+        }
+    }
+
+    /// <summary>The reader saw this successor's <c>handover begin</c>: from now on the old owner's events are remembered.</summary>
+    public void BeginRecording()
+    {
+        lock (_gate)
+        {
+            _deduplicator?.BeginRotation();
+        }
+    }
+
+    /// <summary>An event the old owner published, as the reader read it.</summary>
+    public void RecordPrimary(UpstreamEvent upstreamEvent)
+    {
+        if (_deduplicator is null || _primary)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _deduplicator.ShouldDeliver(OldOwner, upstreamEvent, _timeProvider.GetTimestamp());
+        }
+    }
+
+    /// <summary>The old owner closed its stream: publish what it did not, and everything from now on.</summary>
+    public async Task CompleteSuccessionAsync()
+    {
+        await _publishGate.WaitAsync();
+        try
+        {
+            List<UpstreamEvent> release;
+            lock (_gate)
+            {
+                var until = _timeProvider.GetTimestamp() + (long)(DropMatchesFor.TotalSeconds * _timeProvider.TimestampFrequency);
+                release = _deduplicator!.CompleteRotation(until);
+                _primary = true;
+            }
+
+            foreach (var held in release)
+            {
+                await _append(EventEntry(held));
+            }
+        }
+        finally
+        {
+            _publishGate.Release();
+        }
+    }
+
+    public void Dispose() => _publishGate.Dispose();
+
+    private NameValueEntry[] EventEntry(in UpstreamEvent upstreamEvent) =>
+    [
+        new(EntryFields.Kind, EntryKinds.Event),
+        new(EntryFields.Instance, _instanceId),
+        new(EntryFields.Topic, upstreamEvent.UpstreamTopic),
+        new(EntryFields.Action, upstreamEvent.Action),
+        new(EntryFields.Record, upstreamEvent.Record.GetRawText()),
+    ];
+}

@@ -1,0 +1,25 @@
+using Relay.Cluster;
+
+namespace Relay.Tests.Cluster;
+
+public class ClusterOptionsTests
+{
+    [Fact]
+    public void Validate_RenewIntervalOverHalfTheLease_FailsNamingBothKeys()
+    {
+        var result = new OptionsSectionValidator<ClusterOptions>(new ClusterOptionsValidator(), ClusterOptions.SectionName)
+            .Validate(null, new ClusterOptions { LeaseTime = TimeSpan.FromSeconds(3), RenewInterval = TimeSpan.FromSeconds(2) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Cluster:RenewInterval", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Relay:Cluster:LeaseTime", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_Defaults_Pass()
+    {
+        var result = new ClusterOptionsValidator().Validate(null, new ClusterOptions());
+
+        Assert.False(result.Failed, result.FailureMessage);
+    }
+}
