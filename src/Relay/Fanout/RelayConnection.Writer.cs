@@ -22,9 +22,16 @@ internal sealed partial class RelayConnection
     // Set once the queue is completed and everything in it written, or writing gave up.
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Until Start nothing is written, so there is nothing to wait for when closing a connection that never started.
+    private bool _started;
+
+    /// <summary>Completes when what was queued has been written (or writing gave up); at once if writing never started.</summary>
+    private Task Drained => Volatile.Read(ref _started) ? _drained.Task : Task.CompletedTask;
+
     /// <summary>Lets queued messages be written (those queued before are written now, on the caller's thread).</summary>
     public void Start()
     {
+        Volatile.Write(ref _started, true);
         if (Release())
         {
             Drain();

@@ -111,7 +111,7 @@ internal sealed partial class RelayConnection : IEventRecipient
         _outbound.EnqueueControl(OutboundMessage.Control(last));
         _outbound.TryComplete();
         TryDrain();
-        await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Drained.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _context.Abort();
     }
 
@@ -136,7 +136,7 @@ internal sealed partial class RelayConnection : IEventRecipient
     {
         _outbound.TryComplete();
         TryDrain();
-        await _drained.Task;
+        await Drained;
     }
 
     /// <summary>Stuck: something is queued and nothing has been written for longer than the stuck timeout.</summary>

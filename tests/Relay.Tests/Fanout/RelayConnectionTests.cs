@@ -238,6 +238,18 @@ public sealed class RelayConnectionTests : IDisposable
     private static async ValueTask YieldAsync() => await Task.Yield();
 
     [Fact]
+    public async Task Complete_NeverStarted_ReturnsAtOnce()
+    {
+        // A connection whose attach failed is completed without ever having been started: nothing can drain its queue.
+        var (connection, context) = Create("json", 1);
+        connection.Enqueue(HubProtocols.Event(1));
+
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Empty(context.Writes);
+    }
+
+    [Fact]
     public async Task Complete_WriteInFlight_WaitsForItAndTheBacklog()
     {
         var (connection, context) = Create("json", 1);
