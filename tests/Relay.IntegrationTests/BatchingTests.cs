@@ -22,13 +22,15 @@ public sealed class BatchingTests(PocketBaseFixture pocketBase, ITestOutputHelpe
     {
         await using var relay = RelayServer.Start(pocketBase.Server.Url);
         // Raw SignalR clients with a 4 KB receive buffer that do not read during the burst, so Relay's writes back up
-        // (as for a phone on a slow network): 500 events of 2 KB, more than the socket buffers and SignalR's pipes hold, so
-        // each connection's queue holds many events whenever its writer gets to it.
+        // (as for a phone on a slow network). A write to a connection with none in flight goes out at once, so a backlog
+        // only forms once writes stop completing: 500 events of 20 KB (10 MB) are more than SignalR's 64 KB pipe and the
+        // kernel's send buffer (at most 4 MB by default on Linux) hold, so from then on each connection's queue fills
+        // while its write waits.
         using var version2 = await ConnectPausedAsync(relay, version: 2);
         using var version1 = await ConnectPausedAsync(relay, version: 1);
 
         var ids = Enumerable.Range(0, Events).Select(i => $"burst{i:D10}").ToList();
-        var padding = new string('x', 2000);
+        var padding = new string('x', 20_000);
         foreach (var id in ids)
         {
             await pocketBase.Admin.CreateRecordAsync("announcements", new { id, title = $"{id} {padding}" }).DefaultTimeout();

@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Unicode;
 using MessagePack;
 using MessagePack.Formatters;
 
@@ -9,6 +12,9 @@ namespace Relay.Client.Protocol;
 /// Writes a <see cref="JsonElement"/> as the equivalent MessagePack value (map, array, string, number, boolean, nil)
 /// and reads it back. MessagePack's contractless resolver would otherwise serialize a <see cref="JsonElement"/> as an
 /// empty map, silently dropping every record.
+/// Reading turns the MessagePack value into JSON text in a per-thread buffer (strings copied as UTF-8, never decoded to
+/// .NET strings) and parses that once into an element that owns its bytes: a client decodes every delivery, so this
+/// path allocates only the resulting element.
 /// </summary>
 public sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<JsonElement>
 {
@@ -17,6 +23,18 @@ public sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<Json
 
     private const int MaxDepth = 64;
 
+    // A buffer that grew past this for one large record is not kept for the thread's next record.
+    private const int MaxRetainedBuffer = 64 * 1024;
+
+    // The JSON text is only parsed again, never shown or sent: escaping beyond what JSON requires would be wasted work.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_json;
+
     /// <inheritdoc />
     public void Serialize(ref MessagePackWriter writer, JsonElement value, MessagePackSerializerOptions options)
         => Write(ref writer, value, depth: 0);
@@ -24,14 +42,31 @@ public sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<Json
     /// <inheritdoc />
     public JsonElement Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var json = t_json ??= new Utf8JsonWriter(buffer, WriterOptions);
+        json.Reset(buffer);
+        try
         {
             Read(ref reader, json, depth: 0);
-        }
+            json.Flush();
 
-        using var document = JsonDocument.Parse(buffer.WrittenMemory);
-        return document.RootElement.Clone();
+            // ParseValue copies the value into a document of its own (not pooled, nothing to dispose): one copy, where
+            // Parse + Clone made two.
+            var text = new Utf8JsonReader(buffer.WrittenSpan);
+            return JsonElement.ParseValue(ref text);
+        }
+        finally
+        {
+            if (buffer.Capacity > MaxRetainedBuffer)
+            {
+                t_buffer = null;
+                t_json = null;
+            }
+            else
+            {
+                buffer.ResetWrittenCount();
+            }
+        }
     }
 
     private static void Write(ref MessagePackWriter writer, JsonElement value, int depth)
@@ -107,7 +142,7 @@ public sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<Json
                 json.WriteStartObject();
                 for (var i = 0; i < properties; i++)
                 {
-                    json.WritePropertyName(reader.ReadString() ?? string.Empty);
+                    WritePropertyName(ref reader, json);
                     Read(ref reader, json, depth + 1);
                 }
 
@@ -124,7 +159,11 @@ public sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<Json
                 json.WriteEndArray();
                 break;
             case MessagePackType.String:
-                json.WriteStringValue(reader.ReadString());
+                WriteString(ref reader, json);
+                break;
+            case MessagePackType.Integer when reader.NextCode == MessagePackCode.UInt64:
+                // Above long.MaxValue only uint64 can hold it (ReadInt64 would throw for those).
+                json.WriteNumberValue(reader.ReadUInt64());
                 break;
             case MessagePackType.Integer:
                 json.WriteNumberValue(reader.ReadInt64());
@@ -141,6 +180,45 @@ public sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<Json
                 break;
             default:
                 throw new MessagePackSerializationException($"MessagePack type {reader.NextMessagePackType} has no JSON equivalent.");
+        }
+    }
+
+    private static void WritePropertyName(ref MessagePackReader reader, Utf8JsonWriter json)
+    {
+        if (reader.TryReadNil())
+        {
+            // A nil key, read as an empty name as before.
+            json.WritePropertyName(ReadOnlySpan<byte>.Empty);
+        }
+        else if (!reader.TryReadStringSpan(out var utf8))
+        {
+            // Split across buffer segments: decoded the ordinary way.
+            json.WritePropertyName(reader.ReadString()!);
+        }
+        else if (Utf8.IsValid(utf8))
+        {
+            json.WritePropertyName(utf8);
+        }
+        else
+        {
+            // Not valid UTF-8: decoded with U+FFFD for the bad bytes, as MessagePack's ReadString does.
+            json.WritePropertyName(Encoding.UTF8.GetString(utf8));
+        }
+    }
+
+    private static void WriteString(ref MessagePackReader reader, Utf8JsonWriter json)
+    {
+        if (!reader.TryReadStringSpan(out var utf8))
+        {
+            json.WriteStringValue(reader.ReadString());
+        }
+        else if (Utf8.IsValid(utf8))
+        {
+            json.WriteStringValue(utf8);
+        }
+        else
+        {
+            json.WriteStringValue(Encoding.UTF8.GetString(utf8));
         }
     }
 }

@@ -4,7 +4,7 @@ namespace Relay.Fanout;
 
 /// <summary>
 /// One connection's bounded queue of outgoing messages, written by its session's stream readers (one per upstream
-/// stream the connection's topics live on) and read by the connection's writer loop. When full it first compacts semantically — only the latest event per
+/// stream the connection's topics live on) and read by whoever holds the connection's right to write. When full it first compacts semantically — only the latest event per
 /// record is kept, which is all a cache needs — and only if that does not free enough room does it give up on the
 /// backlog: everything is dropped and the caller sends one <c>Resync</c> instead.
 /// </summary>
@@ -25,7 +25,7 @@ internal sealed class OutboundQueue
         {
             // TryWrite on a full channel fails instead of waiting: the producer must never block on one slow reader.
             FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
+            SingleReader = false, // read by whoever holds the connection's right to write (one at a time), and by compaction
             SingleWriter = false,
         });
     }

@@ -8,8 +8,9 @@ using Relay.Sessions;
 namespace Relay.Fanout;
 
 /// <summary>
-/// One SignalR connection. Events are queued in a bounded channel and written by the connection's own loop, so a slow
-/// reader never holds up the fan-out to anyone else. When the queue overflows, its backlog is dropped and replaced by a
+/// One SignalR connection. Events are queued in a bounded channel; a connection with no write in flight is written to at
+/// once by whoever queued (see the writer partial), one with a write in flight is written to when that write completes,
+/// so a slow reader never holds up the fan-out to anyone else. When the queue overflows, its backlog is dropped and replaced by a
 /// single <c>Resync</c>: the client refetches instead of Relay buffering without bound.
 /// </summary>
 internal sealed partial class RelayConnection : IEventRecipient
@@ -23,7 +24,6 @@ internal sealed partial class RelayConnection : IEventRecipient
     private readonly ILogger _logger;
     private readonly int _maxBatch;
     private readonly bool _statefulReconnect;
-    private Task _writer = Task.CompletedTask;
 
     public RelayConnection(HubConnectionContext context, FanoutOptions fanout, int callsPerSecond, TimeProvider timeProvider, RelayMetrics metrics, ILogger logger)
     {
@@ -54,8 +54,6 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>The session this connection belongs to; set once when the connection is attached.</summary>
     public UserSession Session { get; set; } = null!;
 
-    public void Start() => _writer = Task.Run(WriteLoopAsync);
-
     /// <summary>
     /// Cuts the connection's transport the way a network failure would (no close message), so the client reconnects.
     /// A plain <see cref="HubConnectionContext.Abort"/> sends a close message that tells clients not to.
@@ -67,6 +65,7 @@ internal sealed partial class RelayConnection : IEventRecipient
         var result = _outbound.Enqueue(message);
         if (result == EnqueueResult.Queued)
         {
+            TryDrain();
             return;
         }
 
@@ -82,6 +81,7 @@ internal sealed partial class RelayConnection : IEventRecipient
         if (result == EnqueueResult.Compacted)
         {
             _metrics.OutboundCompacted();
+            TryDrain();
             return;
         }
 
@@ -89,21 +89,22 @@ internal sealed partial class RelayConnection : IEventRecipient
         var topics = Session.GetTopicsOf(this);
         Log.Overflowed(_logger, ConnectionId, topics.Count);
         _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
+        TryDrain();
     }
 
     /// <summary>Queues a control message (never compacted away).</summary>
     public void EnqueueControl(SerializedHubMessage message)
     {
-        if (!_outbound.EnqueueControl(OutboundMessage.Control(message)))
+        if (_outbound.EnqueueControl(OutboundMessage.Control(message)))
         {
-            return;
+            // Making room dropped events of every topic, not only those the message (a shard's Resync) is about.
+            _metrics.OutboundOverflow();
+            var topics = Session.GetTopicsOf(this);
+            Log.Overflowed(_logger, ConnectionId, topics.Count);
+            _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
         }
 
-        // Making room dropped events of every topic, not only those the message (a shard's Resync) is about.
-        _metrics.OutboundOverflow();
-        var topics = Session.GetTopicsOf(this);
-        Log.Overflowed(_logger, ConnectionId, topics.Count);
-        _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
+        TryDrain();
     }
 
     /// <summary>Messages waiting to be written (for tests and diagnostics).</summary>
@@ -117,7 +118,8 @@ internal sealed partial class RelayConnection : IEventRecipient
     {
         _outbound.EnqueueControl(OutboundMessage.Control(last));
         _outbound.TryComplete();
-        await _writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        TryDrain();
+        await Drained.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _context.Abort();
     }
 
@@ -141,7 +143,8 @@ internal sealed partial class RelayConnection : IEventRecipient
     public async Task CompleteAsync()
     {
         _outbound.TryComplete();
-        await _writer;
+        TryDrain();
+        await Drained;
     }
 
     /// <summary>Stuck: something is queued and nothing has been written for longer than the stuck timeout.</summary>

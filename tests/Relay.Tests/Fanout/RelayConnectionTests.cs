@@ -14,7 +14,7 @@ public sealed class RelayConnectionTests : IDisposable
 
     public void Dispose() => _metrics.Dispose();
 
-    private (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64, bool statefulReconnect = false)
+    private (RelayConnection Connection, RecordingContext Context) Create(string protocol, int version, int maxBatch = 64, bool statefulReconnect = false, int queueCapacity = 1024)
     {
         var transport = new DefaultConnectionContext();
         if (statefulReconnect)
@@ -25,7 +25,7 @@ public sealed class RelayConnectionTests : IDisposable
         }
 
         var context = new RecordingContext(HubProtocols.ByName(protocol), transport);
-        var connection = new RelayConnection(context, new FanoutOptions { MaxBatchSize = maxBatch }, 20, TimeProvider.System, _metrics.Metrics, NullLogger.Instance)
+        var connection = new RelayConnection(context, new FanoutOptions { MaxBatchSize = maxBatch, QueueCapacity = queueCapacity }, 20, TimeProvider.System, _metrics.Metrics, NullLogger.Instance)
         {
             ProtocolVersion = version,
         };
@@ -143,6 +143,131 @@ public sealed class RelayConnectionTests : IDisposable
         await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Theory]
+    [InlineData("json", 1)]
+    [InlineData("messagepack", 2)]
+    public async Task Enqueue_IdleConnection_WrittenOnTheCallersThreadBeforeEnqueueReturns(string protocol, int version)
+    {
+        // No write in flight: the fan-out writes itself instead of waking a writer task.
+        var (connection, context) = Create(protocol, version);
+        connection.Start();
+
+        connection.Enqueue(HubProtocols.Event(1));
+
+        var write = Assert.Single(context.WriteThreads);
+        Assert.Equal(Environment.CurrentManagedThreadId, write);
+        Assert.Equal(0, connection.QueuedCount);
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData("json", 1)]
+    [InlineData("json", 2)]
+    [InlineData("messagepack", 2)]
+    public async Task Enqueue_WriteInFlight_OnlyQueues_ThenTheBacklogGoesOutInOrderWhenTheWriteCompletes(string protocol, int version)
+    {
+        var (connection, context) = Create(protocol, version);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        context.Pace = index => index == 0 ? new ValueTask(gate.Task) : default;
+        connection.Start();
+
+        connection.Enqueue(HubProtocols.Event(1));
+        for (var i = 2; i <= 20; i++)
+        {
+            connection.Enqueue(HubProtocols.Event(i));
+        }
+
+        // The first write has not completed: the other 19 wait in the queue, nothing else was written.
+        Assert.Single(context.Writes);
+        Assert.Equal(19, connection.QueuedCount);
+
+        gate.SetResult();
+        await context.WaitForWritesAsync(2);
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2, context.Writes.Count);
+        var delivered = HubProtocols.Describe(HubProtocols.Parse(context.Protocol, context.Bytes()));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), delivered.Select(d => d.Value));
+        Assert.Equal(0, connection.QueuedCount);
+    }
+
+    [Theory]
+    [InlineData("json", 1, false)]
+    [InlineData("json", 2, false)]
+    [InlineData("messagepack", 2, false)]
+    [InlineData("json", 2, true)]
+    public async Task Enqueue_ConcurrentWithAsyncWrites_EveryMessageOnceInOrder(string protocol, int version, bool statefulReconnect)
+    {
+        // The fan-out (one thread) and a second producer of control messages race with writes that sometimes complete at
+        // once and sometimes later on the thread pool: every event arrives once, in order, and so does every control message.
+        var (connection, context) = Create(protocol, version, statefulReconnect: statefulReconnect, queueCapacity: 100_000);
+        context.Pace = static index => (index % 3) switch
+        {
+            0 => default,
+            1 => YieldAsync(),
+            _ => new ValueTask(Task.Delay(1)),
+        };
+        connection.Start();
+        const int events = 5_000;
+        const int controls = 200;
+
+        var fanout = Task.Run(() =>
+        {
+            for (var i = 1; i <= events; i++)
+            {
+                connection.Enqueue(HubProtocols.Event(i));
+            }
+        });
+        var control = Task.Run(() =>
+        {
+            for (var i = 1; i <= controls; i++)
+            {
+                connection.EnqueueControl(HubProtocols.Resync("r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Message);
+            }
+        });
+        await Task.WhenAll(fanout, control).WaitAsync(TimeSpan.FromSeconds(60));
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        var delivered = HubProtocols.Describe(HubProtocols.Parse(context.Protocol, context.Bytes()));
+        Assert.Equal(Enumerable.Range(1, events).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), delivered.Where(d => d.Method != "Resync").Select(d => d.Value));
+        Assert.Equal(Enumerable.Range(1, controls).Select(i => "r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)), delivered.Where(d => d.Method == "Resync").Select(d => d.Value));
+        Assert.Equal(0, connection.QueuedCount);
+        Assert.Equal(0, context.Concurrent);
+    }
+
+    private static async ValueTask YieldAsync() => await Task.Yield();
+
+    [Fact]
+    public async Task Complete_NeverStarted_ReturnsAtOnce()
+    {
+        // A connection whose attach failed is completed without ever having been started: nothing can drain its queue.
+        var (connection, context) = Create("json", 1);
+        connection.Enqueue(HubProtocols.Event(1));
+
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Empty(context.Writes);
+    }
+
+    [Fact]
+    public async Task Complete_WriteInFlight_WaitsForItAndTheBacklog()
+    {
+        var (connection, context) = Create("json", 1);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        context.Pace = index => index == 0 ? new ValueTask(gate.Task) : default;
+        connection.Start();
+        connection.Enqueue(HubProtocols.Event(1));
+        connection.Enqueue(HubProtocols.Event(2));
+        connection.EnqueueControl(HubProtocols.Resync("auth_expired").Message);
+
+        var completing = connection.CompleteAsync();
+        Assert.False(completing.IsCompleted);
+        gate.SetResult();
+        await completing.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([("Event", "1"), ("Event", "2"), ("Resync", "auth_expired")], HubProtocols.Describe(HubProtocols.Parse(context.Protocol, context.Bytes())));
+    }
+
 #pragma warning disable CA2252 // Preview interface, used as SignalR uses it.
     private sealed class StatefulReconnect : IStatefulReconnectFeature
     {
@@ -163,6 +288,26 @@ public sealed class RelayConnectionTests : IDisposable
         private readonly Lock _gate = new();
         private readonly List<SerializedHubMessage> _writes = [];
         private readonly List<SerializedHubMessage> _originals = [];
+        private readonly List<int> _threads = [];
+        private int _inFlight;
+        private int _concurrent;
+
+        /// <summary>What the write with this index (0-based) returns; completed at once when not set.</summary>
+        public Func<int, ValueTask>? Pace { get; set; }
+
+        /// <summary>How many writes started while another was still in flight (must stay 0: one writer at a time).</summary>
+        public int Concurrent => Volatile.Read(ref _concurrent);
+
+        public IReadOnlyList<int> WriteThreads
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _threads];
+                }
+            }
+        }
 
         public override IHubProtocol Protocol => protocol;
 
@@ -193,14 +338,41 @@ public sealed class RelayConnectionTests : IDisposable
         public override ValueTask WriteAsync(SerializedHubMessage message, CancellationToken cancellationToken = default)
         {
             // Copy: the writer returns its pooled buffer once the write completes.
-            var copy = new SerializedHubMessage([new SerializedMessage(protocol.Name, message.GetSerializedMessage(protocol).ToArray())]);
-            lock (_gate)
+            if (Interlocked.Increment(ref _inFlight) > 1)
             {
-                _writes.Add(message.Message is null ? copy : message);
-                _originals.Add(message);
+                Interlocked.Increment(ref _concurrent);
             }
 
-            return default;
+            var copy = new SerializedHubMessage([new SerializedMessage(protocol.Name, message.GetSerializedMessage(protocol).ToArray())]);
+            int index;
+            lock (_gate)
+            {
+                index = _writes.Count;
+                _writes.Add(message.Message is null ? copy : message);
+                _originals.Add(message);
+                _threads.Add(Environment.CurrentManagedThreadId);
+            }
+
+            var pace = Pace?.Invoke(index) ?? default;
+            if (pace.IsCompletedSuccessfully)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                return default;
+            }
+
+            return CompleteLaterAsync(pace);
+        }
+
+        private async ValueTask CompleteLaterAsync(ValueTask pace)
+        {
+            try
+            {
+                await pace;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
         }
 
         public Task WaitForWritesAsync(int count) => WaitAsync(() => Writes.Count >= count);
