@@ -121,7 +121,12 @@ public sealed class EdgeLimitTests(PocketBaseFixture pocketBase, ITestOutputHelp
         var held = new List<ForwardedClient>();
         for (var i = 0; i < 3; i++)
         {
-            held.Add(await ForwardedClient.ConnectAsync(relay.Url, Attacker));
+            var client = await ForwardedClient.ConnectAsync(relay.Url, Attacker);
+            held.Add(client);
+
+            // SignalR answers the handshake before the hub's OnConnectedAsync (where the slot is taken) has run; a round
+            // trip waits for it, so the fourth connection below really is the fourth to take a slot.
+            Assert.Empty(await client.SubscribeManyAsync([]));
         }
 
         await using var fourth = await ForwardedClient.ConnectAsync(relay.Url, Attacker);
