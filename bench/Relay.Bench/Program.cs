@@ -6,7 +6,7 @@ using Relay.Testing.PocketBase;
 //   Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
-// Scenarios: tabs broadcast throughput idle (default: all).
+// Scenarios: tabs broadcast throughput idle cluster-hop cluster-streams recovery (default: all; --quick: the first four).
 if (args.Contains("--clients-only"))
 {
     return await ClientsProcess.RunAsync(args);
@@ -30,7 +30,7 @@ var quick = args.Contains("--quick");
 var allSteps = args.Contains("--all-steps");
 string[] valued = ["--out", "--relay-dll", "--users", "--broadcast", "--rates"];
 var outFile = Option("--out");
-var known = new[] { "tabs", "broadcast", "throughput", "idle" };
+var known = new[] { "tabs", "broadcast", "throughput", "idle", "cluster-hop", "cluster-streams", "recovery" };
 var unknown = args.Where((a, i) => !known.Contains(a) && a != "--quick" && a != "--all-steps" && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
@@ -41,7 +41,9 @@ if (unknown.Count > 0)
 var selected = args.Where(known.Contains).ToList();
 if (selected.Count == 0)
 {
-    selected = [.. known];
+    // --quick (CI) keeps to the single-instance scenarios: the cluster ones start Redis and five more Relay processes
+    // (about 1.2 min at quick size on the loaded 2-core box); name them to run them quick.
+    selected = quick ? [.. known.Where(s => !s.StartsWith("cluster-", StringComparison.Ordinal) && s != "recovery")] : [.. known];
 }
 
 var started = DateTime.UtcNow;
@@ -94,7 +96,7 @@ async Task<ScenarioResult> RunAsync(string scenario, string path, int connection
 
 var userCount = int.Parse(Option("--users") ?? (quick ? "20" : "300"), CultureInfo.InvariantCulture);
 var users = new List<PocketBaseUser>();
-if (selected.Contains("tabs") || selected.Contains("idle"))
+if (selected.Contains("tabs") || selected.Contains("idle") || selected.Contains("cluster-streams"))
 {
     Console.Error.WriteLine($"creating {userCount} users (PocketBase hashes each password with bcrypt: ~0.5 s of CPU per user)...");
     using var gate = new SemaphoreSlim(4);
@@ -216,6 +218,76 @@ if (selected.Contains("throughput"))
         }
 
         summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path}: {best:0} deliveries/s sustained with p99 <= 100 ms and nothing lost"));
+    }
+}
+
+// Cluster scenarios (issue #12): Relay instances of the same build on one Redis (cluster mode), beside instances
+// running alone; all on the one PocketBase.
+await using var cluster = selected.Any(s => s.StartsWith("cluster-", StringComparison.Ordinal) || s == "recovery")
+    ? await ClusterBench.StartAsync(environment)
+    : null;
+
+if (selected.Contains("cluster-hop") && cluster is not null)
+{
+    Console.Error.WriteLine("cluster-hop");
+    var guests = quick ? 100 : 1_000;
+    var duration = TimeSpan.FromSeconds(quick ? 3 : 10);
+    (string, object, string?) Next(int i) => ("bench_public", new { }, null);
+    var measuredGuests = Enumerable.Repeat(((string?)null, "bench_public/*"), guests).ToList();
+    var holder = Enumerable.Repeat(((string?)null, "bench_public/*"), 1).ToList();
+    var note = $"{guests} guests, 20 writes/s";
+
+    // Alone: the bench's own Relay (no Redis). The 1 holder connection is there only to keep both runs the same shape.
+    await RunAsync("cluster-hop", "alone", guests + 1, note, () => runner.RunOnAsync(
+        "cluster-hop", "alone", [environment.Relay], [(environment.Relay, holder, false), (environment.Relay, measuredGuests, true)], 20, duration, Next, guests + 1, note + ", 1 instance, no Redis"));
+
+    // Cluster: the holder connects first to instance 1, which so takes the guest session's lease and owns its stream;
+    // the measured guests are all on instance 2, which reads the owner's Redis Stream (the Redis hop).
+    await RunAsync("cluster-hop", "cluster", guests + 1, note, () => runner.RunOnAsync(
+        "cluster-hop", "cluster", cluster.Members, [(cluster.Members[0], holder, false), (cluster.Members[1], measuredGuests, true)], 20, duration, Next, guests + 1, note + ", owner instance 1, clients on instance 2 (non-owner), Redis"));
+}
+
+if (selected.Contains("cluster-streams") && cluster is not null)
+{
+    Console.Error.WriteLine("cluster-streams");
+    var rate = quick ? 20 : 100;
+    var duration = TimeSpan.FromSeconds(quick ? 3 : 10);
+    (string, object, string?) Next(int i) => ("bench_notes", new { owner = users[i % users.Count].Id }, users[i % users.Count].Token);
+
+    // Tab t of every user on instance t: each user has one tab on each of the three instances.
+    List<(RelayInstance, IReadOnlyList<(string? Token, string Topic)>, bool)> Spread(IReadOnlyList<RelayInstance> instances)
+        => [.. instances.Select(instance => (instance, (IReadOnlyList<(string? Token, string Topic)>)users.Select(u => ((string?)u.Token, "bench_notes/*")).ToList(), true))];
+
+    var note = $"{users.Count} users x 3 tabs (one per instance), {rate} writes/s";
+    await RunAsync("cluster-streams", "independent", users.Count * 3, note, () => runner.RunOnAsync(
+        "cluster-streams", "independent", cluster.Alone, Spread(cluster.Alone), rate, duration, Next, 3, note + ", 3 instances without Redis"));
+    await RunAsync("cluster-streams", "cluster", users.Count * 3, note, () => runner.RunOnAsync(
+        "cluster-streams", "cluster", cluster.Members, Spread(cluster.Members), rate, duration, Next, 3, note + ", 3 instances on one Redis"));
+}
+
+if (selected.Contains("recovery") && cluster is not null)
+{
+    Console.Error.WriteLine("recovery");
+    var rounds = quick ? 3 : 20;
+    var missed = quick ? 5 : 50;
+    foreach (var (label, first, again) in new[]
+    {
+        ("alone, same instance (in-memory history)", environment.RelayUrl, environment.RelayUrl),
+        ("cluster, same instance", cluster.Members[0].Url, cluster.Members[0].Url),
+        ("cluster, reconnect to another instance", cluster.Members[0].Url, cluster.Members[2].Url),
+    })
+    {
+        try
+        {
+            summaries.Add(await RecoveryBench.RunAsync(environment.PocketBase.Admin, first, again, rounds, missed, label) + $"; load {LoadAverage()}");
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"  recovery ({label}) failed: {ex}");
+            summaries.Add($"- recovery, {label}: FAILED: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+        }
+
+        Emit(summaries[^1]);
     }
 }
 

@@ -82,4 +82,87 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
             streams,
             note);
     }
+
+    /// <summary>
+    /// One measured run with clients spread over several Relay instances (one clients process per group): streams and
+    /// Relay CPU are summed over <paramref name="instances"/>; latency percentiles are the worst of the groups marked
+    /// <c>Measured</c> (e.g. only the clients on a non-owner instance).
+    /// </summary>
+    public async Task<ScenarioResult> RunOnAsync(
+        string scenario,
+        string path,
+        IReadOnlyList<RelayInstance> instances,
+        IReadOnlyList<(RelayInstance Instance, IReadOnlyList<(string? Token, string Topic)> Connections, bool Measured)> groups,
+        double rate,
+        TimeSpan duration,
+        Func<int, (string Collection, object Extra, string? Token)> next,
+        int recipientsPerWrite,
+        string note = "")
+    {
+        var total = groups.Sum(g => g.Connections.Count);
+        var clients = new List<ClientsProcess>();
+        try
+        {
+            foreach (var group in groups)
+            {
+                Console.Error.WriteLine($"  {scenario}/{path}: connecting {group.Connections.Count} to {group.Instance.Url}...");
+                clients.Add(await ClientsProcess.StartAsync(RelayJson, group.Instance.Url, group.Connections));
+            }
+
+            await Task.Delay(1500);
+            var streams = instances.Sum(i => i.UpstreamStreams());
+            var relayCpu = instances.Sum(i => ProcessStats.CpuSeconds(i.Pid));
+            var pocketBaseCpu = ProcessStats.CpuSeconds(environment.PocketBasePid);
+            var clientsCpu = clients.Sum(c => ProcessStats.CpuSeconds(c.Pid));
+
+            Console.Error.WriteLine($"  {scenario}/{path}: {streams} PocketBase streams; writing {rate}/s for {duration.TotalSeconds} s...");
+            var clock = Stopwatch.StartNew();
+            var (writes, failedWrites) = await Writer.WriteAsync(environment.PocketBase.Admin, rate, duration, next);
+            var results = new List<(ClientsResult Result, bool Measured, long Expected)>();
+            for (var g = 0; g < groups.Count; g++)
+            {
+                var expectedHere = (long)writes * recipientsPerWrite * groups[g].Connections.Count / total;
+                results.Add((await clients[g].DrainAsync(expectedHere), groups[g].Measured, expectedHere));
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            relayCpu = instances.Sum(i => ProcessStats.CpuSeconds(i.Pid)) - relayCpu;
+            pocketBaseCpu = ProcessStats.CpuSeconds(environment.PocketBasePid) - pocketBaseCpu;
+            clientsCpu = clients.Sum(c => ProcessStats.CpuSeconds(c.Pid)) - clientsCpu;
+            var measured = results.Where(r => r.Measured).Select(r => r.Result).ToList();
+            if (failedWrites > 0)
+            {
+                note += $"; {failedWrites} writes failed";
+            }
+
+            return new ScenarioResult(
+                scenario,
+                path,
+                total,
+                writes,
+                results.Sum(r => r.Expected),
+                results.Sum(r => r.Result.Count),
+                seconds,
+                measured.Max(r => r.P50),
+                measured.Max(r => r.P95),
+                measured.Max(r => r.P99),
+                measured.Max(r => r.Max),
+                relayCpu,
+                instances.Sum(i => ProcessStats.RssBytes(i.Pid)) / 1048576.0,
+                pocketBaseCpu,
+                clientsCpu,
+                streams,
+                note);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            // Let the sessions pass their linger and close their PocketBase streams before the next run.
+            await Task.Delay(2500);
+        }
+    }
 }
