@@ -65,6 +65,12 @@ public sealed class ClusterRecoveryTests(PocketBaseFixture pocketBase, ITestOutp
             await pocketBase.Admin.UpdateRecordAsync("notes", id, new { title = "live" }).DefaultTimeout();
             Assert.Equal("live", (await onB.NextEventAsync(TimeSpan.FromSeconds(30))).Record.GetProperty("title").GetString());
             await onB.AssertNoEventAsync();
+
+            // The same entry under another Stream epoch (a Stream deleted and created again) is not covered.
+            var foreign = string.Concat("0123456789abcdef", offset.AsSpan(offset.IndexOf('-', StringComparison.Ordinal)));
+            Assert.NotEqual(offset, foreign);
+            Assert.False((await SubscribeSinceAsync(onB, foreign))[0].Recovered);
+            Assert.True((await SubscribeSinceAsync(onB, offset))[0].Recovered);
             output.WriteLine($"reconnect to last missed event replayed: {elapsed.TotalMilliseconds:F0} ms");
             await TestResults.AppendAsync($"Cluster recovery on another instance: reconnect (SubscribeMany with since) to the last of {Missed} missed events replayed: {elapsed.TotalMilliseconds:F0} ms");
         }
