@@ -142,7 +142,18 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     {
         epoch = string.Empty;
         head = default;
-        if (_node.Find(_name)?.EnsureLogHead() is not { } logHead || !EntryId.TryParse(logHead.EntryId, out head))
+        (string Epoch, string EntryId)? found;
+        try
+        {
+            found = _node.Find(_name)?.EnsureLogHead();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Redis failing right now: the stream goes alone shortly; until then nothing is recovered from it.
+            found = null;
+        }
+
+        if (found is not { } logHead || !EntryId.TryParse(logHead.EntryId, out head))
         {
             return false;
         }
