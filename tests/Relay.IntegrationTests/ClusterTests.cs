@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Relay.Cluster;
@@ -87,9 +88,10 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
         await cluster.WaitForStreamsAsync(1);
         var owner = cluster.Owner();
         var id = (await pocketBase.Admin.CreateRecordAsync("notes", new { title = "before", owner = user.Id }, user.Token).DefaultTimeout()).GetProperty("id").GetString()!;
+        var beforeOffsets = new List<string?>();
         foreach (var tab in tabs)
         {
-            await tab.NextEventAsync("create", id);
+            beforeOffsets.Add((await tab.NextEventAsync("create", id)).Offset);
         }
 
         // As SIGKILL: the lease is neither renewed nor released, the owner's PocketBase stream just ends.
@@ -108,10 +110,30 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
         Assert.Equal(1, survivors.Sum(static instance => instance.Services.GetRequiredService<ClusterNode>().OwnedCount));
 
         await pocketBase.Admin.UpdateRecordAsync("notes", id, new { title = "after" }, user.Token).DefaultTimeout();
+        string? afterOffset = null;
         foreach (var tab in survivorTabs)
         {
-            Assert.Equal("after", (await tab.NextEventAsync("update", id)).Record.GetProperty("title").GetString());
+            var after = await tab.NextEventAsync("update", id);
+            Assert.Equal("after", after.Record.GetProperty("title").GetString());
+            afterOffset = after.Offset;
             await tab.AssertNoEventAsync();
+        }
+
+        // The takeover is a gap in the session's Redis Stream: an offset from before it is not recovered on any
+        // instance, one from after it is.
+        await using (var late = await survivors[0].ConnectAsync(user.Token))
+        {
+            var beforeOffset = beforeOffsets[cluster.Instances.IndexOf(survivors[1])];
+            var results = await late.Hub.InvokeAsync<Relay.Client.Protocol.SubscribeResult[]>(nameof(Relay.Client.Protocol.IRelayHub.SubscribeMany), new[]
+            {
+                new Relay.Client.Protocol.SubscribeRequest { Topic = "notes/*", Since = beforeOffset },
+            }).DefaultTimeout();
+            Assert.False(results[0].Recovered, "An offset from before the takeover spans its gap.");
+            results = await late.Hub.InvokeAsync<Relay.Client.Protocol.SubscribeResult[]>(nameof(Relay.Client.Protocol.IRelayHub.SubscribeMany), new[]
+            {
+                new Relay.Client.Protocol.SubscribeRequest { Topic = "notes/*", Since = afterOffset },
+            }).DefaultTimeout();
+            Assert.True(results[0].Recovered, "An offset from after the takeover is covered.");
         }
 
         await WaitForAsync(() => survivors.Sum(static instance => instance.Gauge("relay.upstream.streams")) == 1, "one stream among the survivors");

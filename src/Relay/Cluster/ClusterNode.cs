@@ -90,6 +90,16 @@ internal sealed partial class ClusterNode : IHostedService
         return upstream;
     }
 
+    /// <summary>The session stream <paramref name="streamName"/> this instance follows, if any.</summary>
+    public ClusterUpstream? Find(string streamName) => _upstreams.GetValueOrDefault(streamName);
+
+    /// <summary>The streams this instance follows whose name starts with <paramref name="prefix"/> (a session's shards).</summary>
+    public IEnumerable<ClusterUpstream> FindAll(string prefix)
+        => _upstreams.Values.Where(upstream => upstream.StreamName.StartsWith(prefix, StringComparison.Ordinal));
+
+    /// <summary><c>Relay:History:MaxAge</c>: the Redis Streams are trimmed to it.</summary>
+    public TimeSpan HistoryMaxAge => _services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;
+
     public void Remove(ClusterUpstream upstream) => _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
 
     /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>

@@ -14,6 +14,7 @@ internal static class ClusterServiceCollectionExtensions
         services.AddRelayRedis(configuration);
         services.AddRelayOptions<ClusterOptions, ClusterOptionsValidator>(configuration, ClusterOptions.SectionName);
         services.TryAddSingleton<ClusterNode>();
+        services.TryAddSingleton<Relay.Sessions.ISessionEventLogFactory, ClusterSessionEventLogFactory>();
         services.AddHostedService(static provider => provider.GetRequiredService<ClusterNode>());
         services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);
         return services;

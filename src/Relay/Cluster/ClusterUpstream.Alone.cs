@@ -97,7 +97,11 @@ internal sealed partial class ClusterUpstream
     private void BeginReturn()
     {
         Log.Returning(_logger, StreamName);
-        _position = RedisValue.Null;
+        lock (_startGate)
+        {
+            _position = RedisValue.Null;
+        }
+
         _returnVersion = _subscriber.GetTopics().Version;
         lock (_waitersGate)
         {

@@ -24,6 +24,10 @@ internal sealed partial class ClusterUpstream
         _unionDue = true;
         if (Volatile.Read(ref _ownerFeed) is not null)
         {
+            // Trimming by age (MAXLEN on each append trims by count); readers also refuse an offset older than that.
+            var minId = (_timeProvider.GetUtcNow() - _node.HistoryMaxAge).ToUnixTimeMilliseconds();
+            await database.ExecuteAsync("XTRIM", _eventsKey, "MINID", "~", $"{minId}-0").WaitAsync(stopping);
+
             var renewed = (long)await database.ScriptEvaluateAsync(RenewScript, [_leaseKey], [_node.InstanceId, LeaseMilliseconds]).WaitAsync(stopping);
             if (renewed != 1)
             {
@@ -280,10 +284,18 @@ internal sealed partial class ClusterUpstream
         {
             // Not lost silently: every follower cut off from Redis runs its own stream and resyncs its connections,
             // and resyncs them again when it returns. Failing fast keeps the owner's stream from backing up meanwhile.
+            // The Stream gets a gap entry before the next append, so no recovery read spans the dropped events.
+            _appendDropped = true;
             return;
         }
 
         var database = Database;
+        if (_appendDropped)
+        {
+            await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _node.InstanceId)]);
+            _appendDropped = false;
+        }
+
         var append = AppendAsync(database, fields);
         var notify = _node.NotifyAsync('e', StreamName);
         await append;

@@ -23,6 +23,9 @@ internal sealed partial class ClusterUpstream
             {
                 _position = entry.Id;
                 await ApplyAsync(entry);
+
+                // After the session saw it (an event takes the session's lock inside ApplyAsync): a replay reads up to here.
+                _fannedOut = entry.Id.ToString();
             }
 
             if (entries.Length < ReadBatch)
@@ -43,9 +46,14 @@ internal sealed partial class ClusterUpstream
                     (string)entry[EntryFields.Topic]!,
                     (string)entry[EntryFields.Action]!,
                     JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
-                    _timeProvider.GetTimestamp());
+                    _timeProvider.GetTimestamp())
+                {
+                    LogOffset = _epoch is { } epoch ? string.Concat(epoch, "-", entry.Id.ToString()) : null,
+                };
                 Volatile.Read(ref _successor)?.RecordPrimary(upstreamEvent);
-                if (_mode == Mode.Cluster && _publishedTopics.Contains(upstreamEvent.UpstreamTopic))
+                // Also a topic not yet published from here: the session routes only what it holds on this stream, and a
+                // connection that was replayed up to here must get the events after it live.
+                if (_mode == Mode.Cluster)
                 {
                     await _subscriber.OnEventAsync(upstreamEvent);
                 }
@@ -93,8 +101,29 @@ internal sealed partial class ClusterUpstream
     /// </summary>
     private async Task StartReadingAsync(IDatabase database, CancellationToken stopping)
     {
+        // The epoch names this incarnation of the Stream: when its keys are deleted (or Redis comes back empty) a new one
+        // is drawn, so an offset from before never matches the new Stream's ids.
+        await database.StringSetAsync(_epochKey, NewEpoch(), when: When.NotExists).WaitAsync(stopping);
+        var epoch = (string?)await database.StringGetAsync(_epochKey).WaitAsync(stopping);
         var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
-        _position = last.Length > 0 ? last[0].Id : "0-0";
+        lock (_startGate)
+        {
+            // A replay may have started reading first (EnsureLogHead): its position stands.
+            if (_position.IsNull)
+            {
+                SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
+            }
+        }
+    }
+
+    private static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>Reading starts after <paramref name="position"/>; under <c>_startGate</c>.</summary>
+    private void SetStart(string? epoch, RedisValue position)
+    {
+        _epoch = epoch;
+        _position = position;
+        _fannedOut = position.ToString();
     }
 
     /// <summary>The version an <c>applied</c> entry confirms for <paramref name="instance"/>: <c>id=version</c> pairs separated by commas.</summary>

@@ -30,16 +30,19 @@ internal sealed partial class ClusterUpstream : IUpstream
     private readonly RedisKey _leaseKey;
     private readonly RedisKey _handoverKey;
     private readonly RedisKey _successorKey;
+    private readonly RedisKey _epochKey;
     private long _confirmedVersion = -1;
     private volatile Mode _mode = Mode.Cluster;
     private UpstreamConnection? _alone;
     private long _returnVersion = -1;
     private RedisValue _position = RedisValue.Null;
+    private readonly Lock _startGate = new();
+    private volatile string? _epoch;
+    private volatile string? _fannedOut;
+    private bool _appendDropped;
 
-    // The topics this instance last published for this stream. The guests' topics spread over several streams in the
-    // order each instance saw them, so two instances may hold one topic on different streams: an event is delivered
-    // only from the stream that holds it here, never twice. Touched by the loop only.
-    private HashSet<string> _publishedTopics = new(StringComparer.Ordinal);
+    // The guests' topics spread over several streams in the order each instance saw them, so two instances may hold one
+    // topic on different streams: the session delivers an event only from the stream that holds it here, never twice.
     private bool _topicsDirty = true;
     private long _nextHeartbeat;
     private long _nextLease;
@@ -62,6 +65,7 @@ internal sealed partial class ClusterUpstream : IUpstream
         _leaseKey = prefix + "lease";
         _handoverKey = prefix + "handover";
         _successorKey = prefix + "successor";
+        _epochKey = prefix + "epoch";
     }
 
     private enum Mode
@@ -83,6 +87,47 @@ internal sealed partial class ClusterUpstream : IUpstream
     public bool IsOwner => Volatile.Read(ref _ownerFeed) is { IsPrimary: true };
 
     private IDatabase Database => _node.Redis.GetDatabase();
+
+    /// <summary>
+    /// The Redis Stream's epoch (random, drawn when the Stream's keys are created) while this instance follows it, and the
+    /// id of the last entry it has handed to the session: together the session's offset for a client that subscribes
+    /// now. Null while running alone (the session's own log answers then).
+    /// </summary>
+    public (string Epoch, string EntryId)? LogHead
+        => _mode == Mode.Cluster && _epoch is { } epoch && _fannedOut is { } entryId ? (epoch, entryId) : null;
+
+    /// <summary>
+    /// <see cref="LogHead"/>, starting to read the Stream first (synchronously) if the loop has not yet: called under the
+    /// session's lock by a replay on a stream just started, so its bound is where the loop goes on reading.
+    /// </summary>
+    public (string Epoch, string EntryId)? EnsureLogHead()
+    {
+        if (_mode != Mode.Cluster || !_node.IsConnected)
+        {
+            return null;
+        }
+
+        lock (_startGate)
+        {
+            if (_position.IsNull)
+            {
+                var database = Database;
+                database.StringSet(_epochKey, NewEpoch(), when: When.NotExists);
+                var epoch = (string?)database.StringGet(_epochKey);
+                var last = database.StreamRange(_eventsKey, "-", "+", 1, Order.Descending);
+                SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
+            }
+        }
+
+        return LogHead;
+    }
+
+    /// <summary>
+    /// The Stream's entries from <paramref name="first"/> through <paramref name="last"/> (ids, inclusive), at most
+    /// <paramref name="count"/>. Synchronous: called under the session's lock for a replay (see ClusterSessionEventLog).
+    /// </summary>
+    public StreamEntry[] ReadRange(string first, string last, int count)
+        => Database.StreamRange(_eventsKey, first, last, count);
 
     public void Start() => _loop = Task.Run(RunAsync);
 
@@ -231,7 +276,13 @@ internal sealed partial class ClusterUpstream : IUpstream
             BeginReturn();
         }
 
-        if (_position.IsNull)
+        bool started;
+        lock (_startGate)
+        {
+            started = !_position.IsNull;
+        }
+
+        if (!started)
         {
             await StartReadingAsync(database, stopping);
         }
@@ -268,7 +319,6 @@ internal sealed partial class ClusterUpstream : IUpstream
         var snapshot = _subscriber.GetTopics();
         var expiresAt = _timeProvider.GetUtcNow() + (_options.LeaseTime * 3);
         var value = InstanceTopics.Format(snapshot, expiresAt);
-        _publishedTopics = new HashSet<string>(snapshot.Topics, StringComparer.Ordinal);
         await database.HashSetAsync(_topicsKey, _node.InstanceId, value).WaitAsync(stopping);
         _nextHeartbeat = _timeProvider.GetTimestamp() + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
         if (dirty)
@@ -291,7 +341,7 @@ internal sealed partial class ClusterUpstream : IUpstream
         var others = await ReadInstancesAsync(database);
         if (others.Count == 0)
         {
-            await database.KeyDeleteAsync([_eventsKey, _topicsKey]);
+            await database.KeyDeleteAsync([_eventsKey, _topicsKey, _epochKey]);
         }
         else
         {

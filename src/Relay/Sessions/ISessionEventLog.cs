@@ -1,4 +1,5 @@
 using Relay.Client.Protocol;
+using Relay.Upstream;
 
 namespace Relay.Sessions;
 
@@ -29,6 +30,12 @@ internal interface ISessionEventLog
     /// <summary>Appends <paramref name="relayEvent"/>, received for <paramref name="upstreamTopic"/>, and sets its <see cref="RelayEvent.Offset"/>.</summary>
     /// <returns>The new entry's offset.</returns>
     string Append(string upstreamTopic, RelayEvent relayEvent);
+
+    /// <summary>
+    /// An event from a shared log (cluster mode: the session's Redis Stream) reached the session, routed or not: a replay
+    /// reads that log up to here, and later events come live. Under the session's lock.
+    /// </summary>
+    void Observe(UpstreamEvent upstreamEvent);
 
     /// <summary>
     /// The events for <paramref name="upstreamTopic"/> appended after <paramref name="offset"/>, oldest first, when the log

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Relay.Client.Protocol;
+using Relay.Upstream;
 
 namespace Relay.Sessions;
 
@@ -64,6 +65,11 @@ internal sealed class MemorySessionEventLog : ISessionEventLog
 
         TrimByAge();
         return offset;
+    }
+
+    public void Observe(UpstreamEvent upstreamEvent)
+    {
+        // Everything it relays is in this log.
     }
 
     public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)

@@ -16,8 +16,15 @@ internal sealed partial class UserSession
             return false;
         }
 
+        var topic = _routes[upstreamTopic].Topic;
         foreach (var relayEvent in missed)
         {
+            // A shared log (cluster mode) knows upstream topics only: the client's topic is this route's.
+            if (relayEvent.Topic.Length == 0)
+            {
+                relayEvent.Topic = topic;
+            }
+
             connection.Enqueue(ToOutbound(relayEvent));
         }
 

@@ -69,6 +69,8 @@ internal sealed partial class UserSession
                 _log.Hold(request.UpstreamTopic);
             }
 
+            // Started before the replay: in cluster mode the stream's reading position bounds the replay (see ClusterSessionEventLog).
+            upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
             if (current != request.UpstreamTopic)
             {
                 if (hasCurrent)
@@ -90,7 +92,6 @@ internal sealed partial class UserSession
             }
 
             waitVersion = route.AddedVersion;
-            upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
         }
 
         // Always, even on the same stream: when the new options join a route PocketBase already holds, the wait below

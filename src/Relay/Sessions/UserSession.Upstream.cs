@@ -34,6 +34,8 @@ internal sealed partial class UserSession
         RelayEvent relayEvent;
         lock (_gate)
         {
+            _log.Observe(upstreamEvent);
+
             // Only from the stream the topic is routed to: a guest topic removed from one stream (its POST still
             // pending there) and added again on another would otherwise get every event twice.
             if (!_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route) || route.Shard != shard)
@@ -44,7 +46,7 @@ internal sealed partial class UserSession
 
             // Appended and routed in one step under the lock, so a connection joining the route (and reading the log
             // for its replay) either finds this event in the log or among its live events, never both or neither.
-            relayEvent = new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record };
+            relayEvent = new RelayEvent { Topic = route.Topic, Action = upstreamEvent.Action, Record = upstreamEvent.Record, Offset = upstreamEvent.LogOffset };
             _log.Append(upstreamEvent.UpstreamTopic, relayEvent);
             recipients = route.Snapshot();
         }

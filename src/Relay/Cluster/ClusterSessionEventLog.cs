@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.Text.Json;
+using Relay.Client.Protocol;
+using Relay.Sessions;
+using Relay.Upstream;
+using StackExchange.Redis;
+
+namespace Relay.Cluster;
+
+/// <summary>
+/// A session's event log in cluster mode: the session's Redis Stream itself, so a client that reconnects to any instance
+/// is replayed what it missed. Offsets are <c>EPOCH-MS-SEQ</c>: the Stream's epoch (drawn when its keys are created, so
+/// offsets from an earlier incarnation never match) and the Stream entry id. A read from an offset is covered only when
+/// that entry is still in the Stream (not trimmed by <c>MAXLEN</c>/<c>MINID</c>, same incarnation), it is younger than
+/// <see cref="HistoryOptions.MaxAge"/>, at most <see cref="HistoryOptions.MaxEvents"/> entries follow it, and no gap entry
+/// (<see cref="EntryKinds.Resync"/>: a takeover after a crash, events dropped while Redis was away) nor a gap seen here
+/// lies between.
+/// <para>
+/// Ordering: the replay reads the Stream synchronously under the session's lock (one Redis round trip per recovered
+/// subscription), up to the last entry this instance has handed to the session. An event entry takes that same lock
+/// to be routed (<see cref="Observe"/>), so it is either in the replay or delivered live after it, never both or neither.
+/// Events read while running alone (Redis unreachable) have no Stream offset and go to an in-memory log as when alone.
+/// </para>
+/// </summary>
+internal sealed class ClusterSessionEventLog : ISessionEventLog
+{
+    private readonly SessionKey _key;
+    private readonly string _name;
+    private readonly ClusterNode _node;
+    private readonly MemorySessionEventLog _local;
+    private readonly int _maxEvents;
+    private readonly TimeSpan _maxAge;
+    private readonly TimeProvider _timeProvider;
+    private readonly Dictionary<string, EntryId> _observed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EntryId> _gapAt = new(StringComparer.Ordinal);
+
+    public ClusterSessionEventLog(SessionKey key, ClusterNode node, HistoryOptions options, TimeProvider timeProvider)
+    {
+        _key = key;
+        _name = key.ToString();
+        _node = node;
+        _local = new MemorySessionEventLog(options, timeProvider);
+        _maxEvents = options.MaxEvents;
+        _maxAge = options.MaxAge;
+        _timeProvider = timeProvider;
+    }
+
+    public string Head => TryGetHead(out var epoch, out var head) ? Format(epoch, head) : _local.Head;
+
+    public void Hold(string upstreamTopic) => _local.Hold(upstreamTopic);
+
+    public void Release(string upstreamTopic) => _local.Release(upstreamTopic);
+
+    public void Observe(UpstreamEvent upstreamEvent)
+    {
+        if (upstreamEvent.LogOffset is { } offset && TryParse(offset, out var epoch, out var id)
+            && (!_observed.TryGetValue(epoch, out var seen) || id.CompareTo(seen) > 0))
+        {
+            _observed[epoch] = id;
+        }
+    }
+
+    public string Append(string upstreamTopic, RelayEvent relayEvent)
+        => relayEvent.Offset is { } offset && TryParse(offset, out _, out _) ? offset : _local.Append(upstreamTopic, relayEvent);
+
+    public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)
+    {
+        events = [];
+        if (!TryParse(offset, out var epoch, out var since))
+        {
+            return _local.TryReadSince(offset, upstreamTopic, out events);
+        }
+
+        if (_maxEvents == 0 || !TryGetHead(out var headEpoch, out var head) || headEpoch != epoch || since.CompareTo(head) > 0
+            || (_gapAt.TryGetValue(epoch, out var gap) && since.CompareTo(gap) < 0)
+            || since.Milliseconds < (_timeProvider.GetUtcNow() - _maxAge).ToUnixTimeMilliseconds())
+        {
+            return false;
+        }
+
+        if (_key.IsGuest && _node.FindAll(_name + "#").Any())
+        {
+            // The guests' topics spread over several Streams and the offset names only the first: not recoverable.
+            return false;
+        }
+
+        StreamEntry[] entries;
+        try
+        {
+            entries = _node.Find(_name) is { } upstream ? upstream.ReadRange(since.ToString(), head.ToString(), _maxEvents + 1) : [];
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+
+        // The offset's own entry must still be there (not trimmed, same Stream), and nothing beyond the history's count.
+        if (entries.Length == 0 || (string?)entries[0].Id != since.ToString()
+            || (entries.Length == _maxEvents + 1 && (string?)entries[^1].Id != head.ToString()))
+        {
+            return false;
+        }
+
+        List<RelayEvent> missed = [];
+        for (var i = 1; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            var kind = (string?)entry[EntryFields.Kind];
+            if (kind == EntryKinds.Resync)
+            {
+                return false;
+            }
+
+            if (kind == EntryKinds.Event && (string?)entry[EntryFields.Topic] == upstreamTopic)
+            {
+                missed.Add(new RelayEvent
+                {
+                    // The session sets the client's topic (the route's) when it replays.
+                    Topic = string.Empty,
+                    Action = (string)entry[EntryFields.Action]!,
+                    Record = JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
+                    Offset = Format(epoch, EntryId.Parse(entry.Id.ToString())),
+                });
+            }
+        }
+
+        events = missed;
+        return true;
+    }
+
+    public void MarkGap()
+    {
+        _local.MarkGap();
+        if (TryGetHead(out var epoch, out var head))
+        {
+            _gapAt[epoch] = head;
+        }
+    }
+
+    /// <summary>The Stream's epoch and the last entry this instance handed to the session, while it follows the Stream.</summary>
+    private bool TryGetHead(out string epoch, out EntryId head)
+    {
+        epoch = string.Empty;
+        head = default;
+        (string Epoch, string EntryId)? found;
+        try
+        {
+            found = _node.Find(_name)?.EnsureLogHead();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Redis failing right now: the stream goes alone shortly; until then nothing is recovered from it.
+            found = null;
+        }
+
+        if (found is not { } logHead || !EntryId.TryParse(logHead.EntryId, out head))
+        {
+            return false;
+        }
+
+        epoch = logHead.Epoch;
+        if (_observed.TryGetValue(epoch, out var seen) && seen.CompareTo(head) > 0)
+        {
+            head = seen;
+        }
+
+        return true;
+    }
+
+    private static string Format(string epoch, EntryId id) => string.Concat(epoch, "-", id.ToString());
+
+    private static bool TryParse(string offset, out string epoch, out EntryId id)
+    {
+        epoch = string.Empty;
+        id = default;
+        var dash = offset.IndexOf('-', StringComparison.Ordinal);
+        if (dash <= 0 || !EntryId.TryParse(offset[(dash + 1)..], out id))
+        {
+            return false;
+        }
+
+        epoch = offset[..dash];
+        return true;
+    }
+
+    /// <summary>A Redis Stream entry id, <c>MS-SEQ</c>.</summary>
+    private readonly record struct EntryId(long Milliseconds, long Sequence) : IComparable<EntryId>
+    {
+        public static bool TryParse(string value, out EntryId id)
+        {
+            id = default;
+            var dash = value.IndexOf('-', StringComparison.Ordinal);
+            if (dash <= 0
+                || !long.TryParse(value.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+                || !long.TryParse(value.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+            {
+                return false;
+            }
+
+            id = new EntryId(ms, seq);
+            return true;
+        }
+
+        public static EntryId Parse(string value) => TryParse(value, out var id) ? id : default;
+
+        public int CompareTo(EntryId other)
+            => Milliseconds != other.Milliseconds ? Milliseconds.CompareTo(other.Milliseconds) : Sequence.CompareTo(other.Sequence);
+
+        public override string ToString()
+            => string.Concat(Milliseconds.ToString(CultureInfo.InvariantCulture), "-", Sequence.ToString(CultureInfo.InvariantCulture));
+    }
+}
+
+/// <summary>Session logs on the Redis Streams in cluster mode; in memory otherwise.</summary>
+internal sealed class ClusterSessionEventLogFactory(ClusterNode node, Microsoft.Extensions.Options.IOptions<HistoryOptions> options, TimeProvider timeProvider) : ISessionEventLogFactory
+{
+    public ISessionEventLog Create(SessionKey key)
+        => node.Enabled ? new ClusterSessionEventLog(key, node, options.Value, timeProvider) : new MemorySessionEventLog(options.Value, timeProvider);
+}
