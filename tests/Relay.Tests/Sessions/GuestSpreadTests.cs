@@ -1,6 +1,7 @@
 using Relay.Client.Protocol;
 using Relay.Routing;
 using Relay.Sessions;
+using static Relay.Tests.TestWait;
 
 namespace Relay.Tests.Sessions;
 
@@ -113,15 +114,6 @@ public class GuestSpreadTests
         await WaitUntilAsync(() => c[0].QueuedCount == 1);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
-    }
 
     private static TopicSubscription Topic(string recordId) => new($"notes/{recordId}", $"notes/{recordId}");
 }

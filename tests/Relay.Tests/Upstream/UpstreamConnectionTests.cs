@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Relay.Upstream;
+using static Relay.Tests.TestWait;
 
 namespace Relay.Tests.Upstream;
 
@@ -147,13 +148,12 @@ public class UpstreamConnectionTests
         await WaitUntilAsync(() => subscriber.Resubscribed >= 1);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    /// <summary>Starts <paramref name="connection"/> and returns its first stream once PocketBase got its subscription POST.</summary>
+    internal static async Task<FakePocketBase.SseStream> StartAsync(UpstreamConnection connection, FakePocketBase pocketBase)
     {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(10);
-        }
+        connection.Start();
+        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        return first;
     }
 }

@@ -21,9 +21,7 @@ public class UpstreamRotationTests
         using var __ = metrics;
         using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
         using var lost = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.streams_lost");
-        connection.Start();
-        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
 
         // Nothing happens before the idle rotation point (4 min 30 s after the last message).
         time.Advance(TimeSpan.FromMinutes(4));
@@ -145,9 +143,7 @@ public class UpstreamRotationTests
         using var __ = metrics;
         using var failures = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotation_failures");
         using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
-        connection.Start();
-        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
 
         pocketBase.StreamStatus = HttpStatusCode.ServiceUnavailable;
         await AdvanceUntilAsync(time, () => failures.GetMeasurementSnapshot().Count > 0 ? (object?)true : null, TimeSpan.FromSeconds(10));

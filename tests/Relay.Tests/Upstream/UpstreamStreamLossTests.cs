@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using static Relay.Tests.Upstream.UpstreamRotationTests;
+using static Relay.Tests.TestWait;
 
 namespace Relay.Tests.Upstream;
 
@@ -39,9 +40,7 @@ public class UpstreamStreamLossTests
         await using var _ = connection;
         using var __ = metrics;
         using var rotationFailures = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotation_failures");
-        connection.Start();
-        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
 
         // PocketBase accepts the rotation's connection and never answers it.
         pocketBase.HangStreams = true;
@@ -63,9 +62,7 @@ public class UpstreamStreamLossTests
         await using var _ = connection;
         using var __ = metrics;
         using var lost = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.streams_lost");
-        connection.Start();
-        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
 
         pocketBase.HangStreams = true;
         await AdvanceUntilAsync(time, () => pocketBase.Requests.Count(static r => r == "GET /api/realtime") == 2 ? (object?)true : null, TimeSpan.FromSeconds(10));
@@ -92,9 +89,7 @@ public class UpstreamStreamLossTests
         using var __ = metrics;
         using var lost = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.streams_lost");
         using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
-        connection.Start();
-        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
 
         var second = await AdvanceUntilAsync(time, () => pocketBase.Streams.Reader.TryRead(out var s) ? s : null, TimeSpan.FromSeconds(10));
         await WaitUntilAsync(() => connection.ClientId == second.ClientId);
@@ -120,9 +115,7 @@ public class UpstreamStreamLossTests
         await using var _ = connection;
         using var __ = metrics;
         using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
-        connection.Start();
-        var first = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
 
         // The rotation's GET is held: the old stream delivers a change before the new stream is even open.
         var opening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -140,15 +133,5 @@ public class UpstreamStreamLossTests
         await second.WriteRecordAsync("notes/*", "update", "n1", "on");
         Assert.Equal("off", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("title").GetString());
         Assert.Equal("on", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("title").GetString());
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
     }
 }
