@@ -138,6 +138,34 @@ if [ "$suites" -ne "$expected" ]; then
   failed=$((failed + expected - suites))
 fi
 if [ -s "$results/figures.txt" ]; then echo "==> measured"; cat "$results/figures.txt"; fi
+# Failed tests by name (with the first line of their message), last before the totals, so a truncated CI log still
+# says which test failed.
+failures="$(
+  for trx in "$results"/*.trx; do
+    [ -e "$trx" ] || continue
+    python3 - "$trx" <<'PY' 2>/dev/null || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+suite = sys.argv[1].rsplit("/", 1)[-1].removesuffix(".trx")
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") not in ("Passed", "NotExecuted"):
+        message = (r.findtext(".//t:Message", default="", namespaces=ns) or "").strip().splitlines()
+        print(f"!! {suite}: {r.get('testName')} ({r.get('outcome')}): {message[0][:300] if message else ''}")
+PY
+  done
+  for junit in "$results"/*.junit.xml; do
+    [ -e "$junit" ] || continue
+    python3 - "$junit" <<'PY' 2>/dev/null || true
+import sys, xml.etree.ElementTree as ET
+suite = sys.argv[1].rsplit("/", 1)[-1].removesuffix(".junit.xml")
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    for bad in list(case.findall("failure")) + list(case.findall("error")):
+        message = (bad.get("message") or bad.text or "").strip().splitlines()
+        print(f"!! {suite}: {case.get('classname')} > {case.get('name')}: {message[0][:300] if message else ''}")
+PY
+  done
+)"
+if [ -n "$failures" ]; then echo "==> failed tests"; echo "$failures"; fi
 echo "test wall time: ${elapsed}s"
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
