@@ -26,7 +26,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public int PocketBasePid => PocketBase.ProcessId ?? throw new InvalidOperationException("PocketBase must run as a process.");
 
     /// <param name="relayDll">Relay.dll to run (another build, e.g. an older commit's, for before/after); default: this checkout's Release build.</param>
-    public static async Task<BenchEnvironment> StartAsync(string? relayDll = null)
+    /// <param name="relayEnvironment">Extra environment of the Relay under test (e.g. a runtime knob for an A/B run).</param>
+    public static async Task<BenchEnvironment> StartAsync(string? relayDll = null, IReadOnlyDictionary<string, string>? relayEnvironment = null)
     {
         var pocketBase = await PocketBaseServer.StartAsync("process");
         var usersId = (await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/users", null, null)).GetProperty("id").GetString();
@@ -57,7 +58,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             viewRule = "",
         });
 
-        var relay = await RelayInstance.StartAsync(pocketBase.Url, relayDll);
+        var relay = await RelayInstance.StartAsync(pocketBase.Url, relayDll, relayEnvironment);
         return new BenchEnvironment(pocketBase, relay, relayDll);
     }
 

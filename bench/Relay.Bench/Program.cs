@@ -3,7 +3,8 @@ using Relay.Bench;
 using Relay.Testing.PocketBase;
 
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
-//   Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [scenario ...]
+//   Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE ...] [--users N]
+//               [--broadcast N,N] [--rates N,N] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput idle cluster-hop cluster-streams recovery (default: all; --quick: the first four).
@@ -28,13 +29,17 @@ int[]? Numbers(string name) => Option(name)?.Split(',').Select(n => int.Parse(n,
 var quick = args.Contains("--quick");
 // Every throughput step runs even after one missed p99 <= 100 ms (to compare a given step across builds).
 var allSteps = args.Contains("--all-steps");
-string[] valued = ["--out", "--relay-dll", "--users", "--broadcast", "--rates"];
+// Relay is started fresh, and for its first seconds under load it is still compiling its hot path (tiered compilation
+// and its PGO instrumentation: measured 29% of Relay's CPU in the first throughput run). Unless --no-warmup, one
+// unreported run per protocol goes first, so the rows measure the steady state a long-running Relay is in.
+var warmUp = !args.Contains("--no-warmup");
+string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--broadcast", "--rates"];
 var outFile = Option("--out");
 var known = new[] { "tabs", "broadcast", "throughput", "idle", "cluster-hop", "cluster-streams", "recovery" };
-var unknown = args.Where((a, i) => !known.Contains(a) && a != "--quick" && a != "--all-steps" && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
+var unknown = args.Where((a, i) => !known.Contains(a) && a is not ("--quick" or "--all-steps" or "--no-warmup") && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--out FILE] [--relay-dll PATH] [--users N] [--broadcast N,N] [--rates N,N] [{string.Join('|', known)} ...]");
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--broadcast N,N] [--rates N,N] [{string.Join('|', known)} ...]");
     return 2;
 }
 
@@ -48,9 +53,12 @@ if (selected.Count == 0)
 
 var started = DateTime.UtcNow;
 var relayDll = Option("--relay-dll");
+// Settings for the Relay under test only (the harness and its clients keep theirs), e.g. a runtime knob for an A/B run.
+var relayEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--relay-env" && x.i + 1 < args.Length)
+    .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : string.Empty);
 var title = string.Create(
     CultureInfo.InvariantCulture,
-    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, Relay {relayDll ?? "this checkout"}, load average at start {LoadAverage()}");
+    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, Relay {relayDll ?? "this checkout"}{string.Concat(relayEnvironment.Select(kv => $" {kv.Key}={kv.Value}"))}, load average at start {LoadAverage()}");
 Console.Error.WriteLine(title);
 var results = new List<ScenarioResult>();
 
@@ -70,7 +78,7 @@ Emit(string.Empty);
 Emit(ScenarioResult.Header);
 var summaries = new List<string>();
 
-await using var environment = await BenchEnvironment.StartAsync(relayDll);
+await using var environment = await BenchEnvironment.StartAsync(relayDll, relayEnvironment);
 var runner = new ScenarioRunner(environment);
 
 async Task<ScenarioResult> RunAsync(string scenario, string path, int connections, string note, Func<Task<ScenarioResult>> run)
@@ -158,6 +166,23 @@ if (selected.Contains("idle"))
         Console.Error.WriteLine($"  idle failed: {ex}");
         summaries.Add($"- idle: FAILED: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
         Emit(summaries[^1]);
+    }
+}
+
+if (warmUp && selected.Any(s => s is "tabs" or "broadcast" or "throughput"))
+{
+    var guests = Enumerable.Repeat(((string?)null, "bench_public/*"), quick ? 50 : 300).ToList();
+    foreach (var path in new[] { ScenarioRunner.RelayJson, ScenarioRunner.RelayMessagePack })
+    {
+        Console.Error.WriteLine($"warm-up ({path}, not reported)");
+        try
+        {
+            await runner.RunAsync("warm-up", path, guests, 100, TimeSpan.FromSeconds(quick ? 1 : 4), _ => ("bench_public", new { }, null), guests.Count);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"  warm-up ({path}) failed: {ex.Message}");
+        }
     }
 }
 
