@@ -14,6 +14,11 @@ namespace Relay.Client.Caching;
 /// query leaves the record on screen), remove an unobserved one; invalidate the lists.</item>
 /// <item><c>Resync</c>: drop the collections' unobserved details (they may hold records changed or deleted in the
 /// gap, and nothing would refetch them) and refetch everything observed.</item>
+/// <item>Out of order: PocketBase sends each event from its own goroutine, so rapid changes of one record can arrive out
+/// of order (seen on 0.22.20: a delete, then the update written before it). Nothing refetches a detail, so a stale
+/// event would stay: an update after its record's delete is dropped (the last <see cref="RememberedDeletes"/> deletes
+/// are remembered; a <c>create</c> of the same id forgets it), and so is an update older than the cached record
+/// (PocketBase's <c>updated</c>, whose text sorts by time). The lists are still invalidated.</item>
 /// </list>
 /// List invalidations are coalesced per collection: the first event of a quiet period invalidates at once, later ones
 /// within <see cref="CoalesceWindow"/> are gathered into one more invalidation at the window's end, so a lone change
@@ -25,6 +30,9 @@ public sealed class RelayCacheStrategy
     private readonly TimeProvider _timeProvider;
     private readonly Lock _windowsGate = new();
     private readonly Dictionary<string, ListWindow> _windows = new(StringComparer.Ordinal);
+    private readonly Lock _deletedGate = new();
+    private readonly HashSet<string> _deleted = new(StringComparer.Ordinal);
+    private readonly Queue<string> _deletedOrder = new();
 
     /// <summary>Creates the strategy for <paramref name="cache"/>.</summary>
     /// <param name="cache">The cache to keep in line with PocketBase.</param>
@@ -38,6 +46,9 @@ public sealed class RelayCacheStrategy
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>How many deleted records are remembered, so that an update overtaken by its record's delete is dropped.</summary>
+    public const int RememberedDeletes = 10_000;
+
     /// <summary>How long further list invalidations of one collection are gathered into one after an invalidation.</summary>
     public TimeSpan CoalesceWindow { get; }
 
@@ -48,12 +59,34 @@ public sealed class RelayCacheStrategy
         ArgumentNullException.ThrowIfNull(relayEvent);
         var collection = CollectionOf(relayEvent);
         var id = relayEvent.Record.ValueKind == JsonValueKind.Object && relayEvent.Record.TryGetProperty("id", out var idElement) ? idElement.GetString() : null;
+        if (id is not null && relayEvent.Action == RelayActions.Create)
+        {
+            ForgetDeleted(collection, id);
+        }
+
         if (id is not null && relayEvent.Action is RelayActions.Update or RelayActions.Delete)
         {
             var detail = QueryKey.Detail(collection, id);
+            if (relayEvent.Action == RelayActions.Delete)
+            {
+                RememberDeleted(collection, id);
+            }
+            else if (IsOvertaken(collection, id, detail, relayEvent.Record))
+            {
+                ScheduleListInvalidation(collection);
+                return;
+            }
+
             await _cache.CancelFetchAsync(detail).ConfigureAwait(false);
             if (relayEvent.Action == RelayActions.Update)
             {
+                // A later change may have been applied while this one waited for the cancellation.
+                if (IsOvertaken(collection, id, detail, relayEvent.Record))
+                {
+                    ScheduleListInvalidation(collection);
+                    return;
+                }
+
                 _cache.SetData(detail, KeepExpand(_cache.GetData(detail), relayEvent.Record));
             }
             else if (_cache.IsObserved(detail))
@@ -96,6 +129,52 @@ public sealed class RelayCacheStrategy
         => relayEvent.Record.ValueKind == JsonValueKind.Object && relayEvent.Record.TryGetProperty("collectionName", out var name) && name.GetString() is { Length: > 0 } collection
             ? collection
             : relayEvent.Topic.Split('/')[0];
+
+    /// <summary>True when a later change of the record is already applied: its delete, or a cached record updated after this one.</summary>
+    private bool IsOvertaken(string collection, string id, QueryKey detail, JsonElement record)
+    {
+        lock (_deletedGate)
+        {
+            if (_deleted.Contains(Tombstone(collection, id)))
+            {
+                return true;
+            }
+        }
+
+        return _cache.GetData(detail) is { ValueKind: JsonValueKind.Object } cached
+            && cached.TryGetProperty("updated", out var before) && before.ValueKind == JsonValueKind.String
+            && record.TryGetProperty("updated", out var after) && after.ValueKind == JsonValueKind.String
+            && string.CompareOrdinal(after.GetString(), before.GetString()) < 0;
+    }
+
+    private void RememberDeleted(string collection, string id)
+    {
+        lock (_deletedGate)
+        {
+            var tombstone = Tombstone(collection, id);
+            if (!_deleted.Add(tombstone))
+            {
+                return;
+            }
+
+            _deletedOrder.Enqueue(tombstone);
+            // Bounded: the oldest go first.
+            while (_deletedOrder.Count > RememberedDeletes)
+            {
+                _deleted.Remove(_deletedOrder.Dequeue());
+            }
+        }
+    }
+
+    private void ForgetDeleted(string collection, string id)
+    {
+        lock (_deletedGate)
+        {
+            _deleted.Remove(Tombstone(collection, id));
+        }
+    }
+
+    private static string Tombstone(string collection, string id) => string.Concat(collection, "/", id);
 
     /// <summary>PocketBase's event records carry no <c>expand</c>; a detail fetched with one keeps it.</summary>
     private static JsonElement KeepExpand(JsonElement? current, JsonElement record)

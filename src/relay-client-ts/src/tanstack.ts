@@ -60,8 +60,8 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
 
   // PocketBase sends each event from its own goroutine, so rapid changes of one record can arrive out of order (seen on
   // 0.22.20: a delete, then the update written before it). Nothing refetches a detail, so a stale event would stay:
-  // an update after its record's delete is dropped (bounded memory of recent deletes), and so is an update older than
-  // the cached record (PocketBase's `updated`).
+  // an update after its record's delete is dropped (bounded memory of recent deletes; a create of the same id forgets
+  // it, PocketBase allowing custom ids), and so is an update older than the cached record (PocketBase's `updated`).
   const deleted = new Set<string>();
   const rememberDeleted = (key: string) => {
     deleted.add(key);
@@ -76,6 +76,7 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
   async function apply(event: RelayEvent): Promise<void> {
     const collection = (event.record.collectionName as string | undefined) ?? event.topic.split("/")[0];
     const id = event.record.id;
+    if (event.action === "create") deleted.delete(`${collection}/${id}`);
     if (writes.isEcho(collection, id, event.action)) {
       reconcile(collection, event);
       return;

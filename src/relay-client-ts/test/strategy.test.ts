@@ -107,3 +107,18 @@ it("keeps a deleted record deleted and a newer record newer when PocketBase deli
   expect((queryClient.getQueryData(["patients", "detail", "p2"]) as { name: string }).name).toBe("second");
   unsubscribe.forEach((u) => u());
 });
+
+it("applies the changes of a record created again with a deleted record's id", async () => {
+  const strategy = createCacheStrategy(queryClient, { coalesceMs: windowMs });
+  const unsubscribe = new QueryObserver(queryClient, { queryKey: ["patients", "detail", "p1"], queryFn: async () => ({ id: "p1", name: "fetched" }) }).subscribe(() => {});
+  await settle();
+
+  await strategy.apply({ topic: "patients/*", action: "delete", record: { id: "p1", collectionName: "patients" } });
+  // PocketBase allows custom ids: the same id created again, then changed.
+  await strategy.apply({ topic: "patients/*", action: "create", record: { id: "p1", collectionName: "patients", name: "again" } });
+  await strategy.apply({ topic: "patients/*", action: "update", record: { id: "p1", collectionName: "patients", name: "changed" } });
+  await settle();
+
+  expect((queryClient.getQueryData(["patients", "detail", "p1"]) as { name: string }).name).toBe("changed");
+  unsubscribe();
+});

@@ -47,8 +47,43 @@ public class RelayCacheStrategyTests
 
         Assert.True(cache.Snapshot().ContainsKey(key));
         Assert.Null(cache.GetData(key));
+        // The id created again (PocketBase allows custom ids): its later changes are seen.
+        await strategy.ApplyAsync(Event(RelayActions.Create, "p1", "again")).WaitAsync(Timeout);
         await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "back")).WaitAsync(Timeout);
         Assert.Equal("back", cache.GetData(key)!.Value.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Update_ArrivingAfterItsRecordsDelete_Dropped()
+    {
+        var cache = new InMemoryQueryCache();
+        var key = QueryKey.Detail("patients", "p1");
+        using var view = cache.Observe(key, _ => Task.FromResult<JsonElement?>(Json("""{"id":"p1","name":"a"}""")));
+        await cache.WhenIdleAsync().WaitAsync(Timeout);
+        var strategy = new RelayCacheStrategy(cache);
+
+        // PocketBase 0.22.20 sends each event from its own goroutine: the update written before the delete can come after it.
+        await strategy.ApplyAsync(Event(RelayActions.Delete, "p1", "a")).WaitAsync(Timeout);
+        await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "stale")).WaitAsync(Timeout);
+
+        Assert.Null(cache.GetData(key));
+    }
+
+    private static string Updated(string updated) => $",\"updated\":\"{updated}\"";
+
+    [Fact]
+    public async Task Update_OlderThanTheCachedRecord_Dropped_NewerApplied()
+    {
+        var cache = new InMemoryQueryCache();
+        var key = QueryKey.Detail("patients", "p1");
+        var strategy = new RelayCacheStrategy(cache);
+
+        await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "second", Updated("2026-11-30 12:00:00.200Z"))).WaitAsync(Timeout);
+        await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "first", Updated("2026-11-30 12:00:00.100Z"))).WaitAsync(Timeout);
+        Assert.Equal("second", cache.GetData(key)!.Value.GetProperty("name").GetString());
+
+        await strategy.ApplyAsync(Event(RelayActions.Update, "p1", "third", Updated("2026-11-30 12:00:00.300Z"))).WaitAsync(Timeout);
+        Assert.Equal("third", cache.GetData(key)!.Value.GetProperty("name").GetString());
     }
 
     [Fact]
