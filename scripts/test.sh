@@ -165,6 +165,11 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
 PY
   done
 )"
+[ "$pack_failed" -eq 0 ] || failures+=$'\n'"!! Relay.Client package: dotnet pack or examples/console-viewer failed (see above)"
+[ "$demo_failed" -eq 0 ] || failures+=$'\n'"!! demo: scripts/run-demo.sh --once failed (see above)"
+[ "$bench_failed" -eq 0 ] || failures+=$'\n'"!! bench: scripts/bench.sh --quick failed: $(awk -F'|' '/FAILED/ { print $2 "/" $3 ": FAILED"; next } $2 !~ /throughput/ && $6 ~ /[0-9] \/ [0-9]/ { split($6, d, "/"); if (d[1] + 0 < d[2] + 0) print $2 "/" $3 ": delivered" $6 }' "$results/bench-quick.md" 2>/dev/null | tr '\n' ';')"
+[ "$compose_failed" -eq 0 ] || failures+=$'\n'"!! compose smoke failed $compose_failed time(s) (see above)"
+failures="$(printf '%s\n' "$failures" | sed '/^$/d')"
 if [ -n "$failures" ]; then echo "==> failed tests"; echo "$failures"; fi
 echo "test wall time: ${elapsed}s"
 if [ "$skipped" -gt 0 ]; then
