@@ -21,7 +21,7 @@ internal sealed partial class ClusterUpstream
         // Closed in the background: the own stream must not wait for the owner's to drain its backlog.
         _ = StopOwningAsync();
         _ = StopSuccessorAsync();
-        List<Waiter> pending;
+        List<SyncWaiters.Waiter> pending;
         var alone = _alone;
         lock (_waitersGate)
         {
@@ -33,8 +33,7 @@ internal sealed partial class ClusterUpstream
             }
 
             _mode = Mode.Alone;
-            pending = [.. _waiters];
-            _waiters.Clear();
+            pending = _waiters.TakeAll();
         }
 
         // The subscriptions waiting on the cluster now wait on this instance's own stream.
@@ -46,7 +45,7 @@ internal sealed partial class ClusterUpstream
         _ = ResyncWhenHeldAsync(alone, _subscriber.GetTopics().Version);
     }
 
-    private async Task ForwardAsync(UpstreamConnection alone, Waiter waiter)
+    private async Task ForwardAsync(UpstreamConnection alone, SyncWaiters.Waiter waiter)
     {
         try
         {
@@ -58,14 +57,7 @@ internal sealed partial class ClusterUpstream
             // Back in the cluster before the own stream held the topic: the cluster's confirmation completes it.
             lock (_waitersGate)
             {
-                if (_confirmedVersion >= waiter.Version)
-                {
-                    waiter.Completion.TrySetResult();
-                }
-                else
-                {
-                    _waiters.Add(waiter);
-                }
+                _waiters.Add(waiter);
             }
 
             RequestSync();
@@ -106,7 +98,7 @@ internal sealed partial class ClusterUpstream
         lock (_waitersGate)
         {
             // Confirmations from before the outage say nothing about the Redis that came back (possibly empty).
-            _confirmedVersion = -1;
+            _waiters.Reset();
         }
 
         Volatile.Write(ref _topicsDirty, true);

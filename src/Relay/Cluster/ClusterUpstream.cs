@@ -24,14 +24,13 @@ internal sealed partial class ClusterUpstream : IUpstream
     private readonly Channel<char> _signals = Channel.CreateBounded<char>(
         new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Lock _waitersGate = new();
-    private readonly List<Waiter> _waiters = [];
+    private readonly SyncWaiters _waiters = new();
     private readonly RedisKey _eventsKey;
     private readonly RedisKey _topicsKey;
     private readonly RedisKey _leaseKey;
     private readonly RedisKey _handoverKey;
     private readonly RedisKey _successorKey;
     private readonly RedisKey _epochKey;
-    private long _confirmedVersion = -1;
     private volatile Mode _mode = Mode.Cluster;
     private UpstreamConnection? _alone;
     private long _returnVersion = -1;
@@ -144,7 +143,7 @@ internal sealed partial class ClusterUpstream : IUpstream
 
     public Task WaitForSyncAsync(long version, CancellationToken cancellationToken, string? upstreamTopic = null)
     {
-        TaskCompletionSource completion;
+        Task waiting;
         lock (_waitersGate)
         {
             if (_mode == Mode.Alone && _alone is { } alone)
@@ -152,17 +151,16 @@ internal sealed partial class ClusterUpstream : IUpstream
                 return alone.WaitForSyncAsync(version, cancellationToken, upstreamTopic);
             }
 
-            if (_confirmedVersion >= version)
-            {
-                return Task.CompletedTask;
-            }
+            waiting = _waiters.Wait(version, upstreamTopic);
+        }
 
-            completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add(new Waiter(version, upstreamTopic, completion));
+        if (waiting.IsCompleted)
+        {
+            return waiting;
         }
 
         RequestSync();
-        return completion.Task.WaitAsync(cancellationToken);
+        return waiting.WaitAsync(cancellationToken);
     }
 
     /// <summary>A notification for this stream: e (entries appended), t (topics changed), h (a handover starts).</summary>
@@ -305,7 +303,7 @@ internal sealed partial class ClusterUpstream : IUpstream
             await RefreshUnionAsync(database, feed, stopping);
         }
 
-        if (_mode == Mode.Returning && Volatile.Read(ref _confirmedVersion) >= _returnVersion)
+        if (_mode == Mode.Returning && _waiters.Confirmed >= _returnVersion)
         {
             await CompleteReturnAsync();
         }
@@ -353,37 +351,17 @@ internal sealed partial class ClusterUpstream : IUpstream
     {
         lock (_waitersGate)
         {
-            _confirmedVersion = Math.Max(_confirmedVersion, version);
-            _waiters.RemoveAll(waiter =>
-            {
-                if (waiter.Version > version)
-                {
-                    return false;
-                }
-
-                waiter.Completion.TrySetResult();
-                return true;
-            });
+            _waiters.Complete(version);
         }
     }
 
     private void FailRefused(IReadOnlyCollection<string> refused)
     {
-        var topics = new HashSet<string>(refused, StringComparer.Ordinal);
         lock (_waitersGate)
         {
-            _waiters.RemoveAll(waiter =>
-            {
-                if (waiter.Topic is null || !topics.Contains(waiter.Topic))
-                {
-                    return false;
-                }
-
-                waiter.Completion.TrySetException(new TopicRefusedException(
-                    waiter.Topic,
-                    new UpstreamException("PocketBase refused the topic (on the instance that holds this session's stream).", System.Net.HttpStatusCode.Forbidden)));
-                return true;
-            });
+            _waiters.FailRefused(refused, topic => new TopicRefusedException(
+                topic,
+                new UpstreamException("PocketBase refused the topic (on the instance that holds this session's stream).", System.Net.HttpStatusCode.Forbidden)));
         }
     }
 
@@ -391,14 +369,7 @@ internal sealed partial class ClusterUpstream : IUpstream
     {
         lock (_waitersGate)
         {
-            foreach (var waiter in _waiters)
-            {
-                waiter.Completion.TrySetException(exception);
-            }
-
-            _waiters.Clear();
+            _waiters.FailAll(exception);
         }
     }
-
-    private readonly record struct Waiter(long Version, string? Topic, TaskCompletionSource Completion);
 }

@@ -133,35 +133,15 @@ internal sealed partial class UpstreamConnection
     {
         lock (_waitersGate)
         {
-            _appliedVersion = Math.Max(_appliedVersion, version);
-            _waiters.RemoveAll(waiter =>
-            {
-                if (waiter.Version > version)
-                {
-                    return false;
-                }
-
-                waiter.Completion.TrySetResult();
-                return true;
-            });
+            _waiters.Complete(version);
         }
     }
 
     private void FailRefused(List<string> refused, UpstreamException refusal)
     {
-        var topics = new HashSet<string>(refused, StringComparer.Ordinal);
         lock (_waitersGate)
         {
-            _waiters.RemoveAll(waiter =>
-            {
-                if (waiter.Topic is null || !topics.Contains(waiter.Topic))
-                {
-                    return false;
-                }
-
-                waiter.Completion.TrySetException(new TopicRefusedException(waiter.Topic, refusal));
-                return true;
-            });
+            _waiters.FailRefused(refused, topic => new TopicRefusedException(topic, refusal));
         }
     }
 
@@ -169,12 +149,7 @@ internal sealed partial class UpstreamConnection
     {
         lock (_waitersGate)
         {
-            foreach (var waiter in _waiters)
-            {
-                waiter.Completion.TrySetException(exception);
-            }
-
-            _waiters.Clear();
+            _waiters.FailAll(exception);
         }
     }
 }

@@ -35,8 +35,7 @@ internal sealed partial class UpstreamConnection : IUpstream
     // stream's accepted set, so PocketBase's view of the topics is never raced.
     private readonly SemaphoreSlim _postGate = new(1, 1);
     private readonly Lock _waitersGate = new();
-    private readonly List<Waiter> _waiters = [];
-    private long _appliedVersion = -1;
+    private readonly SyncWaiters _waiters = new();
     private StreamHandle? _current;
 
     // The stream the supervisor loop answers for (closes when it ends); only that loop touches it.
@@ -84,20 +83,19 @@ internal sealed partial class UpstreamConnection : IUpstream
     /// </summary>
     public Task WaitForSyncAsync(long version, CancellationToken cancellationToken, string? upstreamTopic = null)
     {
-        TaskCompletionSource completion;
+        Task waiting;
         lock (_waitersGate)
         {
-            if (_appliedVersion >= version)
-            {
-                return Task.CompletedTask;
-            }
+            waiting = _waiters.Wait(version, upstreamTopic);
+        }
 
-            completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add(new Waiter(version, upstreamTopic, completion));
+        if (waiting.IsCompleted)
+        {
+            return waiting;
         }
 
         RequestSync();
-        return completion.Task.WaitAsync(cancellationToken);
+        return waiting.WaitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -161,7 +159,7 @@ internal sealed partial class UpstreamConnection : IUpstream
                     _postGate.Release();
                     lock (_waitersGate)
                     {
-                        _appliedVersion = -1;
+                        _waiters.Reset();
                     }
 
                     if (_live is { } live)
@@ -228,6 +226,4 @@ internal sealed partial class UpstreamConnection : IUpstream
         FailWaiters(exception);
         return default;
     }
-
-    private readonly record struct Waiter(long Version, string? Topic, TaskCompletionSource Completion);
 }
