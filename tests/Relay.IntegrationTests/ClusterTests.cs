@@ -292,6 +292,40 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
         }
     }
 
+    [Fact]
+    public async Task BurstOfFirstSubscribesOnAnInstanceNewToTheSession_EveryOneHeld_NoHubError()
+    {
+        // Found by the cluster-hop benchmark: 1,000 guests subscribing at once on a non-owner instance made the first
+        // subscription read the Stream's end synchronously under the session's lock (and connect to Redis on that
+        // first call); the burst behind it starved the thread pool and Subscribe failed with an internal error.
+        await using var redis = await RedisProcess.StartAsync();
+        // Every tab comes from this one loopback address.
+        await using var cluster = Cluster.Start(pocketBase, redis, 2, output, new() { ["Relay:GuestLimits:MaxConnectionsPerIp"] = "1000" });
+        await using var holder = await SubscribedAsync(cluster.Instances[0], null, "announcements/*");
+        await cluster.WaitForStreamsAsync(1);
+
+        var burst = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => cluster.Instances[1].ConnectAsync(null)));
+        try
+        {
+            await Task.WhenAll(burst.Select(static tab => tab.SubscribeAsync("announcements/*")));
+
+            var id = (await pocketBase.Admin.CreateRecordAsync("announcements", new { title = "burst" }).DefaultTimeout()).GetProperty("id").GetString()!;
+            foreach (var tab in burst)
+            {
+                Assert.Equal("burst", (await tab.NextEventAsync("create", id)).Record.GetProperty("title").GetString());
+            }
+
+            cluster.AssertNoErrorLogs();
+        }
+        finally
+        {
+            foreach (var tab in burst)
+            {
+                await tab.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<TestConnection> SubscribedAsync(RelayServer instance, string? token, string topic)
     {
         var connection = await instance.ConnectAsync(token);

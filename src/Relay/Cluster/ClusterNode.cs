@@ -105,7 +105,19 @@ internal sealed partial class ClusterNode : IHostedService
     /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>
     public Task NotifyAsync(char kind, string streamName) => Redis.GetSubscriber().PublishAsync(NotifyChannel, $"{kind}{streamName}");
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// Connects to Redis (and listens for notifications) at startup, in the background, rather than on the first hub call:
+    /// the first sessions' calls then find the connection made instead of waiting for it behind a burst of others.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Enabled)
+        {
+            _ = Task.Run(() => Redis, CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

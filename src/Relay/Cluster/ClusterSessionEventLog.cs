@@ -45,7 +45,14 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         _timeProvider = timeProvider;
     }
 
-    public string Head => TryGetHead(out var epoch, out var head) ? Format(epoch, head) : _local.Head;
+    /// <summary>
+    /// Never waits for Redis (it is read for every subscription, under the session's lock): while this instance follows
+    /// the Stream but has not yet read where it ends, there is no offset to give (null).
+    /// </summary>
+    public string? Head
+        => _node.Find(_name) is { FollowsStream: true } upstream
+            ? TryGetHead(upstream.LogHead, out var epoch, out var head) ? Format(epoch, head) : null
+            : _local.Head;
 
     public void Hold(string upstreamTopic) => _local.Hold(upstreamTopic);
 
@@ -137,22 +144,30 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         }
     }
 
-    /// <summary>The Stream's epoch and the last entry this instance handed to the session, while it follows the Stream.</summary>
+    /// <summary>
+    /// The Stream's epoch and the last entry this instance handed to the session, while it follows the Stream; reads
+    /// where the Stream ends first (synchronously) when the stream's loop has not yet: a replay needs that bound.
+    /// </summary>
     private bool TryGetHead(out string epoch, out EntryId head)
     {
-        epoch = string.Empty;
-        head = default;
         (string Epoch, string EntryId)? found;
         try
         {
             found = _node.Find(_name)?.EnsureLogHead();
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
         {
             // Redis failing right now: the stream goes alone shortly; until then nothing is recovered from it.
             found = null;
         }
 
+        return TryGetHead(found, out epoch, out head);
+    }
+
+    private bool TryGetHead((string Epoch, string EntryId)? found, out string epoch, out EntryId head)
+    {
+        epoch = string.Empty;
+        head = default;
         if (found is not { } logHead || !EntryId.TryParse(logHead.EntryId, out head))
         {
             return false;

@@ -87,6 +87,9 @@ internal sealed partial class ClusterUpstream : IUpstream
 
     private IDatabase Database => _node.Redis.GetDatabase();
 
+    /// <summary>This instance reads the session's Redis Stream (cluster mode; not while running alone or returning).</summary>
+    public bool FollowsStream => _mode == Mode.Cluster;
+
     /// <summary>
     /// The Redis Stream's epoch (random, drawn when the Stream's keys are created) while this instance follows it, and the
     /// id of the last entry it has handed to the session: together the session's offset for a client that subscribes

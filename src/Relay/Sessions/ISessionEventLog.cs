@@ -14,9 +14,11 @@ internal interface ISessionEventLog
 {
     /// <summary>
     /// The offset of the newest entry (or of the log's start when empty): a subscriber that records it receives, live,
-    /// every event appended after it, so it can later resume from it.
+    /// every event appended after it, so it can later resume from it. Null while the position is not known without
+    /// waiting for I/O (a cluster stream not yet reading): the subscriber then has no offset until its first event, and
+    /// resyncs if it reconnects before that.
     /// </summary>
-    string Head { get; }
+    string? Head { get; }
 
     /// <summary>
     /// The session now holds <paramref name="upstreamTopic"/> upstream; from here on every event PocketBase sends for it
