@@ -46,14 +46,16 @@ internal sealed partial class RelayInstance : IAsyncDisposable
         }
 
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { };
-        process.ErrorDataReceived += (_, e) =>
+        // Relay logs (Warning and above here) go to stdout: shown, so a failed row can be explained.
+        DataReceivedEventHandler forward = (_, e) =>
         {
             if (e.Data is not null)
             {
                 Console.Error.WriteLine($"{name}: {e.Data}");
             }
         };
+        process.OutputDataReceived += forward;
+        process.ErrorDataReceived += forward;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 

@@ -7,10 +7,15 @@ namespace Relay.Hubs;
 
 /// <summary>
 /// Around every hub call: the connection's rate limit first (a flooding client is refused before any work), then
-/// refusals are counted by code and logged at Debug (they are the client's mistakes, not Relay's errors).
+/// refusals are counted by code and logged at Debug (they are the client's mistakes, not Relay's errors). Anything else
+/// a call throws is Relay's error: counted as <c>internal</c> and left to SignalR, which logs it at Error and tells the
+/// client only that the call failed.
 /// </summary>
 internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<RelayHubFilter> logger) : IHubFilter
 {
+    /// <summary>The <c>code</c> of <c>relay.hub.errors</c> for a call that failed on Relay's side (no error code reaches the client).</summary>
+    public const string InternalError = "internal";
+
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var context = invocationContext.Context;
@@ -42,6 +47,11 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
         {
             metrics.HubError(ex.Code);
             Log.Refused(logger, invocationContext.HubMethodName, context.ConnectionId, ex.Code);
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.ConnectionAborted.IsCancellationRequested)
+        {
+            metrics.HubError(InternalError);
             throw;
         }
     }
