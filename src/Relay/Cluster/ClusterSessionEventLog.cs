@@ -16,14 +16,19 @@ namespace Relay.Cluster;
 /// (<see cref="EntryKinds.Resync"/>: a takeover after a crash, events dropped while Redis was away) nor a gap seen here
 /// lies between.
 /// <para>
-/// Ordering: the replay reads the Stream synchronously under the session's lock (one Redis round trip per recovered
-/// subscription), up to the last entry this instance has handed to the session. An event entry takes that same lock
+/// Ordering: the replay covers the Stream up to the last entry this instance has handed to the session, under the
+/// session's lock. What it replays was read ahead before the lock (<see cref="PrepareReadAsync"/>); only entries that
+/// came in between are read under the lock (synchronously, one round trip). An event entry takes that same lock
 /// to be routed (<see cref="Observe"/>), so it is either in the replay or delivered live after it, never both or neither.
 /// Events read while running alone (Redis unreachable) have no Stream offset and go to an in-memory log as when alone.
 /// </para>
 /// </summary>
 internal sealed class ClusterSessionEventLog : ISessionEventLog
 {
+    // A read-ahead serves the replays of the next few seconds (the burst it was made for), and at most this many offsets.
+    private const int MaxReadAheads = 1024;
+    private static readonly TimeSpan ReadAheadLifetime = TimeSpan.FromSeconds(5);
+
     private readonly SessionKey _key;
     private readonly string _name;
     private readonly ClusterNode _node;
@@ -33,6 +38,7 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private readonly TimeProvider _timeProvider;
     private readonly Dictionary<string, EntryId> _observed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EntryId> _gapAt = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ReadAhead> _readAhead = new(StringComparer.Ordinal);
 
     public ClusterSessionEventLog(SessionKey key, ClusterNode node, HistoryOptions options, TimeProvider timeProvider)
     {
@@ -70,12 +76,69 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     public string Append(string upstreamTopic, RelayEvent relayEvent)
         => relayEvent.Offset is { } offset && TryParse(offset, out _, out _) ? offset : _local.Append(upstreamTopic, relayEvent);
 
+    /// <summary>
+    /// Reads the Stream from <paramref name="offset"/> to its end without the session's lock (and the epoch), kept a few
+    /// seconds for the <see cref="TryReadSince"/> that follows: that one then positions a stream that has not started
+    /// reading at the end read here and replays from memory, so a burst of reconnecting clients waits for no Redis call
+    /// under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
+    /// </summary>
+    public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
+    {
+        if (_maxEvents == 0 || !TryParse(offset, out _, out var since) || !_node.Enabled || !_node.IsConnected
+            || (_readAhead.TryGetValue(offset, out var existing) && IsFresh(existing)))
+        {
+            return;
+        }
+
+        try
+        {
+            var database = _node.Redis.GetDatabase();
+            var epochKey = ClusterUpstream.EpochKeyOf(_name);
+            // As a stream starting to read does: the epoch is drawn when the Stream's keys are created.
+            await database.StringSetAsync(epochKey, ClusterUpstream.NewEpoch(), when: When.NotExists).WaitAsync(cancellationToken);
+            var epoch = (string?)await database.StringGetAsync(epochKey).WaitAsync(cancellationToken);
+            var entries = await database.StreamRangeAsync(ClusterUpstream.EventsKeyOf(_name), since.ToString(), "+", _maxEvents + 2).WaitAsync(cancellationToken);
+            if (epoch is null)
+            {
+                return;
+            }
+
+            if (_readAhead.Count >= MaxReadAheads)
+            {
+                // Bounded: a read-ahead dropped here only means its replay reads under the lock, as without one.
+                _readAhead.Clear();
+            }
+
+            _readAhead[offset] = new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
+        {
+            // The replay reads under the lock, or finds Redis gone and resyncs.
+        }
+    }
+
     public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)
     {
         events = [];
         if (!TryParse(offset, out var epoch, out var since))
         {
             return _local.TryReadSince(offset, upstreamTopic, out events);
+        }
+
+        var ahead = _readAhead.TryGetValue(offset, out var read) && IsFresh(read) && read.Epoch == epoch ? read : null;
+        if (ahead is not null)
+        {
+            // The offset's own entry trimmed away, or more after it than the history keeps: not recoverable.
+            if (ahead.Entries.Length == 0 || (string?)ahead.Entries[0].Id != since.ToString() || ahead.Entries.Length > _maxEvents + 1)
+            {
+                return false;
+            }
+
+            // A stream that has not started reading starts after what was read ahead: the rest comes live.
+            if (_node.Find(_name) is { FollowsStream: true, LogHead: null } starting)
+            {
+                starting.StartAt(ahead.Epoch, ahead.Entries[^1].Id);
+            }
         }
 
         if (_maxEvents == 0 || !TryGetHead(out var headEpoch, out var head) || headEpoch != epoch || since.CompareTo(head) > 0
@@ -92,13 +155,22 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         }
 
         StreamEntry[] entries;
-        try
+        if (ahead is not null && EntryId.Parse(ahead.Entries[^1].Id.ToString()).CompareTo(head) >= 0)
         {
-            entries = _node.Find(_name) is { } upstream ? upstream.ReadRange(since.ToString(), head.ToString(), _maxEvents + 1) : [];
+            // Read ahead up to or past the head: its part up to the head (the rest comes live).
+            entries = [.. ahead.Entries.Where(entry => EntryId.Parse(entry.Id.ToString()).CompareTo(head) <= 0)];
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        else
         {
-            return false;
+            try
+            {
+                // No read-ahead, or entries came after it: read under the lock.
+                entries = _node.Find(_name) is { } upstream ? upstream.ReadRange(since.ToString(), head.ToString(), _maxEvents + 1) : [];
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                return false;
+            }
         }
 
         // The offset's own entry must still be there (not trimmed, same Stream), and nothing beyond the history's count.
@@ -182,7 +254,12 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         return true;
     }
 
+    private bool IsFresh(ReadAhead readAhead) => _timeProvider.GetElapsedTime(readAhead.ReadAt) < ReadAheadLifetime;
+
     private static string Format(string epoch, EntryId id) => string.Concat(epoch, "-", id.ToString());
+
+    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch and the Stream's entries from the offset on.</summary>
+    private sealed record ReadAhead(string Epoch, StreamEntry[] Entries, long ReadAt);
 
     private static bool TryParse(string offset, out string epoch, out EntryId id)
     {

@@ -116,8 +116,6 @@ internal sealed partial class ClusterUpstream
         }
     }
 
-    private static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
-
     /// <summary>Reading starts after <paramref name="position"/>; under <c>_startGate</c>.</summary>
     private void SetStart(string? epoch, RedisValue position)
     {

@@ -57,8 +57,7 @@ internal sealed partial class ClusterUpstream : IUpstream
         _logger = node.Logger;
         StreamName = subscriber.Name;
 
-        // One hash tag per session stream: its keys stay on one shard of a Redis Cluster (Lua touches several).
-        var prefix = $"relay:cluster:{{{StreamName}}}:";
+        var prefix = KeyPrefix(StreamName);
         _eventsKey = prefix + "events";
         _topicsKey = prefix + "topics";
         _leaseKey = prefix + "lease";
@@ -78,6 +77,18 @@ internal sealed partial class ClusterUpstream : IUpstream
         /// <summary>Redis is back: still alone until the cluster confirms it holds this instance's topics.</summary>
         Returning,
     }
+
+    /// <summary>The Redis Stream of <paramref name="streamName"/>'s events.</summary>
+    public static RedisKey EventsKeyOf(string streamName) => KeyPrefix(streamName) + "events";
+
+    /// <summary>The key of the epoch of <paramref name="streamName"/>'s Redis Stream.</summary>
+    public static RedisKey EpochKeyOf(string streamName) => KeyPrefix(streamName) + "epoch";
+
+    /// <summary>Draws a new epoch for a Stream whose keys are being created.</summary>
+    public static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    // One hash tag per session stream: its keys stay on one shard of a Redis Cluster (Lua touches several).
+    private static string KeyPrefix(string streamName) => $"relay:cluster:{{{streamName}}}:";
 
     /// <summary>The session stream's name in Redis and in logs (the session, and the shard for the guests' extra streams).</summary>
     public string StreamName { get; }
@@ -122,6 +133,26 @@ internal sealed partial class ClusterUpstream : IUpstream
         }
 
         return LogHead;
+    }
+
+    /// <summary>
+    /// Starts reading the Stream after <paramref name="position"/> of <paramref name="epoch"/> unless reading has a
+    /// position already (no I/O): a replay read ahead up to there, so everything after it comes live.
+    /// </summary>
+    public void StartAt(string epoch, RedisValue position)
+    {
+        if (_mode != Mode.Cluster)
+        {
+            return;
+        }
+
+        lock (_startGate)
+        {
+            if (_position.IsNull)
+            {
+                SetStart(epoch, position);
+            }
+        }
     }
 
     /// <summary>

@@ -138,6 +138,7 @@ internal sealed class RelayHub(
             // An async method: a validation error fails this entry's task, not the whole call.
             var request = CreateRequest(topic!, options, since);
             await session.CheckFilterAsync(request, Context.ConnectionAborted);
+            await session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
             return request;
         }
 

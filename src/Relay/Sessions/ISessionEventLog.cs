@@ -29,6 +29,13 @@ internal interface ISessionEventLog
     /// <summary>The session no longer holds <paramref name="upstreamTopic"/>: later events for it are not seen, so its coverage ends.</summary>
     void Release(string upstreamTopic);
 
+    /// <summary>
+    /// Before the session's lock is taken (it may wait for I/O): reads ahead what a later <see cref="TryReadSince"/> from
+    /// <paramref name="offset"/> needs, so that the read under the lock waits for no I/O. Never throws: a read-ahead that
+    /// fails leaves the read to do what it can.
+    /// </summary>
+    ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>Appends <paramref name="relayEvent"/>, received for <paramref name="upstreamTopic"/>, and sets its <see cref="RelayEvent.Offset"/>.</summary>
     /// <returns>The new entry's offset.</returns>
     string Append(string upstreamTopic, RelayEvent relayEvent);

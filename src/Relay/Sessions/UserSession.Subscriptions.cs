@@ -26,8 +26,17 @@ internal sealed partial class UserSession
     public async Task<SubscribeOutcome> SubscribeAsync(RelayConnection connection, TopicSubscription request, string? since, int maxPerConnection, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await CheckFilterAsync(request, cancellationToken);
+        await PrepareRecoveryAsync(since, cancellationToken);
         return await SubscribeCheckedAsync(connection, request, since, maxPerConnection, timeout, cancellationToken);
     }
+
+    /// <summary>
+    /// Before a subscription with <paramref name="since"/> is applied: reads ahead, without the session's lock, what its
+    /// replay needs (in cluster mode the Redis Stream), so the replay under the lock waits for no I/O — a burst of
+    /// reconnects (a deploy) then never holds the thread pool behind the lock.
+    /// </summary>
+    public ValueTask PrepareRecoveryAsync(string? since, CancellationToken cancellationToken)
+        => since is null ? ValueTask.CompletedTask : _log.PrepareReadAsync(since, cancellationToken);
 
     /// <summary>
     /// <see cref="SubscribeAsync(RelayConnection, TopicSubscription, string?, int, TimeSpan, CancellationToken)"/> once <see cref="CheckFilterAsync"/> passed. The subscription is applied (limits,
