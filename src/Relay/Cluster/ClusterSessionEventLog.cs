@@ -25,8 +25,10 @@ namespace Relay.Cluster;
 /// </summary>
 internal sealed class ClusterSessionEventLog : ISessionEventLog
 {
-    // A read-ahead serves the replays of the next few seconds (the burst it was made for), and at most this many offsets.
-    private const int MaxReadAheads = 1024;
+    // A read-ahead serves the replays of the next few seconds (the burst it was made for). Bounded by offsets and by
+    // entries held (each offset may read up to MaxEvents + 2 entries; a client can name any offset it likes).
+    private const int MaxReadAheads = 256;
+    private const int MaxReadAheadEntries = 10_000;
     private static readonly TimeSpan ReadAheadLifetime = TimeSpan.FromSeconds(5);
 
     private readonly SessionKey _key;
@@ -38,7 +40,8 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private readonly TimeProvider _timeProvider;
     private readonly Dictionary<string, EntryId> _observed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EntryId> _gapAt = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ReadAhead> _readAhead = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<ReadAhead?>> _readAhead = new(StringComparer.Ordinal);
+    private int _readAheadEntries;
 
     public ClusterSessionEventLog(SessionKey key, ClusterNode node, HistoryOptions options, TimeProvider timeProvider)
     {
@@ -84,36 +87,45 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     /// </summary>
     public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
     {
-        if (_maxEvents == 0 || !TryParse(offset, out _, out var since) || !_node.Enabled || !_node.IsConnected
-            || (_readAhead.TryGetValue(offset, out var existing) && IsFresh(existing)))
+        if (_maxEvents == 0 || !TryParse(offset, out _, out var since) || !_node.Enabled || !_node.IsConnected)
         {
             return;
         }
 
+        // Callers with the same offset share one read (in flight, or done and fresh).
+        if (!_readAhead.TryGetValue(offset, out var reading) || (reading.IsCompleted && (!reading.IsCompletedSuccessfully || reading.Result is not { } done || !IsFresh(done))))
+        {
+            if (_readAhead.Count >= MaxReadAheads || Volatile.Read(ref _readAheadEntries) > MaxReadAheadEntries)
+            {
+                // Bounded: a read-ahead dropped here only means its replay reads under the lock, as without one.
+                _readAhead.Clear();
+                Interlocked.Exchange(ref _readAheadEntries, 0);
+            }
+
+            reading = ReadAheadAsync(since);
+            _readAhead[offset] = reading;
+        }
+
+        await ((Task)reading).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task<ReadAhead?> ReadAheadAsync(EntryId since)
+    {
         try
         {
             var database = _node.Redis.GetDatabase();
             var epochKey = ClusterUpstream.EpochKeyOf(_name);
             // As a stream starting to read does: the epoch is drawn when the Stream's keys are created.
-            await database.StringSetAsync(epochKey, ClusterUpstream.NewEpoch(), when: When.NotExists).WaitAsync(cancellationToken);
-            var epoch = (string?)await database.StringGetAsync(epochKey).WaitAsync(cancellationToken);
-            var entries = await database.StreamRangeAsync(ClusterUpstream.EventsKeyOf(_name), since.ToString(), "+", _maxEvents + 2).WaitAsync(cancellationToken);
-            if (epoch is null)
-            {
-                return;
-            }
-
-            if (_readAhead.Count >= MaxReadAheads)
-            {
-                // Bounded: a read-ahead dropped here only means its replay reads under the lock, as without one.
-                _readAhead.Clear();
-            }
-
-            _readAhead[offset] = new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
+            await database.StringSetAsync(epochKey, ClusterUpstream.NewEpoch(), when: When.NotExists);
+            var epoch = (string?)await database.StringGetAsync(epochKey);
+            var entries = await database.StreamRangeAsync(ClusterUpstream.EventsKeyOf(_name), since.ToString(), "+", _maxEvents + 2);
+            Interlocked.Add(ref _readAheadEntries, entries.Length);
+            return epoch is null ? null : new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // The replay reads under the lock, or finds Redis gone and resyncs.
+            return null;
         }
     }
 
@@ -125,7 +137,8 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             return _local.TryReadSince(offset, upstreamTopic, out events);
         }
 
-        var ahead = _readAhead.TryGetValue(offset, out var read) && IsFresh(read) && read.Epoch == epoch ? read : null;
+        var ahead = _readAhead.TryGetValue(offset, out var reading) && reading.IsCompletedSuccessfully
+            && reading.Result is { } read && IsFresh(read) && read.Epoch == epoch ? read : null;
         if (ahead is not null)
         {
             // The offset's own entry trimmed away, or more after it than the history keeps: not recoverable.
