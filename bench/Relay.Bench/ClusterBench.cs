@@ -1,3 +1,4 @@
+using Relay.Testing.PocketBase;
 namespace Relay.Bench;
 
 /// <summary>
@@ -7,9 +8,9 @@ namespace Relay.Bench;
 /// </summary>
 internal sealed class ClusterBench : IAsyncDisposable
 {
-    private readonly BenchRedis _redis;
+    private readonly RedisProcess _redis;
 
-    private ClusterBench(BenchRedis redis, IReadOnlyList<RelayInstance> members, IReadOnlyList<RelayInstance> alone)
+    private ClusterBench(RedisProcess redis, IReadOnlyList<RelayInstance> members, IReadOnlyList<RelayInstance> alone)
     {
         _redis = redis;
         Members = members;
@@ -25,7 +26,7 @@ internal sealed class ClusterBench : IAsyncDisposable
     public static async Task<ClusterBench> StartAsync(BenchEnvironment environment)
     {
         Console.Error.WriteLine("starting redis-server and 5 more Relay instances (3 in cluster mode, 2 alone)...");
-        var redis = await BenchRedis.StartAsync();
+        var redis = await RedisProcess.StartAsync();
         var clusterSettings = new Dictionary<string, string> { ["Relay__Redis__Configuration"] = redis.Configuration };
         var starting = new List<Task<RelayInstance>>
         {

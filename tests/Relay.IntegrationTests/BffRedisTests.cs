@@ -1,3 +1,4 @@
+using Relay.Testing.PocketBase;
 using System.Net;
 using Relay.Bff;
 using Relay.IntegrationTests.Infrastructure;

@@ -1,3 +1,4 @@
+using Relay.Testing.PocketBase;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;

@@ -1,3 +1,4 @@
+using Relay.Testing.PocketBase;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,14 +3,15 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Relay.IntegrationTests.Infrastructure;
+namespace Relay.Testing.PocketBase;
 
 /// <summary>
 /// Debian's <c>redis-server</c> as a local process on a free loopback port, without persistence: never the system
-/// service on 6379. <c>.ci/run</c> installs the package.
+/// service on 6379. <c>.ci/run</c> installs the package. Used by the integration tests and the benchmark harness.
 /// </summary>
 public sealed class RedisProcess : IAsyncDisposable
 {
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private Process _process;
 
     private RedisProcess(Process process, int port)
@@ -41,7 +42,7 @@ public sealed class RedisProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TestTimeouts.Default);
+            await _process.WaitForExitAsync().WaitAsync(Timeout);
         }
     }
 
@@ -72,7 +73,7 @@ public sealed class RedisProcess : IAsyncDisposable
 
     private async Task WaitUntilReadyAsync()
     {
-        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        var deadline = DateTime.UtcNow + Timeout;
         while (!await PingAsync())
         {
             if (DateTime.UtcNow > deadline || _process.HasExited)
@@ -108,7 +109,7 @@ public sealed class RedisProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TestTimeouts.Default);
+            await _process.WaitForExitAsync().WaitAsync(Timeout);
         }
 
         _process.Dispose();
