@@ -8,8 +8,20 @@ using Relay.Client.Protocol;
 
 namespace Relay.Bench;
 
-/// <summary>Where a client hands each delivered record: the sink measures latency from the record's <c>sentAt</c>.</summary>
-internal delegate void RecordSink(JsonElement record);
+/// <summary>Where a client hands each delivery: the record's <c>sentAt</c> (wall-clock µs), from which the sink measures latency.</summary>
+internal delegate void RecordSink(double sentAt);
+
+internal static class RecordSinkExtensions
+{
+    /// <summary>Hands on the <c>sentAt</c> of a decoded record (records without one are not the bench's and not counted).</summary>
+    public static void Deliver(this RecordSink sink, JsonElement record)
+    {
+        if (record.TryGetProperty("sentAt", out var sentAt) && sentAt.ValueKind == JsonValueKind.Number)
+        {
+            sink(sentAt.GetDouble());
+        }
+    }
+}
 
 internal interface IBenchClient : IAsyncDisposable
 {
@@ -18,6 +30,14 @@ internal interface IBenchClient : IAsyncDisposable
 
 internal static class BenchClients
 {
+    /// <summary><c>lean</c> (default): <see cref="LeanRelayClient"/>; <c>signalr</c>: the SignalR .NET client (<see cref="RelayBenchClient"/>).</summary>
+    public const string Lean = "lean";
+
+    public const string SignalR = "signalr";
+
+    /// <summary>Which client the Relay paths use; set once from <c>--clients</c>, and passed on to the clients process.</summary>
+    public static string Kind { get; set; } = Lean;
+
     public static async Task<List<IBenchClient>> ConnectAllAsync(string path, Uri url, IReadOnlyList<(string? Token, string Topic)> connections, RecordSink sink)
     {
         var clients = new IBenchClient[connections.Count];
@@ -29,7 +49,9 @@ internal static class BenchClients
             {
                 var client = path == ScenarioRunner.Direct
                     ? await DirectSseClient.ConnectAsync(url, connection.Token, sink)
-                    : await RelayBenchClient.ConnectAsync(url, connection.Token, path == ScenarioRunner.RelayMessagePack, sink);
+                    : Kind == SignalR
+                        ? await RelayBenchClient.ConnectAsync(url, connection.Token, path == ScenarioRunner.RelayMessagePack, sink)
+                        : await LeanRelayClient.ConnectAsync(url, connection.Token, path == ScenarioRunner.RelayMessagePack, sink);
                 await client.SubscribeAsync(connection.Topic);
                 clients[i] = client;
             }
@@ -86,12 +108,12 @@ internal sealed class RelayBenchClient : IBenchClient
 
         var hub = builder.Build();
         hub.ServerTimeout = TimeSpan.FromMinutes(2);
-        hub.On<RelayEvent>(nameof(IRelayClient.Event), e => sink(e.Record));
+        hub.On<RelayEvent>(nameof(IRelayClient.Event), e => sink.Deliver(e.Record));
         hub.On<RelayEvent[]>(nameof(IRelayClient.Events), events =>
         {
             foreach (var e in events)
             {
-                sink(e.Record);
+                sink.Deliver(e.Record);
             }
         });
         await hub.StartAsync();
@@ -181,7 +203,7 @@ internal sealed class DirectSseClient : IBenchClient
                 using var message = JsonDocument.Parse(items.Current.Data.Data);
                 if (message.RootElement.TryGetProperty("record", out var record))
                 {
-                    sink(record);
+                    sink.Deliver(record);
                 }
             }
         }

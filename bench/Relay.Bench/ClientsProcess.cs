@@ -30,7 +30,7 @@ internal sealed class ClientsProcess : IAsyncDisposable
     {
         var file = Path.GetTempFileName();
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(connections.Select(c => new[] { c.Token, c.Topic })));
-        var start = new ProcessStartInfo(Environment.ProcessPath!, [typeof(ClientsProcess).Assembly.Location, "--clients-only", "--path", path, "--url", url.ToString(), "--connections", file])
+        var start = new ProcessStartInfo(Environment.ProcessPath!, [typeof(ClientsProcess).Assembly.Location, "--clients-only", "--path", path, "--url", url.ToString(), "--connections", file, "--clients", BenchClients.Kind])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -106,7 +106,7 @@ internal sealed class ClientsProcess : IAsyncDisposable
     /// <summary>The <c>--clients-only</c> entry point: connects, then serves <c>drain</c> and <c>quit</c> from stdin.</summary>
     /// <remarks>
     /// Standalone, against a Relay or PocketBase already running on this machine:
-    /// <c>Relay.Bench --clients-only --path relay-json --url http://127.0.0.1:8080/ --guests 1000 --topic bench_public/*</c>,
+    /// <c>Relay.Bench --clients-only --path relay-json --url http://127.0.0.1:8080/ --guests 1000 --topic bench_public/* [--clients signalr]</c>,
     /// then type <c>drain N</c> after N deliveries were sent (records need a numeric <c>sentAt</c> in µs since the epoch).
     /// </remarks>
     public static async Task<int> RunAsync(string[] args)
@@ -118,6 +118,12 @@ internal sealed class ClientsProcess : IAsyncDisposable
         }
 
         var path = Arg("--path") ?? ScenarioRunner.RelayJson;
+        BenchClients.Kind = Arg("--clients") ?? BenchClients.Lean;
+        if (BenchClients.Kind is not (BenchClients.Lean or BenchClients.SignalR))
+        {
+            throw new ArgumentException($"--clients must be {BenchClients.Lean} or {BenchClients.SignalR}, not '{BenchClients.Kind}'.");
+        }
+
         var url = new Uri(Arg("--url") ?? throw new ArgumentException("--clients-only needs --url"));
         List<(string? Token, string Topic)> connections;
         if (Arg("--connections") is { } file)

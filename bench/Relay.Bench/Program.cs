@@ -4,8 +4,8 @@ using Relay.Testing.PocketBase;
 
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
 //   Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE ...] [--users N]
-//               [--broadcast N,N] [--rates N,N] [scenario ...]
-//   Relay.Bench --clients-only --path PATH --url URL (--connections FILE | --guests N [--topic T])
+//               [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [scenario ...]
+//   Relay.Bench --clients-only --path PATH --url URL [--clients lean|signalr] (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput idle cluster-hop cluster-streams recovery (default: all; --quick: the first four).
 if (args.Contains("--clients-only"))
@@ -33,13 +33,22 @@ var allSteps = args.Contains("--all-steps");
 // and its PGO instrumentation: measured 29% of Relay's CPU in the first throughput run). Unless --no-warmup, one
 // unreported run per protocol goes first, so the rows measure the steady state a long-running Relay is in.
 var warmUp = !args.Contains("--no-warmup");
-string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--broadcast", "--rates"];
+string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--broadcast", "--rates", "--clients"];
 var outFile = Option("--out");
 var known = new[] { "tabs", "broadcast", "throughput", "idle", "cluster-hop", "cluster-streams", "recovery" };
 var unknown = args.Where((a, i) => !known.Contains(a) && a is not ("--quick" or "--all-steps" or "--no-warmup") && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--broadcast N,N] [--rates N,N] [{string.Join('|', known)} ...]");
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [{string.Join('|', known)} ...]");
+    return 2;
+}
+
+// The Relay paths' clients: lean WebSocket clients doing the same kind of work per delivery as the direct path's SSE
+// clients (default), or the SignalR .NET client.
+BenchClients.Kind = Option("--clients") ?? BenchClients.Lean;
+if (BenchClients.Kind is not (BenchClients.Lean or BenchClients.SignalR))
+{
+    Console.Error.WriteLine($"--clients must be {BenchClients.Lean} or {BenchClients.SignalR}, not '{BenchClients.Kind}'.");
     return 2;
 }
 
@@ -58,7 +67,7 @@ var relayEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--relay-
     .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : string.Empty);
 var title = string.Create(
     CultureInfo.InvariantCulture,
-    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, Relay {relayDll ?? "this checkout"}{string.Concat(relayEnvironment.Select(kv => $" {kv.Key}={kv.Value}"))}, load average at start {LoadAverage()}");
+    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {BenchClients.Kind} clients, Relay {relayDll ?? "this checkout"}{string.Concat(relayEnvironment.Select(kv => $" {kv.Key}={kv.Value}"))}, load average at start {LoadAverage()}");
 Console.Error.WriteLine(title);
 var results = new List<ScenarioResult>();
 
@@ -225,7 +234,7 @@ if (selected.Contains("throughput"))
     foreach (var path in allPaths)
     {
         double best = 0;
-        foreach (var rate in Numbers("--rates") ?? (quick ? [100] : [100, 200, 400, 800, 1600]))
+        foreach (var rate in Numbers("--rates") ?? (quick ? [100] : [100, 150, 200, 300, 400, 600, 800, 1200]))
         {
             var note = $"{guests} guests, {rate} writes/s";
             var result = await RunAsync("throughput", path, guests, note, () => runner.RunAsync("throughput", path, connections, rate, TimeSpan.FromSeconds(quick ? 2 : 5), Next, recipientsPerWrite: guests, note));
