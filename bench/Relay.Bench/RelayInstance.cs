@@ -94,6 +94,20 @@ internal sealed partial class RelayInstance : IAsyncDisposable
         return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
     }
 
+    /// <summary>
+    /// Relay's writes to connections so far (<c>relay_outbound_writes</c> by kind, <c>relay_outbound_batched</c>): the
+    /// difference of two readings gives the messages per write of a run. Null from a build without these counters.
+    /// </summary>
+    public (double Single, double Batch, double Batched)? OutboundWrites()
+    {
+        using var http = new HttpClient();
+        var text = http.GetStringAsync(new Uri(Url, "metrics")).GetAwaiter().GetResult();
+        double Sum(Regex pattern) => pattern.Matches(text).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        return text.Contains("relay_outbound_writes", StringComparison.Ordinal)
+            ? (Sum(SingleWrites()), Sum(BatchWrites()), Sum(BatchedMessages()))
+            : null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -120,4 +134,13 @@ internal sealed partial class RelayInstance : IAsyncDisposable
 
     [GeneratedRegex(@"^relay_upstream_streams(?:\{[^}]*\})? (\d+)", RegexOptions.Multiline)]
     private static partial Regex StreamsGauge();
+
+    [GeneratedRegex(@"^relay_outbound_writes(?:_total)?\{[^}]*kind=""single""[^}]*\} ([0-9.eE+]+)", RegexOptions.Multiline)]
+    private static partial Regex SingleWrites();
+
+    [GeneratedRegex(@"^relay_outbound_writes(?:_total)?\{[^}]*kind=""batch""[^}]*\} ([0-9.eE+]+)", RegexOptions.Multiline)]
+    private static partial Regex BatchWrites();
+
+    [GeneratedRegex(@"^relay_outbound_batched(?:_total)?(?:\{[^}]*\})? ([0-9.eE+]+)", RegexOptions.Multiline)]
+    private static partial Regex BatchedMessages();
 }

@@ -27,6 +27,7 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         await Task.Delay(500);
         var streams = path == Direct ? connections.Count : environment.UpstreamStreams();
 
+        var outboundBefore = path == Direct ? null : environment.Relay.OutboundWrites();
         var relayCpu = ProcessStats.CpuSeconds(environment.RelayPid);
         var pocketBaseCpu = ProcessStats.CpuSeconds(environment.PocketBasePid);
         var clientsCpu = ProcessStats.CpuSeconds(clients.Pid);
@@ -53,6 +54,14 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         clientsCpu = ProcessStats.CpuSeconds(clients.Pid) - clientsCpu;
         await sampling.CancelAsync();
         await sampler;
+
+        // How much the connections' writers batched: messages ÷ writes (each write one flush, about one socket send).
+        if (outboundBefore is { } before && environment.Relay.OutboundWrites() is { } after)
+        {
+            var writeCount = after.Single + after.Batch - before.Single - before.Batch;
+            var messages = after.Single - before.Single + after.Batched - before.Batched;
+            note += string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; {messages / Math.Max(writeCount, 1):0.00} messages per write");
+        }
 
         await clients.DisposeAsync();
         // Let Relay's sessions pass their linger and close their PocketBase streams before the next run.

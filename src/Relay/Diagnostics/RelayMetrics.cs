@@ -10,6 +10,9 @@ internal sealed class RelayMetrics
 {
     public const string MeterName = "Relay";
 
+    private static readonly KeyValuePair<string, object?> SingleWrite = new("kind", "single");
+    private static readonly KeyValuePair<string, object?> BatchWrite = new("kind", "batch");
+
     private readonly TimeProvider _timeProvider;
     private readonly Counter<long> _eventsReceived;
     private readonly Counter<long> _eventsDelivered;
@@ -21,6 +24,8 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _outboundOverflows;
     private readonly Counter<long> _outboundCompactions;
     private readonly Counter<long> _outboundAborts;
+    private readonly Counter<long> _outboundWrites;
+    private readonly Counter<long> _outboundBatched;
     private readonly Counter<long> _upstreamConnectFailures;
     private readonly Counter<long> _upstreamReconnects;
     private readonly Counter<long> _upstreamStreamsLost;
@@ -64,6 +69,11 @@ internal sealed class RelayMetrics
         _fanoutDuration = meter.CreateHistogram<double>("relay.fanout.duration", "ms", "From starting an event's fan-out to having it queued for every recipient.");
         _outboundOverflows = meter.CreateCounter<long>("relay.outbound.overflows", "{overflow}", "Connection queues that overflowed even after compaction; their events were dropped and a Resync sent.");
         _outboundCompactions = meter.CreateCounter<long>("relay.outbound.compactions", "{compaction}", "Full connection queues compacted by dropping events superseded by newer ones for the same record.");
+        _outboundWrites = meter.CreateCounter<long>(
+            "relay.outbound.writes",
+            "{write}",
+            "Writes to connections, each with one flush (about one socket send): kind=single for a message written alone, kind=batch for the messages that queued while the previous write was in flight, written together.");
+        _outboundBatched = meter.CreateCounter<long>("relay.outbound.batched", "{message}", "Messages written in batches (kind=batch writes); messages per write = (single writes + this) ÷ all writes.");
         _outboundAborts = meter.CreateCounter<long>("relay.outbound.aborts", "{connection}", "Connections closed because they wrote nothing for StuckTimeout with a full queue.");
         _upstreamConnectFailures = meter.CreateCounter<long>("relay.upstream.connect_failures", "{attempt}", "Failed attempts to open a stream and post its subscriptions.");
         _upstreamReconnects = meter.CreateCounter<long>("relay.upstream.reconnects", "{reconnect}", "Streams re-established after a loss.");
@@ -147,6 +157,14 @@ internal sealed class RelayMetrics
     public void OutboundCompacted() => _outboundCompactions.Add(1);
 
     public void OutboundAborted() => _outboundAborts.Add(1);
+
+    public void OutboundWritten() => _outboundWrites.Add(1, SingleWrite);
+
+    public void OutboundBatchWritten(int messages)
+    {
+        _outboundWrites.Add(1, BatchWrite);
+        _outboundBatched.Add(messages);
+    }
 
     public void TokenRefreshed() => _tokenRefreshes.Add(1);
 

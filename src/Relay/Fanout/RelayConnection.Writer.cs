@@ -143,6 +143,7 @@ internal sealed partial class RelayConnection
         if (!reader.TryRead(out var second))
         {
             // A lone message goes out at once, as it always did: batching never adds latency.
+            _metrics.OutboundWritten();
             write = _context.WriteAsync(first.Message, _context.ConnectionAborted);
             return true;
         }
@@ -180,6 +181,7 @@ internal sealed partial class RelayConnection
         if (!_statefulReconnect)
         {
             var buffer = Concatenate(batch.AsSpan(0, count), events);
+            _metrics.OutboundBatchWritten(count);
             try
             {
                 // A SerializedHubMessage made of bytes for this connection's protocol: SignalR writes them as they are,
@@ -202,11 +204,13 @@ internal sealed partial class RelayConnection
             var run = OutboundBatch.EventRun(batch.AsSpan(i, count - i), events);
             if (run < 2)
             {
+                _metrics.OutboundWritten();
                 await _context.WriteAsync(batch[i].Message, _context.ConnectionAborted);
                 i++;
                 continue;
             }
 
+            _metrics.OutboundBatchWritten(run);
             await _context.WriteAsync(EventsMessage(batch.AsSpan(i, run), events!), _context.ConnectionAborted);
             i += run;
         }

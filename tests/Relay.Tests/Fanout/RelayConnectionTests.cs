@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Relay.Client.Protocol;
+using Relay.Diagnostics;
 using Relay.Fanout;
 
 namespace Relay.Tests.Fanout;
@@ -141,6 +143,36 @@ public sealed class RelayConnectionTests : IDisposable
             System.Runtime.InteropServices.MemoryMarshal.TryGetArray(w.GetSerializedMessage(context.Protocol), out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length,
             "an Events frame kept for replay must own its bytes"));
         await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData(false, 2, 0, 101)] // Events(1..50) + Resync + Events(51..63), then Events(64..100): two writes
+    [InlineData(true, 3, 1, 100)]  // stateful reconnect, a frame per write: Events(1..50), Resync, Events(51..63), Events(64..100)
+    public async Task Writes_CountedByKind_SoMessagesPerWriteCanBeRead(bool statefulReconnect, int batchWrites, int singleWritesInBacklog, int batchedMessages)
+    {
+        using var writes = new MetricCollector<long>(_metrics.MeterFactory, RelayMetrics.MeterName, "relay.outbound.writes");
+        using var batched = new MetricCollector<long>(_metrics.MeterFactory, RelayMetrics.MeterName, "relay.outbound.batched");
+        var (connection, context) = Create("json", version: 2, maxBatch: 64, statefulReconnect);
+        for (var i = 1; i <= 100; i++)
+        {
+            connection.Enqueue(HubProtocols.Event(i));
+            if (i == 50)
+            {
+                connection.EnqueueControl(HubProtocols.Resync("overflow").Message);
+            }
+        }
+
+        connection.Start();
+        await context.WaitForWritesAsync(batchWrites + singleWritesInBacklog);
+        connection.Enqueue(HubProtocols.Event(101)); // the backlog is written: this one goes alone
+        await context.WaitForWritesAsync(batchWrites + singleWritesInBacklog + 1);
+        await connection.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        long Writes(string kind) => writes.GetMeasurementSnapshot().Where(m => (string?)m.Tags["kind"] == kind).Sum(m => m.Value);
+        Assert.Equal(batchWrites, Writes("batch"));
+        Assert.Equal(singleWritesInBacklog + 1, Writes("single"));
+        Assert.Equal(batchedMessages, batched.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(context.Writes.Count, Writes("batch") + Writes("single"));
     }
 
     [Theory]
