@@ -56,8 +56,10 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         await sampler;
 
         // How much the connections' writers batched: messages ÷ writes (each write one flush, about one socket send).
-        if (outboundBefore is { } before && environment.Relay.OutboundWrites() is { } after)
+        // (A fresh Relay exports the counters from its first write on: none before means zero.)
+        if (path != Direct && environment.Relay.OutboundWrites() is { } after)
         {
+            var before = outboundBefore ?? (0, 0, 0);
             var writeCount = after.Single + after.Batch - before.Single - before.Batch;
             var messages = after.Single - before.Single + after.Batched - before.Batched;
             note += string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; {messages / Math.Max(writeCount, 1):0.00} messages per write");
