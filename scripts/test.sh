@@ -77,6 +77,13 @@ rm -rf "$demo_data"
 echo "==> bench (scripts/bench.sh --quick)"
 bench_passed=0; bench_failed=0
 if timeout 600 scripts/bench.sh --quick --out "$results/bench-quick.md"; then bench_passed=1; else bench_failed=1; status=1; fi
+# Its Relay rows use lean WebSocket clients by default; the SignalR .NET clients (--clients signalr) must keep working too.
+echo "==> bench with SignalR clients (scripts/bench.sh --quick --no-warmup --clients signalr broadcast)"
+if timeout 300 scripts/bench.sh --quick --no-warmup --clients signalr --out "$results/bench-quick-signalr.md" broadcast; then
+  bench_passed=$((bench_passed + 1))
+else
+  bench_failed=$((bench_failed + 1)); status=1
+fi
 
 # The compose stack: both images built, the stack up, a change through the composed Relay, logs, metrics, down —
 # once with each compose implementation present: Debian's docker-compose (v1.29) and the `docker compose` v2 plugin.
@@ -167,7 +174,7 @@ PY
 )"
 [ "$pack_failed" -eq 0 ] || failures+=$'\n'"!! Relay.Client package: dotnet pack or examples/console-viewer failed (see above)"
 [ "$demo_failed" -eq 0 ] || failures+=$'\n'"!! demo: scripts/run-demo.sh --once failed (see above)"
-[ "$bench_failed" -eq 0 ] || failures+=$'\n'"!! bench: scripts/bench.sh --quick failed: $(awk -F'|' '/FAILED/ { print $2 "/" $3 ": FAILED"; next } $2 !~ /throughput/ && $6 ~ /[0-9] \/ [0-9]/ { split($6, d, "/"); if (d[1] + 0 < d[2] + 0) print $2 "/" $3 ": delivered" $6 }' "$results/bench-quick.md" 2>/dev/null | tr '\n' ';')"
+[ "$bench_failed" -eq 0 ] || failures+=$'\n'"!! bench: scripts/bench.sh --quick failed: $(awk -F'|' '/FAILED/ { print FILENAME ": " $2 "/" $3 ": FAILED"; next } $2 !~ /throughput/ && $6 ~ /[0-9] \/ [0-9]/ { split($6, d, "/"); if (d[1] + 0 < d[2] + 0) print FILENAME ": " $2 "/" $3 ": delivered" $6 }' "$results/bench-quick.md" "$results/bench-quick-signalr.md" 2>/dev/null | tr '\n' ';')"
 [ "$compose_failed" -eq 0 ] || failures+=$'\n'"!! compose smoke failed $compose_failed time(s) (see above)"
 failures="$(printf '%s\n' "$failures" | sed '/^$/d')"
 if [ -n "$failures" ]; then echo "==> failed tests"; echo "$failures"; fi
