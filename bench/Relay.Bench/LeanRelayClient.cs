@@ -110,7 +110,11 @@ internal sealed class LeanRelayClient : IBenchClient
         // The handshake response is JSON text ending in a record separator whatever the protocol: {} or {"error":"..."}.
         while (true)
         {
-            await ReceiveFrameAsync(CancellationToken.None);
+            if (!await ReceiveFrameAsync(CancellationToken.None))
+            {
+                throw new InvalidOperationException("Relay closed the connection during the handshake.");
+            }
+
             var end = Array.IndexOf(_buffer, RecordSeparator, 0, _buffered);
             if (end < 0)
             {
@@ -146,7 +150,7 @@ internal sealed class LeanRelayClient : IBenchClient
         {
             // Disposed.
         }
-        catch (Exception ex) when (ex is WebSocketException or JsonException or MessagePackSerializationException or EndOfStreamException)
+        catch (Exception ex)
         {
             // Its deliveries stop here and the row shows them missing; say why.
             Console.Error.WriteLine($"  a lean client stopped reading: {ex.GetType().Name}: {ex.Message}");
