@@ -8,21 +8,6 @@ using Relay.Client.Protocol;
 
 namespace Relay.Bench;
 
-/// <summary>Where a client hands each delivery: the record's <c>sentAt</c> (wall-clock µs), from which the sink measures latency.</summary>
-internal delegate void RecordSink(double sentAt);
-
-internal static class RecordSinkExtensions
-{
-    /// <summary>Hands on the <c>sentAt</c> of a decoded record (records without one are not the bench's and not counted).</summary>
-    public static void Deliver(this RecordSink sink, JsonElement record)
-    {
-        if (record.TryGetProperty("sentAt", out var sentAt) && sentAt.ValueKind == JsonValueKind.Number)
-        {
-            sink(sentAt.GetDouble());
-        }
-    }
-}
-
 internal interface IBenchClient : IAsyncDisposable
 {
     Task SubscribeAsync(string topic);
@@ -36,7 +21,19 @@ internal static class BenchClients
     public const string SignalR = "signalr";
 
     /// <summary>Which client the Relay paths use; set once from <c>--clients</c>, and passed on to the clients process.</summary>
-    public static string Kind { get; set; } = Lean;
+    public static string Kind { get; private set; } = Lean;
+
+    /// <summary>Sets <see cref="Kind"/> from a <c>--clients</c> value (none: <see cref="Lean"/>); false for an unknown one.</summary>
+    public static bool TrySetKind(string? value)
+    {
+        if (value is not (null or Lean or SignalR))
+        {
+            return false;
+        }
+
+        Kind = value ?? Lean;
+        return true;
+    }
 
     public static async Task<List<IBenchClient>> ConnectAllAsync(string path, Uri url, IReadOnlyList<(string? Token, string Topic)> connections, RecordSink sink)
     {

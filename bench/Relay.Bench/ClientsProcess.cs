@@ -118,10 +118,9 @@ internal sealed class ClientsProcess : IAsyncDisposable
         }
 
         var path = Arg("--path") ?? ScenarioRunner.RelayJson;
-        BenchClients.Kind = Arg("--clients") ?? BenchClients.Lean;
-        if (BenchClients.Kind is not (BenchClients.Lean or BenchClients.SignalR))
+        if (!BenchClients.TrySetKind(Arg("--clients")))
         {
-            throw new ArgumentException($"--clients must be {BenchClients.Lean} or {BenchClients.SignalR}, not '{BenchClients.Kind}'.");
+            throw new ArgumentException($"--clients must be {BenchClients.Lean} or {BenchClients.SignalR}, not '{Arg("--clients")}'.");
         }
 
         var url = new Uri(Arg("--url") ?? throw new ArgumentException("--clients-only needs --url"));

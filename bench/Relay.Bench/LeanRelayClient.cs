@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using MessagePack;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
 
 namespace Relay.Bench;
@@ -19,10 +21,12 @@ namespace Relay.Bench;
 /// path's clients read SSE text; with this client both paths' clients do the same kind of work. <c>--clients signalr</c>
 /// keeps the full SignalR client.
 /// </remarks>
-internal sealed class LeanRelayClient : IBenchClient
+internal sealed partial class LeanRelayClient : IBenchClient
 {
     private const byte RecordSeparator = 0x1e;
     private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
+    private static readonly byte[] JsonPing = [.. """{"type":6}"""u8, RecordSeparator];
+    private static readonly byte[] MessagePackPing = [0x02, 0x91, HubProtocolConstants.PingMessageType]; // length 2, [6]
 
     private readonly ClientWebSocket _socket;
     private readonly bool _messagePack;
@@ -35,6 +39,7 @@ internal sealed class LeanRelayClient : IBenchClient
     private int _nextInvocationId;
     private Task _reading = Task.CompletedTask;
     private Task _pinging = Task.CompletedTask;
+    private volatile bool _closing;
 
     private LeanRelayClient(ClientWebSocket socket, bool messagePack, RecordSink sink)
     {
@@ -50,12 +55,13 @@ internal sealed class LeanRelayClient : IBenchClient
         var url = new UriBuilder(new Uri(relay, RelayProtocol.HubPath)) { Scheme = relay.Scheme == "https" ? "wss" : "ws", Query = query }.Uri;
         var socket = new ClientWebSocket();
         var client = new LeanRelayClient(socket, messagePack, sink);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {
-            await socket.ConnectAsync(url, CancellationToken.None);
+            await socket.ConnectAsync(url, timeout.Token);
             var handshake = Encoding.UTF8.GetBytes($$"""{"protocol":"{{(messagePack ? "messagepack" : "json")}}","version":1}""" + "\u001e");
-            await socket.SendAsync(handshake, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-            await client.ReadHandshakeAsync();
+            await socket.SendAsync(handshake, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+            await client.ReadHandshakeAsync(timeout.Token);
             client._reading = client.ReadAsync();
             client._pinging = client.PingAsync();
             return client;
@@ -69,20 +75,36 @@ internal sealed class LeanRelayClient : IBenchClient
 
     public async Task SubscribeAsync(string topic)
     {
-        var id = Interlocked.Increment(ref _nextInvocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var id = Interlocked.Increment(ref _nextInvocationId).ToString(CultureInfo.InvariantCulture);
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_pending)
         {
             _pending[id] = completion;
         }
 
-        await SendAsync(_messagePack ? MessagePackInvocation(id, nameof(IRelayHub.Subscribe), topic) : JsonInvocation(id, nameof(IRelayHub.Subscribe), topic));
-        await completion.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            if (_reading.IsCompleted)
+            {
+                throw new InvalidOperationException("The connection to Relay is closed.");
+            }
+
+            await SendAsync(_messagePack ? MessagePackInvocation(id, nameof(IRelayHub.Subscribe), topic) : JsonInvocation(id, nameof(IRelayHub.Subscribe), topic));
+            await completion.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            lock (_pending)
+            {
+                _pending.Remove(id);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         // Close first, so Relay sees a normal close (cancelling a pending receive would abort the socket).
+        _closing = true;
         try
         {
             if (_socket.State == WebSocketState.Open)
@@ -105,12 +127,12 @@ internal sealed class LeanRelayClient : IBenchClient
         _stop.Dispose();
     }
 
-    private async Task ReadHandshakeAsync()
+    private async Task ReadHandshakeAsync(CancellationToken cancellationToken)
     {
         // The handshake response is JSON text ending in a record separator whatever the protocol: {} or {"error":"..."}.
         while (true)
         {
-            if (!await ReceiveFrameAsync(CancellationToken.None))
+            if (!await ReceiveFrameAsync(cancellationToken))
             {
                 throw new InvalidOperationException("Relay closed the connection during the handshake.");
             }
@@ -152,8 +174,7 @@ internal sealed class LeanRelayClient : IBenchClient
         }
         catch (Exception ex)
         {
-            // Its deliveries stop here and the row shows them missing; say why.
-            Console.Error.WriteLine($"  a lean client stopped reading: {ex.GetType().Name}: {ex.Message}");
+            Stopped($"{ex.GetType().Name}: {ex.Message}");
         }
         finally
         {
@@ -174,6 +195,7 @@ internal sealed class LeanRelayClient : IBenchClient
             var result = await _socket.ReceiveAsync(_buffer.AsMemory(_buffered), cancellationToken);
             if (result.MessageType == WebSocketMessageType.Close)
             {
+                Stopped($"Relay closed the WebSocket ({_socket.CloseStatus} {_socket.CloseStatusDescription})");
                 return false;
             }
 
@@ -194,165 +216,13 @@ internal sealed class LeanRelayClient : IBenchClient
         }
     }
 
-    /// <summary>Handles every complete JSON hub message in the buffer; returns the bytes they took.</summary>
-    private int ParseJson()
+    /// <summary>Its deliveries stop here and the row shows them missing; says why (unless the bench is closing it).</summary>
+    private void Stopped(string why)
     {
-        var start = 0;
-        int end;
-        while ((end = Array.IndexOf(_buffer, RecordSeparator, start, _buffered - start)) >= 0)
+        if (!_closing)
         {
-            using var message = JsonDocument.Parse(_buffer.AsMemory(start, end - start));
-            var root = message.RootElement;
-            switch (root.GetProperty("type").GetInt32())
-            {
-                case 1 when root.GetProperty("target").ValueEquals(nameof(IRelayClient.Event)):
-                    _sink.Deliver(root.GetProperty("arguments")[0].GetProperty("record"));
-                    break;
-                case 1 when root.GetProperty("target").ValueEquals(nameof(IRelayClient.Events)):
-                    foreach (var e in root.GetProperty("arguments")[0].EnumerateArray())
-                    {
-                        _sink.Deliver(e.GetProperty("record"));
-                    }
-
-                    break;
-                case 3:
-                    Complete(root.GetProperty("invocationId").GetString()!, root.TryGetProperty("error", out var error) ? error.GetString() : null);
-                    break;
-                case 7:
-                    FailPending(new InvalidOperationException($"Relay closed the connection: {(root.TryGetProperty("error", out var reason) ? reason.GetString() : "no error")}"));
-                    break;
-            }
-
-            start = end + 1;
+            Console.Error.WriteLine($"  a lean client stopped reading: {why}");
         }
-
-        return start;
-    }
-
-    /// <summary>Handles every complete MessagePack hub message (each prefixed by its length as a VarInt) in the buffer.</summary>
-    private int ParseMessagePack()
-    {
-        var start = 0;
-        while (TryReadLength(start, out var length, out var prefix) && start + prefix + length <= _buffered)
-        {
-            var reader = new MessagePackReader(new ReadOnlyMemory<byte>(_buffer, start + prefix, length));
-            var fields = reader.ReadArrayHeader();
-            switch (reader.ReadInt32())
-            {
-                case 1:
-                    reader.Skip(); // headers
-                    reader.Skip(); // invocation id (none: the server expects no answer)
-                    var target = reader.ReadString();
-                    reader.ReadArrayHeader();
-                    if (target == nameof(IRelayClient.Event))
-                    {
-                        ReadEvent(ref reader);
-                    }
-                    else if (target == nameof(IRelayClient.Events))
-                    {
-                        for (var count = reader.ReadArrayHeader(); count > 0; count--)
-                        {
-                            ReadEvent(ref reader);
-                        }
-                    }
-
-                    break;
-                case 3:
-                    reader.Skip(); // headers
-                    var id = reader.ReadString()!;
-                    Complete(id, fields > 3 && reader.ReadInt32() == 1 ? reader.ReadString() : null);
-                    break;
-                case 7:
-                    FailPending(new InvalidOperationException($"Relay closed the connection: {(reader.TryReadNil() ? "no error" : reader.ReadString())}"));
-                    break;
-            }
-
-            start += prefix + length;
-        }
-
-        return start;
-    }
-
-    /// <summary>
-    /// One <see cref="RelayEvent"/> map, every token of it read as a JSON parser reads every token of the JSON path's
-    /// message (strings as UTF-8 spans of the buffer, as <see cref="JsonDocument"/> keeps them): the record's
-    /// <c>sentAt</c> goes to the sink. No conversion to JSON, which a MessagePack client has no reason to make.
-    /// </summary>
-    private void ReadEvent(ref MessagePackReader reader)
-    {
-        for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
-        {
-            if (ReadKey(ref reader, "record"u8) && reader.NextMessagePackType == MessagePackType.Map)
-            {
-                double? sentAt = null;
-                for (var recordFields = reader.ReadMapHeader(); recordFields > 0; recordFields--)
-                {
-                    if (ReadKey(ref reader, "sentAt"u8) && reader.NextMessagePackType is MessagePackType.Float or MessagePackType.Integer)
-                    {
-                        sentAt = reader.NextMessagePackType == MessagePackType.Float ? reader.ReadDouble() : reader.ReadInt64();
-                    }
-                    else
-                    {
-                        ReadValue(ref reader);
-                    }
-                }
-
-                if (sentAt is { } value)
-                {
-                    _sink(value);
-                }
-            }
-            else
-            {
-                ReadValue(ref reader);
-            }
-        }
-    }
-
-    /// <summary>Reads a map key and compares it (the message is one contiguous buffer, so the key is one segment of it).</summary>
-    private static bool ReadKey(ref MessagePackReader reader, ReadOnlySpan<byte> expected)
-        => reader.ReadStringSequence() is { IsSingleSegment: true } key && key.FirstSpan.SequenceEqual(expected);
-
-    /// <summary>Reads one value and everything in it (a scalar's header and bytes).</summary>
-    private static void ReadValue(ref MessagePackReader reader)
-    {
-        switch (reader.NextMessagePackType)
-        {
-            case MessagePackType.Map:
-                for (var count = reader.ReadMapHeader() * 2; count > 0; count--)
-                {
-                    ReadValue(ref reader);
-                }
-
-                break;
-            case MessagePackType.Array:
-                for (var count = reader.ReadArrayHeader(); count > 0; count--)
-                {
-                    ReadValue(ref reader);
-                }
-
-                break;
-            default:
-                reader.Skip();
-                break;
-        }
-    }
-
-    private bool TryReadLength(int start, out int length, out int prefix)
-    {
-        length = 0;
-        for (prefix = 0; prefix < 5 && start + prefix < _buffered; prefix++)
-        {
-            var b = _buffer[start + prefix];
-            length |= (b & 0x7f) << (7 * prefix);
-            if ((b & 0x80) == 0)
-            {
-                prefix++;
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private void Complete(string invocationId, string? error)
@@ -394,7 +264,7 @@ internal sealed class LeanRelayClient : IBenchClient
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                await SendAsync(_messagePack ? [0x02, 0x91, 0x06] : """{"type":6}"""u8.ToArray().Append(RecordSeparator).ToArray());
+                await SendAsync(_messagePack ? MessagePackPing : JsonPing);
             }
         }
         catch (Exception) when (_stop.IsCancellationRequested)
@@ -418,7 +288,7 @@ internal sealed class LeanRelayClient : IBenchClient
 
     private static byte[] JsonInvocation(string id, string target, string argument)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(new { type = 1, invocationId = id, target, arguments = new object?[] { argument, null } });
+        var json = JsonSerializer.SerializeToUtf8Bytes(new { type = HubProtocolConstants.InvocationMessageType, invocationId = id, target, arguments = new object?[] { argument, null } });
         return [.. json, RecordSeparator];
     }
 
@@ -427,7 +297,7 @@ internal sealed class LeanRelayClient : IBenchClient
         var body = new ArrayBufferWriter<byte>();
         var writer = new MessagePackWriter(body);
         writer.WriteArrayHeader(5);
-        writer.Write(1);
+        writer.Write(HubProtocolConstants.InvocationMessageType);
         writer.WriteMapHeader(0);
         writer.Write(id);
         writer.Write(target);

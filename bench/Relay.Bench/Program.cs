@@ -45,10 +45,9 @@ if (unknown.Count > 0)
 
 // The Relay paths' clients: lean WebSocket clients doing the same kind of work per delivery as the direct path's SSE
 // clients (default), or the SignalR .NET client.
-BenchClients.Kind = Option("--clients") ?? BenchClients.Lean;
-if (BenchClients.Kind is not (BenchClients.Lean or BenchClients.SignalR))
+if (!BenchClients.TrySetKind(Option("--clients")))
 {
-    Console.Error.WriteLine($"--clients must be {BenchClients.Lean} or {BenchClients.SignalR}, not '{BenchClients.Kind}'.");
+    Console.Error.WriteLine($"--clients must be {BenchClients.Lean} or {BenchClients.SignalR}, not '{Option("--clients")}'.");
     return 2;
 }
 

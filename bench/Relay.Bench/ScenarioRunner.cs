@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Relay.Bench;
 
@@ -55,14 +56,14 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         await sampling.CancelAsync();
         await sampler;
 
-        // How much the connections' writers batched: messages ÷ writes (each write one flush, about one socket send).
+        // How much the connections' writers batched: messages ÷ writes (each write one flush).
         // (A fresh Relay exports the counters from its first write on: none before means zero.)
         if (path != Direct && environment.Relay.OutboundWrites() is { } after)
         {
             var before = outboundBefore ?? (0, 0, 0);
             var writeCount = after.Single + after.Batch - before.Single - before.Batch;
             var messages = after.Single - before.Single + after.Batched - before.Batched;
-            note += string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; {messages / Math.Max(writeCount, 1):0.00} messages per write");
+            note += string.Create(CultureInfo.InvariantCulture, $"; {messages / Math.Max(writeCount, 1):0.00} messages per write");
         }
 
         await clients.DisposeAsync();
