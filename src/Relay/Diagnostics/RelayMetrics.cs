@@ -72,7 +72,7 @@ internal sealed class RelayMetrics
         _outboundWrites = meter.CreateCounter<long>(
             "relay.outbound.writes",
             "{write}",
-            "Writes to connections, each with one flush (about one socket send): kind=single for a message written alone, kind=batch for the messages that queued while the previous write was in flight, written together.");
+            "Writes of queued messages to connections, each with one flush: kind=single for a message written alone, kind=batch for the messages that queued while the previous write was in flight, written together.");
         _outboundBatched = meter.CreateCounter<long>("relay.outbound.batched", "{message}", "Messages written in batches (kind=batch writes); messages per write = (single writes + this) ÷ all writes.");
         _outboundAborts = meter.CreateCounter<long>("relay.outbound.aborts", "{connection}", "Connections closed because they wrote nothing for StuckTimeout with a full queue.");
         _upstreamConnectFailures = meter.CreateCounter<long>("relay.upstream.connect_failures", "{attempt}", "Failed attempts to open a stream and post its subscriptions.");

@@ -148,7 +148,7 @@ public sealed class RelayConnectionTests : IDisposable
     [Theory]
     [InlineData(false, 2, 0, 101)] // Events(1..50) + Resync + Events(51..63), then Events(64..100): two writes
     [InlineData(true, 3, 1, 100)]  // stateful reconnect, a frame per write: Events(1..50), Resync, Events(51..63), Events(64..100)
-    public async Task Writes_CountedByKind_SoMessagesPerWriteCanBeRead(bool statefulReconnect, int batchWrites, int singleWritesInBacklog, int batchedMessages)
+    public async Task WriteLoop_Backlog_CountsWritesByKindAndBatchedMessages(bool statefulReconnect, int batchWrites, int singleWritesInBacklog, int batchedMessages)
     {
         using var writes = new MetricCollector<long>(_metrics.MeterFactory, RelayMetrics.MeterName, "relay.outbound.writes");
         using var batched = new MetricCollector<long>(_metrics.MeterFactory, RelayMetrics.MeterName, "relay.outbound.batched");
