@@ -88,20 +88,18 @@ internal sealed partial class RelayInstance : IAsyncDisposable
     /// <summary>Relay's own count of open PocketBase streams (<c>relay_upstream_streams</c>), scraped from its Prometheus endpoint.</summary>
     public int UpstreamStreams()
     {
-        using var http = new HttpClient();
-        var text = http.GetStringAsync(new Uri(Url, "metrics")).GetAwaiter().GetResult();
-        var match = StreamsGauge().Match(text);
+        var match = StreamsGauge().Match(MetricsText());
         return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
     }
 
     /// <summary>
     /// Relay's writes to connections so far (<c>relay_outbound_writes</c> by kind, <c>relay_outbound_batched</c>): the
-    /// difference of two readings gives the messages per write of a run. Null from a build without these counters.
+    /// difference of two readings gives the messages per write of a run. Null from a build without these counters, or
+    /// from a Relay that has not written yet.
     /// </summary>
     public (double Single, double Batch, double Batched)? OutboundWrites()
     {
-        using var http = new HttpClient();
-        var text = http.GetStringAsync(new Uri(Url, "metrics")).GetAwaiter().GetResult();
+        var text = MetricsText();
         double Sum(Regex pattern) => pattern.Matches(text).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
         return text.Contains("relay_outbound_writes", StringComparison.Ordinal)
             ? (Sum(SingleWrites()), Sum(BatchWrites()), Sum(BatchedMessages()))
@@ -117,6 +115,13 @@ internal sealed partial class RelayInstance : IAsyncDisposable
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>Relay's Prometheus endpoint, scraped once.</summary>
+    private string MetricsText()
+    {
+        using var http = new HttpClient();
+        return http.GetStringAsync(new Uri(Url, "metrics")).GetAwaiter().GetResult();
     }
 
     internal static string RepositoryRoot()

@@ -315,8 +315,7 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
         await using var holder = await SubscribedAsync(cluster.Instances[0], null, "announcements/*");
         await cluster.WaitForStreamsAsync(1);
 
-        var burst = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => cluster.Instances[1].ConnectAsync(null)));
-        try
+        await WithBurstAsync(cluster.Instances[1], 200, async burst =>
         {
             await Task.WhenAll(burst.Select(static tab => tab.SubscribeAsync("announcements/*")));
 
@@ -327,14 +326,7 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
             }
 
             cluster.AssertNoErrorLogs();
-        }
-        finally
-        {
-            foreach (var tab in burst)
-            {
-                await tab.DisposeAsync();
-            }
-        }
+        });
     }
 
     [Fact]
@@ -358,8 +350,7 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
             await holder.NextEventAsync("create", id);
         }
 
-        var burst = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => cluster.Instances[1].ConnectAsync(null)));
-        try
+        await WithBurstAsync(cluster.Instances[1], 200, async burst =>
         {
             var results = await Task.WhenAll(burst.Select(tab => tab.Hub.InvokeAsync<Relay.Client.Protocol.SubscribeResult[]>(
                 nameof(Relay.Client.Protocol.IRelayHub.SubscribeMany),
@@ -375,6 +366,16 @@ public sealed class ClusterTests(PocketBaseFixture pocketBase, ITestOutputHelper
             }
 
             cluster.AssertNoErrorLogs();
+        });
+    }
+
+    /// <summary>Connects <paramref name="count"/> guests to <paramref name="instance"/> at once, runs <paramref name="test"/> on them, then closes them all.</summary>
+    private static async Task WithBurstAsync(RelayServer instance, int count, Func<TestConnection[], Task> test)
+    {
+        var burst = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => instance.ConnectAsync(null)));
+        try
+        {
+            await test(burst);
         }
         finally
         {
