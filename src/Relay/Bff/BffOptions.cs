@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http.Connections;
 
 namespace Relay.Bff;
 
@@ -9,6 +10,16 @@ internal sealed class BffOptions : IValidatableObject
 
     /// <summary>Maps <c>/bff/*</c> and the <c>/api/*</c> proxy, and lets the hub accept the session cookie. Off by default; token mode works either way.</summary>
     public bool Enabled { get; set; }
+
+    /// <summary>
+    /// The SignalR transports a hub connection authenticated by the session cookie may use (<c>WebSockets</c>,
+    /// <c>ServerSentEvents</c>, <c>LongPolling</c>, comma-separated); all by default. <c>WebSockets</c> alone leaves no
+    /// connection whose later requests a cross-site page could forge: a WebSocket is one request, and browsers always send
+    /// its <c>Origin</c>. Token connections may use every transport either way.
+    /// </summary>
+    public HttpTransportType CookieTransports { get; set; } = AllTransports;
+
+    public const HttpTransportType AllTransports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
 
     /// <summary>How long a signed-in session lasts, from sign-in (absolute, not sliding).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
@@ -45,6 +56,12 @@ internal sealed class BffOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (CookieTransports == HttpTransportType.None || (CookieTransports & ~AllTransports) != 0)
+        {
+            yield return new ValidationResult(
+                $"Relay:Bff:CookieTransports must name one or more of WebSockets, ServerSentEvents, LongPolling; '{CookieTransports}' does not.", [nameof(CookieTransports)]);
+        }
+
         if (!string.IsNullOrEmpty(KeysDirectory) && !Path.IsPathFullyQualified(KeysDirectory))
         {
             yield return new ValidationResult($"Relay:Bff:KeysDirectory must be an absolute path; '{KeysDirectory}' is not.", [nameof(KeysDirectory)]);
