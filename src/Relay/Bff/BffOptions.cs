@@ -34,6 +34,13 @@ internal sealed class BffOptions : IValidatableObject
     [Range(1, 10_000)]
     public int LoginAttemptsPerMinute { get; set; } = 10;
 
+    /// <summary>
+    /// Requests to the <c>/api/*</c> proxy one client address (IPv6: one /64) may make per minute (a burst of this many,
+    /// then evenly spread); more are answered 429 with <c>Retry-After</c> before they reach PocketBase.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int ApiRequestsPerMinute { get; set; } = 1200;
+
     /// <summary>The largest <c>/bff/login</c> body accepted, in bytes; larger ones are answered 413 unread.</summary>
     [Range(256, 65_536)]
     public int MaxLoginBodyBytes { get; set; } = 4096;
