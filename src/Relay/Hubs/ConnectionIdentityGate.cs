@@ -65,7 +65,7 @@ internal sealed partial class ConnectionIdentityGate(HubConnectionIdentities ide
         }
 
         var answer = buffer.ToArray();
-        if (context.Response.StatusCode == StatusCodes.Status200OK && JsonNode.Parse(answer) is JsonObject negotiated
+        if (context.Response.StatusCode == StatusCodes.Status200OK && answer.Length > 0 && JsonNode.Parse(answer) is JsonObject negotiated
             && negotiated["connectionId"]?.GetValue<string>() is { } connectionId)
         {
             // Clients of negotiate version 0 put the connection id in ?id=, later ones the token.
