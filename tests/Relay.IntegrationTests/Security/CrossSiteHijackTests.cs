@@ -84,6 +84,7 @@ public sealed class CrossSiteHijackTests(PocketBaseFixture pocketBase)
             var (sendStatus, sendBody) = await intruder.SendAsync(id, RawHubClient.Invocation("evil", "Unsubscribe", "notes/*"));
             Assert.Equal(HttpStatusCode.Forbidden, sendStatus);
             Assert.Contains("connection_identity_mismatch", sendBody, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Forbidden, await intruder.CloseAsync(id));
         }
 
         // The victim's connection is untouched: still subscribed (the intruders' Unsubscribe never ran), the note arrives.
@@ -166,6 +167,11 @@ public sealed class CrossSiteHijackTests(PocketBaseFixture pocketBase)
 
         await PollWhileAsync(ownersClient, id, ownerSeen, until: text => text.Contains(noteId, StringComparison.Ordinal), TestTimeouts.Default);
         Assert.Contains(noteId, ownerSeen.ToString(), StringComparison.Ordinal);
+
+        // A connection id nobody negotiated: refused before SignalR, with a code.
+        var (unknownStatus, unknownBody) = await ownersClient.PollAsync("made-up-" + Guid.NewGuid().ToString("N")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, unknownStatus);
+        Assert.Contains("unknown_connection", unknownBody, StringComparison.Ordinal);
         relay.AssertNoErrorLogs();
     }
 

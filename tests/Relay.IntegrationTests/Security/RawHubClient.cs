@@ -69,6 +69,13 @@ internal sealed class RawHubClient : IDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>One DELETE (long polling's close) of connection <paramref name="id"/>.</summary>
+    public async Task<HttpStatusCode> CloseAsync(string id)
+    {
+        using var response = await _http.DeleteAsync($"{HubPath}?id={Uri.EscapeDataString(id)}").DefaultTimeout();
+        return response.StatusCode;
+    }
+
     /// <summary>Opens the SSE transport of connection <paramref name="id"/>: the status, and the response to read from (or dispose).</summary>
     public async Task<HttpResponseMessage> OpenSseAsync(string id)
     {
