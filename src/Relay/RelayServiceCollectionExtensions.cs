@@ -42,6 +42,7 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<RelayHubFilter>();
         services.TryAddSingleton<HubConnectionIdentities>();
         services.TryAddSingleton<ConnectionIdentityGate>();
+        services.TryAddSingleton<TopicClaims>();
 
         // Prometheus scraping at /metrics (MapRelay): the de-facto standard exporter for System.Diagnostics.Metrics.
         services.AddOpenTelemetry()

@@ -16,36 +16,48 @@ internal sealed partial class RelayHub
         }
 
         // Budgets first, in request order and without awaiting anything: an entry the address cannot pay for costs
-        // PocketBase nothing. Then the filters are checked with PocketBase, the paid ones at once (bounded overall), and
+        // PocketBase nothing (a topic the session holds or another call is adding is free: TopicClaims). Then the
+        // claimed filters are checked with PocketBase, at once (bounded overall, once per topic), and
         // each entry is applied (validation, routing, the per-connection limit, its replay) in request order, so a later
         // entry for the same topic wins as documented; the waits for PocketBase then overlap, so a page mount costs one
         // coalesced POST, not one per topic.
         var connection = RelayHubLifetimeManager.GetConnection(Context);
         var session = connection.Session;
-        var charged = new HashSet<string>(StringComparer.Ordinal);
+        var claimed = new TopicClaim?[requests.Length];
         var checks = new Task<TopicSubscription>[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
+        var pending = new Task<SubscribeOutcome>[requests.Length];
+        try
         {
-            try
+            for (var i = 0; i < requests.Length; i++)
             {
-                var request = requests[i] ?? throw new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null");
-                var subscription = CreateRequest(request.Topic, request.Options, request.Since);
-                ChargeBudgets(session, subscription, charged);
-                checks[i] = CheckOneAsync(subscription, request.Since);
+                try
+                {
+                    var request = requests[i] ?? throw new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null");
+                    var subscription = CreateRequest(request.Topic, request.Options, request.Since);
+                    claimed[i] = Claim(session, subscription);
+                    checks[i] = CheckOneAsync(subscription, request.Since, claimed[i]);
+                }
+                catch (Exception ex) when (ex is RelayHubException or SubscriptionException)
+                {
+                    checks[i] = Task.FromException<TopicSubscription>(ex);
+                }
             }
-            catch (Exception ex) when (ex is RelayHubException or SubscriptionException)
+
+            await ((Task)Task.WhenAll(checks)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            for (var i = 0; i < requests.Length; i++)
             {
-                checks[i] = Task.FromException<TopicSubscription>(ex);
+                pending[i] = checks[i].IsCompletedSuccessfully
+                    ? session.SubscribeCheckedAsync(connection, checks[i].Result, requests[i].Since, max, pocketBaseOptions.Value.SubscribeTimeout, Context.ConnectionAborted)
+                    : RethrowAsync(checks[i]);
             }
         }
-
-        await ((Task)Task.WhenAll(checks)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        var pending = new Task<SubscribeOutcome>[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
+        finally
         {
-            pending[i] = checks[i].IsCompletedSuccessfully
-                ? session.SubscribeCheckedAsync(connection, checks[i].Result, requests[i].Since, max, pocketBaseOptions.Value.SubscribeTimeout, Context.ConnectionAborted)
-                : RethrowAsync(checks[i]);
+            // Every entry is applied (routed) or failed by now; the waits for PocketBase need no claim.
+            foreach (var claim in claimed)
+            {
+                claim?.Dispose();
+            }
         }
 
         var results = new SubscribeResult[requests.Length];
@@ -71,9 +83,9 @@ internal sealed partial class RelayHub
 
         return results;
 
-        async Task<TopicSubscription> CheckOneAsync(TopicSubscription request, string? since)
+        async Task<TopicSubscription> CheckOneAsync(TopicSubscription request, string? since, TopicClaim? claim)
         {
-            await CheckFilterAsync(session, request);
+            await CheckFilterAsync(session, request, claim);
             await session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
             return request;
         }

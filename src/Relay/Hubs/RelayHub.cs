@@ -19,6 +19,7 @@ internal sealed partial class RelayHub(
     GuestLimiter guestLimiter,
     IOptions<GuestLimitOptions> guestLimits,
     FilterCheckLimiter filterChecks,
+    TopicClaims claims,
     IOptions<FilterCheckOptions> filterCheckOptions,
     RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
 {
@@ -71,16 +72,22 @@ internal sealed partial class RelayHub(
     {
         var request = CreateRequest(topic, options, since);
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        ChargeBudgets(connection.Session, request, chargedInThisCall: null);
-        await CheckFilterAsync(connection.Session, request);
-        await connection.Session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
-        return await connection.Session.SubscribeCheckedAsync(
-            connection,
-            request,
-            since,
-            relayOptions.Value.MaxSubscriptionsPerConnection,
-            pocketBaseOptions.Value.SubscribeTimeout,
-            Context.ConnectionAborted);
+        Task<SubscribeOutcome> applied;
+        using (var claim = Claim(connection.Session, request))
+        {
+            await CheckFilterAsync(connection.Session, request, claim);
+            await connection.Session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
+            // Applied (routed) before this returns; the claim may go, the wait for PocketBase below needs none.
+            applied = connection.Session.SubscribeCheckedAsync(
+                connection,
+                request,
+                since,
+                relayOptions.Value.MaxSubscriptionsPerConnection,
+                pocketBaseOptions.Value.SubscribeTimeout,
+                Context.ConnectionAborted);
+        }
+
+        return await applied;
     }
 
     private TopicSubscription CreateRequest(string topic, SubscriptionOptions? options, string? since)

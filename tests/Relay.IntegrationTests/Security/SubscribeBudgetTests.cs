@@ -87,6 +87,34 @@ public sealed class SubscribeBudgetTests(PocketBaseFixture pocketBase, ITestOutp
         relay.AssertNoErrorLogs();
     }
 
+    [Fact]
+    public async Task Guests_100SocketsOneAddress_SameNewFilteredTopicAtOnce_AllAccepted_OneListCall()
+    {
+        // A deploy's burst of reconnects: every tab asks for the same topic no one holds yet. The first pays and checks,
+        // the others join its claim; none is refused for a budget the burst did not really spend.
+        await using var proxy = await CountingProxy.StartAsync(pocketBase.Server.Url, ListCalls);
+        await using var relay = RelayServer.Start(proxy.Url, BehindTrustedProxy);
+        var sockets = new List<ForwardedClient>();
+        try
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                sockets.Add(await ForwardedClient.ConnectAsync(relay.Url, Attacker));
+            }
+
+            var topic = Filtered("announcements/*", $"title != 'burst-{Guid.NewGuid():N}'");
+            var results = (await Task.WhenAll(sockets.Select(socket => SubscribeManyAsync(socket.Hub, [topic])))).SelectMany(r => r).ToList();
+
+            Assert.All(results, r => Assert.Null(r.Error));
+            Assert.Equal(1, proxy.Count(ListCalls));
+            relay.AssertNoErrorLogs();
+        }
+        finally
+        {
+            await Task.WhenAll(sockets.Select(s => s.DisposeAsync().AsTask()));
+        }
+    }
+
     private static SubscribeRequest Filtered(string topic, string filter)
         => new() { Topic = topic, Options = new SubscriptionOptions { Query = new Dictionary<string, string> { ["filter"] = filter } } };
 
