@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Relay.Auth;
 using Relay.Upstream;
 
 namespace Relay.Bff;
@@ -31,13 +32,21 @@ internal static partial class BffEndpoints
 
         var collection = request!.Collection ?? options.Value.DefaultCollection;
         BffAuthResult result;
-        try
+        if (PocketBaseAuthAnswer.IsSuperusersCollection(collection))
         {
-            result = await pocketBase.AuthWithPasswordAsync(collection, request.Identity!, request.Password!, context.RequestAborted);
+            // Not even asked: PocketBase's answer would tell a password guesser whether a superuser's password is right.
+            result = BffAuthResult.Refused(StatusCodes.Status400BadRequest, BffPocketBase.FailedToAuthenticate) with { SuperuserRefused = true };
         }
-        catch (UpstreamException)
+        else
         {
-            return Unavailable();
+            try
+            {
+                result = await pocketBase.AuthWithPasswordAsync(collection, request.Identity!, request.Password!, context.RequestAborted);
+            }
+            catch (UpstreamException)
+            {
+                return Unavailable();
+            }
         }
 
         if (!result.Succeeded)

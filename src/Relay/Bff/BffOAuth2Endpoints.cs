@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using Relay.Auth;
 using Relay.Upstream;
 
 namespace Relay.Bff;
@@ -43,7 +44,7 @@ internal static partial class BffOAuth2Endpoints
             return Refuse(BffErrorCodes.InvalidRequest, "provider must be a PocketBase provider name (lowercase letters and digits)");
         }
 
-        if (!BffValidation.IsCollection(collection))
+        if (!BffValidation.IsCollection(collection) || PocketBaseAuthAnswer.IsSuperusersCollection(collection))
         {
             return Refuse(BffErrorCodes.InvalidRequest, "collection must be a collection name (letters, digits, underscores)");
         }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Relay.Auth;
 
 namespace Relay.Bff;
 
@@ -45,6 +46,11 @@ internal sealed class BffOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (PocketBaseAuthAnswer.IsSuperusersCollection(DefaultCollection ?? string.Empty))
+        {
+            yield return new ValidationResult($"Relay:Bff:DefaultCollection cannot be '{DefaultCollection}': superusers never sign in through Relay.", [nameof(DefaultCollection)]);
+        }
+
         if (!string.IsNullOrEmpty(KeysDirectory) && !Path.IsPathFullyQualified(KeysDirectory))
         {
             yield return new ValidationResult($"Relay:Bff:KeysDirectory must be an absolute path; '{KeysDirectory}' is not.", [nameof(KeysDirectory)]);

@@ -15,9 +15,6 @@ internal sealed partial class BffProxy : IDisposable
 {
     private static readonly object TokenKey = new();
 
-    /// <summary>PocketBase endpoints that hand out a token: through the proxy they would put one in the browser's hands.</summary>
-    private static readonly string[] TokenIssuingActions = ["auth-refresh", "impersonate"];
-
     private readonly IHttpForwarder _forwarder;
     private readonly BffSessions _sessions;
     private readonly IOptions<RelayOptions> _relayOptions;
@@ -95,25 +92,8 @@ internal sealed partial class BffProxy : IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>Paths the proxy refuses: the realtime stream (the hub carries realtime) and token-issuing auth actions.</summary>
-    internal static BffError? NotProxied(PathString path)
-    {
-        var segments = (path.Value ?? string.Empty).Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (segments.Length >= 2 && segments[1].Equals("realtime", StringComparison.OrdinalIgnoreCase))
-        {
-            return new BffError(BffErrorCodes.UseTheHub, "realtime goes through Relay's hub, not /api/realtime");
-        }
-
-        var isAuthAction = segments.Length >= 4
-            && (segments[1].Equals("collections", StringComparison.OrdinalIgnoreCase) || segments[1].Equals("admins", StringComparison.OrdinalIgnoreCase))
-            && (segments[3].StartsWith("auth-with-", StringComparison.OrdinalIgnoreCase)
-                || TokenIssuingActions.Any(action => segments[3].Equals(action, StringComparison.OrdinalIgnoreCase)));
-        var isAdminAuth = segments.Length >= 3 && segments[1].Equals("admins", StringComparison.OrdinalIgnoreCase)
-            && (segments[2].StartsWith("auth-", StringComparison.OrdinalIgnoreCase));
-        return isAuthAction || isAdminAuth
-            ? new BffError(BffErrorCodes.NotProxied, "sign-in and token refresh go through /bff/login; the browser never receives a token")
-            : null;
-    }
+    /// <summary>Paths the proxy refuses (<see cref="BffProxyPaths"/>).</summary>
+    internal static BffError? NotProxied(PathString path) => BffProxyPaths.NotProxied(path);
 
     private sealed class Transformer : HttpTransformer
     {

@@ -118,6 +118,13 @@ internal sealed partial class BffSessions(
             return BffResolution.Rejected;
         }
 
+        if (PocketBaseAuthAnswer.IsSuperusersCollection(session.CollectionName))
+        {
+            // Only a session stored before superusers were refused at sign-in can be one; it ends now.
+            await EndAsync(id, context: null, reason: "a superuser's session");
+            return BffResolution.Rejected;
+        }
+
         session = await KeepAliveAsync(session);
         return session is null ? BffResolution.Rejected : BffResolution.For(session);
     }
