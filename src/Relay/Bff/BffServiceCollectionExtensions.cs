@@ -32,6 +32,7 @@ internal static class BffServiceCollectionExtensions
         services.TryAddSingleton<BffSessions>();
         services.TryAddSingleton<BffLoginLimiter>();
         services.TryAddSingleton<BffProxy>();
+        services.TryAddSingleton<BffFileTokens>();
         services.TryAddSingleton<IBffSessionResolver>(static provider => provider.GetRequiredService<IOptions<BffOptions>>().Value.Enabled
             ? ActivatorUtilities.CreateInstance<BffSessionResolver>(provider)
             : new NoBffSessionResolver());
