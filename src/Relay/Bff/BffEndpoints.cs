@@ -66,7 +66,7 @@ internal static partial class BffEndpoints
             // A new session id on every sign-in (no fixation); the browser's previous session, if any, ends.
             if (await sessions.ReadSessionIdAsync(context) is { } previous)
             {
-                await sessions.EndAsync(previous, context: null, reason: "signed in again");
+                await sessions.EndAsync(previous, context: null, BffSessionEndReasons.SignedInAgain);
             }
 
             session = await sessions.SignInAsync(context, result, "password");
@@ -113,7 +113,7 @@ internal static partial class BffEndpoints
         {
             try
             {
-                await sessions.EndAsync(id, context, "signed out");
+                await sessions.EndAsync(id, context, BffSessionEndReasons.SignedOut);
             }
             catch (UpstreamException)
             {
