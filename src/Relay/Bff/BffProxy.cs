@@ -147,7 +147,7 @@ internal sealed partial class BffProxy : IDisposable
                     .Where(static pair => !pair.Key.Equals("token", StringComparison.OrdinalIgnoreCase))
                     .SelectMany(static pair => pair.Value.Select(value => KeyValuePair.Create(pair.Key, value)))
                     .Append(KeyValuePair.Create("token", (string?)fileToken));
-                proxyRequest.RequestUri = new UriBuilder(proxyRequest.RequestUri!) { Query = QueryString.Create(query).Value }.Uri;
+                proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, httpContext.Request.Path, QueryString.Create(query));
             }
         }
 
