@@ -67,9 +67,10 @@ public sealed class FileTokenTests(PocketBaseFixture pocketBase)
     private async Task<string> CreateDocsCollectionAsync()
     {
         var name = "docs_" + Guid.NewGuid().ToString("N")[..8];
-        var users = (await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/users", body: null, token: null)).GetProperty("id").GetString()!;
+        var users = await pocketBase.Admin.CollectionIdAsync("users");
         const string Own = "owner = @request.auth.id";
-        object definition = await IsPocketBase023Async()
+        // The fixture's field definitions have no file type: the two shapes are spelled out here.
+        object definition = pocketBase.Admin.Version.HasSuperuserCollection
             ? new
             {
                 name,
@@ -96,20 +97,7 @@ public sealed class FileTokenTests(PocketBaseFixture pocketBase)
                 viewRule = Own,
                 createRule = "@request.auth.id != \"\" && " + Own,
             };
-        await pocketBase.Admin.CreateCollectionAsync(definition);
+        await pocketBase.Admin.SendAsync(HttpMethod.Post, "api/collections", definition, token: null);
         return name;
-    }
-
-    private async Task<bool> IsPocketBase023Async()
-    {
-        try
-        {
-            await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/_superusers", body: null, token: null);
-            return true;
-        }
-        catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return false;
-        }
     }
 }

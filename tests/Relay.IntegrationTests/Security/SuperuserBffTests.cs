@@ -83,16 +83,7 @@ public sealed class SuperuserBffTests(PocketBaseFixture pocketBase)
 
     /// <summary>The id of <c>_superusers</c> on 0.23+; null on 0.22, which has no such collection.</summary>
     private async Task<string?> SuperusersCollectionIdAsync()
-    {
-        try
-        {
-            return (await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/_superusers", body: null, token: null)).GetProperty("id").GetString();
-        }
-        catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+        => pocketBase.Admin.Version.HasSuperuserCollection ? await pocketBase.Admin.CollectionIdAsync("_superusers") : null;
 
     private static async Task AssertLoginFailedAsync(HttpResponseMessage login)
     {
