@@ -168,7 +168,7 @@ internal static partial class BffOAuth2Endpoints
                 await sessions.EndByHashAsync(previousHash, BffSessionEndReasons.SignedInAgain);
             }
 
-            if (await sessions.ReadSessionIdAsync(context) is { } previous)
+            if (await sessions.ReadSessionIdAsync(context) is { } previous && BffSessionHash.Of(previous) != pending.PreviousSessionHash)
             {
                 await sessions.EndAsync(previous, context: null, BffSessionEndReasons.SignedInAgain);
             }

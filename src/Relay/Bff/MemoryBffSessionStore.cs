@@ -8,7 +8,11 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
     private const int SweepEvery = 256;
     private readonly ConcurrentDictionary<string, BffSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _usedOnce = new(StringComparer.Ordinal);
+
+    // Each user's session hashes, so the per-user cap costs that user's sessions, not a walk over everyone's. Hashes
+    // of ended sessions are pruned when their user signs in again or by the sweep.
     private readonly Lock _userGate = new();
+    private readonly Dictionary<string, List<string>> _byUser = new(StringComparer.Ordinal);
     private int _writes;
 
     /// <summary>Stored sessions, expired ones included until swept (for tests and diagnostics).</summary>
@@ -32,7 +36,21 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
 
     public Task SetAsync(BffSession session, CancellationToken cancellationToken)
     {
-        _sessions[BffSessionHash.Of(session.Id)] = session;
+        var hash = BffSessionHash.Of(session.Id);
+        _sessions[hash] = session;
+        lock (_userGate)
+        {
+            if (!_byUser.TryGetValue(UserKey(session), out var hashes))
+            {
+                _byUser[UserKey(session)] = hashes = [];
+            }
+
+            if (!hashes.Contains(hash))
+            {
+                hashes.Add(hash);
+            }
+        }
+
         if (Interlocked.Increment(ref _writes) % SweepEvery == 0)
         {
             Sweep();
@@ -73,15 +91,19 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
         // Serialized so two sign-ins of one user cannot both see room for themselves.
         lock (_userGate)
         {
+            if (!_byUser.TryGetValue(UserKey(newest), out var hashes))
+            {
+                return Task.FromResult<IReadOnlyList<string>>([]);
+            }
+
             var newestHash = BffSessionHash.Of(newest.Id);
-            var others = _sessions
-                .Where(pair => pair.Key != newestHash && IsLive(pair.Value) && pair.Value.RecordId == newest.RecordId && pair.Value.CollectionId == newest.CollectionId)
-                .OrderBy(static pair => pair.Value.SessionExpiresAt)
-                .ToList();
-            var ended = others.Take(Math.Max(0, others.Count + 1 - maxPerUser)).Select(static pair => pair.Key).ToList();
+            hashes.RemoveAll(hash => !_sessions.TryGetValue(hash, out var session) || !IsLive(session));
+            var others = hashes.Where(hash => hash != newestHash).OrderBy(hash => _sessions.TryGetValue(hash, out var session) ? session.SessionExpiresAt : DateTimeOffset.MinValue).ToList();
+            var ended = others.Take(Math.Max(0, others.Count + 1 - maxPerUser)).ToList();
             foreach (var hash in ended)
             {
                 _sessions.TryRemove(hash, out _);
+                hashes.Remove(hash);
             }
 
             return Task.FromResult<IReadOnlyList<string>>(ended);
@@ -105,6 +127,8 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
         return Task.FromResult(_usedOnce.TryAdd(key, now + lifetime));
     }
 
+    private static string UserKey(BffSession session) => session.CollectionId + "/" + session.RecordId;
+
     private bool IsLive(BffSession session) => session.SessionExpiresAt > timeProvider.GetUtcNow();
 
     private void Sweep()
@@ -114,6 +138,18 @@ internal sealed class MemoryBffSessionStore(TimeProvider timeProvider) : IBffSes
             if (!IsLive(existing))
             {
                 _sessions.TryRemove(KeyValuePair.Create(hash, existing));
+            }
+        }
+
+        lock (_userGate)
+        {
+            foreach (var (user, hashes) in _byUser.ToList())
+            {
+                hashes.RemoveAll(hash => !_sessions.ContainsKey(hash));
+                if (hashes.Count == 0)
+                {
+                    _byUser.Remove(user);
+                }
             }
         }
     }
