@@ -18,7 +18,12 @@ read -r -a versions <<<"${RELAY_TEST_POCKETBASE_VERSIONS:-0.40.4 0.22.20}"
 # Every suite picks its binary from RELAY_POCKETBASE_VERSION; one fixed binary would test one version twice.
 unset RELAY_POCKETBASE_BIN
 for version in "${versions[@]}"; do
-  echo "==> PocketBase $version: $(scripts/fetch-pocketbase.sh "$version" | tail -n 1)"
+  # Fetched up front so a missing binary is said once, here; that version's suites then fail.
+  if binary="$(scripts/fetch-pocketbase.sh "$version" | tail -n 1)"; then
+    echo "==> PocketBase $version: $binary"
+  else
+    echo "!! no PocketBase $version binary (see above); its suites will fail" >&2
+  fi
 done
 
 echo "==> build"
