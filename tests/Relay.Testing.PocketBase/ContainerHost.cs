@@ -182,7 +182,16 @@ internal sealed class ContainerHost : IPocketBaseHost
                 .WithCleanUp(false)
                 .WithDeleteIfExists(false)
                 .Build();
-            await image.CreateAsync(cancellationToken);
+            try
+            {
+                await image.CreateAsync(cancellationToken);
+            }
+            finally
+            {
+                // The engine has the context once the build ran; a 30 MB copy per run is not left in the temp folder.
+                Directory.Delete(context, recursive: true);
+            }
+
             Images[version.Number] = image;
             return image;
         }
