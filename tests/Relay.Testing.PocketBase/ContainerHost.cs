@@ -173,8 +173,10 @@ internal sealed class ContainerHost : IPocketBaseHost
                 """;
             await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), dockerfile, cancellationToken);
 
-            // The tag names what is in the image, so an image left by an older fixture is never taken for this one.
-            var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dockerfile)))[..12];
+            // The tag names what is in the image (the Dockerfile and the binary), so an image left by an older fixture or
+            // another build of the same version is never taken for this one.
+            var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                [.. System.Text.Encoding.UTF8.GetBytes(dockerfile), .. await File.ReadAllBytesAsync(binary, cancellationToken)]))[..12];
             var image = new ImageFromDockerfileBuilder()
                 .WithDockerfileDirectory(context)
                 .WithDockerfile("Dockerfile")
