@@ -17,6 +17,10 @@ internal sealed partial class ClusterNode : IHostedService
 {
     private static readonly RedisChannel NotifyChannel = RedisChannel.Literal("relay:cluster:notify");
     private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
+
+    // Streams whose session closed, still handing over and leaving: the session may already have a new incarnation of
+    // the stream in _upstreams, and both need the notifications (the old one to see its successor ready).
+    private readonly ConcurrentDictionary<string, ClusterUpstream> _leaving = new(StringComparer.Ordinal);
     private readonly IServiceProvider _services;
     private readonly Lock _subscribeGate = new();
     private IConnectionMultiplexer? _redis;
@@ -32,7 +36,7 @@ internal sealed partial class ClusterNode : IHostedService
         Logger = logger;
         if (Enabled)
         {
-            metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => _upstreams.Values.Count(static upstream => upstream.IsOwner));
+            metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => OwnedCount);
         }
     }
 
@@ -81,7 +85,7 @@ internal sealed partial class ClusterNode : IHostedService
     }
 
     /// <summary>Session streams that this instance owns (for tests and diagnostics).</summary>
-    public int OwnedCount => _upstreams.Values.Count(static upstream => upstream.IsOwner);
+    public int OwnedCount => All().Count(static upstream => upstream.IsOwner);
 
     public ClusterUpstream Create(IUpstreamSubscriber subscriber, Func<IUpstreamSubscriber, UpstreamConnection> createLocal)
     {
@@ -100,7 +104,19 @@ internal sealed partial class ClusterNode : IHostedService
     /// <summary><c>Relay:History:MaxAge</c>: the Redis Streams are trimmed to it.</summary>
     public TimeSpan HistoryMaxAge => _services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;
 
-    public void Remove(ClusterUpstream upstream) => _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+    /// <summary><paramref name="upstream"/>'s session closed: it is no longer found, but still notified until it has left.</summary>
+    public void Leaving(ClusterUpstream upstream)
+    {
+        _leaving[upstream.StreamName] = upstream;
+        _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+    }
+
+    /// <summary><paramref name="upstream"/> has left Redis.</summary>
+    public void Left(ClusterUpstream upstream)
+    {
+        _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+        _leaving.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+    }
 
     /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>
     public Task NotifyAsync(char kind, string streamName) => Redis.GetSubscriber().PublishAsync(NotifyChannel, $"{kind}{streamName}");
@@ -140,7 +156,7 @@ internal sealed partial class ClusterNode : IHostedService
     {
         _halted = true;
         _stopping = true;
-        await Task.WhenAll(_upstreams.Values.Select(static upstream => upstream.HaltAsync().AsTask()));
+        await Task.WhenAll(All().Select(static upstream => upstream.HaltAsync().AsTask()));
     }
 
     /// <summary>
@@ -162,11 +178,24 @@ internal sealed partial class ClusterNode : IHostedService
     private void OnNotified(RedisValue message)
     {
         var text = message.ToString();
-        if (text.Length > 1 && _upstreams.TryGetValue(text[1..], out var upstream))
+        if (text.Length < 2)
+        {
+            return;
+        }
+
+        var streamName = text[1..];
+        if (_upstreams.TryGetValue(streamName, out var upstream))
         {
             upstream.Notify(text[0]);
         }
+
+        if (_leaving.TryGetValue(streamName, out var leaving))
+        {
+            leaving.Notify(text[0]);
+        }
     }
+
+    private IEnumerable<ClusterUpstream> All() => _upstreams.Values.Concat(_leaving.Values).Distinct();
 
     private static partial class Log
     {

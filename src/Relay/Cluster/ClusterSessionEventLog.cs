@@ -114,11 +114,11 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         try
         {
             var database = _node.Redis.GetDatabase();
-            var epochKey = ClusterUpstream.EpochKeyOf(_name);
+            var keys = new ClusterKeys(_name);
             // As a stream starting to read does: the epoch is drawn when the Stream's keys are created.
-            await database.StringSetAsync(epochKey, ClusterUpstream.NewEpoch(), when: When.NotExists);
-            var epoch = (string?)await database.StringGetAsync(epochKey);
-            var entries = await database.StreamRangeAsync(ClusterUpstream.EventsKeyOf(_name), since.ToString(), "+", _maxEvents + 2);
+            await database.StringSetAsync(keys.Epoch, ClusterUpstream.NewEpoch(), when: When.NotExists);
+            var epoch = (string?)await database.StringGetAsync(keys.Epoch);
+            var entries = await database.StreamRangeAsync(keys.Events, since.ToString(), "+", _maxEvents + 2);
             Interlocked.Add(ref _readAheadEntries, entries.Length);
             return epoch is null ? null : new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
         }

@@ -4,11 +4,6 @@ namespace Relay.Cluster;
 
 internal sealed partial class ClusterUpstream
 {
-    // Only the holder renews, releases or passes on a lease: a late call from an instance that lost it changes nothing.
-    private const string RenewScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
-    private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-    private const string TransferScript = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
-
     private OwnerFeed? _ownerFeed;
     private OwnerFeed? _successor;
     private long _successionDeadline;
@@ -26,9 +21,9 @@ internal sealed partial class ClusterUpstream
         {
             // Trimming by age (MAXLEN on each append trims by count); readers also refuse an offset older than that.
             var minId = (_timeProvider.GetUtcNow() - _node.HistoryMaxAge).ToUnixTimeMilliseconds();
-            await database.ExecuteAsync("XTRIM", _eventsKey, "MINID", "~", $"{minId}-0").WaitAsync(stopping);
+            await database.ExecuteAsync("XTRIM", _keys.Events, "MINID", "~", $"{minId}-0").WaitAsync(stopping);
 
-            var renewed = (long)await database.ScriptEvaluateAsync(RenewScript, [_leaseKey], [_node.InstanceId, LeaseMilliseconds]).WaitAsync(stopping);
+            var renewed = (long)await database.ScriptEvaluateAsync(ClusterScripts.Renew, [_keys.Lease], [MemberId, LeaseMilliseconds]).WaitAsync(stopping);
             if (renewed != 1)
             {
                 Log.LeaseLost(_logger, StreamName);
@@ -56,11 +51,11 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        var handover = await database.StringGetAsync(_handoverKey).WaitAsync(stopping);
+        var handover = await database.StringGetAsync(_keys.Handover).WaitAsync(stopping);
         if (handover.HasValue)
         {
-            if (handover != _node.InstanceId
-                && await database.StringSetAsync(_successorKey, _node.InstanceId, _options.HandoverTimeout, When.NotExists).WaitAsync(stopping))
+            if (handover != MemberId
+                && await database.StringSetAsync(_keys.Successor, MemberId, _options.HandoverTimeout, When.NotExists).WaitAsync(stopping))
             {
                 await StartSuccessionAsync(database, stopping);
             }
@@ -68,7 +63,7 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        if (await database.StringSetAsync(_leaseKey, _node.InstanceId, _options.LeaseTime, When.NotExists).WaitAsync(stopping))
+        if (await database.StringSetAsync(_keys.Lease, MemberId, _options.LeaseTime, When.NotExists).WaitAsync(stopping))
         {
             await BecomeOwnerAsync(database, stopping);
         }
@@ -80,9 +75,9 @@ internal sealed partial class ClusterUpstream
     /// </summary>
     private async Task BecomeOwnerAsync(IDatabase database, CancellationToken stopping)
     {
-        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
-        var takeover = last.Length > 0 && (string?)last[0][EntryFields.Instance] != _node.InstanceId;
-        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, _node.InstanceId, _timeProvider, successor: false);
+        var last = await database.StreamRangeAsync(_keys.Events, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        var takeover = last.Length > 0 && (string?)last[0][EntryFields.Instance] != MemberId;
+        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: false);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
         feed.Connection.Start();
@@ -106,7 +101,7 @@ internal sealed partial class ClusterUpstream
             try
             {
                 await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
-                await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _node.InstanceId)]);
+                await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, MemberId)]);
                 return;
             }
             catch (Exception ex)
@@ -121,10 +116,10 @@ internal sealed partial class ClusterUpstream
     /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
     private async Task StartSuccessionAsync(IDatabase database, CancellationToken stopping)
     {
-        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, _node.InstanceId, _timeProvider, successor: true);
+        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: true);
         Volatile.Write(ref _successor, feed);
         _successionDeadline = _timeProvider.GetTimestamp() + (long)(_options.HandoverTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
-        await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.HandoverBegin), new(EntryFields.Instance, _node.InstanceId)]).WaitAsync(stopping);
+        await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.HandoverBegin), new(EntryFields.Instance, MemberId)]).WaitAsync(stopping);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
         feed.Connection.Start();
@@ -137,7 +132,7 @@ internal sealed partial class ClusterUpstream
         try
         {
             await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
-            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverReady), new(EntryFields.Instance, _node.InstanceId)]);
+            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverReady), new(EntryFields.Instance, MemberId)]);
         }
         catch (Exception ex)
         {
@@ -156,9 +151,9 @@ internal sealed partial class ClusterUpstream
 
         await StopOwningAsync();
         var database = Database;
-        await database.ScriptEvaluateAsync(TransferScript, [_leaseKey], [_node.InstanceId, successor, LeaseMilliseconds]);
-        await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverDone), new(EntryFields.Instance, _node.InstanceId), new(EntryFields.Successor, successor)]);
-        await database.KeyDeleteAsync(_handoverKey);
+        await database.ScriptEvaluateAsync(ClusterScripts.Transfer, [_keys.Lease], [MemberId, successor, LeaseMilliseconds]);
+        await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverDone), new(EntryFields.Instance, MemberId), new(EntryFields.Successor, successor)]);
+        await database.ScriptEvaluateAsync(ClusterScripts.DeleteIfHeld, [_keys.Handover], [MemberId]);
         Log.HandedOver(_logger, StreamName);
         _handingOver = false;
         _handedOver.TrySetResult();
@@ -174,7 +169,7 @@ internal sealed partial class ClusterUpstream
         await feed.CompleteSuccessionAsync();
         Volatile.Write(ref _ownerFeed, feed);
         _unionDue = true;
-        await Database.KeyDeleteAsync(_successorKey);
+        await Database.ScriptEvaluateAsync(ClusterScripts.DeleteIfHeld, [_keys.Successor], [MemberId]);
         Log.Owning(_logger, StreamName, takeover: false);
     }
 
@@ -198,7 +193,7 @@ internal sealed partial class ClusterUpstream
 
         _handedOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _handingOver = true;
-        await database.StringSetAsync(_handoverKey, _node.InstanceId, _options.HandoverTimeout);
+        await database.StringSetAsync(_keys.Handover, MemberId, _options.HandoverTimeout);
         await _node.NotifyAsync('h', StreamName);
         try
         {
@@ -240,7 +235,7 @@ internal sealed partial class ClusterUpstream
         try
         {
             await feed.Connection!.WaitForSyncAsync(version, _stopping.Token);
-            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, _node.InstanceId), new(EntryFields.Versions, versions)]);
+            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, MemberId), new(EntryFields.Versions, versions)]);
         }
         catch (Exception ex)
         {
@@ -254,7 +249,7 @@ internal sealed partial class ClusterUpstream
     /// <summary>Every instance's live topic entry (expired ones, of instances that stopped renewing, are removed).</summary>
     private async Task<Dictionary<string, InstanceTopics>> ReadInstancesAsync(IDatabase database, bool includeSelf = false)
     {
-        var entries = await database.HashGetAllAsync(_topicsKey);
+        var entries = await database.HashGetAllAsync(_keys.Topics);
         var now = _timeProvider.GetUtcNow();
         var live = new Dictionary<string, InstanceTopics>(StringComparer.Ordinal);
         foreach (var entry in entries)
@@ -262,11 +257,12 @@ internal sealed partial class ClusterUpstream
             var instance = (string)entry.Name!;
             if (InstanceTopics.Parse(entry.Value) is not { } topics || topics.ExpiresAt < now)
             {
-                await database.HashDeleteAsync(_topicsKey, entry.Name);
+                // Only the entry read: its incarnation may have come back and written a fresh one since.
+                await database.ScriptEvaluateAsync(ClusterScripts.DeleteFieldIfUnchanged, [_keys.Topics], [entry.Name, entry.Value]);
                 continue;
             }
 
-            if (includeSelf || instance != _node.InstanceId)
+            if (includeSelf || instance != MemberId)
             {
                 live[instance] = topics;
             }
@@ -274,9 +270,6 @@ internal sealed partial class ClusterUpstream
 
         return live;
     }
-
-    private async Task ReleaseLeaseAsync(IDatabase database)
-        => await database.ScriptEvaluateAsync(ReleaseScript, [_leaseKey], [_node.InstanceId]);
 
     private async Task AppendAndNotifyAsync(NameValueEntry[] fields)
     {
@@ -292,7 +285,7 @@ internal sealed partial class ClusterUpstream
         var database = Database;
         if (_appendDropped)
         {
-            await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _node.InstanceId)]);
+            await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, MemberId)]);
             _appendDropped = false;
         }
 

@@ -18,7 +18,7 @@ internal sealed partial class ClusterUpstream
     {
         while (true)
         {
-            var entries = await database.StreamReadAsync(_eventsKey, _position, ReadBatch).WaitAsync(stopping);
+            var entries = await database.StreamReadAsync(_keys.Events, _position, ReadBatch).WaitAsync(stopping);
             foreach (var entry in entries)
             {
                 _position = entry.Id;
@@ -60,7 +60,7 @@ internal sealed partial class ClusterUpstream
 
                 break;
             case EntryKinds.Applied:
-                if (ParseApplied((string?)entry[EntryFields.Versions], _node.InstanceId) is { } version)
+                if (ParseApplied((string?)entry[EntryFields.Versions], MemberId) is { } version)
                 {
                     CompleteWaiters(version);
                 }
@@ -83,13 +83,13 @@ internal sealed partial class ClusterUpstream
                 }
 
                 break;
-            case EntryKinds.HandoverBegin when instance == _node.InstanceId:
+            case EntryKinds.HandoverBegin when instance == MemberId:
                 Volatile.Read(ref _successor)?.BeginRecording();
                 break;
-            case EntryKinds.HandoverReady when instance != _node.InstanceId:
+            case EntryKinds.HandoverReady when instance != MemberId:
                 await OnSuccessorReadyAsync(instance!);
                 break;
-            case EntryKinds.HandoverDone when (string?)entry[EntryFields.Successor] == _node.InstanceId:
+            case EntryKinds.HandoverDone when (string?)entry[EntryFields.Successor] == MemberId:
                 await CompleteSuccessionAsync();
                 break;
         }
@@ -103,9 +103,9 @@ internal sealed partial class ClusterUpstream
     {
         // The epoch names this incarnation of the Stream: when its keys are deleted (or Redis comes back empty) a new one
         // is drawn, so an offset from before never matches the new Stream's ids.
-        await database.StringSetAsync(_epochKey, NewEpoch(), when: When.NotExists).WaitAsync(stopping);
-        var epoch = (string?)await database.StringGetAsync(_epochKey).WaitAsync(stopping);
-        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        await database.StringSetAsync(_keys.Epoch, NewEpoch(), when: When.NotExists).WaitAsync(stopping);
+        var epoch = (string?)await database.StringGetAsync(_keys.Epoch).WaitAsync(stopping);
+        var last = await database.StreamRangeAsync(_keys.Events, "-", "+", 1, Order.Descending).WaitAsync(stopping);
         lock (_startGate)
         {
             // A replay may have started reading first (EnsureLogHead): its position stands.
@@ -141,5 +141,5 @@ internal sealed partial class ClusterUpstream
     }
 
     private Task<RedisValue> AppendAsync(IDatabase database, NameValueEntry[] fields)
-        => database.StreamAddAsync(_eventsKey, fields, maxLength: _options.StreamMaxLength, useApproximateMaxLength: true);
+        => database.StreamAddAsync(_keys.Events, fields, maxLength: _options.StreamMaxLength, useApproximateMaxLength: true);
 }

@@ -25,12 +25,7 @@ internal sealed partial class ClusterUpstream : IUpstream
         new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Lock _waitersGate = new();
     private readonly SyncWaiters _waiters = new();
-    private readonly RedisKey _eventsKey;
-    private readonly RedisKey _topicsKey;
-    private readonly RedisKey _leaseKey;
-    private readonly RedisKey _handoverKey;
-    private readonly RedisKey _successorKey;
-    private readonly RedisKey _epochKey;
+    private readonly ClusterKeys _keys;
     private volatile Mode _mode = Mode.Cluster;
     private UpstreamConnection? _alone;
     private long _returnVersion = -1;
@@ -56,14 +51,8 @@ internal sealed partial class ClusterUpstream : IUpstream
         _timeProvider = node.TimeProvider;
         _logger = node.Logger;
         StreamName = subscriber.Name;
-
-        var prefix = KeyPrefix(StreamName);
-        _eventsKey = prefix + "events";
-        _topicsKey = prefix + "topics";
-        _leaseKey = prefix + "lease";
-        _handoverKey = prefix + "handover";
-        _successorKey = prefix + "successor";
-        _epochKey = prefix + "epoch";
+        MemberId = string.Concat(node.InstanceId, ".", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        _keys = new ClusterKeys(StreamName);
     }
 
     private enum Mode
@@ -78,20 +67,18 @@ internal sealed partial class ClusterUpstream : IUpstream
         Returning,
     }
 
-    /// <summary>The Redis Stream of <paramref name="streamName"/>'s events.</summary>
-    public static RedisKey EventsKeyOf(string streamName) => KeyPrefix(streamName) + "events";
-
-    /// <summary>The key of the epoch of <paramref name="streamName"/>'s Redis Stream.</summary>
-    public static RedisKey EpochKeyOf(string streamName) => KeyPrefix(streamName) + "epoch";
-
     /// <summary>Draws a new epoch for a Stream whose keys are being created.</summary>
     public static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
-    // One hash tag per session stream: its keys stay on one shard of a Redis Cluster (Lua touches several).
-    private static string KeyPrefix(string streamName) => $"relay:cluster:{{{streamName}}}:";
-
     /// <summary>The session stream's name in Redis and in logs (the session, and the shard for the guests' extra streams).</summary>
     public string StreamName { get; }
+
+    /// <summary>
+    /// This incarnation of the stream in Redis (instance id and a nonce): its topic entry, its lease, its confirmations
+    /// and its Stream entries name it. A session closed and opened again on one instance is two incarnations whose lives
+    /// overlap while the first one still shuts down; neither may take the other's entries for its own.
+    /// </summary>
+    public string MemberId { get; }
 
     /// <summary>This instance holds the lease and runs the session's PocketBase stream for the cluster.</summary>
     public bool IsOwner => Volatile.Read(ref _ownerFeed) is { IsPrimary: true };
@@ -125,9 +112,9 @@ internal sealed partial class ClusterUpstream : IUpstream
             if (_position.IsNull)
             {
                 var database = Database;
-                database.StringSet(_epochKey, NewEpoch(), when: When.NotExists);
-                var epoch = (string?)database.StringGet(_epochKey);
-                var last = database.StreamRange(_eventsKey, "-", "+", 1, Order.Descending);
+                database.StringSet(_keys.Epoch, NewEpoch(), when: When.NotExists);
+                var epoch = (string?)database.StringGet(_keys.Epoch);
+                var last = database.StreamRange(_keys.Events, "-", "+", 1, Order.Descending);
                 SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
             }
         }
@@ -160,7 +147,7 @@ internal sealed partial class ClusterUpstream : IUpstream
     /// <paramref name="count"/>. Synchronous: called under the session's lock for a replay (see ClusterSessionEventLog).
     /// </summary>
     public StreamEntry[] ReadRange(string first, string last, int count)
-        => Database.StreamRange(_eventsKey, first, last, count);
+        => Database.StreamRange(_keys.Events, first, last, count);
 
     public void Start() => _loop = Task.Run(RunAsync);
 
@@ -202,7 +189,7 @@ internal sealed partial class ClusterUpstream : IUpstream
 
     public async ValueTask DisposeAsync()
     {
-        _node.Remove(this);
+        _node.Leaving(this);
         if (!_node.Halted && _mode == Mode.Cluster && _node.IsConnected)
         {
             // Leaving while the instance runs on (the session's linger ended): another instance may still need the
@@ -225,6 +212,7 @@ internal sealed partial class ClusterUpstream : IUpstream
             await LeaveAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        _node.Left(this);
         FailWaiters(new ObjectDisposedException(nameof(ClusterUpstream)));
         _stopping.Dispose();
     }
@@ -351,7 +339,23 @@ internal sealed partial class ClusterUpstream : IUpstream
         var snapshot = _subscriber.GetTopics();
         var expiresAt = _timeProvider.GetUtcNow() + (_options.LeaseTime * 3);
         var value = InstanceTopics.Format(snapshot, expiresAt);
-        await database.HashSetAsync(_topicsKey, _node.InstanceId, value).WaitAsync(stopping);
+        var epoch = (string?)await database.ScriptEvaluateAsync(ClusterScripts.Publish, [_keys.Topics, _keys.Epoch], [MemberId, value]).WaitAsync(stopping);
+        if (epoch != _epoch)
+        {
+            // The Stream this incarnation reads was deleted before its entry was there to keep it (the last follower left
+            // meanwhile): read the new one from its end (its entry now keeps it), and tell the connections, which may
+            // have been replayed from the old one.
+            Log.StreamReplaced(_logger, StreamName);
+            lock (_startGate)
+            {
+                _position = RedisValue.Null;
+            }
+
+            await StartReadingAsync(database, stopping);
+            await _subscriber.OnResubscribedAsync();
+            dirty = true;
+        }
+
         _nextHeartbeat = _timeProvider.GetTimestamp() + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
         if (dirty)
         {
@@ -359,7 +363,10 @@ internal sealed partial class ClusterUpstream : IUpstream
         }
     }
 
-    /// <summary>Removes this instance's topics; when no other instance follows the stream any more, its keys too.</summary>
+    /// <summary>
+    /// Removes this incarnation's topics and lease; when no other incarnation (here or elsewhere) follows the stream any
+    /// more, its keys too, in one step (<see cref="ClusterScripts.Leave"/>).
+    /// </summary>
     private async Task LeaveAsync()
     {
         if (!_node.IsConnected)
@@ -367,15 +374,9 @@ internal sealed partial class ClusterUpstream : IUpstream
             return;
         }
 
-        var database = Database;
-        await database.HashDeleteAsync(_topicsKey, _node.InstanceId);
-        await ReleaseLeaseAsync(database);
-        var others = await ReadInstancesAsync(database);
-        if (others.Count == 0)
-        {
-            await database.KeyDeleteAsync([_eventsKey, _topicsKey, _epochKey]);
-        }
-        else
+        var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var deleted = (long)await Database.ScriptEvaluateAsync(ClusterScripts.Leave, [_keys.Topics, _keys.Lease, _keys.Events, _keys.Epoch], [MemberId, now]);
+        if (deleted == 0)
         {
             await _node.NotifyAsync('t', StreamName);
         }
