@@ -13,7 +13,7 @@ namespace Relay.Cluster;
 /// sessions open their own PocketBase streams exactly as a single instance does. On SIGTERM (<see cref="StopAsync"/>)
 /// it hands the streams it owns over to other instances, make before break.
 /// </summary>
-internal sealed partial class ClusterNode : IHostedService
+internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
 {
     private static readonly RedisChannel NotifyChannel = RedisChannel.Literal("relay:cluster:notify");
     private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
@@ -34,6 +34,7 @@ internal sealed partial class ClusterNode : IHostedService
         _services = services;
         TimeProvider = timeProvider;
         Logger = logger;
+        Store = new RedisClusterStore(this);
         if (Enabled)
         {
             metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => OwnedCount);
@@ -47,6 +48,9 @@ internal sealed partial class ClusterNode : IHostedService
     public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..16];
 
     public ClusterOptions Options { get; }
+
+    /// <summary>The Redis operations of the session logs.</summary>
+    public IClusterStore Store { get; }
 
     public TimeProvider TimeProvider { get; }
 
@@ -97,9 +101,10 @@ internal sealed partial class ClusterNode : IHostedService
     /// <summary>The session stream <paramref name="streamName"/> this instance follows, if any.</summary>
     public ClusterUpstream? Find(string streamName) => _upstreams.GetValueOrDefault(streamName);
 
-    /// <summary>The streams this instance follows whose name starts with <paramref name="prefix"/> (a session's shards).</summary>
-    public IEnumerable<ClusterUpstream> FindAll(string prefix)
-        => _upstreams.Values.Where(upstream => upstream.StreamName.StartsWith(prefix, StringComparison.Ordinal));
+    public IStreamFollower? FindFollower(string streamName) => Find(streamName);
+
+    public bool HasShards(string streamName)
+        => _upstreams.Keys.Any(name => name.Length > streamName.Length && name.StartsWith(streamName, StringComparison.Ordinal) && name[streamName.Length] == '#');
 
     /// <summary><c>Relay:History:MaxAge</c>: the Redis Streams are trimmed to it.</summary>
     public TimeSpan HistoryMaxAge => _services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;

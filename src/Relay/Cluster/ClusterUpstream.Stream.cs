@@ -18,10 +18,22 @@ internal sealed partial class ClusterUpstream
     {
         while (true)
         {
-            var entries = await database.StreamReadAsync(_keys.Events, _position, ReadBatch).WaitAsync(stopping);
+            RedisValue position;
+            lock (_startGate)
+            {
+                position = _position;
+            }
+
+            var entries = await database.StreamReadAsync(_keys.Events, position, ReadBatch).WaitAsync(stopping);
             foreach (var entry in entries)
             {
-                _position = entry.Id;
+                lock (_startGate)
+                {
+                    _position = entry.Id;
+                }
+
+                // Held before the session sees it: a replay bounded by what the session saw finds it here.
+                _recent.Add(entry);
                 await ApplyAsync(entry);
 
                 // After the session saw it (an event takes the session's lock inside ApplyAsync): a replay reads up to here.
@@ -108,7 +120,7 @@ internal sealed partial class ClusterUpstream
         var last = await database.StreamRangeAsync(_keys.Events, "-", "+", 1, Order.Descending).WaitAsync(stopping);
         lock (_startGate)
         {
-            // A replay may have started reading first (EnsureLogHead): its position stands.
+            // A replay may have positioned reading first (StartAt, after its read-ahead): its position stands.
             if (_position.IsNull)
             {
                 SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
@@ -121,6 +133,7 @@ internal sealed partial class ClusterUpstream
     {
         _epoch = epoch;
         _position = position;
+        _recent.Reset(StreamEntryId.Parse(position.ToString()));
         _fannedOut = position.ToString();
     }
 

@@ -12,8 +12,10 @@ namespace Relay.Cluster;
 /// When Redis is unreachable it falls back to a stream of its own (<see cref="Mode.Alone"/>) and comes back once the
 /// cluster holds its topics again; every such switch is a <c>Resync</c>. All Redis work runs on one loop per stream.
 /// </summary>
-internal sealed partial class ClusterUpstream : IUpstream
+internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
 {
+    private const int RecentCapacity = 256;
+
     private readonly IUpstreamSubscriber _subscriber;
     private readonly Func<IUpstreamSubscriber, UpstreamConnection> _createLocal;
     private readonly ClusterNode _node;
@@ -30,6 +32,9 @@ internal sealed partial class ClusterUpstream : IUpstream
     private UpstreamConnection? _alone;
     private long _returnVersion = -1;
     private RedisValue _position = RedisValue.Null;
+
+    // What a replay under the session's lock reads after its read-ahead (the read-ahead is at most seconds old).
+    private readonly RecentEntries _recent = new(RecentCapacity);
     private readonly Lock _startGate = new();
     private volatile string? _epoch;
     private volatile string? _fannedOut;
@@ -97,32 +102,6 @@ internal sealed partial class ClusterUpstream : IUpstream
         => _mode == Mode.Cluster && _epoch is { } epoch && _fannedOut is { } entryId ? (epoch, entryId) : null;
 
     /// <summary>
-    /// <see cref="LogHead"/>, starting to read the Stream first (synchronously) if the loop has not yet: called under the
-    /// session's lock by a replay on a stream just started, so its bound is where the loop goes on reading.
-    /// </summary>
-    public (string Epoch, string EntryId)? EnsureLogHead()
-    {
-        if (_mode != Mode.Cluster || !_node.IsConnected)
-        {
-            return null;
-        }
-
-        lock (_startGate)
-        {
-            if (_position.IsNull)
-            {
-                var database = Database;
-                database.StringSet(_keys.Epoch, NewEpoch(), when: When.NotExists);
-                var epoch = (string?)database.StringGet(_keys.Epoch);
-                var last = database.StreamRange(_keys.Events, "-", "+", 1, Order.Descending);
-                SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
-            }
-        }
-
-        return LogHead;
-    }
-
-    /// <summary>
     /// Starts reading the Stream after <paramref name="position"/> of <paramref name="epoch"/> unless reading has a
     /// position already (no I/O): a replay read ahead up to there, so everything after it comes live.
     /// </summary>
@@ -142,12 +121,9 @@ internal sealed partial class ClusterUpstream : IUpstream
         }
     }
 
-    /// <summary>
-    /// The Stream's entries from <paramref name="first"/> through <paramref name="last"/> (ids, inclusive), at most
-    /// <paramref name="count"/>. Synchronous: called under the session's lock for a replay (see ClusterSessionEventLog).
-    /// </summary>
-    public StreamEntry[] ReadRange(string first, string last, int count)
-        => Database.StreamRange(_keys.Events, first, last, count);
+    /// <summary>Entries read lately, from memory: a replay under the session's lock never waits for Redis.</summary>
+    public bool TryReadRecent(StreamEntryId first, StreamEntryId last, bool inclusive, out StreamEntry[] entries)
+        => _recent.TryRead(first, last, inclusive, out entries);
 
     public void Start() => _loop = Task.Run(RunAsync);
 
