@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Relay.Client.Protocol;
 using Relay.Sessions;
 using Relay.Upstream;
@@ -251,22 +250,21 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         List<RelayEvent> missed = [];
         for (var i = 1; i < entries.Length; i++)
         {
-            var entry = entries[i];
-            var kind = (string?)entry[EntryFields.Kind];
-            if (kind == EntryKinds.Resync)
+            var entry = ClusterEntry.Decode(entries[i]);
+            if (entry.Kind == EntryKinds.Resync)
             {
                 return false;
             }
 
-            if (kind == EntryKinds.Event && (string?)entry[EntryFields.Topic] == upstreamTopic)
+            if (entry.Kind == EntryKinds.Event && entry.Topic == upstreamTopic)
             {
                 missed.Add(new RelayEvent
                 {
                     // The session sets the client's topic (the route's) when it replays.
                     Topic = string.Empty,
-                    Action = (string)entry[EntryFields.Action]!,
-                    Record = JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
-                    Offset = Format(epoch, StreamEntryId.Parse(entry.Id.ToString())),
+                    Action = entry.Action!,
+                    Record = entry.RecordElement(),
+                    Offset = Format(epoch, StreamEntryId.Parse(entries[i].Id.ToString())),
                 });
             }
         }

@@ -46,7 +46,7 @@ internal sealed partial class ClusterUpstream
 
         // Returning instances take leases too: after Redis restarts empty every instance is returning, and one of them
         // must own the stream before any can be confirmed.
-        if (_node.Stopping || _mode == Mode.Alone)
+        if (_node.Stopping || _state.Kind == Mode.Alone)
         {
             return;
         }
@@ -76,7 +76,7 @@ internal sealed partial class ClusterUpstream
     private async Task BecomeOwnerAsync(IDatabase database, CancellationToken stopping)
     {
         var last = await database.StreamRangeAsync(_keys.Events, "-", "+", 1, Order.Descending).WaitAsync(stopping);
-        var takeover = last.Length > 0 && (string?)last[0][EntryFields.Instance] != MemberId;
+        var takeover = last.Length > 0 && ClusterEntry.Decode(last[0]).Member != MemberId;
         var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: false);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
@@ -101,7 +101,7 @@ internal sealed partial class ClusterUpstream
             try
             {
                 await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
-                await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, MemberId)]);
+                await AppendAndNotifyAsync(ClusterEntry.Resync(MemberId));
                 return;
             }
             catch (Exception ex)
@@ -119,7 +119,7 @@ internal sealed partial class ClusterUpstream
         var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: true);
         Volatile.Write(ref _successor, feed);
         _successionDeadline = _timeProvider.GetTimestamp() + (long)(_options.HandoverTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
-        await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.HandoverBegin), new(EntryFields.Instance, MemberId)]).WaitAsync(stopping);
+        await AppendAsync(database, ClusterEntry.HandoverBegin(MemberId)).WaitAsync(stopping);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
         feed.Connection.Start();
@@ -132,7 +132,7 @@ internal sealed partial class ClusterUpstream
         try
         {
             await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
-            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverReady), new(EntryFields.Instance, MemberId)]);
+            await AppendAndNotifyAsync(ClusterEntry.HandoverReady(MemberId));
         }
         catch (Exception ex)
         {
@@ -152,7 +152,7 @@ internal sealed partial class ClusterUpstream
         await StopOwningAsync();
         var database = Database;
         await database.ScriptEvaluateAsync(ClusterScripts.Transfer, [_keys.Lease], [MemberId, successor, LeaseMilliseconds]);
-        await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverDone), new(EntryFields.Instance, MemberId), new(EntryFields.Successor, successor)]);
+        await AppendAndNotifyAsync(ClusterEntry.HandoverDone(MemberId, successor));
         await database.ScriptEvaluateAsync(ClusterScripts.DeleteIfHeld, [_keys.Handover], [MemberId]);
         Log.HandedOver(_logger, StreamName);
         _handingOver = false;
@@ -179,7 +179,7 @@ internal sealed partial class ClusterUpstream
     /// </summary>
     public async Task HandOverAsync()
     {
-        if (Volatile.Read(ref _ownerFeed) is null || _mode != Mode.Cluster || !_node.IsConnected)
+        if (Volatile.Read(ref _ownerFeed) is null || _state.Kind != Mode.Cluster || !_node.IsConnected)
         {
             return;
         }
@@ -235,7 +235,7 @@ internal sealed partial class ClusterUpstream
         try
         {
             await feed.Connection!.WaitForSyncAsync(version, _stopping.Token);
-            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, MemberId), new(EntryFields.Versions, versions)]);
+            await AppendAndNotifyAsync(ClusterEntry.Applied(MemberId, versions));
         }
         catch (Exception ex)
         {
@@ -278,15 +278,23 @@ internal sealed partial class ClusterUpstream
             // Not lost silently: every follower cut off from Redis runs its own stream and resyncs its connections,
             // and resyncs them again when it returns. Failing fast keeps the owner's stream from backing up meanwhile.
             // The Stream gets a gap entry before the next append, so no recovery read spans the dropped events.
-            _appendDropped = true;
+            Interlocked.Exchange(ref _appendDropped, 1);
             return;
         }
 
         var database = Database;
-        if (_appendDropped)
+        // Appends come from the owner's stream and from confirmations running beside it: exactly one of them writes the gap.
+        if (Interlocked.Exchange(ref _appendDropped, 0) == 1)
         {
-            await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, MemberId)]);
-            _appendDropped = false;
+            try
+            {
+                await AppendAsync(database, ClusterEntry.Resync(MemberId));
+            }
+            catch
+            {
+                Interlocked.Exchange(ref _appendDropped, 1);
+                throw;
+            }
         }
 
         var append = AppendAsync(database, fields);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Relay.Upstream;
 using StackExchange.Redis;
 
@@ -47,41 +46,37 @@ internal sealed partial class ClusterUpstream
         }
     }
 
-    private async Task ApplyAsync(StreamEntry entry)
+    private async Task ApplyAsync(StreamEntry streamEntry)
     {
-        var kind = (string?)entry[EntryFields.Kind];
-        var instance = (string?)entry[EntryFields.Instance];
-        switch (kind)
+        var entry = ClusterEntry.Decode(streamEntry);
+        var instance = entry.Member;
+        switch (entry.Kind)
         {
             case EntryKinds.Event:
-                var upstreamEvent = new UpstreamEvent(
-                    (string)entry[EntryFields.Topic]!,
-                    (string)entry[EntryFields.Action]!,
-                    JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
-                    _timeProvider.GetTimestamp())
+                var upstreamEvent = new UpstreamEvent(entry.Topic!, entry.Action!, entry.RecordElement(), _timeProvider.GetTimestamp())
                 {
-                    LogOffset = _epoch is { } epoch ? string.Concat(epoch, "-", entry.Id.ToString()) : null,
+                    LogOffset = _epoch is { } epoch ? string.Concat(epoch, "-", streamEntry.Id.ToString()) : null,
                 };
                 Volatile.Read(ref _successor)?.RecordPrimary(upstreamEvent);
                 // Also a topic not yet published from here: the session routes only what it holds on this stream, and a
                 // connection that was replayed up to here must get the events after it live.
-                if (_mode == Mode.Cluster)
+                if (_state.Kind == Mode.Cluster)
                 {
                     await _subscriber.OnEventAsync(upstreamEvent);
                 }
 
                 break;
             case EntryKinds.Applied:
-                if (ParseApplied((string?)entry[EntryFields.Versions], MemberId) is { } version)
+                if (ParseApplied(entry.Versions, MemberId) is { } version)
                 {
                     CompleteWaiters(version);
                 }
 
                 break;
             case EntryKinds.Refused:
-                var refused = ((string?)entry[EntryFields.Topics] ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                var refused = entry.Topics;
                 FailRefused(refused);
-                if (_mode == Mode.Cluster)
+                if (_state.Kind == Mode.Cluster)
                 {
                     _subscriber.OnTopicsRefused(refused);
                     RequestSync();
@@ -89,7 +84,7 @@ internal sealed partial class ClusterUpstream
 
                 break;
             case EntryKinds.Resync:
-                if (_mode == Mode.Cluster)
+                if (_state.Kind == Mode.Cluster)
                 {
                     await _subscriber.OnResubscribedAsync();
                 }
@@ -101,7 +96,7 @@ internal sealed partial class ClusterUpstream
             case EntryKinds.HandoverReady when instance != MemberId:
                 await OnSuccessorReadyAsync(instance!);
                 break;
-            case EntryKinds.HandoverDone when (string?)entry[EntryFields.Successor] == MemberId:
+            case EntryKinds.HandoverDone when entry.Successor == MemberId:
                 await CompleteSuccessionAsync();
                 break;
         }

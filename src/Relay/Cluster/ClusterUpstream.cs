@@ -11,6 +11,12 @@ namespace Relay.Cluster;
 /// for the union of every instance's topics and appends what it reads to the Redis Stream (<see cref="OwnerFeed"/>).
 /// When Redis is unreachable it falls back to a stream of its own (<see cref="Mode.Alone"/>) and comes back once the
 /// cluster holds its topics again; every such switch is a <c>Resync</c>. All Redis work runs on one loop per stream.
+/// <para>
+/// Lock order (a lock is only taken after those to its left, never the other way): the session's lock, then this
+/// stream's <c>_startGate</c> (a replay positions reading: <see cref="StartAt"/>), then <see cref="RecentEntries"/>'
+/// lock; the session's lock, then <see cref="ClusterSessionEventLog"/>'s read-ahead lock. <c>_waitersGate</c> and
+/// <see cref="OwnerFeed"/>'s lock are leaves. The loop holds none of them while it hands an entry to the session.
+/// </para>
 /// </summary>
 internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
 {
@@ -28,9 +34,8 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     private readonly Lock _waitersGate = new();
     private readonly SyncWaiters _waiters = new();
     private readonly ClusterKeys _keys;
-    private volatile Mode _mode = Mode.Cluster;
-    private UpstreamConnection? _alone;
-    private long _returnVersion = -1;
+    // How the stream runs: one immutable value, replaced whole by the loop under _waitersGate, read anywhere without it.
+    private volatile ModeState _state = ModeState.Following;
     private RedisValue _position = RedisValue.Null;
 
     // What a replay under the session's lock reads after its read-ahead (the read-ahead is at most seconds old).
@@ -38,7 +43,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     private readonly Lock _startGate = new();
     private volatile string? _epoch;
     private volatile string? _fannedOut;
-    private bool _appendDropped;
+    private int _appendDropped;
 
     // The guests' topics spread over several streams in the order each instance saw them, so two instances may hold one
     // topic on different streams: the session delivers an event only from the stream that holds it here, never twice.
@@ -72,6 +77,12 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         Returning,
     }
 
+    /// <summary>The mode and what belongs to it: the own stream (alone and returning) and the version a return waits for.</summary>
+    private sealed record ModeState(Mode Kind, UpstreamConnection? Alone, long ReturnVersion)
+    {
+        public static readonly ModeState Following = new(Mode.Cluster, null, -1);
+    }
+
     /// <summary>Draws a new epoch for a Stream whose keys are being created.</summary>
     public static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
@@ -91,7 +102,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     private IDatabase Database => _node.Redis.GetDatabase();
 
     /// <summary>This instance reads the session's Redis Stream (cluster mode; not while running alone or returning).</summary>
-    public bool FollowsStream => _mode == Mode.Cluster;
+    public bool FollowsStream => _state.Kind == Mode.Cluster;
 
     /// <summary>
     /// The Redis Stream's epoch (random, drawn when the Stream's keys are created) while this instance follows it, and the
@@ -99,7 +110,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     /// now. Null while running alone (the session's own log answers then).
     /// </summary>
     public (string Epoch, string EntryId)? LogHead
-        => _mode == Mode.Cluster && _epoch is { } epoch && _fannedOut is { } entryId ? (epoch, entryId) : null;
+        => _state.Kind == Mode.Cluster && _epoch is { } epoch && _fannedOut is { } entryId ? (epoch, entryId) : null;
 
     /// <summary>
     /// Starts reading the Stream after <paramref name="position"/> of <paramref name="epoch"/> unless reading has a
@@ -107,7 +118,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     /// </summary>
     public void StartAt(string epoch, RedisValue position)
     {
-        if (_mode != Mode.Cluster)
+        if (_state.Kind != Mode.Cluster)
         {
             return;
         }
@@ -129,9 +140,9 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
 
     public void RequestSync()
     {
-        if (_mode != Mode.Cluster)
+        if (_state is { Kind: not Mode.Cluster, Alone: { } alone })
         {
-            Volatile.Read(ref _alone)?.RequestSync();
+            alone.RequestSync();
         }
 
         Volatile.Write(ref _topicsDirty, true);
@@ -143,7 +154,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         Task waiting;
         lock (_waitersGate)
         {
-            if (_mode == Mode.Alone && _alone is { } alone)
+            if (_state is { Kind: Mode.Alone, Alone: { } alone })
             {
                 return alone.WaitForSyncAsync(version, cancellationToken, upstreamTopic);
             }
@@ -166,7 +177,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     public async ValueTask DisposeAsync()
     {
         _node.Leaving(this);
-        if (!_node.Halted && _mode == Mode.Cluster && _node.IsConnected)
+        if (!_node.Halted && _state.Kind == Mode.Cluster && _node.IsConnected)
         {
             // Leaving while the instance runs on (the session's linger ended): another instance may still need the
             // stream, so hand it over as on SIGTERM.
@@ -178,7 +189,14 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         await _loop;
         await StopOwningAsync();
         await StopSuccessorAsync();
-        if (Interlocked.Exchange(ref _alone, null) is { } alone)
+        UpstreamConnection? ownStream;
+        lock (_waitersGate)
+        {
+            ownStream = _state.Alone;
+            _state = _state with { Alone = null };
+        }
+
+        if (ownStream is { } alone)
         {
             await alone.DisposeAsync();
         }
@@ -267,7 +285,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         }
 
         var database = Database;
-        if (_mode == Mode.Alone)
+        if (_state.Kind == Mode.Alone)
         {
             BeginReturn();
         }
@@ -301,7 +319,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             await RefreshUnionAsync(database, feed, stopping);
         }
 
-        if (_mode == Mode.Returning && _waiters.Confirmed >= _returnVersion)
+        if (_state is { Kind: Mode.Returning } returning && _waiters.Confirmed >= returning.ReturnVersion)
         {
             await CompleteReturnAsync();
         }

@@ -118,13 +118,13 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
     }
 
     public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
-        => _ = _append([new(EntryFields.Kind, EntryKinds.Refused), new(EntryFields.Instance, _instanceId), new(EntryFields.Topics, string.Join('\n', upstreamTopics))]);
+        => _ = _append(ClusterEntry.Refused(_instanceId, upstreamTopics));
 
     public async ValueTask OnResubscribedAsync()
     {
         if (_primary)
         {
-            await _append([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _instanceId)]);
+            await _append(ClusterEntry.Resync(_instanceId));
         }
     }
 
@@ -178,12 +178,6 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
 
     public void Dispose() => _publishGate.Dispose();
 
-    private NameValueEntry[] EventEntry(in UpstreamEvent upstreamEvent) =>
-    [
-        new(EntryFields.Kind, EntryKinds.Event),
-        new(EntryFields.Instance, _instanceId),
-        new(EntryFields.Topic, upstreamEvent.UpstreamTopic),
-        new(EntryFields.Action, upstreamEvent.Action),
-        new(EntryFields.Record, upstreamEvent.Record.GetRawText()),
-    ];
+    private NameValueEntry[] EventEntry(in UpstreamEvent upstreamEvent)
+        => ClusterEntry.Event(_instanceId, upstreamEvent.UpstreamTopic, upstreamEvent.Action, upstreamEvent.Record.GetRawText());
 }

@@ -171,7 +171,7 @@ public class ClusterSessionEventLogTests
         var follower = Following();
         var log = Log(follower);
         var since = Read(follower, Event("0"));
-        Read(follower, [new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, "owner.1")]);
+        Read(follower, ClusterEntry.Resync("owner.1"));
         Read(follower, Event("1"));
 
         Assert.False(log.TryReadSince(Offset(_store.EpochOf(_name), since), Topic, out _));
@@ -287,14 +287,8 @@ public class ClusterSessionEventLogTests
         return id;
     }
 
-    private static NameValueEntry[] Event(string title, string topic = Topic) =>
-    [
-        new(EntryFields.Kind, EntryKinds.Event),
-        new(EntryFields.Instance, "owner.1"),
-        new(EntryFields.Topic, topic),
-        new(EntryFields.Action, "update"),
-        new(EntryFields.Record, $$"""{"id":"r1","title":"{{title}}"}"""),
-    ];
+    private static NameValueEntry[] Event(string title, string topic = Topic)
+        => ClusterEntry.Event("owner.1", topic, "update", $$"""{"id":"r1","title":"{{title}}"}""");
 
     private static string Offset(string epoch, string id) => string.Concat(epoch, "-", id);
 

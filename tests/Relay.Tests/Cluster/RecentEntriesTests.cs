@@ -71,5 +71,5 @@ public class RecentEntriesTests
 
     private static StreamEntryId Id(long sequence) => new(5, sequence);
 
-    private static StreamEntry Entry(long sequence) => new($"5-{sequence}", [new(EntryFields.Kind, EntryKinds.Event)]);
+    private static StreamEntry Entry(long sequence) => new($"5-{sequence}", ClusterEntry.Resync("m"));
 }
