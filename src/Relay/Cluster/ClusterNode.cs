@@ -15,13 +15,13 @@ namespace Relay.Cluster;
 /// </summary>
 internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
 {
-    private static readonly RedisChannel NotifyChannel = RedisChannel.Literal("relay:cluster:notify");
     private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
 
     // Streams whose session closed, still handing over and leaving: the session may already have a new incarnation of
     // the stream in _upstreams, and both need the notifications (the old one to see its successor ready).
     private readonly ConcurrentDictionary<string, ClusterUpstream> _leaving = new(StringComparer.Ordinal);
-    private readonly IServiceProvider _services;
+    private readonly IServiceProvider? _services;
+    private readonly Func<TimeSpan> _historyMaxAge;
     private readonly Lock _subscribeGate = new();
     private IConnectionMultiplexer? _redis;
     private volatile bool _stopping;
@@ -32,13 +32,26 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
         Enabled = redisOptions.Value.IsConfigured;
         Options = options.Value;
         _services = services;
+        _historyMaxAge = () => services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;
         TimeProvider = timeProvider;
         Logger = logger;
-        Store = new RedisClusterStore(this);
+        Store = new RedisClusterStore(() => Redis);
         if (Enabled)
         {
             metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => OwnedCount);
         }
+    }
+
+    /// <summary>An instance on <paramref name="store"/> (an in-memory one in unit tests, shared by the instances of one test).</summary>
+    internal ClusterNode(IClusterStore store, ClusterOptions options, TimeSpan historyMaxAge, TimeProvider timeProvider, ILogger logger)
+    {
+        Enabled = true;
+        Options = options;
+        _historyMaxAge = () => historyMaxAge;
+        TimeProvider = timeProvider;
+        Logger = logger;
+        Store = store;
+        _ = SubscribeAsync();
     }
 
     /// <summary>Cluster mode is on (<c>Relay:Redis:Configuration</c> is set).</summary>
@@ -49,7 +62,7 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
 
     public ClusterOptions Options { get; }
 
-    /// <summary>The Redis operations of the session logs.</summary>
+    /// <summary>The Redis operations of cluster mode.</summary>
     public IClusterStore Store { get; }
 
     public TimeProvider TimeProvider { get; }
@@ -63,9 +76,9 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
     public bool Halted => _halted;
 
     /// <summary>Redis answers; when not, every session runs its own stream as when alone.</summary>
-    public bool IsConnected => Redis.IsConnected;
+    public bool IsConnected => Store.IsConnected;
 
-    public IConnectionMultiplexer Redis
+    private IConnectionMultiplexer Redis
     {
         get
         {
@@ -78,9 +91,8 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
             {
                 if (_redis is null)
                 {
-                    var created = _services.GetRequiredService<IConnectionMultiplexer>();
-                    _ = SubscribeAsync(created);
-                    _redis = created;
+                    _redis = _services!.GetRequiredService<IConnectionMultiplexer>();
+                    _ = SubscribeAsync();
                 }
 
                 return _redis;
@@ -107,7 +119,7 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
         => _upstreams.Keys.Any(name => name.Length > streamName.Length && name.StartsWith(streamName, StringComparison.Ordinal) && name[streamName.Length] == '#');
 
     /// <summary><c>Relay:History:MaxAge</c>: the Redis Streams are trimmed to it.</summary>
-    public TimeSpan HistoryMaxAge => _services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;
+    public TimeSpan HistoryMaxAge => _historyMaxAge();
 
     /// <summary><paramref name="upstream"/>'s session closed: it is no longer found, but still notified until it has left.</summary>
     public void Leaving(ClusterUpstream upstream)
@@ -124,7 +136,7 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
     }
 
     /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>
-    public Task NotifyAsync(char kind, string streamName) => Redis.GetSubscriber().PublishAsync(NotifyChannel, $"{kind}{streamName}");
+    public Task NotifyAsync(char kind, string streamName) => Store.NotifyAsync($"{kind}{streamName}");
 
     /// <summary>
     /// Connects to Redis (and listens for notifications) at startup, in the background, rather than on the first hub call:
@@ -134,7 +146,7 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
     {
         if (Enabled)
         {
-            _ = Task.Run(() => Redis, CancellationToken.None);
+            _ = Task.Run(() => Store.IsConnected, CancellationToken.None);
         }
 
         return Task.CompletedTask;
@@ -168,11 +180,11 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
     /// Not awaited under the lock: Redis may be down when the first session starts. The multiplexer keeps the
     /// subscription and restores it when it reconnects; meanwhile every stream polls once per RenewInterval.
     /// </summary>
-    private async Task SubscribeAsync(IConnectionMultiplexer redis)
+    private async Task SubscribeAsync()
     {
         try
         {
-            await redis.GetSubscriber().SubscribeAsync(NotifyChannel, (_, message) => OnNotified(message));
+            await Store.Subscribe(OnNotified);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -180,9 +192,8 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
         }
     }
 
-    private void OnNotified(RedisValue message)
+    private void OnNotified(string text)
     {
-        var text = message.ToString();
         if (text.Length < 2)
         {
             return;

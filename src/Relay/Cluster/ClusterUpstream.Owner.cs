@@ -11,20 +11,15 @@ internal sealed partial class ClusterUpstream
     private volatile bool _handingOver;
     private TaskCompletionSource _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private long LeaseMilliseconds => (long)_options.LeaseTime.TotalMilliseconds;
-
     /// <summary>Renews the lease it holds, or takes a free one (or a successor's place when the owner is handing over).</summary>
-    private async Task LeaseAsync(IDatabase database, CancellationToken stopping)
+    private async Task LeaseAsync(IClusterStore database, CancellationToken stopping)
     {
         _unionDue = true;
         if (Volatile.Read(ref _ownerFeed) is not null)
         {
             // Trimming by age (MAXLEN on each append trims by count); readers also refuse an offset older than that.
-            var minId = (_timeProvider.GetUtcNow() - _node.HistoryMaxAge).ToUnixTimeMilliseconds();
-            await database.ExecuteAsync("XTRIM", _keys.Events, "MINID", "~", $"{minId}-0").WaitAsync(stopping);
-
-            var renewed = (long)await database.ScriptEvaluateAsync(ClusterScripts.Renew, [_keys.Lease], [MemberId, LeaseMilliseconds]).WaitAsync(stopping);
-            if (renewed != 1)
+            await database.TrimOlderThanAsync(_keys, _timeProvider.GetUtcNow() - _node.HistoryMaxAge).WaitAsync(stopping);
+            if (!await database.RenewAsync(_keys.Lease, MemberId, _options.LeaseTime).WaitAsync(stopping))
             {
                 Log.LeaseLost(_logger, StreamName);
                 await StopOwningAsync();
@@ -51,11 +46,11 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        var handover = await database.StringGetAsync(_keys.Handover).WaitAsync(stopping);
-        if (handover.HasValue)
+        var handover = await database.GetAsync(_keys.Handover).WaitAsync(stopping);
+        if (handover is not null)
         {
             if (handover != MemberId
-                && await database.StringSetAsync(_keys.Successor, MemberId, _options.HandoverTimeout, When.NotExists).WaitAsync(stopping))
+                && await database.TryTakeAsync(_keys.Successor, MemberId, _options.HandoverTimeout).WaitAsync(stopping))
             {
                 await StartSuccessionAsync(database, stopping);
             }
@@ -63,7 +58,7 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        if (await database.StringSetAsync(_keys.Lease, MemberId, _options.LeaseTime, When.NotExists).WaitAsync(stopping))
+        if (await database.TryTakeAsync(_keys.Lease, MemberId, _options.LeaseTime).WaitAsync(stopping))
         {
             await BecomeOwnerAsync(database, stopping);
         }
@@ -73,10 +68,10 @@ internal sealed partial class ClusterUpstream
     /// Took a free lease. When another instance published last, it owned the stream and is gone without a handover
     /// (crashed, or cut off from Redis): events may have been lost, so every follower is told to resync.
     /// </summary>
-    private async Task BecomeOwnerAsync(IDatabase database, CancellationToken stopping)
+    private async Task BecomeOwnerAsync(IClusterStore database, CancellationToken stopping)
     {
-        var last = await database.StreamRangeAsync(_keys.Events, "-", "+", 1, Order.Descending).WaitAsync(stopping);
-        var takeover = last.Length > 0 && ClusterEntry.Decode(last[0]).Member != MemberId;
+        var last = await database.LastEntryAsync(_keys).WaitAsync(stopping);
+        var takeover = last is { } entry && ClusterEntry.Decode(entry).Member != MemberId;
         var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: false);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
@@ -114,7 +109,7 @@ internal sealed partial class ClusterUpstream
     }
 
     /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
-    private async Task StartSuccessionAsync(IDatabase database, CancellationToken stopping)
+    private async Task StartSuccessionAsync(IClusterStore database, CancellationToken stopping)
     {
         var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: true);
         Volatile.Write(ref _successor, feed);
@@ -150,10 +145,10 @@ internal sealed partial class ClusterUpstream
         }
 
         await StopOwningAsync();
-        var database = Database;
-        await database.ScriptEvaluateAsync(ClusterScripts.Transfer, [_keys.Lease], [MemberId, successor, LeaseMilliseconds]);
+        var database = Store;
+        await database.TransferAsync(_keys.Lease, MemberId, successor, _options.LeaseTime);
         await AppendAndNotifyAsync(ClusterEntry.HandoverDone(MemberId, successor));
-        await database.ScriptEvaluateAsync(ClusterScripts.DeleteIfHeld, [_keys.Handover], [MemberId]);
+        await database.DeleteIfHeldAsync(_keys.Handover, MemberId);
         Log.HandedOver(_logger, StreamName);
         _handingOver = false;
         _handedOver.TrySetResult();
@@ -169,7 +164,7 @@ internal sealed partial class ClusterUpstream
         await feed.CompleteSuccessionAsync();
         Volatile.Write(ref _ownerFeed, feed);
         _unionDue = true;
-        await Database.ScriptEvaluateAsync(ClusterScripts.DeleteIfHeld, [_keys.Successor], [MemberId]);
+        await Store.DeleteIfHeldAsync(_keys.Successor, MemberId);
         Log.Owning(_logger, StreamName, takeover: false);
     }
 
@@ -184,7 +179,7 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        var database = Database;
+        var database = Store;
         var others = await ReadInstancesAsync(database);
         if (others.Count == 0)
         {
@@ -193,7 +188,7 @@ internal sealed partial class ClusterUpstream
 
         _handedOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _handingOver = true;
-        await database.StringSetAsync(_keys.Handover, MemberId, _options.HandoverTimeout);
+        await database.SetAsync(_keys.Handover, MemberId, _options.HandoverTimeout);
         await _node.NotifyAsync('h', StreamName);
         try
         {
@@ -206,7 +201,7 @@ internal sealed partial class ClusterUpstream
     }
 
     /// <summary>Recomputes the union of every live instance's topics; confirms instance versions once PocketBase holds them.</summary>
-    private async Task RefreshUnionAsync(IDatabase database, OwnerFeed feed, CancellationToken stopping)
+    private async Task RefreshUnionAsync(IClusterStore database, OwnerFeed feed, CancellationToken stopping)
     {
         if (!_unionDue && feed.Connection is not null)
         {
@@ -247,9 +242,9 @@ internal sealed partial class ClusterUpstream
     }
 
     /// <summary>Every instance's live topic entry (expired ones, of instances that stopped renewing, are removed).</summary>
-    private async Task<Dictionary<string, InstanceTopics>> ReadInstancesAsync(IDatabase database, bool includeSelf = false)
+    private async Task<Dictionary<string, InstanceTopics>> ReadInstancesAsync(IClusterStore database, bool includeSelf = false)
     {
-        var entries = await database.HashGetAllAsync(_keys.Topics);
+        var entries = await database.ReadTopicsAsync(_keys);
         var now = _timeProvider.GetUtcNow();
         var live = new Dictionary<string, InstanceTopics>(StringComparer.Ordinal);
         foreach (var entry in entries)
@@ -258,7 +253,7 @@ internal sealed partial class ClusterUpstream
             if (InstanceTopics.Parse(entry.Value) is not { } topics || topics.ExpiresAt < now)
             {
                 // Only the entry read: its incarnation may have come back and written a fresh one since.
-                await database.ScriptEvaluateAsync(ClusterScripts.DeleteFieldIfUnchanged, [_keys.Topics], [entry.Name, entry.Value]);
+                await database.RemoveTopicsIfUnchangedAsync(_keys, instance, (string)entry.Value!);
                 continue;
             }
 
@@ -282,7 +277,7 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        var database = Database;
+        var database = Store;
         // Appends come from the owner's stream and from confirmations running beside it: exactly one of them writes the gap.
         if (Interlocked.Exchange(ref _appendDropped, 0) == 1)
         {

@@ -13,7 +13,7 @@ internal sealed partial class ClusterUpstream
     /// XREAD would stall every other call: readers are woken by a PUBLISH after each append instead (and poll once per
     /// <see cref="ClusterOptions.RenewInterval"/> in case one was lost).
     /// </summary>
-    private async Task ReadStreamAsync(IDatabase database, CancellationToken stopping)
+    private async Task ReadStreamAsync(IClusterStore database, CancellationToken stopping)
     {
         while (true)
         {
@@ -23,7 +23,7 @@ internal sealed partial class ClusterUpstream
                 position = _position;
             }
 
-            var entries = await database.StreamReadAsync(_keys.Events, position, ReadBatch).WaitAsync(stopping);
+            var entries = await database.ReadAfterAsync(_keys, position, ReadBatch).WaitAsync(stopping);
             foreach (var entry in entries)
             {
                 lock (_startGate)
@@ -106,19 +106,18 @@ internal sealed partial class ClusterUpstream
     /// Starts reading at the end of the Stream: everything a new follower needs comes after the owner's confirmation of
     /// its topics. Called before the topics are first published, or that confirmation could come before the start.
     /// </summary>
-    private async Task StartReadingAsync(IDatabase database, CancellationToken stopping)
+    private async Task StartReadingAsync(IClusterStore database, CancellationToken stopping)
     {
         // The epoch names this incarnation of the Stream: when its keys are deleted (or Redis comes back empty) a new one
         // is drawn, so an offset from before never matches the new Stream's ids.
-        await database.StringSetAsync(_keys.Epoch, NewEpoch(), when: When.NotExists).WaitAsync(stopping);
-        var epoch = (string?)await database.StringGetAsync(_keys.Epoch).WaitAsync(stopping);
-        var last = await database.StreamRangeAsync(_keys.Events, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        var epoch = await database.GetOrCreateEpochAsync(_keys).WaitAsync(stopping);
+        var last = await database.LastEntryAsync(_keys).WaitAsync(stopping);
         lock (_startGate)
         {
             // A replay may have positioned reading first (StartAt, after its read-ahead): its position stands.
             if (_position.IsNull)
             {
-                SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
+                SetStart(epoch, last is { } entry ? entry.Id : "0-0");
             }
         }
     }
@@ -148,6 +147,6 @@ internal sealed partial class ClusterUpstream
         return null;
     }
 
-    private Task<RedisValue> AppendAsync(IDatabase database, NameValueEntry[] fields)
-        => database.StreamAddAsync(_keys.Events, fields, maxLength: _options.StreamMaxLength, useApproximateMaxLength: true);
+    private Task<RedisValue> AppendAsync(IClusterStore database, NameValueEntry[] fields)
+        => database.AppendAsync(_keys, fields, _options.StreamMaxLength);
 }

@@ -99,7 +99,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     /// <summary>This instance holds the lease and runs the session's PocketBase stream for the cluster.</summary>
     public bool IsOwner => Volatile.Read(ref _ownerFeed) is { IsPrimary: true };
 
-    private IDatabase Database => _node.Redis.GetDatabase();
+    private IClusterStore Store => _node.Store;
 
     /// <summary>This instance reads the session's Redis Stream (cluster mode; not while running alone or returning).</summary>
     public bool FollowsStream => _state.Kind == Mode.Cluster;
@@ -284,7 +284,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             return;
         }
 
-        var database = Database;
+        var database = Store;
         if (_state.Kind == Mode.Alone)
         {
             BeginReturn();
@@ -326,14 +326,14 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     }
 
     /// <summary>Writes this instance's topics (with their version and an expiry, renewed as a heartbeat) to the session's hash.</summary>
-    private async Task PublishTopicsAsync(IDatabase database, CancellationToken stopping)
+    private async Task PublishTopicsAsync(IClusterStore database, CancellationToken stopping)
     {
         var dirty = Volatile.Read(ref _topicsDirty);
         Volatile.Write(ref _topicsDirty, false);
         var snapshot = _subscriber.GetTopics();
         var expiresAt = _timeProvider.GetUtcNow() + (_options.LeaseTime * 3);
         var value = InstanceTopics.Format(snapshot, expiresAt);
-        var epoch = (string?)await database.ScriptEvaluateAsync(ClusterScripts.Publish, [_keys.Topics, _keys.Epoch], [MemberId, value]).WaitAsync(stopping);
+        var epoch = await database.PublishTopicsAsync(_keys, MemberId, value).WaitAsync(stopping);
         if (epoch != _epoch)
         {
             // The Stream this incarnation reads was deleted before its entry was there to keep it (the last follower left
@@ -368,9 +368,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             return;
         }
 
-        var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var deleted = (long)await Database.ScriptEvaluateAsync(ClusterScripts.Leave, [_keys.Topics, _keys.Lease, _keys.Events, _keys.Epoch], [MemberId, now]);
-        if (deleted == 0)
+        if (!await Store.LeaveAsync(_keys, MemberId, _timeProvider.GetUtcNow()))
         {
             await _node.NotifyAsync('t', StreamName);
         }
