@@ -236,7 +236,7 @@ internal sealed partial class ClusterUpstream
         {
             // PocketBase unreachable or the stream closed: the waiting subscriptions time out (upstream_unavailable);
             // the next change or lease tick confirms again.
-            feed.AckedVersions = string.Empty;
+            feed.ForgetConfirmation(versions);
             Log.ConfirmFailed(_logger, StreamName, ex.GetType().Name);
         }
     }

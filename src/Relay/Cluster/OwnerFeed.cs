@@ -48,8 +48,20 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
     /// <summary>Publishing to the Redis Stream (false while a successor waits for the old owner to let go).</summary>
     public bool IsPrimary => _primary;
 
-    /// <summary>The instance versions last confirmed with an <c>applied</c> entry.</summary>
-    public string AckedVersions { get; set; } = string.Empty;
+    private string _ackedVersions = string.Empty;
+
+    /// <summary>The instance versions last confirmed with an <c>applied</c> entry (set by the loop).</summary>
+    public string AckedVersions
+    {
+        get => Volatile.Read(ref _ackedVersions);
+        set => Volatile.Write(ref _ackedVersions, value);
+    }
+
+    /// <summary>
+    /// A confirmation of <paramref name="versions"/> failed (it runs beside the loop): forget it so the loop confirms
+    /// again, unless the loop has moved on to other versions meanwhile.
+    /// </summary>
+    public void ForgetConfirmation(string versions) => Interlocked.CompareExchange(ref _ackedVersions, string.Empty, versions);
 
     public string Name => _session.Name + " (cluster)";
 
