@@ -62,6 +62,21 @@ internal sealed class ClusterHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits, cluster time standing still, until <paramref name="condition"/> holds: for what follows from notifications
+    /// alone (another instance reading an entry just appended). Advancing time instead could let a lease or a handover
+    /// expire meanwhile and reach the state by another path.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
+            await Task.Delay(5);
+        }
+    }
+
     /// <summary>Waits (cluster time standing still) until <paramref name="task"/> completes.</summary>
     public static Task WithinDeadline(Task task) => task.WaitAsync(Deadline);
 
