@@ -82,7 +82,13 @@ public class UpstreamRotationTests
         }
 
         Assert.Empty(rotations.GetMeasurementSnapshot());
-        await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count == 1 ? (object?)true : null, TimeSpan.FromSeconds(10));
+
+        // The rotation sets its new stream up in real time against the fake: the clock stands still meanwhile (then moves
+        // in small steps through the overlap), or on a loaded machine it would run on to the old stream's idle timeout
+        // (6 min after the last event) before the new stream is live, and the rotation would fail as a loss.
+        await AdvanceUntilAsync(time, () => pocketBase.Streams.Reader.TryRead(out var next) ? next : null, TimeSpan.FromSeconds(2));
+        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count == 1 ? (object?)true : null, TimeSpan.FromMilliseconds(500));
         Assert.Equal("lifetime", rotations.GetMeasurementSnapshot()[0].Tags["reason"]);
         Assert.Equal(0, subscriber.Resubscribed);
     }
