@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Relay.Client.Protocol;
 using Relay.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Relay.IntegrationTests;
 
@@ -12,7 +13,7 @@ namespace Relay.IntegrationTests;
 /// superusers, password changes, impersonation. Each assertion says what each version does where they differ.
 /// </summary>
 [Collection(PocketBaseCollection.Name)]
-public sealed class PocketBaseLiveAuthTests(PocketBaseFixture pocketBase)
+public sealed class PocketBaseLiveAuthTests(PocketBaseFixture pocketBase, ITestOutputHelper output)
 {
     [Fact]
     public async Task SuperuserToken_PocketBaseAcceptsIt_RelayRefusesItAtConnectAndReauthenticate()
@@ -77,6 +78,10 @@ public sealed class PocketBaseLiveAuthTests(PocketBaseFixture pocketBase)
         // 0.39+ drops the stream's auth when the token key changes (the stream goes on as a guest, without a word);
         // 0.22 keeps the auth it was given until the stream ends.
         var directGotIt = await TryNextDirectAsync(direct, afterId);
+        var line = $"password change (real PocketBase {pocketBase.Server.Version}): a plain client's stream {(directGotIt ? "still delivered" : "no longer delivered")} the user's next record; "
+            + "Relay: AuthExpired token_revoked at the next re-check, both tabs closed, the old token refused at connect";
+        output.WriteLine(line);
+        await TestResults.AppendAsync(line);
         Assert.Equal(pocketBase.Server.Version.Minor < 39, directGotIt);
         foreach (var tab in tabs)
         {
@@ -162,6 +167,10 @@ public sealed class PocketBaseLiveAuthTests(PocketBaseFixture pocketBase)
 
         var expired = await tab.AuthExpired.WaitAsync(exp - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15));
         var endedAt = DateTimeOffset.UtcNow;
+        var line = $"impersonation token (real PocketBase {pocketBase.Server.Version}, duration 20 s, Relay re-check every 2 s): accepted as the user, "
+            + $"auth-refresh returned the same token, session ended with AuthExpired '{expired.Reason}' {(endedAt - exp).TotalSeconds:+0.0;-0.0} s from its exp";
+        output.WriteLine(line);
+        await TestResults.AppendAsync(line);
         Assert.Contains(expired.Reason, new[] { AuthExpiredReasons.TokenExpired, AuthExpiredReasons.TokenRevoked });
         // Not cut early: the refreshes on the way returned the same token and kept the session.
         Assert.True(endedAt >= exp - TimeSpan.FromSeconds(3), $"ended {(exp - endedAt).TotalSeconds:0.0} s before the token's exp");
