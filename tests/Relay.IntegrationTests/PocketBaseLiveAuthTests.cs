@@ -175,9 +175,10 @@ public sealed class PocketBaseLiveAuthTests(PocketBaseFixture pocketBase, ITestO
         output.WriteLine(line);
         await TestResults.AppendAsync(line);
         // It expired; nothing revoked it. And Relay did not creep up on its exp with ever closer refreshes: the connect's
-        // verification, the Reauthenticate, and one refresh at half its life.
+        // verification, the Reauthenticate, one refresh at half its life and at most one as it expires (a timer may fire
+        // a hair before the exp second turns; 13 calls before this was fixed).
         Assert.Equal(AuthExpiredReasons.TokenExpired, expired.Reason);
-        Assert.True(proxy.Count("/auth-refresh") <= 3, line);
+        Assert.True(proxy.Count("/auth-refresh") <= 4, line);
         // Not cut early: the refreshes on the way returned the same token and kept the session.
         Assert.True(endedAt >= exp - TimeSpan.FromSeconds(3), $"ended {(exp - endedAt).TotalSeconds:0.0} s before the token's exp");
         await tab.Closed.DefaultTimeout();
