@@ -28,10 +28,12 @@ internal static class BffServiceCollectionExtensions
         // Everything is registered whatever the settings and chosen from the options when first used: configuration
         // sources added after AddRelay (test hosts, for one) are only visible to the options, not here.
         services.TryAddSingleton<BffPocketBase>();
-        services.TryAddSingleton<BffHubConnections>(static provider => new BffHubConnections(() => provider.GetRequiredService<IBffSessionStore>()));
+        services.TryAddSingleton<BffHubConnections>(static provider => new BffHubConnections(() => provider.GetRequiredService<IBffSessionStore>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<BffSessionRecheck>();
         services.TryAddSingleton<BffSessions>();
         services.TryAddSingleton<BffLoginLimiter>();
         services.TryAddSingleton<BffProxy>();
+        services.TryAddSingleton<BffFileTokens>();
         services.TryAddSingleton<IBffSessionResolver>(static provider => provider.GetRequiredService<IOptions<BffOptions>>().Value.Enabled
             ? ActivatorUtilities.CreateInstance<BffSessionResolver>(provider)
             : new NoBffSessionResolver());
@@ -53,7 +55,14 @@ internal static class BffServiceCollectionExtensions
             {
                 keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), provider.GetRequiredService<ILoggerFactory>());
             }
+
+            // Without it the key ring sits in Redis (or the folder) in clear, next to the session tokens it encrypts.
+            if (provider.GetRequiredService<BffKeyEncryption>().Certificate is not null)
+            {
+                keys.XmlEncryptor = ActivatorUtilities.CreateInstance<BffKeyRingEncryptor>(provider);
+            }
         });
+        services.TryAddSingleton<BffKeyEncryption>();
 
         services.AddAuthentication().AddCookie(BffDefaults.Scheme);
         services.AddOptions<CookieAuthenticationOptions>(BffDefaults.Scheme)
