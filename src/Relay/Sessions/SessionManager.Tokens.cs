@@ -81,7 +81,10 @@ internal sealed partial class SessionManager
             return;
         }
 
-        var reason = verdict.Reason == "expired" ? AuthExpiredReasons.TokenExpired : AuthExpiredReasons.TokenRevoked;
+        // A refusal at the token's exp (PocketBase counts in whole seconds; a timer may fire a hair early) is its expiry,
+        // not a revocation.
+        var expired = verdict.Reason == "expired" || session.ExpiresAt <= _timeProvider.GetUtcNow() + TimeSpan.FromSeconds(1);
+        var reason = expired ? AuthExpiredReasons.TokenExpired : AuthExpiredReasons.TokenRevoked;
         await EndSessionAsync(session, reason);
     }
 
