@@ -1,5 +1,6 @@
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type IHttpConnectionOptions } from "@microsoft/signalr";
 import { RelayError, isUnknownMethod } from "./errors.js";
+import { optionsKey } from "./options.js";
 import {
   ClientMethods,
   ErrorCodes,
@@ -74,6 +75,8 @@ type Status = "pending" | "inflight" | "waiting" | "active";
 interface TopicEntry {
   topic: string;
   options: SubscriptionOptions | undefined;
+  /** `optionsKey(options)`: another handler of the topic must bring the same options, compared by value. */
+  optionsKey: string;
   handlers: Set<EventHandler>;
   status: Status;
   /** Failed attempts in a row (transient refusals), for the backoff. */
@@ -218,9 +221,12 @@ export class RelayClient {
   watch(topic: string, handler: EventHandler, options?: SubscriptionOptions): RelaySubscription {
     let entry = this.topics.get(topic);
     if (entry) {
-      if (JSON.stringify(entry.options ?? null) !== JSON.stringify(options ?? null)) {
+      if (entry.optionsKey !== optionsKey(options)) {
         const error = new RelayError(ErrorCodes.InvalidOptions, `'${topic}' is already subscribed with other options`, topic);
-        return { topic, ready: Promise.reject(error), close: async () => {} };
+        const ready = Promise.reject(error);
+        // As for a held topic's `ready`: a caller that never awaits it must not cause an unhandled rejection.
+        ready.catch(() => {});
+        return { topic, ready, close: async () => {} };
       }
     } else {
       entry = this.newEntry(topic, options);
@@ -287,6 +293,7 @@ export class RelayClient {
     return {
       topic,
       options,
+      optionsKey: optionsKey(options),
       handlers: new Set(),
       status: "pending",
       attempt: 0,
