@@ -7,6 +7,7 @@ import {
   HUB_PATH,
   HubMethods,
   PROTOCOL_VERSION,
+  ResyncReasons,
   TRANSIENT_ERROR_CODES,
   VERSION_PARAMETER,
   type AuthExpiredSignal,
@@ -461,7 +462,7 @@ export class RelayClient {
     });
 
     if (retry > 0) this.scheduleRetry(retry);
-    if (resynced.length > 0) this.emit(this.resyncListeners, { topics: resynced, reason: "reconnected" });
+    if (resynced.length > 0) this.emit(this.resyncListeners, { topics: resynced, reason: ResyncReasons.Reconnected });
   }
 
   private scheduleRetry(attempt: number): void {
