@@ -23,6 +23,7 @@ import { cancellableDelay, jitteredDelay } from "./retry.js";
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
 
 /** The part of SignalR's `HubConnection` the client uses (tests pass a fake through `createConnection`). */
+/* eslint-disable @typescript-eslint/no-explicit-any -- SignalR's HubConnection signatures, which take any[]: with unknown[], a typed handler such as (event: RelayEvent) => void would be refused */
 export interface HubConnectionLike {
   on(method: string, handler: (...args: any[]) => void): void;
   onclose(callback: (error?: Error) => void): void;
@@ -31,6 +32,7 @@ export interface HubConnectionLike {
   invoke<T = any>(method: string, ...args: any[]): Promise<T>;
   send(method: string, ...args: any[]): Promise<void>;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export interface RelayClientOptions {
   /** Relay's base URL, e.g. `https://relay.example.com`; `/realtime?relay_protocol=2` is appended. */
