@@ -30,33 +30,13 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public static async Task<BenchEnvironment> StartAsync(string? relayDll = null, IReadOnlyDictionary<string, string>? relayEnvironment = null)
     {
         var pocketBase = await PocketBaseServer.StartAsync("process");
-        var usersId = (await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/users", null, null)).GetProperty("id").GetString();
-        await pocketBase.Admin.CreateCollectionAsync(new
+        await pocketBase.Admin.CreateCollectionAsync(new CollectionDefinition(
+            "bench_notes", FieldDefinition.Text("title"), FieldDefinition.Number("sentAt"), FieldDefinition.Relation("owner", "users", required: true))
         {
-            name = "bench_notes",
-            type = "base",
-            schema = new object[]
-            {
-                new { name = "title", type = "text", options = new { } },
-                new { name = "sentAt", type = "number", options = new { } },
-                new { name = "owner", type = "relation", required = true, options = new { collectionId = usersId, maxSelect = 1 } },
-            },
-            listRule = "owner = @request.auth.id",
-            viewRule = "owner = @request.auth.id",
-            createRule = "owner = @request.auth.id",
-        });
-        await pocketBase.Admin.CreateCollectionAsync(new
-        {
-            name = "bench_public",
-            type = "base",
-            schema = new object[]
-            {
-                new { name = "title", type = "text", options = new { } },
-                new { name = "sentAt", type = "number", options = new { } },
-            },
-            listRule = "",
-            viewRule = "",
-        });
+            CreateRule = "owner = @request.auth.id",
+        }.WithReadRule("owner = @request.auth.id"));
+        await pocketBase.Admin.CreateCollectionAsync(
+            new CollectionDefinition("bench_public", FieldDefinition.Text("title"), FieldDefinition.Number("sentAt")).WithReadRule(""));
 
         var relay = await RelayInstance.StartAsync(pocketBase.Url, relayDll, relayEnvironment);
         return new BenchEnvironment(pocketBase, relay, relayDll);

@@ -24,19 +24,9 @@ public sealed class BffOAuth2Tests : IAsyncLifetime
     {
         _provider = await FakeOidcProvider.StartAsync();
         _pocketBase = await PocketBaseServer.StartAsync("process").WaitAsync(TimeSpan.FromMinutes(2));
-        await _pocketBase.Admin.SendAsync(HttpMethod.Patch, "api/settings", new
-        {
-            oidcAuth = new
-            {
-                enabled = true,
-                clientId = "relay-test",
-                clientSecret = "relay-test-secret",
-                authUrl = new Uri(_provider.Url, "authorize").ToString(),
-                tokenUrl = new Uri(_provider.Url, "token").ToString(),
-                userApiUrl = new Uri(_provider.Url, "userinfo").ToString(),
-                pkce = true,
-            },
-        }, token: null).WaitAsync(TestTimeouts.Default);
+        await _pocketBase.Admin.EnableOidcAsync(
+            "relay-test", "relay-test-secret", new Uri(_provider.Url, "authorize"), new Uri(_provider.Url, "token"), new Uri(_provider.Url, "userinfo"))
+            .WaitAsync(TestTimeouts.Default);
     }
 
     public async Task DisposeAsync()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Relay.Client;
 using Relay.Client.Caching;
 using Relay.IntegrationTests.Infrastructure;
+using Relay.Testing.PocketBase;
 using Relay.Sessions;
 using Xunit.Abstractions;
 
@@ -193,22 +194,10 @@ public sealed class ConvergenceTests(PocketBaseFixture pocketBase, ITestOutputHe
         }
         catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            var users = await pocketBase.Admin.SendAsync(HttpMethod.Get, "api/collections/users", null, null);
-            await pocketBase.Admin.CreateCollectionAsync(new
-            {
-                name = Board,
-                type = "base",
-                schema = new object[]
-                {
-                    new { name = "name", type = "text", options = new { } },
-                    new { name = "owner", type = "relation", required = true, options = new { collectionId = users.GetProperty("id").GetString(), maxSelect = 1 } },
-                },
-                listRule = "@request.auth.id != \"\"",
-                viewRule = "@request.auth.id != \"\"",
-                createRule = "owner = @request.auth.id",
-                updateRule = "owner = @request.auth.id",
-                deleteRule = "owner = @request.auth.id",
-            });
+            await pocketBase.Admin.CreateCollectionAsync(
+                new CollectionDefinition(Board, FieldDefinition.Text("name"), FieldDefinition.Relation("owner", "users", required: true))
+                    .WithReadRule("@request.auth.id != \"\"")
+                    .WithWriteRule("owner = @request.auth.id"));
         }
     }
 }

@@ -10,9 +10,8 @@ namespace Relay.Testing.PocketBase;
 /// </summary>
 internal sealed class ContainerHost : IPocketBaseHost
 {
-    private const string ImageName = "relay-pocketbase-test:" + PocketBaseBinary.Version;
     private static readonly SemaphoreSlim ImageGate = new(1, 1);
-    private static IFutureDockerImage? _image;
+    private static readonly Dictionary<string, IFutureDockerImage> Images = [];
 
     private readonly IContainer _container;
 
@@ -34,7 +33,9 @@ internal sealed class ContainerHost : IPocketBaseHost
         return !string.IsNullOrEmpty(dockerHost) || File.Exists("/var/run/docker.sock");
     }
 
-    public static async Task<ContainerHost> StartAsync(string binary, int port, CancellationToken cancellationToken)
+    /// <remarks><c>setup</c> are commands run once the container answers (the superuser is created there: the image has no
+    /// shell, and the binary is static, so <c>docker exec /pocketbase …</c> is the way in).</remarks>
+    public static async Task<ContainerHost> StartAsync(string binary, PocketBaseVersion version, int port, IReadOnlyList<IReadOnlyList<string>> setup, Func<Uri, Task> waitUntilHealthy, CancellationToken cancellationToken)
     {
         // Debian's engine (20.10) speaks Docker API 1.41 at most, and every later engine still accepts 1.41; without
         // this, the Docker client's newer default version is refused and the engine looks "unavailable".
@@ -49,14 +50,39 @@ internal sealed class ContainerHost : IPocketBaseHost
             Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
         }
 
-        var image = await BuildImageAsync(binary, cancellationToken);
+        var image = await BuildImageAsync(binary, version, cancellationToken);
         var container = new ContainerBuilder(image)
             .WithPortBinding(port, 8090)
             .WithLabel("relay.test", "pocketbase")
             .WithCleanUp(true)
             .Build();
         await container.StartAsync(cancellationToken);
-        return new ContainerHost(container, port);
+        var host = new ContainerHost(container, port);
+        try
+        {
+            await waitUntilHealthy(host.Url);
+            foreach (var command in setup)
+            {
+                var (exitCode, output) = await host.RunCommandAsync(command, cancellationToken);
+                if (exitCode != 0)
+                {
+                    throw new InvalidOperationException($"pocketbase {string.Join(' ', command)} failed in the container ({exitCode}): {output}");
+                }
+            }
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
+        return host;
+    }
+
+    public async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var result = await _container.ExecAsync(["/pocketbase", .. arguments, "--dir=/pb_data", "--dev=false"], cancellationToken);
+        return ((int)(result.ExitCode ?? -1), result.Stdout + result.Stderr);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => _container.StopAsync(cancellationToken);
@@ -141,35 +167,35 @@ internal sealed class ContainerHost : IPocketBaseHost
         }
     }
 
-    private static async Task<IFutureDockerImage> BuildImageAsync(string binary, CancellationToken cancellationToken)
+    private static async Task<IFutureDockerImage> BuildImageAsync(string binary, PocketBaseVersion version, CancellationToken cancellationToken)
     {
         await ImageGate.WaitAsync(cancellationToken);
         try
         {
-            if (_image is not null)
+            if (Images.TryGetValue(version.Number, out var built))
             {
-                return _image;
+                return built;
             }
 
-            var context = Path.Combine(Path.GetTempPath(), "relay-pocketbase-image");
+            var context = Path.Combine(Path.GetTempPath(), $"relay-pocketbase-image-{version}");
             Directory.CreateDirectory(context);
             File.Copy(binary, Path.Combine(context, "pocketbase"), overwrite: true);
             await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), """
                 FROM scratch
                 COPY pocketbase /pocketbase
                 EXPOSE 8090
-                ENTRYPOINT ["/pocketbase", "serve", "--http=0.0.0.0:8090", "--dir=/pb_data", "--automigrate=false"]
+                ENTRYPOINT ["/pocketbase", "serve", "--http=0.0.0.0:8090", "--dir=/pb_data", "--automigrate=false", "--dev=false"]
                 """, cancellationToken);
 
             var image = new ImageFromDockerfileBuilder()
                 .WithDockerfileDirectory(context)
                 .WithDockerfile("Dockerfile")
-                .WithName(ImageName)
+                .WithName($"relay-pocketbase-test:{version}")
                 .WithCleanUp(false)
                 .WithDeleteIfExists(false)
                 .Build();
             await image.CreateAsync(cancellationToken);
-            _image = image;
+            Images[version.Number] = image;
             return image;
         }
         finally

@@ -16,4 +16,7 @@ internal interface IPocketBaseHost : IAsyncDisposable
     Task StartAgainAsync(CancellationToken cancellationToken);
 
     string RecentOutput();
+
+    /// <summary>Runs a PocketBase command (e.g. <c>superuser upsert</c>) against this instance's data.</summary>
+    Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken);
 }

@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace Relay.Testing.PocketBase;
 
-/// <summary>PocketBase's REST API as a superuser (0.22 shapes): schema, users, records, settings.</summary>
-public sealed class PocketBaseAdmin : IDisposable
+/// <summary>
+/// PocketBase's REST API as a superuser, in the shapes of the version it talks to (<see cref="Version"/>): schema,
+/// users, records, settings. Tests say what they need once; the version's spelling is this class's business.
+/// </summary>
+public sealed partial class PocketBaseAdmin : IDisposable
 {
     public const string Email = "admin@relay.test";
     public const string Password = "relay-admin-password";
@@ -12,66 +15,90 @@ public sealed class PocketBaseAdmin : IDisposable
     private readonly HttpClient _http;
     private string _token = string.Empty;
 
-    private PocketBaseAdmin(Uri url) => _http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+    private PocketBaseAdmin(Uri url, PocketBaseVersion version)
+    {
+        _http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        Version = version;
+    }
 
     public Uri Url => _http.BaseAddress!;
 
-    /// <summary>Creates the first superuser (0.22 allows it without auth while none exists) and logs in.</summary>
-    public static async Task<PocketBaseAdmin> CreateFirstAsync(Uri url, CancellationToken cancellationToken = default)
-    {
-        var admin = new PocketBaseAdmin(url);
-        await admin.SendAsync(HttpMethod.Post, "api/admins", new { email = Email, password = Password, passwordConfirm = Password }, token: "", cancellationToken);
-        await admin.LoginAsync(cancellationToken);
-        return admin;
-    }
+    public PocketBaseVersion Version { get; }
 
-    /// <summary>Logs in as the superuser, creating it first on a fresh PocketBase (for the demo, which reuses its data).</summary>
-    public static async Task<PocketBaseAdmin> ConnectAsync(Uri url, CancellationToken cancellationToken = default)
+    /// <summary>The superuser's token (a 0.22 admin token, or a 0.23+ <c>_superusers</c> record token).</summary>
+    public string Token => _token;
+
+    /// <summary>Where a superuser signs in: <c>api/admins/auth-with-password</c> on 0.22, the <c>_superusers</c> collection's on 0.23+.</summary>
+    public string SuperuserAuthPath => Version.HasSuperuserCollection
+        ? "api/collections/_superusers/auth-with-password"
+        : "api/admins/auth-with-password";
+
+    /// <summary>Logs in as the superuser <see cref="Email"/>, who must exist (<see cref="PocketBaseServer"/> creates it).</summary>
+    public static async Task<PocketBaseAdmin> SignInAsync(Uri url, PocketBaseVersion version, CancellationToken cancellationToken = default)
     {
-        var admin = new PocketBaseAdmin(url);
+        var admin = new PocketBaseAdmin(url, version);
         try
         {
             await admin.LoginAsync(cancellationToken);
+            return admin;
+        }
+        catch
+        {
+            admin.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Logs in as the superuser on a PocketBase of either version (found out from the server: 0.22 has no
+    /// <c>_superusers</c> collection). On a fresh 0.22 the first superuser is created over REST (0.22 allows it while
+    /// none exists); 0.23+ has no such door, so there it must have been created (<c>superuser upsert</c>, a migration).
+    /// </summary>
+    public static async Task<PocketBaseAdmin> ConnectAsync(Uri url, CancellationToken cancellationToken = default)
+    {
+        var modern = new PocketBaseAdmin(url, PocketBaseVersion.V0_40_4);
+        try
+        {
+            await modern.LoginAsync(cancellationToken);
+            return modern;
         }
         catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
         {
-            await admin.SendAsync(HttpMethod.Post, "api/admins", new { email = Email, password = Password, passwordConfirm = Password }, token: "", cancellationToken);
-            await admin.LoginAsync(cancellationToken);
+            modern.Dispose();
+            throw new InvalidOperationException($"PocketBase 0.23+ at {url} has no superuser {Email} with the test password: create it with `pocketbase superuser upsert {Email} {Password}` or a migration.", ex);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            modern.Dispose();
         }
 
-        return admin;
+        var legacy = new PocketBaseAdmin(url, PocketBaseVersion.V0_22_20);
+        try
+        {
+            await legacy.LoginAsync(cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
+        {
+            await legacy.SendAsync(HttpMethod.Post, "api/admins", new { email = Email, password = Password, passwordConfirm = Password }, token: "", cancellationToken);
+            await legacy.LoginAsync(cancellationToken);
+        }
+
+        return legacy;
+    }
+
+    public async Task LoginAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await SendAsync(HttpMethod.Post, SuperuserAuthPath, new { identity = Email, password = Password }, token: "", cancellationToken);
+        _token = result.GetProperty("token").GetString()!;
     }
 
     /// <summary>Creates the test schema unless <c>notes</c> already exists.</summary>
     public async Task EnsureTestSchemaAsync(CancellationToken cancellationToken = default)
     {
-        try
-        {
-            await SendAsync(HttpMethod.Get, "api/collections/notes", body: null, token: null, cancellationToken);
-        }
-        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        if (!await CollectionExistsAsync("notes", cancellationToken))
         {
             await CreateTestSchemaAsync(cancellationToken);
         }
-    }
-
-    /// <summary>Logs in as the user, creating it first if it does not exist.</summary>
-    public async Task<PocketBaseUser> EnsureUserAsync(string email, string password, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await LoginUserAsync(email, password, cancellationToken);
-        }
-        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
-        {
-            return await CreateUserAsync(email, password, cancellationToken);
-        }
-    }
-
-    public async Task LoginAsync(CancellationToken cancellationToken = default)
-    {
-        var result = await SendAsync(HttpMethod.Post, "api/admins/auth-with-password", new { identity = Email, password = Password }, token: "", cancellationToken);
-        _token = result.GetProperty("token").GetString()!;
     }
 
     /// <summary>
@@ -80,77 +107,40 @@ public sealed class PocketBaseAdmin : IDisposable
     /// </summary>
     public async Task CreateTestSchemaAsync(CancellationToken cancellationToken = default)
     {
-        var users = await SendAsync(HttpMethod.Get, "api/collections/users", body: null, token: null, cancellationToken);
-        var usersId = users.GetProperty("id").GetString()!;
-        await CreateCollectionAsync(new
-        {
-            name = "notes",
-            type = "base",
-            schema = new object[]
+        await CreateCollectionAsync(
+            new CollectionDefinition("notes", FieldDefinition.Text("title"), FieldDefinition.Relation("owner", "users", required: true, cascadeDelete: true))
             {
-                new { name = "title", type = "text", required = false, options = new { } },
-                new { name = "owner", type = "relation", required = true, options = new { collectionId = usersId, maxSelect = 1, cascadeDelete = true } },
-            },
-            listRule = "owner = @request.auth.id",
-            viewRule = "owner = @request.auth.id",
-            createRule = "@request.auth.id != \"\" && owner = @request.auth.id",
-            updateRule = "owner = @request.auth.id",
-            deleteRule = "owner = @request.auth.id",
-        }, cancellationToken);
-        await CreateCollectionAsync(new
-        {
-            name = "announcements",
-            type = "base",
-            schema = new object[] { new { name = "title", type = "text", required = false, options = new { } } },
-            listRule = "",
-            viewRule = "",
-            createRule = (string?)null,
-            updateRule = (string?)null,
-            deleteRule = (string?)null,
-        }, cancellationToken);
-        await CreateCollectionAsync(new
-        {
-            name = "secrets",
-            type = "base",
-            schema = new object[] { new { name = "title", type = "text", required = false, options = new { } } },
-            listRule = (string?)null,
-            viewRule = (string?)null,
-            createRule = (string?)null,
-            updateRule = (string?)null,
-            deleteRule = (string?)null,
-        }, cancellationToken);
+                CreateRule = "@request.auth.id != \"\" && owner = @request.auth.id",
+                UpdateRule = "owner = @request.auth.id",
+                DeleteRule = "owner = @request.auth.id",
+            }.WithReadRule("owner = @request.auth.id"),
+            cancellationToken);
+        await CreateCollectionAsync(new CollectionDefinition("announcements", FieldDefinition.Text("title")).WithReadRule(""), cancellationToken);
+        await CreateCollectionAsync(new CollectionDefinition("secrets", FieldDefinition.Text("title")), cancellationToken);
     }
 
-    public Task<JsonElement> CreateCollectionAsync(object definition, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Post, "api/collections", definition, token: null, cancellationToken);
-
-    /// <summary>Creates a user in <c>users</c> and logs in as them.</summary>
-    public async Task<PocketBaseUser> CreateUserAsync(string email, string password, CancellationToken cancellationToken = default)
+    /// <summary>Creates a collection in the shape this PocketBase version takes.</summary>
+    public async Task<JsonElement> CreateCollectionAsync(CollectionDefinition definition, CancellationToken cancellationToken = default)
     {
-        await SendAsync(HttpMethod.Post, "api/collections/users/records", new { email, password, passwordConfirm = password }, token: null, cancellationToken);
-        return await LoginUserAsync(email, password, cancellationToken);
+        var body = await CollectionShape.ToRequestAsync(definition, Version, name => CollectionIdAsync(name, cancellationToken));
+        return await SendAsync(HttpMethod.Post, "api/collections", body, token: null, cancellationToken);
     }
 
-    public async Task<PocketBaseUser> LoginUserAsync(string email, string password, CancellationToken cancellationToken = default)
+    public async Task<string> CollectionIdAsync(string name, CancellationToken cancellationToken = default)
+        => (await SendAsync(HttpMethod.Get, $"api/collections/{name}", body: null, token: null, cancellationToken)).GetProperty("id").GetString()!;
+
+    public async Task<bool> CollectionExistsAsync(string name, CancellationToken cancellationToken = default)
     {
-        var auth = await SendAsync(HttpMethod.Post, "api/collections/users/auth-with-password", new { identity = email, password }, token: "", cancellationToken);
-        var record = auth.GetProperty("record");
-        return new PocketBaseUser(record.GetProperty("id").GetString()!, record.GetProperty("collectionId").GetString()!, email, password, auth.GetProperty("token").GetString()!);
+        try
+        {
+            await SendAsync(HttpMethod.Get, $"api/collections/{name}", body: null, token: null, cancellationToken);
+            return true;
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
     }
-
-    /// <summary>Creates a record; <paramref name="token"/> null acts as the superuser.</summary>
-    public Task<JsonElement> CreateRecordAsync(string collection, object body, string? token = null, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Post, $"api/collections/{collection}/records", body, token, cancellationToken);
-
-    public Task<JsonElement> UpdateRecordAsync(string collection, string id, object body, string? token = null, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Patch, $"api/collections/{collection}/records/{id}", body, token, cancellationToken);
-
-    public Task DeleteRecordAsync(string collection, string id, string? token = null, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Delete, $"api/collections/{collection}/records/{id}", body: null, token, cancellationToken);
-
-    /// <summary>Sets how long new auth record tokens live (0.22: <c>recordAuthToken.duration</c> in the app settings).</summary>
-    public Task SetRecordTokenDurationAsync(TimeSpan duration, CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Patch, "api/settings", new { recordAuthToken = new { duration = (long)duration.TotalSeconds } }, token: null, cancellationToken);
 
     /// <summary>Sends a request; <paramref name="token"/> null uses the superuser token, empty sends none.</summary>
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, string? token, CancellationToken cancellationToken = default)

@@ -4,8 +4,10 @@ using System.Net.Sockets;
 namespace Relay.Testing.PocketBase;
 
 /// <summary>
-/// A running real PocketBase with a superuser. <c>RELAY_POCKETBASE_MODE</c> = <c>container</c> or <c>process</c> forces
-/// a mode; unset, a container is used when a Docker engine answers and a local process otherwise.
+/// A running real PocketBase with a superuser (<see cref="SuperuserEmail"/>, <see cref="SuperuserPassword"/>), of the
+/// version <c>RELAY_POCKETBASE_VERSION</c> asks for (<see cref="Version"/>). <c>RELAY_POCKETBASE_MODE</c> =
+/// <c>container</c> or <c>process</c> forces a mode; unset, a container is used when a Docker engine answers and a
+/// local process otherwise.
 /// </summary>
 public sealed class PocketBaseServer : IAsyncDisposable
 {
@@ -25,35 +27,52 @@ public sealed class PocketBaseServer : IAsyncDisposable
 
     public PocketBaseAdmin Admin { get; }
 
+    /// <summary>The running PocketBase's version: branch on its properties where 0.22 and 0.23+ really differ.</summary>
+    public PocketBaseVersion Version => Admin.Version;
+
+    public string SuperuserEmail => PocketBaseAdmin.Email;
+
+    public string SuperuserPassword => PocketBaseAdmin.Password;
+
     /// <summary>The PocketBase process id in process mode (benchmarks read its CPU time); null in a container.</summary>
     public int? ProcessId => _host.ProcessId;
 
-    public static async Task<PocketBaseServer> StartAsync(string? mode = null, CancellationToken cancellationToken = default)
+    /// <param name="mode"><c>container</c>, <c>process</c>, or null for <c>RELAY_POCKETBASE_MODE</c>.</param>
+    /// <param name="version">Null for <c>RELAY_POCKETBASE_VERSION</c>.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<PocketBaseServer> StartAsync(string? mode = null, PocketBaseVersion? version = null, CancellationToken cancellationToken = default)
     {
         mode ??= Environment.GetEnvironmentVariable("RELAY_POCKETBASE_MODE");
-        var binary = PocketBaseBinary.Locate();
+        version ??= PocketBaseVersion.Configured;
+        var binary = PocketBaseBinary.Locate(version);
         var port = FreePort();
+        // 0.22's `admin create` needs the system migrations applied first (and exits 0 even when it fails: the sign-in
+        // below is what checks it); 0.23+'s `superuser upsert` bootstraps the data itself.
+        string[][] superuser = version.HasSuperuserCollection
+            ? [["superuser", "upsert", PocketBaseAdmin.Email, PocketBaseAdmin.Password]]
+            : [["migrate", "up"], ["admin", "create", PocketBaseAdmin.Email, PocketBaseAdmin.Password]];
+        Task WaitForHealth(Uri url) => HttpHealth.WaitAsync(new Uri(url, "api/health"), StartTimeout, cancellationToken);
         IPocketBaseHost host;
         if (mode == "process" || (mode is null or "" && !ContainerHost.EngineAvailable()))
         {
-            host = await ProcessHost.StartAsync(binary, port, cancellationToken);
+            host = await ProcessHost.StartAsync(binary, port, superuser, cancellationToken);
         }
         else if (mode == "container")
         {
-            host = await ContainerHost.StartAsync(binary, port, cancellationToken);
+            host = await ContainerHost.StartAsync(binary, version, port, superuser, WaitForHealth, cancellationToken);
         }
         else if (mode is null or "")
         {
             try
             {
-                host = await ContainerHost.StartAsync(binary, port, cancellationToken);
+                host = await ContainerHost.StartAsync(binary, version, port, superuser, WaitForHealth, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // Auto mode promises tests that run anywhere: an engine that answers but cannot run the image is
                 // reported, not fatal. CI forces "container", where this would be a failure.
                 await Console.Error.WriteLineAsync($"PocketBase container unavailable ({ex.GetType().Name}: {ex.Message}); running it as a process.");
-                host = await ProcessHost.StartAsync(binary, port, cancellationToken);
+                host = await ProcessHost.StartAsync(binary, port, superuser, cancellationToken);
             }
         }
         else
@@ -64,7 +83,7 @@ public sealed class PocketBaseServer : IAsyncDisposable
         try
         {
             await WaitForHealthAsync(host, cancellationToken);
-            return new PocketBaseServer(host, await PocketBaseAdmin.CreateFirstAsync(host.Url, cancellationToken));
+            return new PocketBaseServer(host, await PocketBaseAdmin.SignInAsync(host.Url, version, cancellationToken));
         }
         catch
         {
@@ -78,6 +97,10 @@ public sealed class PocketBaseServer : IAsyncDisposable
 
     /// <summary>Kills PocketBase with SIGKILL, as a crash would. Data and URL are kept for <see cref="StartAgainAsync"/>.</summary>
     public Task KillAsync(CancellationToken cancellationToken = default) => _host.KillAsync(cancellationToken);
+
+    /// <summary>Runs a PocketBase command against this instance's data (e.g. <c>superuser upsert</c>), beside the running server.</summary>
+    public Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken = default)
+        => _host.RunCommandAsync(arguments, cancellationToken);
 
     /// <summary>Starts PocketBase again on the same URL with the same data.</summary>
     public async Task StartAgainAsync(CancellationToken cancellationToken = default)

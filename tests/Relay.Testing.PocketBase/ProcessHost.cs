@@ -27,12 +27,43 @@ internal sealed class ProcessHost : IPocketBaseHost
 
     public int? ProcessId => _process?.Id;
 
-    public static Task<ProcessHost> StartAsync(string binary, int port, CancellationToken cancellationToken)
+    /// <remarks><c>setup</c> are commands run against the fresh data before <c>serve</c> (the superuser is created there,
+    /// so 0.23+ never starts without one: it would print an installer link and try to open a browser).</remarks>
+    public static async Task<ProcessHost> StartAsync(string binary, int port, IReadOnlyList<IReadOnlyList<string>> setup, CancellationToken cancellationToken)
     {
         var host = new ProcessHost(binary, port);
+        foreach (var command in setup)
+        {
+            var (exitCode, output) = await host.RunCommandAsync(command, cancellationToken);
+            if (exitCode != 0)
+            {
+                await host.DisposeAsync();
+                throw new InvalidOperationException($"pocketbase {string.Join(' ', command)} failed ({exitCode}): {output}");
+            }
+        }
+
         host.Start();
-        return Task.FromResult(host);
+        return host;
     }
+
+    public async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(_binary, [.. arguments, .. DataArguments()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = _root,
+        };
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return (process.ExitCode, output + await errors);
+    }
+
+    // --dev=false: PocketBase 0.23+ takes a binary run from under the temp folder for `go run` and would switch dev mode
+    // on (SQL logging, migration files written next to the data). 0.22 accepts the flag too.
+    private string[] DataArguments() => [$"--dir={Path.Combine(_root, "pb_data")}", "--dev=false"];
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -71,7 +102,7 @@ internal sealed class ProcessHost : IPocketBaseHost
     private void Start()
     {
         _process?.Dispose();
-        var start = new ProcessStartInfo(_binary, ["serve", $"--http=127.0.0.1:{_port}", $"--dir={Path.Combine(_root, "pb_data")}", "--automigrate=false"])
+        var start = new ProcessStartInfo(_binary, ["serve", $"--http=127.0.0.1:{_port}", "--automigrate=false", .. DataArguments()])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
