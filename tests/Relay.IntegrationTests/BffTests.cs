@@ -383,10 +383,11 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
     [Fact]
     public async Task Session_ShortLivedTokens_RefreshedServerSideAndCallsStayAuthenticated()
     {
-        // PocketBase's shortest token life is 5 s: every token issued meanwhile lives 6 s, so the calls below only keep
-        // seeing the user's own note if Relay refreshes the session's token (an expired one makes PocketBase answer as
-        // to a guest, who sees no notes).
-        await pocketBase.Admin.SetRecordTokenDurationAsync(TimeSpan.FromSeconds(6)).DefaultTimeout();
+        // PocketBase's shortest token life (5 s on 0.22, 10 s on 0.23+) plus one second: every token issued meanwhile
+        // lives that long, so the calls below only keep seeing the user's own note if Relay refreshes the session's
+        // token (an expired one makes PocketBase answer as to a guest, who sees no notes).
+        var life = pocketBase.Server.Version.ShortestTokenDuration + TimeSpan.FromSeconds(1);
+        await pocketBase.Admin.SetRecordTokenDurationAsync(life).DefaultTimeout();
         try
         {
             var user = await pocketBase.CreateUserAsync("bff-shortlived");
@@ -397,7 +398,7 @@ public sealed class BffTests(PocketBaseFixture pocketBase)
             var store = (MemoryBffSessionStore)relay.Services.GetRequiredService<IBffSessionStore>();
             var firstToken = Assert.Single(store.All).Token;
 
-            var until = DateTime.UtcNow + TimeSpan.FromSeconds(14);
+            var until = DateTime.UtcNow + 2 * life + TimeSpan.FromSeconds(2);
             while (DateTime.UtcNow < until)
             {
                 var items = Items(await browser.GetJsonAsync("api/collections/notes/records"));

@@ -13,9 +13,11 @@ public sealed class TokenLifecycleTests(PocketBaseFixture pocketBase)
     [Fact]
     public async Task ShortLivedToken_IsRefreshedBeforeExpiry_SubscriptionsKeepWorking()
     {
-        // PocketBase's shortest token life is 5 s. Kept for the whole test: every token issued meanwhile (including
-        // the ones Relay gets from auth-refresh) lives 6 s, so the stream only survives if Relay keeps refreshing.
-        await pocketBase.Admin.SetRecordTokenDurationAsync(TimeSpan.FromSeconds(6)).DefaultTimeout();
+        // PocketBase's shortest token life (5 s on 0.22, 10 s on 0.23+) plus one second. Kept for the whole test: every
+        // token issued meanwhile (including the ones Relay gets from auth-refresh) lives that long, so the stream only
+        // survives if Relay keeps refreshing.
+        var life = pocketBase.Server.Version.ShortestTokenDuration + TimeSpan.FromSeconds(1);
+        await pocketBase.Admin.SetRecordTokenDurationAsync(life).DefaultTimeout();
         try
         {
             var user = await pocketBase.CreateUserAsync("shortlived");
@@ -25,7 +27,7 @@ public sealed class TokenLifecycleTests(PocketBaseFixture pocketBase)
 
             // Past two token lifetimes: a new subscription makes Relay post to PocketBase with the session's token,
             // which PocketBase refuses (403) if it has expired.
-            await Task.Delay(TimeSpan.FromSeconds(13));
+            await Task.Delay(2 * life + TimeSpan.FromSeconds(1));
             await tab.SubscribeAsync("announcements/*");
             var fresh = await pocketBase.Admin.LoginUserAsync(user.Email, user.Password).DefaultTimeout();
             var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "still mine", owner = user.Id }, fresh.Token).DefaultTimeout();

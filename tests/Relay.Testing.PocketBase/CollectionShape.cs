@@ -18,6 +18,11 @@ internal static class CollectionShape
                 options["cascadeDelete"] = field.CascadeDelete;
             }
 
+            if (field.Max is { } max)
+            {
+                options["max"] = max;
+            }
+
             var entry = new Dictionary<string, object?> { ["name"] = field.Name, ["type"] = field.Type, ["required"] = field.Required };
             if (version.HasSuperuserCollection)
             {
@@ -33,6 +38,14 @@ internal static class CollectionShape
             }
 
             fields.Add(entry);
+        }
+
+        if (version.HasSuperuserCollection)
+        {
+            // 0.22 gives every record `created` and `updated`; 0.23+ only when the collection has these autodate fields
+            // (its admin UI adds them to a new collection, its API does not). Tests compare and sort by them.
+            fields.Add(new() { ["name"] = "created", ["type"] = "autodate", ["onCreate"] = true, ["onUpdate"] = false });
+            fields.Add(new() { ["name"] = "updated", ["type"] = "autodate", ["onCreate"] = true, ["onUpdate"] = true });
         }
 
         return new Dictionary<string, object?>

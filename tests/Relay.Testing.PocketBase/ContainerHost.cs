@@ -33,9 +33,10 @@ internal sealed class ContainerHost : IPocketBaseHost
         return !string.IsNullOrEmpty(dockerHost) || File.Exists("/var/run/docker.sock");
     }
 
-    /// <remarks><c>setup</c> are commands run once the container answers (the superuser is created there: the image has no
-    /// shell, and the binary is static, so <c>docker exec /pocketbase …</c> is the way in).</remarks>
-    public static async Task<ContainerHost> StartAsync(string binary, PocketBaseVersion version, int port, IReadOnlyList<IReadOnlyList<string>> setup, Func<Uri, Task> waitUntilHealthy, CancellationToken cancellationToken)
+    /// <remarks><c>setup</c> are commands run on the image's data when it is built (the superuser is created there, so
+    /// 0.23+ never serves without one: it would make a temporary installer superuser and print an installer link). The
+    /// image has no shell; the binary is static, so exec-form <c>RUN ["/pocketbase", …]</c> needs none.</remarks>
+    public static async Task<ContainerHost> StartAsync(string binary, PocketBaseVersion version, int port, IReadOnlyList<IReadOnlyList<string>> setup, CancellationToken cancellationToken)
     {
         // Debian's engine (20.10) speaks Docker API 1.41 at most, and every later engine still accepts 1.41; without
         // this, the Docker client's newer default version is refused and the engine looks "unavailable".
@@ -50,33 +51,14 @@ internal sealed class ContainerHost : IPocketBaseHost
             Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
         }
 
-        var image = await BuildImageAsync(binary, version, cancellationToken);
+        var image = await BuildImageAsync(binary, version, setup, cancellationToken);
         var container = new ContainerBuilder(image)
             .WithPortBinding(port, 8090)
             .WithLabel("relay.test", "pocketbase")
             .WithCleanUp(true)
             .Build();
         await container.StartAsync(cancellationToken);
-        var host = new ContainerHost(container, port);
-        try
-        {
-            await waitUntilHealthy(host.Url);
-            foreach (var command in setup)
-            {
-                var (exitCode, output) = await host.RunCommandAsync(command, cancellationToken);
-                if (exitCode != 0)
-                {
-                    throw new InvalidOperationException($"pocketbase {string.Join(' ', command)} failed in the container ({exitCode}): {output}");
-                }
-            }
-        }
-        catch
-        {
-            await host.DisposeAsync();
-            throw;
-        }
-
-        return host;
+        return new ContainerHost(container, port);
     }
 
     public async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
@@ -167,7 +149,7 @@ internal sealed class ContainerHost : IPocketBaseHost
         }
     }
 
-    private static async Task<IFutureDockerImage> BuildImageAsync(string binary, PocketBaseVersion version, CancellationToken cancellationToken)
+    private static async Task<IFutureDockerImage> BuildImageAsync(string binary, PocketBaseVersion version, IReadOnlyList<IReadOnlyList<string>> setup, CancellationToken cancellationToken)
     {
         await ImageGate.WaitAsync(cancellationToken);
         try
@@ -177,24 +159,41 @@ internal sealed class ContainerHost : IPocketBaseHost
                 return built;
             }
 
-            var context = Path.Combine(Path.GetTempPath(), $"relay-pocketbase-image-{version}");
+            // A folder per process: the Slow and the default suites build at the same time in CI.
+            var context = Path.Combine(Path.GetTempPath(), $"relay-pocketbase-image-{version}-{Environment.ProcessId}");
             Directory.CreateDirectory(context);
             File.Copy(binary, Path.Combine(context, "pocketbase"), overwrite: true);
-            await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), """
+            var run = string.Concat(setup.Select(command =>
+                $"RUN {System.Text.Json.JsonSerializer.Serialize<string[]>(["/pocketbase", .. command, "--dir=/pb_data", "--dev=false"])}\n"));
+            var dockerfile = $$"""
                 FROM scratch
                 COPY pocketbase /pocketbase
-                EXPOSE 8090
+                {{run}}EXPOSE 8090
                 ENTRYPOINT ["/pocketbase", "serve", "--http=0.0.0.0:8090", "--dir=/pb_data", "--automigrate=false", "--dev=false"]
-                """, cancellationToken);
+                """;
+            await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), dockerfile, cancellationToken);
 
+            // The tag names what is in the image (the Dockerfile and the binary), so an image left by an older fixture or
+            // another build of the same version is never taken for this one.
+            var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                [.. System.Text.Encoding.UTF8.GetBytes(dockerfile), .. await File.ReadAllBytesAsync(binary, cancellationToken)]))[..12];
             var image = new ImageFromDockerfileBuilder()
                 .WithDockerfileDirectory(context)
                 .WithDockerfile("Dockerfile")
-                .WithName($"relay-pocketbase-test:{version}")
+                .WithName($"relay-pocketbase-test:{version}-{digest}")
                 .WithCleanUp(false)
                 .WithDeleteIfExists(false)
                 .Build();
-            await image.CreateAsync(cancellationToken);
+            try
+            {
+                await image.CreateAsync(cancellationToken);
+            }
+            finally
+            {
+                // The engine has the context once the build ran; a 30 MB copy per run is not left in the temp folder.
+                Directory.Delete(context, recursive: true);
+            }
+
             Images[version.Number] = image;
             return image;
         }

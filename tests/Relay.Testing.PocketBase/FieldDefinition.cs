@@ -15,7 +15,10 @@ public sealed record FieldDefinition(string Name, string Type)
 
     public bool CascadeDelete { get; init; }
 
-    public static FieldDefinition Text(string name, bool required = false) => new(name, "text") { Required = required };
+    /// <summary>For text: the longest value in characters. Null takes the version's default: none on 0.22, 5,000 on 0.23+.</summary>
+    public int? Max { get; init; }
+
+    public static FieldDefinition Text(string name, bool required = false, int? max = null) => new(name, "text") { Required = required, Max = max };
 
     public static FieldDefinition Number(string name, bool required = false) => new(name, "number") { Required = required };
 

@@ -51,7 +51,6 @@ public sealed class PocketBaseServer : IAsyncDisposable
         string[][] superuser = version.HasSuperuserCollection
             ? [["superuser", "upsert", PocketBaseAdmin.Email, PocketBaseAdmin.Password]]
             : [["migrate", "up"], ["admin", "create", PocketBaseAdmin.Email, PocketBaseAdmin.Password]];
-        Task WaitForHealth(Uri url) => HttpHealth.WaitAsync(new Uri(url, "api/health"), StartTimeout, cancellationToken);
         IPocketBaseHost host;
         if (mode == "process" || (mode is null or "" && !ContainerHost.EngineAvailable()))
         {
@@ -59,13 +58,13 @@ public sealed class PocketBaseServer : IAsyncDisposable
         }
         else if (mode == "container")
         {
-            host = await ContainerHost.StartAsync(binary, version, port, superuser, WaitForHealth, cancellationToken);
+            host = await ContainerHost.StartAsync(binary, version, port, superuser, cancellationToken);
         }
         else if (mode is null or "")
         {
             try
             {
-                host = await ContainerHost.StartAsync(binary, version, port, superuser, WaitForHealth, cancellationToken);
+                host = await ContainerHost.StartAsync(binary, version, port, superuser, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

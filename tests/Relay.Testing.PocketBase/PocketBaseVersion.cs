@@ -46,6 +46,9 @@ public sealed class PocketBaseVersion
     /// <summary>0.39+ binds a realtime client to the address that opened it and ends streams after 30 minutes.</summary>
     public bool BindsRealtimeClientToAddress => Minor >= 39;
 
+    /// <summary>The shortest auth token life PocketBase accepts: 5 s on 0.22, 10 s on 0.23+ (<c>authToken.duration</c> minimum).</summary>
+    public TimeSpan ShortestTokenDuration => TimeSpan.FromSeconds(HasSuperuserCollection ? 10 : 5);
+
     public static PocketBaseVersion Parse(string? value) => value switch
     {
         null or "" or "0.22.20" or "0.22" => V0_22_20,

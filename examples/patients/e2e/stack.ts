@@ -1,11 +1,12 @@
-// The demo stack for the browser test: PocketBase 0.22.20 with the compose stack's migrations (patients, editor and
-// viewer accounts), and Relay's Release build in BFF mode serving the built app from its own origin
-// (Relay:Bff:WebRoot), as scripts/run-demo.sh runs it.
+// The demo stack for the browser test: PocketBase (RELAY_POCKETBASE_VERSION: 0.22.20 or 0.40.4) with the compose
+// stack's migrations of that version's shape (patients, editor and viewer accounts), and Relay's Release build in BFF
+// mode serving the built app from its own origin (Relay:Bff:WebRoot), as scripts/run-demo.sh runs it.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { demoMigrations, pocketBaseVersion, startPocketBase } from "../../../src/relay-client-ts/test/pocketbase-versions.js";
 import { freePort, waitFor } from "../../../src/relay-client-ts/test/support.js";
 
 const root = resolve(import.meta.dirname, "../../..");
@@ -13,7 +14,6 @@ const app = resolve(import.meta.dirname, "..");
 const children: ChildProcess[] = [];
 
 export default async function setup(project: TestProject) {
-  const binary = process.env.RELAY_POCKETBASE_BIN ?? execFileSync("bash", [join(root, "scripts/fetch-pocketbase.sh")]).toString().trim().split("\n").pop()!;
   const relayDll = join(root, "src/Relay/bin/Release/net10.0/Relay.dll");
   if (!existsSync(relayDll)) {
     execFileSync("dotnet", ["build", join(root, "src/Relay/Relay.csproj"), "-c", "Release", "-nologo", "-clp:ErrorsOnly"], { stdio: "inherit" });
@@ -23,13 +23,14 @@ export default async function setup(project: TestProject) {
   }
 
   const data = mkdtempSync(join(tmpdir(), "relay-e2e-"));
-  const pbPort = await freePort();
-  const pocketBase = `http://127.0.0.1:${pbPort}`;
-  children.push(spawn(binary, ["serve", `--http=127.0.0.1:${pbPort}`, `--dir=${join(data, "pb_data")}`, `--migrationsDir=${join(root, "deploy/pocketbase/pb_migrations")}`, "--automigrate=false"], {
-    stdio: "ignore",
-    env: { ...process.env, PB_ADMIN_EMAIL: "admin@relay.test", PB_ADMIN_PASSWORD: "relay-admin-password", PB_DEMO_PASSWORD: "demo-password-1" },
-  }));
-  await waitFor(`${pocketBase}/api/health`, "PocketBase");
+  const server = await startPocketBase({
+    dataDir: data,
+    port: await freePort(),
+    migrationsDir: demoMigrations(pocketBaseVersion()),
+    env: { PB_ADMIN_EMAIL: "admin@relay.test", PB_ADMIN_PASSWORD: "relay-admin-password", PB_DEMO_PASSWORD: "demo-password-1" },
+  });
+  children.push(server.child);
+  const pocketBase = server.url;
 
   const relayPort = await freePort();
   const relay = `http://127.0.0.1:${relayPort}`;

@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ["default", "junit"],
-    outputFile: { junit: process.env.RELAY_RESULTS_DIR ? `${process.env.RELAY_RESULTS_DIR}/patients-e2e.junit.xml` : "./e2e/artifacts/junit.xml" },
+    // Named after the PocketBase version when one is chosen, so CI keeps both runs' results side by side.
+    outputFile: { junit: `${process.env.RELAY_RESULTS_DIR ?? "./e2e/artifacts"}/patients-e2e${process.env.RELAY_POCKETBASE_VERSION ? `-${process.env.RELAY_POCKETBASE_VERSION}` : ""}.junit.xml` },
   },
 });

@@ -2,7 +2,10 @@ using Relay.Testing.PocketBase;
 
 namespace Relay.IntegrationTests.Infrastructure;
 
-/// <summary>One real PocketBase for the whole run, with the test schema and two users, alice and bob.</summary>
+/// <summary>
+/// One real PocketBase for the whole run, of the version <c>RELAY_POCKETBASE_VERSION</c> asks for, with the test schema
+/// and two users, alice and bob.
+/// </summary>
 public sealed class PocketBaseFixture : IAsyncLifetime
 {
     public PocketBaseServer Server { get; private set; } = null!;
@@ -12,6 +15,9 @@ public sealed class PocketBaseFixture : IAsyncLifetime
     public PocketBaseUser Bob { get; private set; } = null!;
 
     public PocketBaseAdmin Admin => Server.Admin;
+
+    /// <summary>The PocketBase version under test (<c>RELAY_POCKETBASE_VERSION</c>), for the few places where 0.22 and 0.23+ differ.</summary>
+    public PocketBaseVersion Version => Server.Version;
 
     public async Task InitializeAsync()
     {

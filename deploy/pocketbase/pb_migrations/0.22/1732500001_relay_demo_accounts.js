@@ -1,4 +1,4 @@
-/// PocketBase 0.22 migration: a superuser and two demo users, so a fresh stack is usable at once.
+/// PocketBase 0.22 migration: a superuser and two demo users, so a fresh stack is usable at once (../0.23/ for 0.23+).
 /// Set PB_ADMIN_EMAIL / PB_ADMIN_PASSWORD and PB_DEMO_PASSWORD in the environment (docker-compose.yml does);
 /// PB_DEMO_USERS=false skips the demo users.
 migrate((db) => {

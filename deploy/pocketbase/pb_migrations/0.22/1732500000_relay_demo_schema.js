@@ -1,4 +1,4 @@
-/// PocketBase 0.22 migration: the demo schema of the compose stack.
+/// PocketBase 0.22 migration: the demo schema of the compose stack (../0.23/ has it for 0.23+).
 /// users get a role (editor | viewer); patients are readable by any signed-in user, written by editors only.
 migrate((db) => {
   const dao = new Dao(db);
