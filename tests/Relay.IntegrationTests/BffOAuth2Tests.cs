@@ -91,7 +91,7 @@ public sealed class BffOAuth2Tests : IAsyncLifetime
         await using var relay = RelayServer.Start(_pocketBase.Url, BffSettings.Enabled());
         using var browser = new BffBrowser(relay.Url);
 
-        using var response = await browser.SendAsync(HttpMethod.Get, "bff/oauth2/github", csrf: false);
+        using var response = await browser.StartOAuth2Async("bff/oauth2/github");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal(BffErrorCodes.UnknownProvider, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
@@ -100,7 +100,7 @@ public sealed class BffOAuth2Tests : IAsyncLifetime
     /// <summary>Starts a sign-in and returns the state and PKCE challenge the browser was sent to the provider with.</summary>
     private async Task<(string State, string Challenge)> StartAsync(RelayServer relay, BffBrowser browser, string returnUrl)
     {
-        using var start = await browser.SendAsync(HttpMethod.Get, $"bff/oauth2/oidc?returnUrl={Uri.EscapeDataString(returnUrl)}", csrf: false);
+        using var start = await browser.StartOAuth2Async($"bff/oauth2/oidc?returnUrl={Uri.EscapeDataString(returnUrl)}");
         Assert.True(start.StatusCode == HttpStatusCode.Redirect, $"start answered {(int)start.StatusCode}: {await start.Content.ReadAsStringAsync()}");
         var location = start.Headers.Location!;
         Assert.StartsWith(new Uri(_provider.Url, "authorize").ToString(), location.ToString(), StringComparison.Ordinal);

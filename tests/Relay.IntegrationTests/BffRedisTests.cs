@@ -65,7 +65,7 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
         // A token refresh that finishes after /bff/logout (on this or another instance) must not write the session back.
         await using var redis = await RedisProcess.StartAsync();
         await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration).DefaultTimeout();
-        var store = new RedisBffSessionStore(multiplexer, new BffHubConnections(() => throw new InvalidOperationException("not asked")), TimeProvider.System);
+        var store = new RedisBffSessionStore(multiplexer, new BffHubConnections(() => throw new InvalidOperationException("not asked"), TimeProvider.System), new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider(), TimeProvider.System);
         var now = DateTimeOffset.UtcNow;
         var session = new BffSession("sid-" + Guid.NewGuid().ToString("N"), "col1", "users", "rec1", "token-1", now.AddHours(1), now, now.AddHours(12), """{"id":"rec1"}""");
         await store.SetAsync(session, CancellationToken.None).DefaultTimeout();
@@ -73,7 +73,7 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
         Assert.True(await store.ReplaceAsync(session with { Token = "token-2" }, CancellationToken.None).DefaultTimeout());
         Assert.Equal("token-2", (await store.GetAsync(session.Id, CancellationToken.None).DefaultTimeout())!.Token);
 
-        await store.RemoveAsync(session.Id, CancellationToken.None).DefaultTimeout();
+        await store.RemoveAsync(BffSessionHash.Of(session.Id), CancellationToken.None).DefaultTimeout();
         Assert.False(await store.ReplaceAsync(session with { Token = "token-3" }, CancellationToken.None).DefaultTimeout());
         Assert.Null(await store.GetAsync(session.Id, CancellationToken.None).DefaultTimeout());
     }
@@ -92,7 +92,8 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
 
         foreach (var (method, path) in new[] { (HttpMethod.Get, "bff/user"), (HttpMethod.Get, "api/collections/notes/records"), (HttpMethod.Post, "realtime/negotiate?negotiateVersion=1") })
         {
-            using var response = await browser.SendAsync(method, path, csrf: false);
+            // With the page's Origin, as a browser sends it on a POST: a cookie hub request without one is refused outright.
+            using var response = await browser.SendAsync(method, path, csrf: false, origin: relay.Url.GetLeftPart(UriPartial.Authority));
             Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {path} answered {(int)response.StatusCode}");
         }
 

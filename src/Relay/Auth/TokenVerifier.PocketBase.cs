@@ -7,13 +7,6 @@ namespace Relay.Auth;
 /// <summary>The <c>auth-refresh</c> call itself and the reading of PocketBase's answer.</summary>
 internal sealed partial class TokenVerifier
 {
-    /// <summary>
-    /// The auth collection of PocketBase 0.23+ superusers. Its id is generated per installation, so only the name
-    /// PocketBase returns tells a superuser's token from a user's (0.22 admin tokens carry no collection at all and never
-    /// get this far).
-    /// </summary>
-    internal const string SuperusersCollection = "_superusers";
-
     private async Task<TokenVerdict> CallPocketBaseAsync(string token, string collectionId)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"api/collections/{Uri.EscapeDataString(collectionId)}/auth-refresh");
@@ -58,31 +51,13 @@ internal sealed partial class TokenVerifier
 
     private TokenVerdict ReadVerdict(JsonElement root)
     {
-        if (root.ValueKind != JsonValueKind.Object
-            || !TryGetString(root, "token", out var freshToken)
-            || !root.TryGetProperty("record", out var record) || record.ValueKind != JsonValueKind.Object
-            || !TryGetString(record, "id", out var recordId)
-            || !TryGetString(record, "collectionId", out var verifiedCollection)
-            || !JwtPayload.TryRead(freshToken, out var freshPayload))
+        if (!PocketBaseAuthAnswer.TryAccept(root, "auth-refresh", out var answer, out var superuser))
         {
-            throw new UpstreamException("PocketBase's auth-refresh answer lacked a token or record.");
+            Log.SuperuserRefused(_logger, superuser!.CollectionId, superuser.RecordId);
+            return TokenVerdict.Invalid(PocketBaseAuthAnswer.SuperuserRefusal);
         }
 
-        var collectionName = TryGetString(record, "collectionName", out var name) ? name : verifiedCollection;
-        if (string.Equals(collectionName, SuperusersCollection, StringComparison.Ordinal))
-        {
-            // A superuser sees every record whatever the rules; such a token must never hold a stream for a client.
-            Log.SuperuserRefused(_logger, verifiedCollection, recordId);
-            return TokenVerdict.Invalid("superuser tokens are not accepted");
-        }
-
-        return TokenVerdict.Valid(new VerifiedToken(verifiedCollection, collectionName, recordId, freshToken, freshPayload.ExpiresAt));
-    }
-
-    private static bool TryGetString(JsonElement element, string name, out string value)
-    {
-        value = element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String ? property.GetString()! : string.Empty;
-        return value.Length > 0;
+        return TokenVerdict.Valid(new VerifiedToken(answer.CollectionId, answer.CollectionName, answer.RecordId, answer.Token, answer.ExpiresAt));
     }
 
     private static partial class Log

@@ -1,17 +1,27 @@
 using System.Text.Json;
+using Relay.Auth;
 
 namespace Relay.Bff;
 
-/// <summary>PocketBase's answer to a sign-in or refresh: a token and record, or a refusal with PocketBase's status and message.</summary>
-internal sealed record BffAuthResult(int StatusCode, string? Token, DateTimeOffset TokenExpiresAt, JsonElement Record, string? Message)
+/// <summary>PocketBase's answer to a sign-in or refresh: an accepted token and record, or a refusal with a status and message.</summary>
+internal sealed record BffAuthResult(int StatusCode, PocketBaseAuthAnswer? Answer, string? Message)
 {
-    public bool Succeeded => Token is not null;
+    public bool Succeeded => Answer is not null;
 
-    public string RecordId => Record.GetProperty("id").GetString()!;
+    /// <summary>PocketBase said yes, but to a superuser, whom Relay refuses (<see cref="PocketBaseAuthAnswer.TryAccept"/>).</summary>
+    public bool SuperuserRefused { get; init; }
 
-    public string CollectionId => Record.GetProperty("collectionId").GetString()!;
+    public string? Token => Answer?.Token;
 
-    public string CollectionName => Record.TryGetProperty("collectionName", out var name) && name.GetString() is { } value ? value : CollectionId;
+    public DateTimeOffset TokenExpiresAt => Answer?.ExpiresAt ?? default;
 
-    public static BffAuthResult Refused(int statusCode, string? message) => new(statusCode, null, default, default, message);
+    public JsonElement Record => Answer?.Record ?? default;
+
+    public string RecordId => Answer!.RecordId;
+
+    public string CollectionId => Answer!.CollectionId;
+
+    public string CollectionName => Answer!.CollectionName;
+
+    public static BffAuthResult Refused(int statusCode, string? message) => new(statusCode, null, message);
 }

@@ -40,11 +40,44 @@ internal static partial class BffCsrf
             return false;
         }
 
-        var origin = origins[0]!;
-        var own = $"{context.Request.Scheme}://{context.Request.Host.Value}";
-        return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase)
-            || allowedOrigins.Any(allowed => string.Equals(origin, allowed.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+        return IsOwnOrAllowed(context, origins[0]!, allowedOrigins);
     }
+
+    private static bool IsOwnOrAllowed(HttpContext context, string origin, IReadOnlyCollection<string> allowedOrigins)
+    {
+        var own = $"{context.Request.Scheme}://{context.Request.Host.Value}";
+        return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) || IsAllowed(origin, allowedOrigins);
+    }
+
+    private static bool IsAllowed(string origin, IReadOnlyCollection<string> allowedOrigins)
+        => allowedOrigins.Any(allowed => string.Equals(origin, allowed.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// For a GET that starts something (an OAuth2 sign-in): true only when the browser says the request came from Relay's
+    /// own pages or the user (<c>Sec-Fetch-Site: same-origin</c> or <c>none</c>), or from a page of one of
+    /// <paramref name="allowedOrigins"/> (its <c>Referer</c>: a navigation carries no <c>Origin</c>); without
+    /// <c>Sec-Fetch-Site</c> (older browsers), when its <c>Origin</c> or <c>Referer</c> is Relay's own or allowed. A request
+    /// that says nothing is refused: another site or a sibling subdomain could otherwise spend the victim's sign-in budget.
+    /// </summary>
+    public static bool IsSameOriginNavigation(HttpContext context, IReadOnlyCollection<string> allowedOrigins)
+    {
+        var site = context.Request.Headers["Sec-Fetch-Site"];
+        if (site.Count > 0)
+        {
+            return (site is { Count: 1 } && (site[0] == "same-origin" || site[0] == "none"))
+                || (RefererOrigin(context) is { } referer && IsAllowed(referer, allowedOrigins));
+        }
+
+        if (context.Request.Headers.Origin.Count > 0)
+        {
+            return IsAllowedOrigin(context, allowedOrigins);
+        }
+
+        return RefererOrigin(context) is { } origin && IsOwnOrAllowed(context, origin, allowedOrigins);
+    }
+
+    private static string? RefererOrigin(HttpContext context)
+        => Uri.TryCreate(context.Request.Headers.Referer.ToString(), UriKind.Absolute, out var referer) ? referer.GetLeftPart(UriPartial.Authority) : null;
 
     /// <summary>An endpoint filter for <c>/bff/*</c>: refuses with 403 before the handler runs.</summary>
     public static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Relay.Auth;
 using Relay.Upstream;
 
 namespace Relay.Bff;
@@ -31,13 +32,21 @@ internal static partial class BffEndpoints
 
         var collection = request!.Collection ?? options.Value.DefaultCollection;
         BffAuthResult result;
-        try
+        if (PocketBaseAuthAnswer.IsSuperusersCollection(collection))
         {
-            result = await pocketBase.AuthWithPasswordAsync(collection, request.Identity!, request.Password!, context.RequestAborted);
+            // Not even asked: PocketBase's answer would tell a password guesser whether a superuser's password is right.
+            result = BffAuthResult.Refused(StatusCodes.Status400BadRequest, BffPocketBase.FailedToAuthenticate) with { SuperuserRefused = true };
         }
-        catch (UpstreamException)
+        else
         {
-            return Unavailable();
+            try
+            {
+                result = await pocketBase.AuthWithPasswordAsync(collection, request.Identity!, request.Password!, context.RequestAborted);
+            }
+            catch (UpstreamException)
+            {
+                return Unavailable();
+            }
         }
 
         if (!result.Succeeded)
@@ -57,7 +66,7 @@ internal static partial class BffEndpoints
             // A new session id on every sign-in (no fixation); the browser's previous session, if any, ends.
             if (await sessions.ReadSessionIdAsync(context) is { } previous)
             {
-                await sessions.EndAsync(previous, context: null, reason: "signed in again");
+                await sessions.EndAsync(previous, context: null, BffSessionEndReasons.SignedInAgain);
             }
 
             session = await sessions.SignInAsync(context, result, "password");
@@ -104,7 +113,7 @@ internal static partial class BffEndpoints
         {
             try
             {
-                await sessions.EndAsync(id, context, "signed out");
+                await sessions.EndAsync(id, context, BffSessionEndReasons.SignedOut);
             }
             catch (UpstreamException)
             {

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 namespace Relay.Bff;
 
 [JsonSerializable(typeof(BffSession))]
+[JsonSerializable(typeof(StoredBffSession))]
 [JsonSerializable(typeof(LoginRequest))]
 [JsonSerializable(typeof(BffError))]
 [JsonSerializable(typeof(OAuth2Pending))]

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using Relay.Auth;
 using Relay.Upstream;
 
 namespace Relay.Bff;
@@ -28,8 +29,14 @@ internal static partial class BffOAuth2Endpoints
         BffSessions sessions,
         IDataProtectionProvider dataProtection,
         IOptions<BffOptions> options,
+        IOptions<RelayOptions> relayOptions,
         TimeProvider timeProvider)
     {
+        if (!BffCsrf.IsSameOriginNavigation(context, relayOptions.Value.AllowedOrigins))
+        {
+            return Refuse(BffErrorCodes.CsrfRefused, "an OAuth2 sign-in starts from this site's own pages (Sec-Fetch-Site same-origin, or a same-origin Origin or Referer)", StatusCodes.Status403Forbidden);
+        }
+
         if (!limiter.TryAcquire(context))
         {
             context.Response.Headers.RetryAfter = "60";
@@ -43,7 +50,7 @@ internal static partial class BffOAuth2Endpoints
             return Refuse(BffErrorCodes.InvalidRequest, "provider must be a PocketBase provider name (lowercase letters and digits)");
         }
 
-        if (!BffValidation.IsCollection(collection))
+        if (!BffValidation.IsCollection(collection) || PocketBaseAuthAnswer.IsSuperusersCollection(collection))
         {
             return Refuse(BffErrorCodes.InvalidRequest, "collection must be a collection name (letters, digits, underscores)");
         }
@@ -69,7 +76,16 @@ internal static partial class BffOAuth2Endpoints
         }
 
         var redirectUrl = $"{context.Request.Scheme}://{context.Request.Host.Value}{context.Request.PathBase}{BffDefaults.OAuth2CallbackPath}";
-        var pending = new OAuth2Pending(found.Name, found.State, found.CodeVerifier, collection, redirectUrl, returnUrl, timeProvider.GetUtcNow() + options.Value.OAuth2Timeout);
+        var previous = await sessions.ReadSessionIdAsync(context);
+        var pending = new OAuth2Pending(
+            found.Name,
+            found.State,
+            found.CodeVerifier,
+            collection,
+            redirectUrl,
+            returnUrl,
+            timeProvider.GetUtcNow() + options.Value.OAuth2Timeout,
+            previous is null ? null : BffSessionHash.Of(previous));
         var protectedPending = Protector(dataProtection).Protect(JsonSerializer.Serialize(pending, BffJsonContext.Default.OAuth2Pending));
         context.Response.Cookies.Append(PendingCookieName(sessions), protectedPending, PendingCookieOptions(context, sessions, options.Value.OAuth2Timeout));
 
@@ -82,13 +98,22 @@ internal static partial class BffOAuth2Endpoints
         string? code,
         string? state,
         string? error,
+        BffLoginLimiter limiter,
         BffPocketBase pocketBase,
         BffSessions sessions,
+        IBffSessionStore store,
         IDataProtectionProvider dataProtection,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger(typeof(BffOAuth2Endpoints));
+        if (!limiter.TryAcquire(context))
+        {
+            // Each callback may cost PocketBase a code exchange: it counts against the address's sign-in budget.
+            context.Response.Headers.RetryAfter = "60";
+            return Refuse(BffErrorCodes.TooManyAttempts, "too many sign-in attempts from this address; try again later", StatusCodes.Status429TooManyRequests);
+        }
+
         var cookieName = PendingCookieName(sessions);
         var cookie = context.Request.Cookies[cookieName];
 
@@ -113,6 +138,14 @@ internal static partial class BffOAuth2Endpoints
         BffAuthResult result;
         try
         {
+            // The cookie can be replayed until it expires; the state it carries is accepted once, by any instance.
+            var remaining = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, (pending!.ExpiresAt - timeProvider.GetUtcNow()).Ticks));
+            if (!await store.TryUseOnceAsync("oauth2:" + BffSessionHash.Of(pending.State), remaining, context.RequestAborted))
+            {
+                Log.OAuth2Refused(logger, "its state was already used");
+                return Refuse(BffErrorCodes.OAuth2Refused, "this OAuth2 sign-in was already completed or refused; start again");
+            }
+
             result = await pocketBase.AuthWithOAuth2Async(pending!.Collection, pending.Provider, code!, pending.CodeVerifier, pending.RedirectUrl, context.RequestAborted);
         }
         catch (UpstreamException)
@@ -128,9 +161,16 @@ internal static partial class BffOAuth2Endpoints
 
         try
         {
-            if (await sessions.ReadSessionIdAsync(context) is { } previous)
+            // The provider's redirect is cross-site, so the SameSite=Strict session cookie is usually not here: the
+            // session the browser had when it started the sign-in is ended by the hash the pending state kept.
+            if (pending.PreviousSessionHash is { } previousHash)
             {
-                await sessions.EndAsync(previous, context: null, reason: "signed in again");
+                await sessions.EndByHashAsync(previousHash, BffSessionEndReasons.SignedInAgain);
+            }
+
+            if (await sessions.ReadSessionIdAsync(context) is { } previous && BffSessionHash.Of(previous) != pending.PreviousSessionHash)
+            {
+                await sessions.EndAsync(previous, context: null, BffSessionEndReasons.SignedInAgain);
             }
 
             await sessions.SignInAsync(context, result, $"oauth2:{pending.Provider}");

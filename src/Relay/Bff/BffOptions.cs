@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http.Connections;
+using Relay.Auth;
 
 namespace Relay.Bff;
 
@@ -10,9 +12,30 @@ internal sealed class BffOptions : IValidatableObject
     /// <summary>Maps <c>/bff/*</c> and the <c>/api/*</c> proxy, and lets the hub accept the session cookie. Off by default; token mode works either way.</summary>
     public bool Enabled { get; set; }
 
+    /// <summary>
+    /// The SignalR transports a hub connection authenticated by the session cookie may use (<c>WebSockets</c>,
+    /// <c>ServerSentEvents</c>, <c>LongPolling</c>, comma-separated); all by default. <c>WebSockets</c> alone leaves no
+    /// connection whose later requests a cross-site page could forge: a WebSocket is one request, and browsers always send
+    /// its <c>Origin</c>. Token connections may use every transport either way.
+    /// </summary>
+    public HttpTransportType CookieTransports { get; set; } = AllTransports;
+
+    public const HttpTransportType AllTransports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+
     /// <summary>How long a signed-in session lasts, from sign-in (absolute, not sliding).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// How often each instance asks the session store whether the sessions of its open hub connections still exist, and
+    /// closes those that ended: the bound on how long a missed sign-out announcement can keep a socket open.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:00:30")]
+    public TimeSpan SessionRecheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Sessions one user may hold at once; a sign-in beyond it ends that user's oldest session (and closes its hub connections).</summary>
+    [Range(1, 1000)]
+    public int MaxSessionsPerUser { get; set; } = 10;
 
     /// <summary>The auth collection <c>/bff/login</c> signs in to when the body names none.</summary>
     [Required]
@@ -22,6 +45,13 @@ internal sealed class BffOptions : IValidatableObject
     /// <summary>Sign-in attempts (password and OAuth2) one client address (IPv6: one /64) may make per minute; more are answered 429.</summary>
     [Range(1, 10_000)]
     public int LoginAttemptsPerMinute { get; set; } = 10;
+
+    /// <summary>
+    /// Requests to the <c>/api/*</c> proxy one client address (IPv6: one /64) may make per minute (a burst of this many,
+    /// then evenly spread); more are answered 429 with <c>Retry-After</c> before they reach PocketBase.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int ApiRequestsPerMinute { get; set; } = 1200;
 
     /// <summary>The largest <c>/bff/login</c> body accepted, in bytes; larger ones are answered 413 unread.</summary>
     [Range(256, 65_536)]
@@ -38,6 +68,16 @@ internal sealed class BffOptions : IValidatableObject
     public string? KeysDirectory { get; set; }
 
     /// <summary>
+    /// A PKCS#12 file (<c>.pfx</c>, with its private key) that encrypts the Data Protection key ring wherever it is kept
+    /// (Redis or <see cref="KeysDirectory"/>). Without it the keys are stored in clear, and whoever reads Redis can
+    /// decrypt the session tokens stored beside them. Empty: the key ring is not encrypted (a warning is logged in BFF mode).
+    /// </summary>
+    public string? KeyEncryptionCertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="KeyEncryptionCertificatePath"/>, if it has one (pass it as a secret: environment or a secrets file).</summary>
+    public string? KeyEncryptionCertificatePassword { get; set; }
+
+    /// <summary>
     /// A folder of built web app files (an absolute path) that Relay serves from its own origin, <c>index.html</c> for
     /// <c>/</c>: the one-origin setup BFF mode wants, without a separate web server. Empty: Relay serves no files.
     /// </summary>
@@ -45,9 +85,25 @@ internal sealed class BffOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (CookieTransports == HttpTransportType.None || (CookieTransports & ~AllTransports) != 0)
+        {
+            yield return new ValidationResult(
+                $"Relay:Bff:CookieTransports must name one or more of WebSockets, ServerSentEvents, LongPolling; '{CookieTransports}' does not.", [nameof(CookieTransports)]);
+        }
+
+        if (PocketBaseAuthAnswer.IsSuperusersCollection(DefaultCollection ?? string.Empty))
+        {
+            yield return new ValidationResult($"Relay:Bff:DefaultCollection cannot be '{DefaultCollection}': superusers never sign in through Relay.", [nameof(DefaultCollection)]);
+        }
+
         if (!string.IsNullOrEmpty(KeysDirectory) && !Path.IsPathFullyQualified(KeysDirectory))
         {
             yield return new ValidationResult($"Relay:Bff:KeysDirectory must be an absolute path; '{KeysDirectory}' is not.", [nameof(KeysDirectory)]);
+        }
+
+        if (!string.IsNullOrEmpty(KeyEncryptionCertificatePath) && (!Path.IsPathFullyQualified(KeyEncryptionCertificatePath) || !File.Exists(KeyEncryptionCertificatePath)))
+        {
+            yield return new ValidationResult($"Relay:Bff:KeyEncryptionCertificatePath must be an existing file given by its absolute path; '{KeyEncryptionCertificatePath}' is not.", [nameof(KeyEncryptionCertificatePath)]);
         }
 
         if (string.IsNullOrEmpty(WebRoot))

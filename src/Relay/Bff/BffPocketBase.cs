@@ -5,8 +5,11 @@ using Relay.Upstream;
 namespace Relay.Bff;
 
 /// <summary>The PocketBase calls behind the BFF endpoints: password and OAuth2 sign-in, auth methods, refresh.</summary>
-internal sealed class BffPocketBase(IHttpClientFactory httpClientFactory)
+internal sealed partial class BffPocketBase(IHttpClientFactory httpClientFactory, ILogger<BffPocketBase> logger)
 {
+    /// <summary>PocketBase's own message for a wrong identity or password.</summary>
+    public const string FailedToAuthenticate = "Failed to authenticate.";
+
     public Task<BffAuthResult> AuthWithPasswordAsync(string collection, string identity, string password, CancellationToken cancellationToken)
         => SendAuthAsync(
             HttpMethod.Post,
@@ -95,17 +98,14 @@ internal sealed class BffPocketBase(IHttpClientFactory httpClientFactory)
                 return BffAuthResult.Refused(status, message);
             }
 
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("token", out var tokenElement) || tokenElement.GetString() is not { Length: > 0 } fresh
-                || !JwtPayload.TryRead(fresh, out var payload)
-                || !root.TryGetProperty("record", out var record) || record.ValueKind != JsonValueKind.Object
-                || !record.TryGetProperty("id", out var id) || id.GetString() is not { Length: > 0 }
-                || !record.TryGetProperty("collectionId", out var collectionId) || collectionId.GetString() is not { Length: > 0 })
+            if (!PocketBaseAuthAnswer.TryAccept(root, path, out var answer, out var superuser))
             {
-                throw new UpstreamException($"PocketBase's answer to {path} lacked a token or record.");
+                // Answered exactly like a wrong password, so Relay tells no one that a superuser's password was right.
+                Log.SuperuserRefused(logger, superuser!.CollectionId, superuser.RecordId);
+                return BffAuthResult.Refused(StatusCodes.Status400BadRequest, FailedToAuthenticate) with { SuperuserRefused = true };
             }
 
-            return new BffAuthResult(status, fresh, payload.ExpiresAt, record.Clone(), null);
+            return new BffAuthResult(status, answer, null);
         }
     }
 
@@ -125,5 +125,11 @@ internal sealed class BffPocketBase(IHttpClientFactory httpClientFactory)
         {
             throw new UpstreamException("PocketBase could not be reached.", innerException: ex);
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(7050, LogLevel.Warning, "Refused a superuser's sign-in or refresh (collection {CollectionId}, record {RecordId}): superusers cannot use Relay's BFF.")]
+        public static partial void SuperuserRefused(ILogger logger, string collectionId, string recordId);
     }
 }

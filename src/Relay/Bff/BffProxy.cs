@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Relay.Upstream;
 using Yarp.ReverseProxy.Forwarder;
@@ -14,21 +15,21 @@ namespace Relay.Bff;
 internal sealed partial class BffProxy : IDisposable
 {
     private static readonly object TokenKey = new();
-
-    /// <summary>PocketBase endpoints that hand out a token: through the proxy they would put one in the browser's hands.</summary>
-    private static readonly string[] TokenIssuingActions = ["auth-refresh", "impersonate"];
+    private static readonly object FileTokenKey = new();
 
     private readonly IHttpForwarder _forwarder;
     private readonly BffSessions _sessions;
+    private readonly BffFileTokens _fileTokens;
     private readonly IOptions<RelayOptions> _relayOptions;
     private readonly ILogger _logger;
     private readonly HttpMessageInvoker _client;
     private readonly string _destination;
 
-    public BffProxy(IHttpForwarder forwarder, BffSessions sessions, IOptions<PocketBaseOptions> pocketBaseOptions, IOptions<RelayOptions> relayOptions, ILogger<BffProxy> logger)
+    public BffProxy(IHttpForwarder forwarder, BffSessions sessions, BffFileTokens fileTokens, IOptions<PocketBaseOptions> pocketBaseOptions, IOptions<RelayOptions> relayOptions, ILogger<BffProxy> logger)
     {
         _forwarder = forwarder;
         _sessions = sessions;
+        _fileTokens = fileTokens;
         _relayOptions = relayOptions;
         _logger = logger;
         _destination = pocketBaseOptions.Value.Url!.ToString();
@@ -86,6 +87,13 @@ internal sealed partial class BffProxy : IDisposable
         }
 
         context.Items[TokenKey] = resolution.Session?.Token;
+        if (resolution.Session is { } session && IsFileDownload(context.Request))
+        {
+            // PocketBase serves a protected file only with a file token in the query; Relay asks for one in the
+            // session's name, since /api/files/token itself is not proxied.
+            context.Items[FileTokenKey] = await _fileTokens.GetAsync(session, context.RequestAborted);
+        }
+
         var error = await _forwarder.SendAsync(context, _destination, _client, ForwarderRequestConfig.Empty, Transformer.Instance);
         if (error != ForwarderError.None)
         {
@@ -95,25 +103,14 @@ internal sealed partial class BffProxy : IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>Paths the proxy refuses: the realtime stream (the hub carries realtime) and token-issuing auth actions.</summary>
-    internal static BffError? NotProxied(PathString path)
-    {
-        var segments = (path.Value ?? string.Empty).Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (segments.Length >= 2 && segments[1].Equals("realtime", StringComparison.OrdinalIgnoreCase))
-        {
-            return new BffError(BffErrorCodes.UseTheHub, "realtime goes through Relay's hub, not /api/realtime");
-        }
+    /// <summary>A GET or HEAD of <c>/api/files/{collection}/{record}/{file}</c>.</summary>
+    internal static bool IsFileDownload(HttpRequest request)
+        => (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            && (request.Path.Value ?? string.Empty).Split('/', StringSplitOptions.RemoveEmptyEntries) is { Length: 5 } segments
+            && segments[1].Equals("files", StringComparison.OrdinalIgnoreCase);
 
-        var isAuthAction = segments.Length >= 4
-            && (segments[1].Equals("collections", StringComparison.OrdinalIgnoreCase) || segments[1].Equals("admins", StringComparison.OrdinalIgnoreCase))
-            && (segments[3].StartsWith("auth-with-", StringComparison.OrdinalIgnoreCase)
-                || TokenIssuingActions.Any(action => segments[3].Equals(action, StringComparison.OrdinalIgnoreCase)));
-        var isAdminAuth = segments.Length >= 3 && segments[1].Equals("admins", StringComparison.OrdinalIgnoreCase)
-            && (segments[2].StartsWith("auth-", StringComparison.OrdinalIgnoreCase));
-        return isAuthAction || isAdminAuth
-            ? new BffError(BffErrorCodes.NotProxied, "sign-in and token refresh go through /bff/login; the browser never receives a token")
-            : null;
-    }
+    /// <summary>Paths the proxy refuses (<see cref="BffProxyPaths"/>).</summary>
+    internal static BffError? NotProxied(PathString path) => BffProxyPaths.NotProxied(path);
 
     private sealed class Transformer : HttpTransformer
     {
@@ -141,6 +138,16 @@ internal sealed partial class BffProxy : IDisposable
             if (httpContext.Items[TokenKey] is string token)
             {
                 proxyRequest.Headers.TryAddWithoutValidation("Authorization", token);
+            }
+
+            if (httpContext.Items[FileTokenKey] is string fileToken)
+            {
+                // Replaces any token the page put in the query: the file is fetched as the session's user.
+                var query = QueryHelpers.ParseQuery(httpContext.Request.QueryString.Value)
+                    .Where(static pair => !pair.Key.Equals("token", StringComparison.OrdinalIgnoreCase))
+                    .SelectMany(static pair => pair.Value.Select(value => KeyValuePair.Create(pair.Key, value)))
+                    .Append(KeyValuePair.Create("token", (string?)fileToken));
+                proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, httpContext.Request.Path, QueryString.Create(query));
             }
         }
 

@@ -28,10 +28,12 @@ internal static class BffServiceCollectionExtensions
         // Everything is registered whatever the settings and chosen from the options when first used: configuration
         // sources added after AddRelay (test hosts, for one) are only visible to the options, not here.
         services.TryAddSingleton<BffPocketBase>();
-        services.TryAddSingleton<BffHubConnections>(static provider => new BffHubConnections(() => provider.GetRequiredService<IBffSessionStore>()));
+        services.TryAddSingleton<BffHubConnections>(static provider => new BffHubConnections(() => provider.GetRequiredService<IBffSessionStore>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<BffSessionRecheck>();
         services.TryAddSingleton<BffSessions>();
         services.TryAddSingleton<BffLoginLimiter>();
         services.TryAddSingleton<BffProxy>();
+        services.TryAddSingleton<BffFileTokens>();
         services.TryAddSingleton<IBffSessionResolver>(static provider => provider.GetRequiredService<IOptions<BffOptions>>().Value.Enabled
             ? ActivatorUtilities.CreateInstance<BffSessionResolver>(provider)
             : new NoBffSessionResolver());
@@ -39,6 +41,7 @@ internal static class BffServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<RedisBffSessionStore>(provider)
             : ActivatorUtilities.CreateInstance<MemoryBffSessionStore>(provider));
         services.AddHttpForwarder();
+        services.AddRateLimiter(BffApiRateLimit.Configure);
 
         // One application name everywhere: Data Protection otherwise isolates apps by content root path, and instances
         // deployed to different paths could not read each other's cookies.
@@ -53,7 +56,14 @@ internal static class BffServiceCollectionExtensions
             {
                 keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), provider.GetRequiredService<ILoggerFactory>());
             }
+
+            // Without it the key ring sits in Redis (or the folder) in clear, next to the session tokens it encrypts.
+            if (provider.GetRequiredService<BffKeyEncryption>().Certificate is not null)
+            {
+                keys.XmlEncryptor = ActivatorUtilities.CreateInstance<BffKeyRingEncryptor>(provider);
+            }
         });
+        services.TryAddSingleton<BffKeyEncryption>();
 
         services.AddAuthentication().AddCookie(BffDefaults.Scheme);
         services.AddOptions<CookieAuthenticationOptions>(BffDefaults.Scheme)

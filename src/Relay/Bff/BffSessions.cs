@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 using Relay.Auth;
+using Relay.Diagnostics;
 using Relay.Upstream;
 
 namespace Relay.Bff;
@@ -22,6 +23,7 @@ internal sealed partial class BffSessions(
     IOptions<BffOptions> options,
     IOptions<AuthOptions> authOptions,
     IOptionsMonitor<CookieAuthenticationOptions> cookieOptions,
+    RelayMetrics metrics,
     TimeProvider timeProvider,
     ILogger<BffSessions> logger)
 {
@@ -44,6 +46,13 @@ internal sealed partial class BffSessions(
             SessionExpiresAt: now + options.Value.SessionLifetime,
             result.Record.GetRawText());
         await store.SetAsync(session, context.RequestAborted);
+
+        // Sign-ins whose cookie never comes back (a script, a stolen password tried again and again) must not pile up
+        // sessions, each holding a token for the session's lifetime: beyond the cap the user's oldest end.
+        foreach (var evicted in await store.TrimUserAsync(session, options.Value.MaxSessionsPerUser, context.RequestAborted))
+        {
+            Ended(evicted, BffSessionEndReasons.OverCap);
+        }
 
         var identity = new ClaimsIdentity([new Claim(BffDefaults.SessionIdClaim, session.Id)], BffDefaults.Scheme);
         await context.SignInAsync(
@@ -81,16 +90,30 @@ internal sealed partial class BffSessions(
     }
 
     /// <summary>Ends the session: the token is forgotten, its hub connections are closed and, with a context, the cookie is deleted.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="context">The request whose cookie is deleted; null when the session is not the caller's own cookie.</param>
+    /// <param name="reason">One of <see cref="BffSessionEndReasons"/>, for logs and metrics.</param>
     public async Task EndAsync(string sessionId, HttpContext? context, string reason)
     {
-        await store.RemoveAsync(sessionId, CancellationToken.None);
-        var closed = hubConnections.CloseAll(sessionId);
+        await EndByHashAsync(BffSessionHash.Of(sessionId), reason);
         if (context is not null)
         {
             await context.SignOutAsync(BffDefaults.Scheme);
             context.Items[ResolutionKey] = BffResolution.Rejected;
         }
+    }
 
+    /// <summary>Ends the session whose id hashes to <paramref name="hash"/> (an OAuth2 sign-in knows its browser's previous session only so).</summary>
+    public async Task EndByHashAsync(string hash, string reason)
+    {
+        await store.RemoveAsync(hash, CancellationToken.None);
+        Ended(hash, reason);
+    }
+
+    private void Ended(string hash, string reason)
+    {
+        var closed = hubConnections.CloseAllByHash(hash);
+        metrics.BffSessionEnded(reason);
         Log.SessionEnded(logger, reason, closed);
     }
 
@@ -115,6 +138,13 @@ internal sealed partial class BffSessions(
         if (session is null)
         {
             Log.CookieRefused(logger, "its session has ended");
+            return BffResolution.Rejected;
+        }
+
+        if (PocketBaseAuthAnswer.IsSuperusersCollection(session.CollectionName))
+        {
+            // Only a session stored before superusers were refused at sign-in can be one; it ends now.
+            await EndAsync(id, context: null, BffSessionEndReasons.Superuser);
             return BffResolution.Rejected;
         }
 
@@ -171,7 +201,7 @@ internal sealed partial class BffSessions(
 
         if (!result.Succeeded || result.RecordId != session.RecordId || result.CollectionId != session.CollectionId)
         {
-            await EndAsync(session.Id, context: null, reason: $"PocketBase refused its token ({result.StatusCode})");
+            await EndAsync(session.Id, context: null, BffSessionEndReasons.Revoked);
             return null;
         }
 

@@ -13,11 +13,15 @@ namespace Relay.Cluster;
 /// sessions open their own PocketBase streams exactly as a single instance does. On SIGTERM (<see cref="StopAsync"/>)
 /// it hands the streams it owns over to other instances, make before break.
 /// </summary>
-internal sealed partial class ClusterNode : IHostedService
+internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
 {
-    private static readonly RedisChannel NotifyChannel = RedisChannel.Literal("relay:cluster:notify");
     private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
-    private readonly IServiceProvider _services;
+
+    // Streams whose session closed, still handing over and leaving: the session may already have a new incarnation of
+    // the stream in _upstreams, and both need the notifications (the old one to see its successor ready).
+    private readonly ConcurrentDictionary<string, ClusterUpstream> _leaving = new(StringComparer.Ordinal);
+    private readonly IServiceProvider? _services;
+    private readonly Func<TimeSpan> _historyMaxAge;
     private readonly Lock _subscribeGate = new();
     private IConnectionMultiplexer? _redis;
     private volatile bool _stopping;
@@ -28,12 +32,26 @@ internal sealed partial class ClusterNode : IHostedService
         Enabled = redisOptions.Value.IsConfigured;
         Options = options.Value;
         _services = services;
+        _historyMaxAge = () => services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;
         TimeProvider = timeProvider;
         Logger = logger;
+        Store = new RedisClusterStore(() => Redis);
         if (Enabled)
         {
-            metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => _upstreams.Values.Count(static upstream => upstream.IsOwner));
+            metrics.ObserveCluster(() => IsConnected ? 1 : 0, () => OwnedCount);
         }
+    }
+
+    /// <summary>An instance on <paramref name="store"/> (an in-memory one in unit tests, shared by the instances of one test).</summary>
+    internal ClusterNode(IClusterStore store, ClusterOptions options, TimeSpan historyMaxAge, TimeProvider timeProvider, ILogger logger)
+    {
+        Enabled = true;
+        Options = options;
+        _historyMaxAge = () => historyMaxAge;
+        TimeProvider = timeProvider;
+        Logger = logger;
+        Store = store;
+        _ = SubscribeAsync();
     }
 
     /// <summary>Cluster mode is on (<c>Relay:Redis:Configuration</c> is set).</summary>
@@ -43,6 +61,9 @@ internal sealed partial class ClusterNode : IHostedService
     public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..16];
 
     public ClusterOptions Options { get; }
+
+    /// <summary>The Redis operations of cluster mode.</summary>
+    public IClusterStore Store { get; }
 
     public TimeProvider TimeProvider { get; }
 
@@ -55,9 +76,9 @@ internal sealed partial class ClusterNode : IHostedService
     public bool Halted => _halted;
 
     /// <summary>Redis answers; when not, every session runs its own stream as when alone.</summary>
-    public bool IsConnected => Redis.IsConnected;
+    public bool IsConnected => Store.IsConnected;
 
-    public IConnectionMultiplexer Redis
+    private IConnectionMultiplexer Redis
     {
         get
         {
@@ -70,9 +91,8 @@ internal sealed partial class ClusterNode : IHostedService
             {
                 if (_redis is null)
                 {
-                    var created = _services.GetRequiredService<IConnectionMultiplexer>();
-                    _ = SubscribeAsync(created);
-                    _redis = created;
+                    _redis = _services!.GetRequiredService<IConnectionMultiplexer>();
+                    _ = SubscribeAsync();
                 }
 
                 return _redis;
@@ -81,7 +101,7 @@ internal sealed partial class ClusterNode : IHostedService
     }
 
     /// <summary>Session streams that this instance owns (for tests and diagnostics).</summary>
-    public int OwnedCount => _upstreams.Values.Count(static upstream => upstream.IsOwner);
+    public int OwnedCount => All().Count(static upstream => upstream.IsOwner);
 
     public ClusterUpstream Create(IUpstreamSubscriber subscriber, Func<IUpstreamSubscriber, UpstreamConnection> createLocal)
     {
@@ -93,17 +113,30 @@ internal sealed partial class ClusterNode : IHostedService
     /// <summary>The session stream <paramref name="streamName"/> this instance follows, if any.</summary>
     public ClusterUpstream? Find(string streamName) => _upstreams.GetValueOrDefault(streamName);
 
-    /// <summary>The streams this instance follows whose name starts with <paramref name="prefix"/> (a session's shards).</summary>
-    public IEnumerable<ClusterUpstream> FindAll(string prefix)
-        => _upstreams.Values.Where(upstream => upstream.StreamName.StartsWith(prefix, StringComparison.Ordinal));
+    public IStreamFollower? FindFollower(string streamName) => Find(streamName);
+
+    public bool HasShards(string streamName)
+        => _upstreams.Keys.Any(name => name.Length > streamName.Length && name.StartsWith(streamName, StringComparison.Ordinal) && name[streamName.Length] == '#');
 
     /// <summary><c>Relay:History:MaxAge</c>: the Redis Streams are trimmed to it.</summary>
-    public TimeSpan HistoryMaxAge => _services.GetRequiredService<IOptions<Relay.Sessions.HistoryOptions>>().Value.MaxAge;
+    public TimeSpan HistoryMaxAge => _historyMaxAge();
 
-    public void Remove(ClusterUpstream upstream) => _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+    /// <summary><paramref name="upstream"/>'s session closed: it is no longer found, but still notified until it has left.</summary>
+    public void Leaving(ClusterUpstream upstream)
+    {
+        _leaving[upstream.StreamName] = upstream;
+        _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+    }
+
+    /// <summary><paramref name="upstream"/> has left Redis.</summary>
+    public void Left(ClusterUpstream upstream)
+    {
+        _upstreams.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+        _leaving.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
+    }
 
     /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>
-    public Task NotifyAsync(char kind, string streamName) => Redis.GetSubscriber().PublishAsync(NotifyChannel, $"{kind}{streamName}");
+    public Task NotifyAsync(char kind, string streamName) => Store.NotifyAsync($"{kind}{streamName}");
 
     /// <summary>
     /// Connects to Redis (and listens for notifications) at startup, in the background, rather than on the first hub call:
@@ -113,7 +146,7 @@ internal sealed partial class ClusterNode : IHostedService
     {
         if (Enabled)
         {
-            _ = Task.Run(() => Redis, CancellationToken.None);
+            _ = Task.Run(() => Store.IsConnected, CancellationToken.None);
         }
 
         return Task.CompletedTask;
@@ -140,18 +173,18 @@ internal sealed partial class ClusterNode : IHostedService
     {
         _halted = true;
         _stopping = true;
-        await Task.WhenAll(_upstreams.Values.Select(static upstream => upstream.HaltAsync().AsTask()));
+        await Task.WhenAll(All().Select(static upstream => upstream.HaltAsync().AsTask()));
     }
 
     /// <summary>
     /// Not awaited under the lock: Redis may be down when the first session starts. The multiplexer keeps the
     /// subscription and restores it when it reconnects; meanwhile every stream polls once per RenewInterval.
     /// </summary>
-    private async Task SubscribeAsync(IConnectionMultiplexer redis)
+    private async Task SubscribeAsync()
     {
         try
         {
-            await redis.GetSubscriber().SubscribeAsync(NotifyChannel, (_, message) => OnNotified(message));
+            await Store.Subscribe(OnNotified);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -159,14 +192,26 @@ internal sealed partial class ClusterNode : IHostedService
         }
     }
 
-    private void OnNotified(RedisValue message)
+    private void OnNotified(string text)
     {
-        var text = message.ToString();
-        if (text.Length > 1 && _upstreams.TryGetValue(text[1..], out var upstream))
+        if (text.Length < 2)
+        {
+            return;
+        }
+
+        var streamName = text[1..];
+        if (_upstreams.TryGetValue(streamName, out var upstream))
         {
             upstream.Notify(text[0]);
         }
+
+        if (_leaving.TryGetValue(streamName, out var leaving))
+        {
+            leaving.Notify(text[0]);
+        }
     }
+
+    private IEnumerable<ClusterUpstream> All() => _upstreams.Values.Concat(_leaving.Values).Distinct();
 
     private static partial class Log
     {

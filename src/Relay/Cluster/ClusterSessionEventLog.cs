@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Relay.Client.Protocol;
 using Relay.Sessions;
 using Relay.Upstream;
@@ -17,37 +15,45 @@ namespace Relay.Cluster;
 /// lies between.
 /// <para>
 /// Ordering: the replay covers the Stream up to the last entry this instance has handed to the session, under the
-/// session's lock. What it replays was read ahead before the lock (<see cref="PrepareReadAsync"/>); only entries that
-/// came in between are read under the lock (synchronously, one round trip). An event entry takes that same lock
-/// to be routed (<see cref="Observe"/>), so it is either in the replay or delivered live after it, never both or neither.
+/// session's lock. What it replays was read ahead before the lock (<see cref="PrepareReadAsync"/>); entries that came
+/// in between are taken from those the stream read lately (<see cref="RecentEntries"/>), never from Redis under the
+/// lock: when memory does not cover them, the offset is not recovered (the client resyncs). An event entry takes that
+/// same lock to be routed (<see cref="Observe"/>), so it is either in the replay or delivered live after it, never both
+/// or neither. Lock order: the session's lock, then <c>_readAheadGate</c>.
 /// Events read while running alone (Redis unreachable) have no Stream offset and go to an in-memory log as when alone.
 /// </para>
 /// </summary>
 internal sealed class ClusterSessionEventLog : ISessionEventLog
 {
     // A read-ahead serves the replays of the next few seconds (the burst it was made for). Bounded by offsets and by
-    // entries held (each offset may read up to MaxEvents + 2 entries; a client can name any offset it likes).
+    // entries held, reads in flight included (each reserves MaxEvents + 2 entries until it is done; a client can name
+    // any offset it likes).
     private const int MaxReadAheads = 256;
     private const int MaxReadAheadEntries = 10_000;
     private static readonly TimeSpan ReadAheadLifetime = TimeSpan.FromSeconds(5);
 
     private readonly SessionKey _key;
     private readonly string _name;
-    private readonly ClusterNode _node;
+    private readonly ClusterKeys _keys;
+    private readonly IClusterStore _store;
+    private readonly IStreamFollowers _followers;
     private readonly MemorySessionEventLog _local;
     private readonly int _maxEvents;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _timeProvider;
-    private readonly Dictionary<string, EntryId> _observed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, EntryId> _gapAt = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<ReadAhead?>> _readAhead = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StreamEntryId> _observed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StreamEntryId> _gapAt = new(StringComparer.Ordinal);
+    private readonly Lock _readAheadGate = new();
+    private readonly Dictionary<string, Task<ReadAhead?>> _readAhead = new(StringComparer.Ordinal);
     private int _readAheadEntries;
 
-    public ClusterSessionEventLog(SessionKey key, ClusterNode node, HistoryOptions options, TimeProvider timeProvider)
+    public ClusterSessionEventLog(SessionKey key, IClusterStore store, IStreamFollowers followers, HistoryOptions options, TimeProvider timeProvider)
     {
         _key = key;
         _name = key.ToString();
-        _node = node;
+        _keys = new ClusterKeys(_name);
+        _store = store;
+        _followers = followers;
         _local = new MemorySessionEventLog(options, timeProvider);
         _maxEvents = options.MaxEvents;
         _maxAge = options.MaxAge;
@@ -59,9 +65,21 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     /// the Stream but has not yet read where it ends, there is no offset to give (null).
     /// </summary>
     public string? Head
-        => _node.Find(_name) is { FollowsStream: true } upstream
-            ? TryGetHead(upstream.LogHead, out var epoch, out var head) ? Format(epoch, head) : null
+        => _followers.FindFollower(_name) is { FollowsStream: true } follower
+            ? TryGetHead(follower.LogHead, out var epoch, out var head) ? Format(epoch, head) : null
             : _local.Head;
+
+    /// <summary>Read-aheads held or in flight, and the entries they hold or reserve (for tests).</summary>
+    internal (int Count, int Entries) ReadAheads
+    {
+        get
+        {
+            lock (_readAheadGate)
+            {
+                return (_readAhead.Count, _readAheadEntries);
+            }
+        }
+    }
 
     public void Hold(string upstreamTopic) => _local.Hold(upstreamTopic);
 
@@ -84,50 +102,83 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     /// seconds for the <see cref="TryReadSince"/> that follows: that one then positions a stream that has not started
     /// reading at the end read here and replays from memory, so a burst of reconnecting clients waits for no Redis call
     /// under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
+    /// The offset's epoch is checked first: an offset of another Stream (an earlier one, or made up) reads no entries.
     /// </summary>
     public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
     {
-        if (_maxEvents == 0 || !TryParse(offset, out _, out var since) || !_node.Enabled || !_node.IsConnected)
+        if (_maxEvents == 0 || !TryParse(offset, out var epoch, out var since) || !_store.IsConnected
+            || (_followers.FindFollower(_name) is { FollowsStream: true, LogHead: { } head } && head.Epoch != epoch))
         {
             return;
         }
 
-        // Callers with the same offset share one read (in flight, or done and fresh).
-        if (!_readAhead.TryGetValue(offset, out var reading) || (reading.IsCompleted && (!reading.IsCompletedSuccessfully || reading.Result is not { } done || !IsFresh(done))))
+        Task<ReadAhead?> reading;
+        lock (_readAheadGate)
         {
-            if (_readAhead.Count >= MaxReadAheads || Volatile.Read(ref _readAheadEntries) > MaxReadAheadEntries)
+            // Callers with the same offset share one read (in flight, or done and fresh).
+            if (!_readAhead.TryGetValue(offset, out reading!) || (reading.IsCompleted && !IsUsable(reading)))
             {
-                // Bounded: a read-ahead dropped here only means its replay reads under the lock, as without one.
-                _readAhead.Clear();
-                Interlocked.Exchange(ref _readAheadEntries, 0);
-            }
+                EvictUnusable();
+                if (_readAhead.Count >= MaxReadAheads || _readAheadEntries + _maxEvents + 2 > MaxReadAheadEntries)
+                {
+                    // Bounded: without a read-ahead the replay takes what the stream read lately, or is not recovered.
+                    return;
+                }
 
-            reading = ReadAheadAsync(since);
-            _readAhead[offset] = reading;
+                _readAheadEntries += _maxEvents + 2;
+                reading = ReadAheadAsync(epoch, since);
+                _readAhead[offset] = reading;
+            }
         }
 
         await ((Task)reading).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private async Task<ReadAhead?> ReadAheadAsync(EntryId since)
+    private async Task<ReadAhead?> ReadAheadAsync(string epoch, StreamEntryId since)
     {
+        var held = 0;
         try
         {
-            var database = _node.Redis.GetDatabase();
-            var epochKey = ClusterUpstream.EpochKeyOf(_name);
             // As a stream starting to read does: the epoch is drawn when the Stream's keys are created.
-            await database.StringSetAsync(epochKey, ClusterUpstream.NewEpoch(), when: When.NotExists);
-            var epoch = (string?)await database.StringGetAsync(epochKey);
-            var entries = await database.StreamRangeAsync(ClusterUpstream.EventsKeyOf(_name), since.ToString(), "+", _maxEvents + 2);
-            Interlocked.Add(ref _readAheadEntries, entries.Length);
-            return epoch is null ? null : new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
+            if (await _store.GetOrCreateEpochAsync(_keys) != epoch)
+            {
+                return null;
+            }
+
+            var entries = await _store.RangeAsync(_keys, since.ToString(), "+", _maxEvents + 2);
+            held = entries.Length;
+            return new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // The replay reads under the lock, or finds Redis gone and resyncs.
+            // The replay takes what the stream read lately, or finds Redis gone and resyncs.
             return null;
         }
+        finally
+        {
+            lock (_readAheadGate)
+            {
+                // The reservation made when the read started becomes what it holds.
+                _readAheadEntries += held - (_maxEvents + 2);
+            }
+        }
     }
+
+    /// <summary>Drops finished read-aheads that serve no replay any more (failed, another epoch, stale); under <c>_readAheadGate</c>.</summary>
+    private void EvictUnusable()
+    {
+        foreach (var (offset, reading) in _readAhead)
+        {
+            if (reading.IsCompleted && !IsUsable(reading))
+            {
+                _readAhead.Remove(offset);
+                _readAheadEntries -= reading.IsCompletedSuccessfully && reading.Result is { } done ? done.Entries.Length : 0;
+            }
+        }
+    }
+
+    private bool IsUsable(Task<ReadAhead?> reading)
+        => reading.IsCompletedSuccessfully && reading.Result is { } done && _timeProvider.GetElapsedTime(done.ReadAt) < ReadAheadLifetime;
 
     public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)
     {
@@ -137,8 +188,13 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             return _local.TryReadSince(offset, upstreamTopic, out events);
         }
 
-        var ahead = _readAhead.TryGetValue(offset, out var reading) && reading.IsCompletedSuccessfully
-            && reading.Result is { } read && IsFresh(read) && read.Epoch == epoch ? read : null;
+        ReadAhead? ahead;
+        lock (_readAheadGate)
+        {
+            ahead = _readAhead.TryGetValue(offset, out var reading) && IsUsable(reading) && reading.Result!.Epoch == epoch ? reading.Result : null;
+        }
+
+        var follower = _followers.FindFollower(_name);
         if (ahead is not null)
         {
             // The offset's own entry trimmed away, or more after it than the history keeps: not recoverable.
@@ -148,47 +204,45 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             }
 
             // A stream that has not started reading starts after what was read ahead: the rest comes live.
-            if (_node.Find(_name) is { FollowsStream: true, LogHead: null } starting)
+            if (follower is { FollowsStream: true, LogHead: null })
             {
-                starting.StartAt(ahead.Epoch, ahead.Entries[^1].Id);
+                follower.StartAt(ahead.Epoch, ahead.Entries[^1].Id);
             }
         }
 
-        if (_maxEvents == 0 || !TryGetHead(out var headEpoch, out var head) || headEpoch != epoch || since.CompareTo(head) > 0
+        if (_maxEvents == 0 || follower is not { FollowsStream: true } || !TryGetHead(follower.LogHead, out var headEpoch, out var head)
+            || headEpoch != epoch || since.CompareTo(head) > 0
             || (_gapAt.TryGetValue(epoch, out var gap) && since.CompareTo(gap) < 0)
             || since.Milliseconds < (_timeProvider.GetUtcNow() - _maxAge).ToUnixTimeMilliseconds())
         {
             return false;
         }
 
-        if (_key.IsGuest && _node.FindAll(_name + "#").Any())
+        if (_key.IsGuest && _followers.HasShards(_name))
         {
             // The guests' topics spread over several Streams and the offset names only the first: not recoverable.
             return false;
         }
 
+        // Never a Redis call here (under the session's lock): the read-ahead, then what the stream read after it.
         StreamEntry[] entries;
-        if (ahead is not null && EntryId.Parse(ahead.Entries[^1].Id.ToString()).CompareTo(head) >= 0)
+        var aheadEnd = ahead is null ? default : StreamEntryId.Parse(ahead.Entries[^1].Id.ToString());
+        if (ahead is not null && aheadEnd.CompareTo(head) >= 0)
         {
             // Read ahead up to or past the head: its part up to the head (the rest comes live).
-            entries = [.. ahead.Entries.Where(entry => EntryId.Parse(entry.Id.ToString()).CompareTo(head) <= 0)];
+            entries = [.. ahead.Entries.Where(entry => StreamEntryId.Parse(entry.Id.ToString()).CompareTo(head) <= 0)];
         }
-        else
+        else if (ahead is not null && follower.TryReadRecent(aheadEnd, head, inclusive: false, out var after))
         {
-            try
-            {
-                // No read-ahead, or entries came after it: read under the lock.
-                entries = _node.Find(_name) is { } upstream ? upstream.ReadRange(since.ToString(), head.ToString(), _maxEvents + 1) : [];
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                return false;
-            }
+            entries = [.. ahead.Entries, .. after];
+        }
+        else if (!follower.TryReadRecent(since, head, inclusive: true, out entries))
+        {
+            return false;
         }
 
         // The offset's own entry must still be there (not trimmed, same Stream), and nothing beyond the history's count.
-        if (entries.Length == 0 || (string?)entries[0].Id != since.ToString()
-            || (entries.Length == _maxEvents + 1 && (string?)entries[^1].Id != head.ToString()))
+        if (entries.Length == 0 || (string?)entries[0].Id != since.ToString() || entries.Length > _maxEvents + 1)
         {
             return false;
         }
@@ -196,22 +250,21 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         List<RelayEvent> missed = [];
         for (var i = 1; i < entries.Length; i++)
         {
-            var entry = entries[i];
-            var kind = (string?)entry[EntryFields.Kind];
-            if (kind == EntryKinds.Resync)
+            var entry = ClusterEntry.Decode(entries[i]);
+            if (entry.Kind == EntryKinds.Resync)
             {
                 return false;
             }
 
-            if (kind == EntryKinds.Event && (string?)entry[EntryFields.Topic] == upstreamTopic)
+            if (entry.Kind == EntryKinds.Event && entry.Topic == upstreamTopic)
             {
                 missed.Add(new RelayEvent
                 {
                     // The session sets the client's topic (the route's) when it replays.
                     Topic = string.Empty,
-                    Action = (string)entry[EntryFields.Action]!,
-                    Record = JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
-                    Offset = Format(epoch, EntryId.Parse(entry.Id.ToString())),
+                    Action = entry.Action!,
+                    Record = entry.RecordElement(),
+                    Offset = Format(epoch, StreamEntryId.Parse(entries[i].Id.ToString())),
                 });
             }
         }
@@ -223,37 +276,18 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     public void MarkGap()
     {
         _local.MarkGap();
-        if (TryGetHead(out var epoch, out var head))
+        if (TryGetHead(_followers.FindFollower(_name)?.LogHead, out var epoch, out var head))
         {
             _gapAt[epoch] = head;
         }
     }
 
-    /// <summary>
-    /// The Stream's epoch and the last entry this instance handed to the session, while it follows the Stream; reads
-    /// where the Stream ends first (synchronously) when the stream's loop has not yet: a replay needs that bound.
-    /// </summary>
-    private bool TryGetHead(out string epoch, out EntryId head)
-    {
-        (string Epoch, string EntryId)? found;
-        try
-        {
-            found = _node.Find(_name)?.EnsureLogHead();
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
-        {
-            // Redis failing right now: the stream goes alone shortly; until then nothing is recovered from it.
-            found = null;
-        }
-
-        return TryGetHead(found, out epoch, out head);
-    }
-
-    private bool TryGetHead((string Epoch, string EntryId)? found, out string epoch, out EntryId head)
+    /// <summary>The Stream's epoch and the last entry this instance handed to the session (or observed, if later).</summary>
+    private bool TryGetHead((string Epoch, string EntryId)? found, out string epoch, out StreamEntryId head)
     {
         epoch = string.Empty;
         head = default;
-        if (found is not { } logHead || !EntryId.TryParse(logHead.EntryId, out head))
+        if (found is not { } logHead || !StreamEntryId.TryParse(logHead.EntryId, out head))
         {
             return false;
         }
@@ -267,19 +301,14 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         return true;
     }
 
-    private bool IsFresh(ReadAhead readAhead) => _timeProvider.GetElapsedTime(readAhead.ReadAt) < ReadAheadLifetime;
+    private static string Format(string epoch, StreamEntryId id) => string.Concat(epoch, "-", id.ToString());
 
-    private static string Format(string epoch, EntryId id) => string.Concat(epoch, "-", id.ToString());
-
-    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch and the Stream's entries from the offset on.</summary>
-    private sealed record ReadAhead(string Epoch, StreamEntry[] Entries, long ReadAt);
-
-    private static bool TryParse(string offset, out string epoch, out EntryId id)
+    private static bool TryParse(string offset, out string epoch, out StreamEntryId id)
     {
         epoch = string.Empty;
         id = default;
         var dash = offset.IndexOf('-', StringComparison.Ordinal);
-        if (dash <= 0 || !EntryId.TryParse(offset[(dash + 1)..], out id))
+        if (dash <= 0 || !StreamEntryId.TryParse(offset[(dash + 1)..], out id))
         {
             return false;
         }
@@ -288,37 +317,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         return true;
     }
 
-    /// <summary>A Redis Stream entry id, <c>MS-SEQ</c>.</summary>
-    private readonly record struct EntryId(long Milliseconds, long Sequence) : IComparable<EntryId>
-    {
-        public static bool TryParse(string value, out EntryId id)
-        {
-            id = default;
-            var dash = value.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0
-                || !long.TryParse(value.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
-                || !long.TryParse(value.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
-            {
-                return false;
-            }
-
-            id = new EntryId(ms, seq);
-            return true;
-        }
-
-        public static EntryId Parse(string value) => TryParse(value, out var id) ? id : default;
-
-        public int CompareTo(EntryId other)
-            => Milliseconds != other.Milliseconds ? Milliseconds.CompareTo(other.Milliseconds) : Sequence.CompareTo(other.Sequence);
-
-        public override string ToString()
-            => string.Concat(Milliseconds.ToString(CultureInfo.InvariantCulture), "-", Sequence.ToString(CultureInfo.InvariantCulture));
-    }
-}
-
-/// <summary>Session logs on the Redis Streams in cluster mode; in memory otherwise.</summary>
-internal sealed class ClusterSessionEventLogFactory(ClusterNode node, Microsoft.Extensions.Options.IOptions<HistoryOptions> options, TimeProvider timeProvider) : ISessionEventLogFactory
-{
-    public ISessionEventLog Create(SessionKey key)
-        => node.Enabled ? new ClusterSessionEventLog(key, node, options.Value, timeProvider) : new MemorySessionEventLog(options.Value, timeProvider);
+    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch and the Stream's entries from the offset on.</summary>
+    private sealed record ReadAhead(string Epoch, StreamEntry[] Entries, long ReadAt);
 }

@@ -11,7 +11,7 @@ internal sealed partial class ClusterUpstream
     /// </summary>
     private async Task GoAloneAsync()
     {
-        if (_mode == Mode.Alone || _stopping.IsCancellationRequested)
+        if (_state.Kind == Mode.Alone || _stopping.IsCancellationRequested)
         {
             return;
         }
@@ -22,17 +22,21 @@ internal sealed partial class ClusterUpstream
         _ = StopOwningAsync();
         _ = StopSuccessorAsync();
         List<SyncWaiters.Waiter> pending;
-        var alone = _alone;
+        UpstreamConnection alone;
         lock (_waitersGate)
         {
-            if (alone is null)
+            // Returning still runs its own stream: it goes on.
+            if (_state.Alone is { } running)
+            {
+                alone = running;
+            }
+            else
             {
                 alone = _createLocal(_subscriber);
                 alone.Start();
-                Volatile.Write(ref _alone, alone);
             }
 
-            _mode = Mode.Alone;
+            _state = new ModeState(Mode.Alone, alone, ReturnVersion: -1);
             pending = _waiters.TakeAll();
         }
 
@@ -94,15 +98,14 @@ internal sealed partial class ClusterUpstream
             _position = RedisValue.Null;
         }
 
-        _returnVersion = _subscriber.GetTopics().Version;
+        var version = _subscriber.GetTopics().Version;
+        Volatile.Write(ref _topicsDirty, true);
         lock (_waitersGate)
         {
             // Confirmations from before the outage say nothing about the Redis that came back (possibly empty).
             _waiters.Reset();
+            _state = _state with { Kind = Mode.Returning, ReturnVersion = version };
         }
-
-        Volatile.Write(ref _topicsDirty, true);
-        _mode = Mode.Returning;
     }
 
     /// <summary>The cluster holds this instance's topics: drop the own stream and resync (the switch may lose or repeat events).</summary>
@@ -111,8 +114,8 @@ internal sealed partial class ClusterUpstream
         UpstreamConnection? alone;
         lock (_waitersGate)
         {
-            _mode = Mode.Cluster;
-            alone = Interlocked.Exchange(ref _alone, null);
+            alone = _state.Alone;
+            _state = ModeState.Following;
         }
 
         if (alone is not null)

@@ -42,5 +42,8 @@ internal sealed partial class ClusterUpstream
 
         [LoggerMessage(9013, LogLevel.Error, "Cluster: the loop of {Stream} failed.")]
         public static partial void LoopFailed(ILogger logger, string stream, Exception exception);
+
+        [LoggerMessage(9014, LogLevel.Warning, "Cluster: {Stream}'s Redis Stream was deleted and created again while this instance started to follow it; its connections resync.")]
+        public static partial void StreamReplaced(ILogger logger, string stream);
     }
 }

@@ -4,11 +4,6 @@ namespace Relay.Cluster;
 
 internal sealed partial class ClusterUpstream
 {
-    // Only the holder renews, releases or passes on a lease: a late call from an instance that lost it changes nothing.
-    private const string RenewScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
-    private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-    private const string TransferScript = "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
-
     private OwnerFeed? _ownerFeed;
     private OwnerFeed? _successor;
     private long _successionDeadline;
@@ -16,20 +11,15 @@ internal sealed partial class ClusterUpstream
     private volatile bool _handingOver;
     private TaskCompletionSource _handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private long LeaseMilliseconds => (long)_options.LeaseTime.TotalMilliseconds;
-
     /// <summary>Renews the lease it holds, or takes a free one (or a successor's place when the owner is handing over).</summary>
-    private async Task LeaseAsync(IDatabase database, CancellationToken stopping)
+    private async Task LeaseAsync(IClusterStore database, CancellationToken stopping)
     {
         _unionDue = true;
         if (Volatile.Read(ref _ownerFeed) is not null)
         {
             // Trimming by age (MAXLEN on each append trims by count); readers also refuse an offset older than that.
-            var minId = (_timeProvider.GetUtcNow() - _node.HistoryMaxAge).ToUnixTimeMilliseconds();
-            await database.ExecuteAsync("XTRIM", _eventsKey, "MINID", "~", $"{minId}-0").WaitAsync(stopping);
-
-            var renewed = (long)await database.ScriptEvaluateAsync(RenewScript, [_leaseKey], [_node.InstanceId, LeaseMilliseconds]).WaitAsync(stopping);
-            if (renewed != 1)
+            await database.TrimOlderThanAsync(_keys, _timeProvider.GetUtcNow() - _node.HistoryMaxAge).WaitAsync(stopping);
+            if (!await database.RenewAsync(_keys.Lease, MemberId, _options.LeaseTime).WaitAsync(stopping))
             {
                 Log.LeaseLost(_logger, StreamName);
                 await StopOwningAsync();
@@ -51,16 +41,16 @@ internal sealed partial class ClusterUpstream
 
         // Returning instances take leases too: after Redis restarts empty every instance is returning, and one of them
         // must own the stream before any can be confirmed.
-        if (_node.Stopping || _mode == Mode.Alone)
+        if (_node.Stopping || _state.Kind == Mode.Alone)
         {
             return;
         }
 
-        var handover = await database.StringGetAsync(_handoverKey).WaitAsync(stopping);
-        if (handover.HasValue)
+        var handover = await database.GetAsync(_keys.Handover).WaitAsync(stopping);
+        if (handover is not null)
         {
-            if (handover != _node.InstanceId
-                && await database.StringSetAsync(_successorKey, _node.InstanceId, _options.HandoverTimeout, When.NotExists).WaitAsync(stopping))
+            if (handover != MemberId
+                && await database.TryTakeAsync(_keys.Successor, MemberId, _options.HandoverTimeout).WaitAsync(stopping))
             {
                 await StartSuccessionAsync(database, stopping);
             }
@@ -68,7 +58,7 @@ internal sealed partial class ClusterUpstream
             return;
         }
 
-        if (await database.StringSetAsync(_leaseKey, _node.InstanceId, _options.LeaseTime, When.NotExists).WaitAsync(stopping))
+        if (await database.TryTakeAsync(_keys.Lease, MemberId, _options.LeaseTime).WaitAsync(stopping))
         {
             await BecomeOwnerAsync(database, stopping);
         }
@@ -78,11 +68,11 @@ internal sealed partial class ClusterUpstream
     /// Took a free lease. When another instance published last, it owned the stream and is gone without a handover
     /// (crashed, or cut off from Redis): events may have been lost, so every follower is told to resync.
     /// </summary>
-    private async Task BecomeOwnerAsync(IDatabase database, CancellationToken stopping)
+    private async Task BecomeOwnerAsync(IClusterStore database, CancellationToken stopping)
     {
-        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
-        var takeover = last.Length > 0 && (string?)last[0][EntryFields.Instance] != _node.InstanceId;
-        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, _node.InstanceId, _timeProvider, successor: false);
+        var last = await database.LastEntryAsync(_keys).WaitAsync(stopping);
+        var takeover = last is { } entry && ClusterEntry.Decode(entry).Member != MemberId;
+        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: false);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
         feed.Connection.Start();
@@ -106,7 +96,7 @@ internal sealed partial class ClusterUpstream
             try
             {
                 await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
-                await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _node.InstanceId)]);
+                await AppendAndNotifyAsync(ClusterEntry.Resync(MemberId));
                 return;
             }
             catch (Exception ex)
@@ -119,12 +109,12 @@ internal sealed partial class ClusterUpstream
     }
 
     /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
-    private async Task StartSuccessionAsync(IDatabase database, CancellationToken stopping)
+    private async Task StartSuccessionAsync(IClusterStore database, CancellationToken stopping)
     {
-        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, _node.InstanceId, _timeProvider, successor: true);
+        var feed = new OwnerFeed(_subscriber, AppendAndNotifyAsync, MemberId, _timeProvider, successor: true);
         Volatile.Write(ref _successor, feed);
         _successionDeadline = _timeProvider.GetTimestamp() + (long)(_options.HandoverTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
-        await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.HandoverBegin), new(EntryFields.Instance, _node.InstanceId)]).WaitAsync(stopping);
+        await AppendAsync(database, ClusterEntry.HandoverBegin(MemberId)).WaitAsync(stopping);
         await RefreshUnionAsync(database, feed, stopping);
         feed.Connection = _createLocal(feed);
         feed.Connection.Start();
@@ -137,7 +127,7 @@ internal sealed partial class ClusterUpstream
         try
         {
             await feed.Connection!.WaitForSyncAsync(feed.Version, _stopping.Token);
-            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverReady), new(EntryFields.Instance, _node.InstanceId)]);
+            await AppendAndNotifyAsync(ClusterEntry.HandoverReady(MemberId));
         }
         catch (Exception ex)
         {
@@ -155,10 +145,10 @@ internal sealed partial class ClusterUpstream
         }
 
         await StopOwningAsync();
-        var database = Database;
-        await database.ScriptEvaluateAsync(TransferScript, [_leaseKey], [_node.InstanceId, successor, LeaseMilliseconds]);
-        await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.HandoverDone), new(EntryFields.Instance, _node.InstanceId), new(EntryFields.Successor, successor)]);
-        await database.KeyDeleteAsync(_handoverKey);
+        var database = Store;
+        await database.TransferAsync(_keys.Lease, MemberId, successor, _options.LeaseTime);
+        await AppendAndNotifyAsync(ClusterEntry.HandoverDone(MemberId, successor));
+        await database.DeleteIfHeldAsync(_keys.Handover, MemberId);
         Log.HandedOver(_logger, StreamName);
         _handingOver = false;
         _handedOver.TrySetResult();
@@ -174,7 +164,7 @@ internal sealed partial class ClusterUpstream
         await feed.CompleteSuccessionAsync();
         Volatile.Write(ref _ownerFeed, feed);
         _unionDue = true;
-        await Database.KeyDeleteAsync(_successorKey);
+        await Store.DeleteIfHeldAsync(_keys.Successor, MemberId);
         Log.Owning(_logger, StreamName, takeover: false);
     }
 
@@ -184,12 +174,12 @@ internal sealed partial class ClusterUpstream
     /// </summary>
     public async Task HandOverAsync()
     {
-        if (Volatile.Read(ref _ownerFeed) is null || _mode != Mode.Cluster || !_node.IsConnected)
+        if (Volatile.Read(ref _ownerFeed) is null || _state.Kind != Mode.Cluster || !_node.IsConnected)
         {
             return;
         }
 
-        var database = Database;
+        var database = Store;
         var others = await ReadInstancesAsync(database);
         if (others.Count == 0)
         {
@@ -198,7 +188,7 @@ internal sealed partial class ClusterUpstream
 
         _handedOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _handingOver = true;
-        await database.StringSetAsync(_handoverKey, _node.InstanceId, _options.HandoverTimeout);
+        await database.SetAsync(_keys.Handover, MemberId, _options.HandoverTimeout);
         await _node.NotifyAsync('h', StreamName);
         try
         {
@@ -211,7 +201,7 @@ internal sealed partial class ClusterUpstream
     }
 
     /// <summary>Recomputes the union of every live instance's topics; confirms instance versions once PocketBase holds them.</summary>
-    private async Task RefreshUnionAsync(IDatabase database, OwnerFeed feed, CancellationToken stopping)
+    private async Task RefreshUnionAsync(IClusterStore database, OwnerFeed feed, CancellationToken stopping)
     {
         if (!_unionDue && feed.Connection is not null)
         {
@@ -240,21 +230,21 @@ internal sealed partial class ClusterUpstream
         try
         {
             await feed.Connection!.WaitForSyncAsync(version, _stopping.Token);
-            await AppendAndNotifyAsync([new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, _node.InstanceId), new(EntryFields.Versions, versions)]);
+            await AppendAndNotifyAsync(ClusterEntry.Applied(MemberId, versions));
         }
         catch (Exception ex)
         {
             // PocketBase unreachable or the stream closed: the waiting subscriptions time out (upstream_unavailable);
             // the next change or lease tick confirms again.
-            feed.AckedVersions = string.Empty;
+            feed.ForgetConfirmation(versions);
             Log.ConfirmFailed(_logger, StreamName, ex.GetType().Name);
         }
     }
 
     /// <summary>Every instance's live topic entry (expired ones, of instances that stopped renewing, are removed).</summary>
-    private async Task<Dictionary<string, InstanceTopics>> ReadInstancesAsync(IDatabase database, bool includeSelf = false)
+    private async Task<Dictionary<string, InstanceTopics>> ReadInstancesAsync(IClusterStore database, bool includeSelf = false)
     {
-        var entries = await database.HashGetAllAsync(_topicsKey);
+        var entries = await database.ReadTopicsAsync(_keys);
         var now = _timeProvider.GetUtcNow();
         var live = new Dictionary<string, InstanceTopics>(StringComparer.Ordinal);
         foreach (var entry in entries)
@@ -262,11 +252,12 @@ internal sealed partial class ClusterUpstream
             var instance = (string)entry.Name!;
             if (InstanceTopics.Parse(entry.Value) is not { } topics || topics.ExpiresAt < now)
             {
-                await database.HashDeleteAsync(_topicsKey, entry.Name);
+                // Only the entry read: its incarnation may have come back and written a fresh one since.
+                await database.RemoveTopicsIfUnchangedAsync(_keys, instance, (string)entry.Value!);
                 continue;
             }
 
-            if (includeSelf || instance != _node.InstanceId)
+            if (includeSelf || instance != MemberId)
             {
                 live[instance] = topics;
             }
@@ -275,9 +266,6 @@ internal sealed partial class ClusterUpstream
         return live;
     }
 
-    private async Task ReleaseLeaseAsync(IDatabase database)
-        => await database.ScriptEvaluateAsync(ReleaseScript, [_leaseKey], [_node.InstanceId]);
-
     private async Task AppendAndNotifyAsync(NameValueEntry[] fields)
     {
         if (!_node.IsConnected)
@@ -285,15 +273,23 @@ internal sealed partial class ClusterUpstream
             // Not lost silently: every follower cut off from Redis runs its own stream and resyncs its connections,
             // and resyncs them again when it returns. Failing fast keeps the owner's stream from backing up meanwhile.
             // The Stream gets a gap entry before the next append, so no recovery read spans the dropped events.
-            _appendDropped = true;
+            Interlocked.Exchange(ref _appendDropped, 1);
             return;
         }
 
-        var database = Database;
-        if (_appendDropped)
+        var database = Store;
+        // Appends come from the owner's stream and from confirmations running beside it: exactly one of them writes the gap.
+        if (Interlocked.Exchange(ref _appendDropped, 0) == 1)
         {
-            await AppendAsync(database, [new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _node.InstanceId)]);
-            _appendDropped = false;
+            try
+            {
+                await AppendAsync(database, ClusterEntry.Resync(MemberId));
+            }
+            catch
+            {
+                Interlocked.Exchange(ref _appendDropped, 1);
+                throw;
+            }
         }
 
         var append = AppendAsync(database, fields);

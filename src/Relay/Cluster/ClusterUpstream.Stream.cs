@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Relay.Upstream;
 using StackExchange.Redis;
 
@@ -14,14 +13,26 @@ internal sealed partial class ClusterUpstream
     /// XREAD would stall every other call: readers are woken by a PUBLISH after each append instead (and poll once per
     /// <see cref="ClusterOptions.RenewInterval"/> in case one was lost).
     /// </summary>
-    private async Task ReadStreamAsync(IDatabase database, CancellationToken stopping)
+    private async Task ReadStreamAsync(IClusterStore database, CancellationToken stopping)
     {
         while (true)
         {
-            var entries = await database.StreamReadAsync(_eventsKey, _position, ReadBatch).WaitAsync(stopping);
+            RedisValue position;
+            lock (_startGate)
+            {
+                position = _position;
+            }
+
+            var entries = await database.ReadAfterAsync(_keys, position, ReadBatch).WaitAsync(stopping);
             foreach (var entry in entries)
             {
-                _position = entry.Id;
+                lock (_startGate)
+                {
+                    _position = entry.Id;
+                }
+
+                // Held before the session sees it: a replay bounded by what the session saw finds it here.
+                _recent.Add(entry);
                 await ApplyAsync(entry);
 
                 // After the session saw it (an event takes the session's lock inside ApplyAsync): a replay reads up to here.
@@ -35,41 +46,37 @@ internal sealed partial class ClusterUpstream
         }
     }
 
-    private async Task ApplyAsync(StreamEntry entry)
+    private async Task ApplyAsync(StreamEntry streamEntry)
     {
-        var kind = (string?)entry[EntryFields.Kind];
-        var instance = (string?)entry[EntryFields.Instance];
-        switch (kind)
+        var entry = ClusterEntry.Decode(streamEntry);
+        var instance = entry.Member;
+        switch (entry.Kind)
         {
             case EntryKinds.Event:
-                var upstreamEvent = new UpstreamEvent(
-                    (string)entry[EntryFields.Topic]!,
-                    (string)entry[EntryFields.Action]!,
-                    JsonSerializer.Deserialize((string)entry[EntryFields.Record]!, ClusterJsonContext.Default.JsonElement),
-                    _timeProvider.GetTimestamp())
+                var upstreamEvent = new UpstreamEvent(entry.Topic!, entry.Action!, entry.RecordElement(), _timeProvider.GetTimestamp())
                 {
-                    LogOffset = _epoch is { } epoch ? string.Concat(epoch, "-", entry.Id.ToString()) : null,
+                    LogOffset = _epoch is { } epoch ? string.Concat(epoch, "-", streamEntry.Id.ToString()) : null,
                 };
                 Volatile.Read(ref _successor)?.RecordPrimary(upstreamEvent);
                 // Also a topic not yet published from here: the session routes only what it holds on this stream, and a
                 // connection that was replayed up to here must get the events after it live.
-                if (_mode == Mode.Cluster)
+                if (_state.Kind == Mode.Cluster)
                 {
                     await _subscriber.OnEventAsync(upstreamEvent);
                 }
 
                 break;
             case EntryKinds.Applied:
-                if (ParseApplied((string?)entry[EntryFields.Versions], _node.InstanceId) is { } version)
+                if (ParseApplied(entry.Versions, MemberId) is { } version)
                 {
                     CompleteWaiters(version);
                 }
 
                 break;
             case EntryKinds.Refused:
-                var refused = ((string?)entry[EntryFields.Topics] ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                var refused = entry.Topics;
                 FailRefused(refused);
-                if (_mode == Mode.Cluster)
+                if (_state.Kind == Mode.Cluster)
                 {
                     _subscriber.OnTopicsRefused(refused);
                     RequestSync();
@@ -77,19 +84,19 @@ internal sealed partial class ClusterUpstream
 
                 break;
             case EntryKinds.Resync:
-                if (_mode == Mode.Cluster)
+                if (_state.Kind == Mode.Cluster)
                 {
                     await _subscriber.OnResubscribedAsync();
                 }
 
                 break;
-            case EntryKinds.HandoverBegin when instance == _node.InstanceId:
+            case EntryKinds.HandoverBegin when instance == MemberId:
                 Volatile.Read(ref _successor)?.BeginRecording();
                 break;
-            case EntryKinds.HandoverReady when instance != _node.InstanceId:
+            case EntryKinds.HandoverReady when instance != MemberId:
                 await OnSuccessorReadyAsync(instance!);
                 break;
-            case EntryKinds.HandoverDone when (string?)entry[EntryFields.Successor] == _node.InstanceId:
+            case EntryKinds.HandoverDone when entry.Successor == MemberId:
                 await CompleteSuccessionAsync();
                 break;
         }
@@ -99,19 +106,18 @@ internal sealed partial class ClusterUpstream
     /// Starts reading at the end of the Stream: everything a new follower needs comes after the owner's confirmation of
     /// its topics. Called before the topics are first published, or that confirmation could come before the start.
     /// </summary>
-    private async Task StartReadingAsync(IDatabase database, CancellationToken stopping)
+    private async Task StartReadingAsync(IClusterStore database, CancellationToken stopping)
     {
         // The epoch names this incarnation of the Stream: when its keys are deleted (or Redis comes back empty) a new one
         // is drawn, so an offset from before never matches the new Stream's ids.
-        await database.StringSetAsync(_epochKey, NewEpoch(), when: When.NotExists).WaitAsync(stopping);
-        var epoch = (string?)await database.StringGetAsync(_epochKey).WaitAsync(stopping);
-        var last = await database.StreamRangeAsync(_eventsKey, "-", "+", 1, Order.Descending).WaitAsync(stopping);
+        var epoch = await database.GetOrCreateEpochAsync(_keys).WaitAsync(stopping);
+        var last = await database.LastEntryAsync(_keys).WaitAsync(stopping);
         lock (_startGate)
         {
-            // A replay may have started reading first (EnsureLogHead): its position stands.
+            // A replay may have positioned reading first (StartAt, after its read-ahead): its position stands.
             if (_position.IsNull)
             {
-                SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
+                SetStart(epoch, last is { } entry ? entry.Id : "0-0");
             }
         }
     }
@@ -121,6 +127,7 @@ internal sealed partial class ClusterUpstream
     {
         _epoch = epoch;
         _position = position;
+        _recent.Reset(StreamEntryId.Parse(position.ToString()));
         _fannedOut = position.ToString();
     }
 
@@ -140,6 +147,6 @@ internal sealed partial class ClusterUpstream
         return null;
     }
 
-    private Task<RedisValue> AppendAsync(IDatabase database, NameValueEntry[] fields)
-        => database.StreamAddAsync(_eventsKey, fields, maxLength: _options.StreamMaxLength, useApproximateMaxLength: true);
+    private Task<RedisValue> AppendAsync(IClusterStore database, NameValueEntry[] fields)
+        => database.AppendAsync(_keys, fields, _options.StreamMaxLength);
 }

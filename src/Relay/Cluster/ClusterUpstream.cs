@@ -11,9 +11,17 @@ namespace Relay.Cluster;
 /// for the union of every instance's topics and appends what it reads to the Redis Stream (<see cref="OwnerFeed"/>).
 /// When Redis is unreachable it falls back to a stream of its own (<see cref="Mode.Alone"/>) and comes back once the
 /// cluster holds its topics again; every such switch is a <c>Resync</c>. All Redis work runs on one loop per stream.
+/// <para>
+/// Lock order (a lock is only taken after those to its left, never the other way): the session's lock, then this
+/// stream's <c>_startGate</c> (a replay positions reading: <see cref="StartAt"/>), then <see cref="RecentEntries"/>'
+/// lock; the session's lock, then <see cref="ClusterSessionEventLog"/>'s read-ahead lock. <c>_waitersGate</c> and
+/// <see cref="OwnerFeed"/>'s lock are leaves. The loop holds none of them while it hands an entry to the session.
+/// </para>
 /// </summary>
-internal sealed partial class ClusterUpstream : IUpstream
+internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
 {
+    private const int RecentCapacity = 256;
+
     private readonly IUpstreamSubscriber _subscriber;
     private readonly Func<IUpstreamSubscriber, UpstreamConnection> _createLocal;
     private readonly ClusterNode _node;
@@ -25,20 +33,17 @@ internal sealed partial class ClusterUpstream : IUpstream
         new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Lock _waitersGate = new();
     private readonly SyncWaiters _waiters = new();
-    private readonly RedisKey _eventsKey;
-    private readonly RedisKey _topicsKey;
-    private readonly RedisKey _leaseKey;
-    private readonly RedisKey _handoverKey;
-    private readonly RedisKey _successorKey;
-    private readonly RedisKey _epochKey;
-    private volatile Mode _mode = Mode.Cluster;
-    private UpstreamConnection? _alone;
-    private long _returnVersion = -1;
+    private readonly ClusterKeys _keys;
+    // How the stream runs: one immutable value, replaced whole by the loop under _waitersGate, read anywhere without it.
+    private volatile ModeState _state = ModeState.Following;
     private RedisValue _position = RedisValue.Null;
+
+    // What a replay under the session's lock reads after its read-ahead (the read-ahead is at most seconds old).
+    private readonly RecentEntries _recent = new(RecentCapacity);
     private readonly Lock _startGate = new();
     private volatile string? _epoch;
     private volatile string? _fannedOut;
-    private bool _appendDropped;
+    private int _appendDropped;
 
     // The guests' topics spread over several streams in the order each instance saw them, so two instances may hold one
     // topic on different streams: the session delivers an event only from the stream that holds it here, never twice.
@@ -56,14 +61,8 @@ internal sealed partial class ClusterUpstream : IUpstream
         _timeProvider = node.TimeProvider;
         _logger = node.Logger;
         StreamName = subscriber.Name;
-
-        var prefix = KeyPrefix(StreamName);
-        _eventsKey = prefix + "events";
-        _topicsKey = prefix + "topics";
-        _leaseKey = prefix + "lease";
-        _handoverKey = prefix + "handover";
-        _successorKey = prefix + "successor";
-        _epochKey = prefix + "epoch";
+        MemberId = string.Concat(node.InstanceId, ".", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        _keys = new ClusterKeys(StreamName);
     }
 
     private enum Mode
@@ -78,28 +77,32 @@ internal sealed partial class ClusterUpstream : IUpstream
         Returning,
     }
 
-    /// <summary>The Redis Stream of <paramref name="streamName"/>'s events.</summary>
-    public static RedisKey EventsKeyOf(string streamName) => KeyPrefix(streamName) + "events";
-
-    /// <summary>The key of the epoch of <paramref name="streamName"/>'s Redis Stream.</summary>
-    public static RedisKey EpochKeyOf(string streamName) => KeyPrefix(streamName) + "epoch";
+    /// <summary>The mode and what belongs to it: the own stream (alone and returning) and the version a return waits for.</summary>
+    private sealed record ModeState(Mode Kind, UpstreamConnection? Alone, long ReturnVersion)
+    {
+        public static readonly ModeState Following = new(Mode.Cluster, null, -1);
+    }
 
     /// <summary>Draws a new epoch for a Stream whose keys are being created.</summary>
     public static string NewEpoch() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
-    // One hash tag per session stream: its keys stay on one shard of a Redis Cluster (Lua touches several).
-    private static string KeyPrefix(string streamName) => $"relay:cluster:{{{streamName}}}:";
-
     /// <summary>The session stream's name in Redis and in logs (the session, and the shard for the guests' extra streams).</summary>
     public string StreamName { get; }
+
+    /// <summary>
+    /// This incarnation of the stream in Redis (instance id and a nonce): its topic entry, its lease, its confirmations
+    /// and its Stream entries name it. A session closed and opened again on one instance is two incarnations whose lives
+    /// overlap while the first one still shuts down; neither may take the other's entries for its own.
+    /// </summary>
+    public string MemberId { get; }
 
     /// <summary>This instance holds the lease and runs the session's PocketBase stream for the cluster.</summary>
     public bool IsOwner => Volatile.Read(ref _ownerFeed) is { IsPrimary: true };
 
-    private IDatabase Database => _node.Redis.GetDatabase();
+    private IClusterStore Store => _node.Store;
 
     /// <summary>This instance reads the session's Redis Stream (cluster mode; not while running alone or returning).</summary>
-    public bool FollowsStream => _mode == Mode.Cluster;
+    public bool FollowsStream => _state.Kind == Mode.Cluster;
 
     /// <summary>
     /// The Redis Stream's epoch (random, drawn when the Stream's keys are created) while this instance follows it, and the
@@ -107,33 +110,7 @@ internal sealed partial class ClusterUpstream : IUpstream
     /// now. Null while running alone (the session's own log answers then).
     /// </summary>
     public (string Epoch, string EntryId)? LogHead
-        => _mode == Mode.Cluster && _epoch is { } epoch && _fannedOut is { } entryId ? (epoch, entryId) : null;
-
-    /// <summary>
-    /// <see cref="LogHead"/>, starting to read the Stream first (synchronously) if the loop has not yet: called under the
-    /// session's lock by a replay on a stream just started, so its bound is where the loop goes on reading.
-    /// </summary>
-    public (string Epoch, string EntryId)? EnsureLogHead()
-    {
-        if (_mode != Mode.Cluster || !_node.IsConnected)
-        {
-            return null;
-        }
-
-        lock (_startGate)
-        {
-            if (_position.IsNull)
-            {
-                var database = Database;
-                database.StringSet(_epochKey, NewEpoch(), when: When.NotExists);
-                var epoch = (string?)database.StringGet(_epochKey);
-                var last = database.StreamRange(_eventsKey, "-", "+", 1, Order.Descending);
-                SetStart(epoch, last.Length > 0 ? last[0].Id : "0-0");
-            }
-        }
-
-        return LogHead;
-    }
+        => _state.Kind == Mode.Cluster && _epoch is { } epoch && _fannedOut is { } entryId ? (epoch, entryId) : null;
 
     /// <summary>
     /// Starts reading the Stream after <paramref name="position"/> of <paramref name="epoch"/> unless reading has a
@@ -141,7 +118,7 @@ internal sealed partial class ClusterUpstream : IUpstream
     /// </summary>
     public void StartAt(string epoch, RedisValue position)
     {
-        if (_mode != Mode.Cluster)
+        if (_state.Kind != Mode.Cluster)
         {
             return;
         }
@@ -155,20 +132,17 @@ internal sealed partial class ClusterUpstream : IUpstream
         }
     }
 
-    /// <summary>
-    /// The Stream's entries from <paramref name="first"/> through <paramref name="last"/> (ids, inclusive), at most
-    /// <paramref name="count"/>. Synchronous: called under the session's lock for a replay (see ClusterSessionEventLog).
-    /// </summary>
-    public StreamEntry[] ReadRange(string first, string last, int count)
-        => Database.StreamRange(_eventsKey, first, last, count);
+    /// <summary>Entries read lately, from memory: a replay under the session's lock never waits for Redis.</summary>
+    public bool TryReadRecent(StreamEntryId first, StreamEntryId last, bool inclusive, out StreamEntry[] entries)
+        => _recent.TryRead(first, last, inclusive, out entries);
 
     public void Start() => _loop = Task.Run(RunAsync);
 
     public void RequestSync()
     {
-        if (_mode != Mode.Cluster)
+        if (_state is { Kind: not Mode.Cluster, Alone: { } alone })
         {
-            Volatile.Read(ref _alone)?.RequestSync();
+            alone.RequestSync();
         }
 
         Volatile.Write(ref _topicsDirty, true);
@@ -180,7 +154,7 @@ internal sealed partial class ClusterUpstream : IUpstream
         Task waiting;
         lock (_waitersGate)
         {
-            if (_mode == Mode.Alone && _alone is { } alone)
+            if (_state is { Kind: Mode.Alone, Alone: { } alone })
             {
                 return alone.WaitForSyncAsync(version, cancellationToken, upstreamTopic);
             }
@@ -202,8 +176,8 @@ internal sealed partial class ClusterUpstream : IUpstream
 
     public async ValueTask DisposeAsync()
     {
-        _node.Remove(this);
-        if (!_node.Halted && _mode == Mode.Cluster && _node.IsConnected)
+        _node.Leaving(this);
+        if (!_node.Halted && _state.Kind == Mode.Cluster && _node.IsConnected)
         {
             // Leaving while the instance runs on (the session's linger ended): another instance may still need the
             // stream, so hand it over as on SIGTERM.
@@ -215,7 +189,14 @@ internal sealed partial class ClusterUpstream : IUpstream
         await _loop;
         await StopOwningAsync();
         await StopSuccessorAsync();
-        if (Interlocked.Exchange(ref _alone, null) is { } alone)
+        UpstreamConnection? ownStream;
+        lock (_waitersGate)
+        {
+            ownStream = _state.Alone;
+            _state = _state with { Alone = null };
+        }
+
+        if (ownStream is { } alone)
         {
             await alone.DisposeAsync();
         }
@@ -225,6 +206,7 @@ internal sealed partial class ClusterUpstream : IUpstream
             await LeaveAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        _node.Left(this);
         FailWaiters(new ObjectDisposedException(nameof(ClusterUpstream)));
         _stopping.Dispose();
     }
@@ -302,8 +284,8 @@ internal sealed partial class ClusterUpstream : IUpstream
             return;
         }
 
-        var database = Database;
-        if (_mode == Mode.Alone)
+        var database = Store;
+        if (_state.Kind == Mode.Alone)
         {
             BeginReturn();
         }
@@ -337,73 +319,9 @@ internal sealed partial class ClusterUpstream : IUpstream
             await RefreshUnionAsync(database, feed, stopping);
         }
 
-        if (_mode == Mode.Returning && _waiters.Confirmed >= _returnVersion)
+        if (_state is { Kind: Mode.Returning } returning && _waiters.Confirmed >= returning.ReturnVersion)
         {
             await CompleteReturnAsync();
-        }
-    }
-
-    /// <summary>Writes this instance's topics (with their version and an expiry, renewed as a heartbeat) to the session's hash.</summary>
-    private async Task PublishTopicsAsync(IDatabase database, CancellationToken stopping)
-    {
-        var dirty = Volatile.Read(ref _topicsDirty);
-        Volatile.Write(ref _topicsDirty, false);
-        var snapshot = _subscriber.GetTopics();
-        var expiresAt = _timeProvider.GetUtcNow() + (_options.LeaseTime * 3);
-        var value = InstanceTopics.Format(snapshot, expiresAt);
-        await database.HashSetAsync(_topicsKey, _node.InstanceId, value).WaitAsync(stopping);
-        _nextHeartbeat = _timeProvider.GetTimestamp() + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
-        if (dirty)
-        {
-            await _node.NotifyAsync('t', StreamName).WaitAsync(stopping);
-        }
-    }
-
-    /// <summary>Removes this instance's topics; when no other instance follows the stream any more, its keys too.</summary>
-    private async Task LeaveAsync()
-    {
-        if (!_node.IsConnected)
-        {
-            return;
-        }
-
-        var database = Database;
-        await database.HashDeleteAsync(_topicsKey, _node.InstanceId);
-        await ReleaseLeaseAsync(database);
-        var others = await ReadInstancesAsync(database);
-        if (others.Count == 0)
-        {
-            await database.KeyDeleteAsync([_eventsKey, _topicsKey, _epochKey]);
-        }
-        else
-        {
-            await _node.NotifyAsync('t', StreamName);
-        }
-    }
-
-    private void CompleteWaiters(long version)
-    {
-        lock (_waitersGate)
-        {
-            _waiters.Complete(version);
-        }
-    }
-
-    private void FailRefused(IReadOnlyCollection<string> refused)
-    {
-        lock (_waitersGate)
-        {
-            _waiters.FailRefused(refused, topic => new TopicRefusedException(
-                topic,
-                new UpstreamException("PocketBase refused the topic (on the instance that holds this session's stream).", System.Net.HttpStatusCode.Forbidden)));
-        }
-    }
-
-    private void FailWaiters(Exception exception)
-    {
-        lock (_waitersGate)
-        {
-            _waiters.FailAll(exception);
         }
     }
 }

@@ -48,8 +48,20 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
     /// <summary>Publishing to the Redis Stream (false while a successor waits for the old owner to let go).</summary>
     public bool IsPrimary => _primary;
 
-    /// <summary>The instance versions last confirmed with an <c>applied</c> entry.</summary>
-    public string AckedVersions { get; set; } = string.Empty;
+    private string _ackedVersions = string.Empty;
+
+    /// <summary>The instance versions last confirmed with an <c>applied</c> entry (set by the loop).</summary>
+    public string AckedVersions
+    {
+        get => Volatile.Read(ref _ackedVersions);
+        set => Volatile.Write(ref _ackedVersions, value);
+    }
+
+    /// <summary>
+    /// A confirmation of <paramref name="versions"/> failed (it runs beside the loop): forget it so the loop confirms
+    /// again, unless the loop has moved on to other versions meanwhile.
+    /// </summary>
+    public void ForgetConfirmation(string versions) => Interlocked.CompareExchange(ref _ackedVersions, string.Empty, versions);
 
     public string Name => _session.Name + " (cluster)";
 
@@ -118,13 +130,13 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
     }
 
     public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
-        => _ = _append([new(EntryFields.Kind, EntryKinds.Refused), new(EntryFields.Instance, _instanceId), new(EntryFields.Topics, string.Join('\n', upstreamTopics))]);
+        => _ = _append(ClusterEntry.Refused(_instanceId, upstreamTopics));
 
     public async ValueTask OnResubscribedAsync()
     {
         if (_primary)
         {
-            await _append([new(EntryFields.Kind, EntryKinds.Resync), new(EntryFields.Instance, _instanceId)]);
+            await _append(ClusterEntry.Resync(_instanceId));
         }
     }
 
@@ -178,12 +190,6 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
 
     public void Dispose() => _publishGate.Dispose();
 
-    private NameValueEntry[] EventEntry(in UpstreamEvent upstreamEvent) =>
-    [
-        new(EntryFields.Kind, EntryKinds.Event),
-        new(EntryFields.Instance, _instanceId),
-        new(EntryFields.Topic, upstreamEvent.UpstreamTopic),
-        new(EntryFields.Action, upstreamEvent.Action),
-        new(EntryFields.Record, upstreamEvent.Record.GetRawText()),
-    ];
+    private NameValueEntry[] EventEntry(in UpstreamEvent upstreamEvent)
+        => ClusterEntry.Event(_instanceId, upstreamEvent.UpstreamTopic, upstreamEvent.Action, upstreamEvent.Record.GetRawText());
 }

@@ -37,6 +37,7 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _tokenRefreshes;
     private readonly Counter<long> _authExpired;
     private readonly Counter<long> _tokenVerifications;
+    private readonly Counter<long> _bffSessionsEnded;
 
     private long _connections;
     private long _userSessions;
@@ -89,7 +90,13 @@ internal sealed class RelayMetrics
             "relay.auth.verifications",
             "{token}",
             "Tokens checked, by result: valid or refused (PocketBase asked), malformed or expired (refused without asking), rate_limited (the address had too many refused), busy (too many calls in flight), unavailable.");
+        _bffSessionsEnded = meter.CreateCounter<long>(
+            "relay.bff.sessions_ended",
+            "{session}",
+            "BFF sessions ended, by reason: signed_out, signed_in_again, revoked (PocketBase refused the token), over_cap (the user's oldest beyond Relay:Bff:MaxSessionsPerUser), superuser.");
     }
+
+    public void BffSessionEnded(string reason) => _bffSessionsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public long GetTimestamp() => _timeProvider.GetTimestamp();
 

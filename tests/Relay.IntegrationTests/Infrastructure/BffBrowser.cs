@@ -67,6 +67,14 @@ public sealed class BffBrowser : IDisposable
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>Follows a link on the site's own page to an OAuth2 start, as a browser does: <c>Sec-Fetch-Site: same-origin</c>.</summary>
+    public async Task<HttpResponseMessage> StartOAuth2Async(string path, string fetchSite = "same-origin")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Sec-Fetch-Site", fetchSite);
+        return await _http.SendAsync(request).DefaultTimeout();
+    }
+
     public Task<TestConnection> ConnectHubAsync() => TestConnection.StartAsync(RelayUrl, token: null, messagePack: false, Cookies).DefaultTimeout();
 
     public void Dispose() => _http.Dispose();

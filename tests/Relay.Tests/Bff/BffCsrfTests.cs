@@ -50,6 +50,45 @@ public class BffCsrfTests
         Assert.NotNull(BffCsrf.Check(context, Allowed));
     }
 
+    [Theory]
+    [InlineData("same-origin", null, null)]
+    [InlineData("none", null, null)]
+    [InlineData("same-site", null, "https://app.example/page")]
+    [InlineData("cross-site", null, "https://app.example/")]
+    [InlineData(null, "https://relay.example", null)]
+    [InlineData(null, null, "https://relay.example/notes")]
+    [InlineData(null, null, "https://app.example/x")]
+    public void IsSameOriginNavigation_FromOwnOrAllowedPages_True(string? fetchSite, string? origin, string? referer)
+        => Assert.True(BffCsrf.IsSameOriginNavigation(Navigation(fetchSite, origin, referer), Allowed));
+
+    [Theory]
+    [InlineData("cross-site", null, null)]
+    [InlineData("same-site", null, null)]
+    [InlineData("same-site", null, "https://sibling.relay.example/")]
+    [InlineData("cross-site", null, "https://relay.example/")]
+    [InlineData(null, null, null)]
+    [InlineData(null, "https://evil.example", null)]
+    [InlineData(null, null, "https://evil.example/page")]
+    [InlineData(null, null, "not a url")]
+    public void IsSameOriginNavigation_FromElsewhereOrUnknown_False(string? fetchSite, string? origin, string? referer)
+        => Assert.False(BffCsrf.IsSameOriginNavigation(Navigation(fetchSite, origin, referer), Allowed));
+
+    private static DefaultHttpContext Navigation(string? fetchSite, string? origin, string? referer)
+    {
+        var context = Request("GET", origin: origin);
+        if (fetchSite is not null)
+        {
+            context.Request.Headers["Sec-Fetch-Site"] = fetchSite;
+        }
+
+        if (referer is not null)
+        {
+            context.Request.Headers.Referer = referer;
+        }
+
+        return context;
+    }
+
     private static DefaultHttpContext Request(string method, string? csrf = null, string? origin = null)
     {
         var context = new DefaultHttpContext();

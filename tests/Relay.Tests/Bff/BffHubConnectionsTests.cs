@@ -26,9 +26,9 @@ public sealed class BffHubConnectionsTests : IDisposable
     {
         // The cookie was resolved to a live session, then /bff/logout ran (store emptied, CloseAll found nothing),
         // and only then did the hub register the connection.
-        var hubConnections = new BffHubConnections(() => _store);
+        var hubConnections = new BffHubConnections(() => _store, _time);
         var session = await StoreAsync();
-        await _store.RemoveAsync(session.Id, CancellationToken.None);
+        await _store.RemoveAsync(BffSessionHash.Of(session.Id), CancellationToken.None);
         Assert.Equal(0, hubConnections.CloseAll(session.Id));
         var (connection, context) = NewConnection();
 
@@ -43,7 +43,7 @@ public sealed class BffHubConnectionsTests : IDisposable
     [Fact]
     public async Task Register_LiveSession_KeptUntilSignOutClosesIt()
     {
-        var hubConnections = new BffHubConnections(() => _store);
+        var hubConnections = new BffHubConnections(() => _store, _time);
         var session = await StoreAsync();
         var (connection, context) = NewConnection();
 
@@ -62,13 +62,84 @@ public sealed class BffHubConnectionsTests : IDisposable
     [Fact]
     public async Task Register_StoreUnreachable_ClosedButAllowedToReconnect()
     {
-        var hubConnections = new BffHubConnections(() => new UnreachableStore());
+        var hubConnections = new BffHubConnections(() => new UnreachableStore(), _time);
         var (connection, context) = NewConnection();
 
         await hubConnections.RegisterAsync("sid-any", connection).WaitAsync(Timeout);
 
         Assert.True(Assert.IsType<CloseMessage>(Assert.Single(context.Writes)).AllowReconnect);
         Assert.Equal(0, hubConnections.Count("sid-any"));
+    }
+
+    [Fact]
+    public async Task Recheck_SessionEndedWithoutAnnouncement_ClosedAtTheNextPass()
+    {
+        // A sign-out on another instance whose Redis announcement this instance missed: only the store knows.
+        var hubConnections = new BffHubConnections(() => _store, _time);
+        var ended = await StoreAsync();
+        var kept = await StoreAsync();
+        var (endedConnection, endedContext) = NewConnection();
+        var (keptConnection, keptContext) = NewConnection();
+        await hubConnections.RegisterAsync(ended.Id, endedConnection).WaitAsync(Timeout);
+        await hubConnections.RegisterAsync(kept.Id, keptConnection).WaitAsync(Timeout);
+        await _store.RemoveAsync(BffSessionHash.Of(ended.Id), CancellationToken.None);
+
+        Assert.Equal(1, await hubConnections.RecheckAsync(CancellationToken.None).WaitAsync(Timeout));
+
+        await endedContext.WaitForAbortAsync().WaitAsync(Timeout);
+        Assert.False(Assert.IsType<CloseMessage>(Assert.Single(endedContext.Writes)).AllowReconnect);
+        Assert.False(keptContext.Aborted);
+        Assert.Equal(1, hubConnections.Count(kept.Id));
+    }
+
+    [Fact]
+    public async Task RecheckService_EveryInterval_ClosesWhatTheStoreNoLongerHolds()
+    {
+        var hubConnections = new BffHubConnections(() => _store, _time);
+        var options = new BffOptions { Enabled = true, SessionRecheckInterval = TimeSpan.FromSeconds(15) };
+        using var service = new BffSessionRecheck(hubConnections, Microsoft.Extensions.Options.Options.Create(options), _time, NullLogger<BffSessionRecheck>.Instance);
+        var session = await StoreAsync();
+        var (connection, context) = NewConnection();
+        await hubConnections.RegisterAsync(session.Id, connection).WaitAsync(Timeout);
+        await service.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        await _store.RemoveAsync(BffSessionHash.Of(session.Id), CancellationToken.None);
+
+        _time.Advance(TimeSpan.FromSeconds(14));
+        await Task.Yield();
+        Assert.False(context.Aborted);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await context.WaitForAbortAsync().WaitAsync(Timeout);
+        Assert.Equal(0, hubConnections.Count(session.Id));
+        await service.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task RecheckService_StoreUnreachable_ClosesNothingAndKeepsRunning()
+    {
+        var hubConnections = new BffHubConnections(() => new UnreachableStore(), _time);
+        using var service = new BffSessionRecheck(hubConnections, Microsoft.Extensions.Options.Options.Create(new BffOptions { Enabled = true }), _time, NullLogger<BffSessionRecheck>.Instance);
+
+        Assert.Equal(0, await service.RecheckOnceAsync(CancellationToken.None).WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Register_LiveSession_ClosedWithoutReconnectAtItsAbsoluteExpiry()
+    {
+        var hubConnections = new BffHubConnections(() => _store, _time);
+        var session = await StoreAsync();
+        var (connection, context) = NewConnection();
+        await hubConnections.RegisterAsync(session.Id, connection).WaitAsync(Timeout);
+
+        _time.Advance(session.SessionExpiresAt - _time.GetUtcNow() - TimeSpan.FromSeconds(1));
+        Assert.False(context.Aborted);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await context.WaitForAbortAsync().WaitAsync(Timeout);
+        var close = Assert.IsType<CloseMessage>(Assert.Single(context.Writes));
+        Assert.False(close.AllowReconnect);
+        Assert.Contains("expired", close.Error, StringComparison.Ordinal);
+        Assert.Equal(0, hubConnections.Count(session.Id));
     }
 
     private async Task<BffSession> StoreAsync()
@@ -129,6 +200,12 @@ public sealed class BffHubConnectionsTests : IDisposable
 
         public Task<bool> ReplaceAsync(BffSession session, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task RemoveAsync(string id, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task RemoveAsync(string hash, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<string>> TrimUserAsync(BffSession newest, int maxPerUser, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<IReadOnlySet<string>> LiveAsync(IReadOnlyCollection<string> hashes, CancellationToken cancellationToken) => throw new UpstreamException("The session store (Redis) could not be reached.");
+
+        public Task<bool> TryUseOnceAsync(string key, TimeSpan lifetime, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -23,6 +23,27 @@ public class BffOptionsTests
         Assert.Contains("'keys'", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SessionRecheckInterval")]
+    [InlineData("MaxSessionsPerUser")]
+    [InlineData("DefaultCollection")]
+    [InlineData("KeyEncryptionCertificatePath")]
+    public void SecuritySettingOutOfBounds_FailsNamingTheKey(string key)
+    {
+        var options = key switch
+        {
+            "SessionRecheckInterval" => new BffOptions { SessionRecheckInterval = TimeSpan.FromMinutes(1) },
+            "MaxSessionsPerUser" => new BffOptions { MaxSessionsPerUser = 0 },
+            "DefaultCollection" => new BffOptions { DefaultCollection = "_superusers" },
+            _ => new BffOptions { KeyEncryptionCertificatePath = "/nonexistent/keyring.pfx" },
+        };
+
+        var result = Validator.Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Bff:" + key, result.FailureMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ZeroLoginAttempts_FailsNamingTheKey()
     {

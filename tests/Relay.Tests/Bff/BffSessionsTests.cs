@@ -9,18 +9,21 @@ using Relay.Upstream;
 
 namespace Relay.Tests.Bff;
 
-public class BffSessionsTests
+public sealed class BffSessionsTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly FakeAuthRefresh _pocketBase = new();
     private readonly MemoryBffSessionStore _store;
+    private readonly TestMetrics _metrics = new();
 
     public BffSessionsTests()
     {
         _store = new MemoryBffSessionStore(_time);
         _pocketBase.Now = _time.GetUtcNow;
     }
+
+    public void Dispose() => _metrics.Dispose();
 
     [Fact]
     public async Task KeepAlive_CheckedRecentlyAndFarFromExpiry_NoCallToPocketBase()
@@ -207,7 +210,7 @@ public class BffSessionsTests
     public async Task MemoryStore_ReplaceAfterRemove_NothingWritten()
     {
         var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
-        await _store.RemoveAsync(session.Id, CancellationToken.None);
+        await _store.RemoveAsync(BffSessionHash.Of(session.Id), CancellationToken.None);
 
         Assert.False(await _store.ReplaceAsync(session with { Token = "fresh" }, CancellationToken.None));
         Assert.Empty(_store.All);
@@ -234,6 +237,49 @@ public class BffSessionsTests
     }
 
     [Fact]
+    public async Task KeepAlive_RefreshAnswersWithASuperuser_SessionEnded()
+    {
+        // The same parser as the hub's verifier: a superuser's answer is refused wherever it comes from.
+        var sessions = Create();
+        var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
+        _pocketBase.Respond = _ =>
+        {
+            var token = FakeAuthRefresh.Token("pbc_3142635823", _time.GetUtcNow() + TimeSpan.FromHours(1));
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent($$$"""{"token":"{{{token}}}","record":{"id":"rec1","collectionId":"col1","collectionName":"_superusers"}}""", System.Text.Encoding.UTF8, "application/json"),
+            });
+        };
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.Null(await sessions.KeepAliveAsync(session).WaitAsync(Timeout));
+        Assert.Null(await _store.GetAsync(session.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task MemoryStore_TrimUser_EndsTheOldestBeyondTheCapOnlyForThatUser()
+    {
+        var sessions = new List<BffSession>();
+        for (var i = 0; i < 4; i++)
+        {
+            sessions.Add(await StoreAsync(tokenLife: TimeSpan.FromHours(1)));
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var now = _time.GetUtcNow();
+        var other = new BffSession("sid-other", "col1", "users", "rec2", "t", now.AddHours(1), now.AddHours(-1), now.AddHours(11), "{}");
+        await _store.SetAsync(other, CancellationToken.None);
+
+        var ended = await _store.TrimUserAsync(sessions[^1], maxPerUser: 2, CancellationToken.None);
+
+        Assert.Equal([BffSessionHash.Of(sessions[0].Id), BffSessionHash.Of(sessions[1].Id)], ended);
+        Assert.Null(await _store.GetAsync(sessions[0].Id, CancellationToken.None));
+        Assert.NotNull(await _store.GetAsync(sessions[2].Id, CancellationToken.None));
+        Assert.NotNull(await _store.GetAsync(sessions[3].Id, CancellationToken.None));
+        Assert.NotNull(await _store.GetAsync(other.Id, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task MemoryStore_SessionPastItsLifetime_Gone()
     {
         var session = await StoreAsync(tokenLife: TimeSpan.FromHours(1));
@@ -244,11 +290,12 @@ public class BffSessionsTests
 
     private BffSessions Create(AuthOptions? auth = null) => new(
         _store,
-        new BffPocketBase(_pocketBase),
-        new BffHubConnections(() => _store),
+        new BffPocketBase(_pocketBase, NullLogger<BffPocketBase>.Instance),
+        new BffHubConnections(() => _store, _time),
         Options.Create(new BffOptions()),
         Options.Create(auth ?? new AuthOptions()),
         new OptionsMonitor<CookieAuthenticationOptions>(new OptionsFactory<CookieAuthenticationOptions>([], []), [], new OptionsCache<CookieAuthenticationOptions>()),
+        _metrics.Metrics,
         _time,
         NullLogger<BffSessions>.Instance);
 

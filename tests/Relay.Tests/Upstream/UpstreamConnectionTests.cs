@@ -11,7 +11,7 @@ public class UpstreamConnectionTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     internal static (UpstreamConnection Connection, TestMetrics Metrics) Create(
-        FakePocketBase pocketBase, FakeSubscriber subscriber, TimeSpan? idleTimeout = null, TimeProvider? timeProvider = null, Action<PocketBaseOptions>? configure = null,
+        FakePocketBase pocketBase, IUpstreamSubscriber subscriber, TimeSpan? idleTimeout = null, TimeProvider? timeProvider = null, Action<PocketBaseOptions>? configure = null,
         Func<IOptions<PocketBaseOptions>, TimeProvider, TestMetrics, UpstreamConnectPipeline>? pipelineFactory = null)
     {
         var settings = new PocketBaseOptions
