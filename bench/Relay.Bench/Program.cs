@@ -66,7 +66,7 @@ var relayEnvironment = args.Select((a, i) => (a, i)).Where(x => x.a == "--relay-
     .Select(x => args[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : string.Empty);
 var title = string.Create(
     CultureInfo.InvariantCulture,
-    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {BenchClients.Kind} clients, Relay {relayDll ?? "this checkout"}{string.Concat(relayEnvironment.Select(kv => $" {kv.Key}={kv.Value}"))}, load average at start {LoadAverage()}");
+    $"Relay.Bench {(quick ? "--quick" : "(full)")} {string.Join(' ', selected)}, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, PocketBase {PocketBaseVersion.Configured} ({PocketBaseVersion.Setting}), {BenchClients.Kind} clients, Relay {relayDll ?? "this checkout"}{string.Concat(relayEnvironment.Select(kv => $" {kv.Key}={kv.Value}"))}, load average at start {LoadAverage()}");
 Console.Error.WriteLine(title);
 var results = new List<ScenarioResult>();
 

@@ -28,6 +28,11 @@ public sealed class QuietStreamTests(PocketBaseFixture pocketBase, ITestOutputHe
         var guest = await relay.ConnectAsync(token: null);
         await guest.SubscribeAsync("announcements/*");
 
+        // The control: a plain client straight to PocketBase, so the test shows PocketBase's idle close on the version
+        // of the run (5 minutes after its last message, on 0.22 and 0.23+ alike) rather than assume it.
+        await using var direct = await RawRealtimeClient.OpenAsync(pocketBase.Server.Url);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, await direct.SubscribeAsync(["announcements/*"]));
+
         await Task.Delay(Silence);
 
         var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "after the silence", owner = user.Id }, user.Token).DefaultTimeout();
@@ -36,11 +41,14 @@ public sealed class QuietStreamTests(PocketBaseFixture pocketBase, ITestOutputHe
         await guest.NextEventAsync("create", announcement.GetProperty("id").GetString()!);
 
         var resyncs = (tab.Resyncs.TryRead(out _) ? 1 : 0) + (guest.Resyncs.TryRead(out _) ? 1 : 0);
-        var line = $"quiet session (real PocketBase, {Silence.TotalSeconds:0} s without a message, default settings): user + guest Resyncs {resyncs} "
+        var directClosedAfter = direct.Closed.IsCompleted ? await direct.Closed - direct.OpenedAt : (TimeSpan?)null;
+        var line = $"quiet session (real PocketBase {pocketBase.Server.Version}, {Silence.TotalSeconds:0} s without a message, default settings): "
+            + $"direct client closed by PocketBase after {(directClosedAfter is { } after ? $"{after.TotalSeconds:0} s" : "never")}; user + guest Resyncs {resyncs} "
             + $"(before: 1 each, i.e. 12 per hour per session), planned rotations {rotations.GetMeasurementSnapshot().Count}, unplanned losses {lost.GetMeasurementSnapshot().Count}";
         output.WriteLine(line);
         await TestResults.AppendAsync(line);
 
+        Assert.True(directClosedAfter is { } closed && closed > TimeSpan.FromSeconds(290) && closed < TimeSpan.FromSeconds(320), $"PocketBase closed the idle direct stream after {directClosedAfter}");
         Assert.Equal(0, resyncs);
         Assert.Empty(lost.GetMeasurementSnapshot());
         Assert.True(rotations.GetMeasurementSnapshot().Count >= 2, "both streams were rotated before PocketBase's idle limit");

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Relay.Diagnostics;
@@ -58,8 +56,8 @@ internal sealed partial class TokenVerifier : IDisposable
             return refusal;
         }
 
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-        if (_cache.TryGetValue(key, out Task<TokenVerdict>? cached) && cached is not null)
+        var key = CacheKey(token);
+        if (!RecentlyRevoked(payload) && _cache.TryGetValue(key, out Task<TokenVerdict>? cached) && cached is not null)
         {
             return await cached.WaitAsync(cancellationToken);
         }
@@ -101,17 +99,20 @@ internal sealed partial class TokenVerifier : IDisposable
         }
 
         ThrowIfOverBudget(client);
-        return await VerifyLimitedAsync(token, payload.CollectionId, client, _options.VerificationQueueTimeout, cancellationToken);
+        return ForgetIfRefused(token, await VerifyLimitedAsync(token, payload.CollectionId, client, _options.VerificationQueueTimeout, cancellationToken), revokesUser: null);
     }
 
-    /// <summary>Exchanges <paramref name="token"/> for a fresh one, bypassing the cache: a refusal now means the token was revoked.</summary>
+    /// <summary>
+    /// Exchanges <paramref name="token"/> (a session's own) for a fresh one, bypassing the cache: a refusal now means
+    /// the token was revoked, and with it every token of that user cached as valid (<see cref="ForgetIfRefused"/>).
+    /// </summary>
     /// <exception cref="UpstreamException">PocketBase could not be asked.</exception>
-    public Task<TokenVerdict> RefreshAsync(string token)
+    public async Task<TokenVerdict> RefreshAsync(string token)
     {
         // A session's own refresh is not a client's attempt: no per-address budget, and it may wait out a flood.
         return TryReadLive(token, out var payload, out var refusal)
-            ? VerifyLimitedAsync(token, payload.CollectionId, client: null, _options.VerificationQueueTimeout * 5, CancellationToken.None)
-            : Task.FromResult(refusal);
+            ? ForgetIfRefused(token, await VerifyLimitedAsync(token, payload.CollectionId, client: null, _options.VerificationQueueTimeout * 5, CancellationToken.None), revokesUser: payload)
+            : refusal;
     }
 
     public void Dispose() => _cache.Dispose();

@@ -60,10 +60,15 @@ internal sealed partial class SessionManager
 
         if (verdict.Token is { } fresh && fresh.CollectionId == session.Key.CollectionId && fresh.RecordId == session.Key.RecordId)
         {
+            var same = string.Equals(fresh.Token, token, StringComparison.Ordinal);
             session.UseToken(fresh.Token, fresh.ExpiresAt);
             _metrics.TokenRefreshed();
             Log.TokenRefreshed(_logger, session.Name, fresh.ExpiresAt);
-            Reschedule(session, delay: null);
+            // A token PocketBase will not extend (0.30+ answers a non-refreshable impersonation token with itself):
+            // refreshing it again before its exp would only come closer and closer to it, one call each time, until
+            // PocketBase refused it and the session ended as "revoked". Re-check it at the usual interval, and end it
+            // at its exp as expired.
+            Reschedule(session, !same ? null : TimeSpan.FromTicks(Math.Clamp((fresh.ExpiresAt - _timeProvider.GetUtcNow()).Ticks, 0, _authOptions.RevalidateInterval.Ticks)));
             return;
         }
 
@@ -76,7 +81,10 @@ internal sealed partial class SessionManager
             return;
         }
 
-        var reason = verdict.Reason == "expired" ? AuthExpiredReasons.TokenExpired : AuthExpiredReasons.TokenRevoked;
+        // A refusal at the token's exp (PocketBase counts in whole seconds; a timer may fire a hair early) is its expiry,
+        // not a revocation.
+        var expired = verdict.Reason == "expired" || session.ExpiresAt <= _timeProvider.GetUtcNow() + TimeSpan.FromSeconds(1);
+        var reason = expired ? AuthExpiredReasons.TokenExpired : AuthExpiredReasons.TokenRevoked;
         await EndSessionAsync(session, reason);
     }
 

@@ -133,9 +133,11 @@ internal sealed partial class UserSession : IAsyncDisposable
         IUpstream?[] upstreams;
         lock (_gate)
         {
-            if (expiresAt < _expiresAt)
+            if (expiresAt < _expiresAt || string.Equals(token, _token, StringComparison.Ordinal))
             {
                 // An older token than the one held (a tab connecting with a token issued earlier): keep the fresher one.
+                // The very token held (every other tab of the user connecting with it): posting the subscriptions again
+                // with the same auth changes nothing in PocketBase and costs a call against its per-address rate limit.
                 return;
             }
 

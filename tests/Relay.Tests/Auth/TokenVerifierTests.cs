@@ -211,6 +211,38 @@ public sealed class TokenVerifierTests : IDisposable
         _pocketBase.Dispose();
     }
 
+    [Fact]
+    public async Task RefreshAsync_SessionTokenRefused_TheUsersTokensCachedAsValidAreAskedAgain_ForTheCacheDuration()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var verifier = Create(time: time);
+        // The token a tab connected with (its verdict cached), and the one the session holds after a refresh.
+        var connected = _pocketBase.Issue(FakePocketBaseAuth.UsersId, "users", "u1");
+        var held = _pocketBase.Issue(FakePocketBaseAuth.UsersId, "users", "u1");
+        var other = _pocketBase.Issue(FakePocketBaseAuth.UsersId, "users", "u2");
+        Assert.NotNull((await verifier.VerifyAsync(connected, Bystander, CancellationToken.None).WaitAsync(Timeout)).Token);
+        Assert.NotNull((await verifier.VerifyAsync(other, Bystander, CancellationToken.None).WaitAsync(Timeout)).Token);
+
+        // The password changes: PocketBase refuses every token of u1, and the session's refresh finds out.
+        _pocketBase.Revoke(connected);
+        _pocketBase.Revoke(held);
+        Assert.Null((await verifier.RefreshAsync(held).WaitAsync(Timeout)).Token);
+
+        var calls = _pocketBase.Calls;
+        Assert.Null((await verifier.VerifyAsync(connected, Bystander, CancellationToken.None).WaitAsync(Timeout)).Token);
+        Assert.Equal(calls + 1, _pocketBase.Calls);
+        // Another user's cached verdict is untouched (no call).
+        Assert.NotNull((await verifier.VerifyAsync(other, Bystander, CancellationToken.None).WaitAsync(Timeout)).Token);
+        Assert.Equal(calls + 1, _pocketBase.Calls);
+
+        // Once no verdict from before the refusal can be cached any more, u1's tokens are cached again as usual.
+        time.Advance(new AuthOptions().VerificationCacheDuration);
+        var fresh = _pocketBase.Issue(FakePocketBaseAuth.UsersId, "users", "u1");
+        Assert.NotNull((await verifier.VerifyAsync(fresh, Bystander, CancellationToken.None).WaitAsync(Timeout)).Token);
+        Assert.NotNull((await verifier.VerifyAsync(fresh, Bystander, CancellationToken.None).WaitAsync(Timeout)).Token);
+        Assert.Equal(calls + 2, _pocketBase.Calls);
+    }
+
     private TokenVerifier Create(Action<AuthOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new AuthOptions();

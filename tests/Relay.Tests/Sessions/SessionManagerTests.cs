@@ -73,6 +73,27 @@ public class SessionManagerTests
         await harness.AdvanceUntilAsync(() => harness.Manager.Find(Alice) is null, TimeSpan.FromSeconds(30), limit: TimeSpan.FromMinutes(6));
     }
 
+    [Fact]
+    public async Task Refresh_ReturnsTheSameToken_CheckedAtTheIntervalNotEverCloserToItsExp_EndsAtExp()
+    {
+        // PocketBase 0.30+ answers auth-refresh of a non-refreshable (impersonation) token with that very token.
+        await using var harness = new SessionHarness();
+        var expiresAt = harness.Time.GetUtcNow() + TimeSpan.FromHours(1);
+        var token = SessionHarness.Token("alice", expiresAt);
+        harness.PocketBase.AuthRefresh = authorization =>
+        {
+            Interlocked.Increment(ref harness.RefreshCalls);
+            return SessionHarness.Json(System.Net.HttpStatusCode.OK, $$$"""{"token":"{{{authorization}}}","record":{"id":"alice","collectionId":"{{{SessionHarness.UsersCollection}}}","collectionName":"users"}}""");
+        };
+        harness.Manager.Attach(harness.NewConnection(), Alice, token, expiresAt);
+
+        await harness.AdvanceUntilAsync(() => harness.Manager.Find(Alice) is null, TimeSpan.FromSeconds(10), limit: TimeSpan.FromHours(1) + TimeSpan.FromSeconds(20));
+
+        // One check per RevalidateInterval (5 min) over the hour; before, each refresh was scheduled at half the
+        // remaining life once less than 10 minutes were left, ever closer to the exp.
+        Assert.InRange(harness.RefreshCalls, 10, 12);
+    }
+
     [Theory]
     [InlineData("malformed")]
     [InlineData("io")]
