@@ -149,7 +149,9 @@ public class ClusterUpstreamTests
         cluster.Store.Flush();
         await cluster.AdvanceUntilAsync(() => upstream.LogHead is { } head && head.Epoch != epoch, "a new epoch", cluster.Options.LeaseTime);
 
-        Assert.True(subscriber.Resubscribed >= 1, "Offsets of the lost Stream no longer hold: the connections resync.");
+        // Offsets of the lost Stream no longer hold: the connections resync, once reading has moved to the new Stream
+        // (the loop sends the Resync right after it has switched, which the test may see first).
+        await WaitUntilAsync(() => Volatile.Read(ref subscriber.Resubscribed) >= 1, "the Resync for the new epoch");
     }
 
     [Fact]
