@@ -20,6 +20,8 @@ fi
 compose_version="$($compose version --short 2>/dev/null || $compose version | head -n 1)"
 project="relaysmoke"
 export POCKETBASE_PORT="${SMOKE_POCKETBASE_PORT:-18191}" RELAY_PORT="${SMOKE_RELAY_PORT:-15181}" RELAY_LB_PORT="${SMOKE_LB_PORT:-15190}"
+# A subnet of its own for nginx <-> Relay, so the smoke stack never collides with a scale-out stack already running.
+export RELAY_SCALE_OUT_SUBNET="${SMOKE_SCALE_OUT_SUBNET:-172.31.241.0/24}" RELAY_LB_ADDRESS="${SMOKE_LB_ADDRESS:-172.31.241.10}"
 export SCALE_OUT_BASE_IMAGE=relay-local/debian:bookworm
 # POCKETBASE_VERSION (0.40.4 by default, as in docker-compose.yml; or 0.22.20) picks the PocketBase image and its migrations.
 export POCKETBASE_VERSION="${POCKETBASE_VERSION:-0.40.4}"

@@ -36,6 +36,8 @@ app.UseRelayWebRoot();
 app.UseCors();
 app.UseAuthentication();
 app.UseAuthorization();
+// Endpoint limits (BFF mode's /api/* per client address), after the forwarded headers gave the client's address.
+app.UseRateLimiter();
 app.MapRelay();
 
 app.Run();

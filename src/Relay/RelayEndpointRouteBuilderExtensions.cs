@@ -40,6 +40,7 @@ public static class RelayEndpointRouteBuilderExtensions
         // Stateful reconnect: a short transport drop is bridged by SignalR with nothing lost and no resync needed.
         return endpoints.MapHub<RelayHub>(RelayProtocol.HubPath, static options => options.AllowStatefulReconnects = true)
             .RefuseNewConnectionsWhileDraining(services.GetRequiredService<RelayDrainService>())
+            .BindConnectionsToTheirIdentity(services.GetRequiredService<ConnectionIdentityGate>())
             .RequireCors(CorsPolicy)
             .RequireAuthorization(Microsoft.Extensions.DependencyInjection.AuthServiceCollectionExtensions.PolicyName);
     }

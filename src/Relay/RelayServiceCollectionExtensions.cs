@@ -40,6 +40,9 @@ public static class RelayServiceCollectionExtensions
         services.TryAddSingleton<ISessionEventLogFactory, MemorySessionEventLogFactory>();
         services.TryAddSingleton<SessionManager>();
         services.TryAddSingleton<RelayHubFilter>();
+        services.TryAddSingleton<HubConnectionIdentities>();
+        services.TryAddSingleton<ConnectionIdentityGate>();
+        services.TryAddSingleton<TopicClaims>();
 
         // Prometheus scraping at /metrics (MapRelay): the de-facto standard exporter for System.Diagnostics.Metrics.
         services.AddOpenTelemetry()
@@ -71,6 +74,7 @@ public static class RelayServiceCollectionExtensions
             // One call at a time per connection: a connection's Subscribe/Unsubscribe apply in the order sent.
             hub.MaximumParallelInvocationsPerClient = 1;
             hub.AddFilter<RelayHubFilter>();
+            hub.AddFilter<HubConnectionIdentities>();
         });
 
         // Replaces AddSignalR's open-generic default for Relay's hub only.

@@ -92,7 +92,8 @@ public sealed class BffRedisTests(PocketBaseFixture pocketBase)
 
         foreach (var (method, path) in new[] { (HttpMethod.Get, "bff/user"), (HttpMethod.Get, "api/collections/notes/records"), (HttpMethod.Post, "realtime/negotiate?negotiateVersion=1") })
         {
-            using var response = await browser.SendAsync(method, path, csrf: false);
+            // With the page's Origin, as a browser sends it on a POST: a cookie hub request without one is refused outright.
+            using var response = await browser.SendAsync(method, path, csrf: false, origin: relay.Url.GetLeftPart(UriPartial.Authority));
             Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {path} answered {(int)response.StatusCode}");
         }
 

@@ -94,7 +94,9 @@ internal sealed class PocketBaseAuthenticationHandler(
 
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        return Task.CompletedTask;
+        return Context.Items.ContainsKey(BffHubOrigin.RefusedKey)
+            ? new BffError(BffHubOrigin.RefusalCode, BffHubOrigin.RefusalMessage).WriteAsync(Context, StatusCodes.Status401Unauthorized)
+            : Task.CompletedTask;
     }
 
     private string? ReadToken()

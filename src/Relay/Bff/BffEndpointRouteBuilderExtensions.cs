@@ -22,7 +22,9 @@ internal static class BffEndpointRouteBuilderExtensions
         bff.MapGet("/oauth2/{provider}", BffOAuth2Endpoints.StartAsync);
 
         var proxy = endpoints.ServiceProvider.GetRequiredService<BffProxy>();
-        endpoints.Map(BffDefaults.ApiPrefix + "/{**path}", proxy.ForwardAsync).RequireCors(RelayEndpointRouteBuilderExtensions.CorsPolicy);
+        endpoints.Map(BffDefaults.ApiPrefix + "/{**path}", proxy.ForwardAsync)
+            .RequireCors(RelayEndpointRouteBuilderExtensions.CorsPolicy)
+            .RequireRateLimiting(BffApiRateLimit.PolicyName);
         return endpoints;
     }
 }

@@ -46,7 +46,8 @@ internal sealed class BffHubConnections(Func<IBffSessionStore> store, TimeProvid
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
         await next(context);
-        if (context.Context.GetHttpContext()?.Items[SessionIdKey] is string sessionId)
+        // TryGetValue: a long-polling connection's HttpContext is SignalR's copy, whose Items throw on a missing key.
+        if (context.Context.GetHttpContext()?.Items.TryGetValue(SessionIdKey, out var value) == true && value is string sessionId)
         {
             context.Context.Items[SessionIdKey] = Hash(sessionId);
             await RegisterAsync(sessionId, RelayHubLifetimeManager.GetConnection(context.Context));

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http.Connections;
 using Relay.Auth;
 
 namespace Relay.Bff;
@@ -10,6 +11,16 @@ internal sealed class BffOptions : IValidatableObject
 
     /// <summary>Maps <c>/bff/*</c> and the <c>/api/*</c> proxy, and lets the hub accept the session cookie. Off by default; token mode works either way.</summary>
     public bool Enabled { get; set; }
+
+    /// <summary>
+    /// The SignalR transports a hub connection authenticated by the session cookie may use (<c>WebSockets</c>,
+    /// <c>ServerSentEvents</c>, <c>LongPolling</c>, comma-separated); all by default. <c>WebSockets</c> alone leaves no
+    /// connection whose later requests a cross-site page could forge: a WebSocket is one request, and browsers always send
+    /// its <c>Origin</c>. Token connections may use every transport either way.
+    /// </summary>
+    public HttpTransportType CookieTransports { get; set; } = AllTransports;
+
+    public const HttpTransportType AllTransports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
 
     /// <summary>How long a signed-in session lasts, from sign-in (absolute, not sliding).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
@@ -34,6 +45,13 @@ internal sealed class BffOptions : IValidatableObject
     /// <summary>Sign-in attempts (password and OAuth2) one client address (IPv6: one /64) may make per minute; more are answered 429.</summary>
     [Range(1, 10_000)]
     public int LoginAttemptsPerMinute { get; set; } = 10;
+
+    /// <summary>
+    /// Requests to the <c>/api/*</c> proxy one client address (IPv6: one /64) may make per minute (a burst of this many,
+    /// then evenly spread); more are answered 429 with <c>Retry-After</c> before they reach PocketBase.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int ApiRequestsPerMinute { get; set; } = 1200;
 
     /// <summary>The largest <c>/bff/login</c> body accepted, in bytes; larger ones are answered 413 unread.</summary>
     [Range(256, 65_536)]
@@ -67,6 +85,12 @@ internal sealed class BffOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (CookieTransports == HttpTransportType.None || (CookieTransports & ~AllTransports) != 0)
+        {
+            yield return new ValidationResult(
+                $"Relay:Bff:CookieTransports must name one or more of WebSockets, ServerSentEvents, LongPolling; '{CookieTransports}' does not.", [nameof(CookieTransports)]);
+        }
+
         if (PocketBaseAuthAnswer.IsSuperusersCollection(DefaultCollection ?? string.Empty))
         {
             yield return new ValidationResult($"Relay:Bff:DefaultCollection cannot be '{DefaultCollection}': superusers never sign in through Relay.", [nameof(DefaultCollection)]);

@@ -41,6 +41,7 @@ internal static class BffServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<RedisBffSessionStore>(provider)
             : ActivatorUtilities.CreateInstance<MemoryBffSessionStore>(provider));
         services.AddHttpForwarder();
+        services.AddRateLimiter(BffApiRateLimit.Configure);
 
         // One application name everywhere: Data Protection otherwise isolates apps by content root path, and instances
         // deployed to different paths could not read each other's cookies.

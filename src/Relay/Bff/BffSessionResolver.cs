@@ -4,9 +4,9 @@ using Relay.Upstream;
 namespace Relay.Bff;
 
 /// <summary>
-/// The hub's view of a session cookie. A cookie-authenticated WebSocket is only accepted from Relay's own origin (or an
-/// allowed one): SameSite=Strict already keeps the cookie off cross-site requests, and this refuses cross-site
-/// WebSocket hijacking even where a browser does not honour it.
+/// The hub's view of a session cookie. A cookie-authenticated hub request (negotiate, poll, send, SSE, WebSocket) is only
+/// accepted with proof that it comes from Relay's own origin or an allowed one (<see cref="BffHubOrigin"/>):
+/// SameSite=Strict keeps the cookie off cross-site requests, not off a sibling subdomain's.
 /// </summary>
 internal sealed class BffSessionResolver(BffSessions sessions, IOptions<RelayOptions> relayOptions) : IBffSessionResolver
 {
@@ -17,8 +17,9 @@ internal sealed class BffSessionResolver(BffSessions sessions, IOptions<RelayOpt
             return default;
         }
 
-        if (!BffCsrf.IsAllowedOrigin(context, relayOptions.Value.AllowedOrigins))
+        if (!BffHubOrigin.IsProven(context, relayOptions.Value.AllowedOrigins))
         {
+            context.Items[BffHubOrigin.RefusedKey] = true;
             return new BffTokenResolution(null, Refused: true);
         }
 

@@ -14,6 +14,8 @@ internal static class ClientIpServiceCollectionExtensions
         services.AddRelayOptions<ForwardedHeadersSettings, ForwardedHeadersSettingsValidator>(configuration, ForwardedHeadersSettings.SectionName);
         services.AddRelayOptions<GuestLimitOptions, GuestLimitOptionsValidator>(configuration, GuestLimitOptions.SectionName);
         services.TryAddSingleton<GuestLimiter>();
+        services.AddRelayOptions<FilterCheckOptions, FilterCheckOptionsValidator>(configuration, FilterCheckOptions.SectionName);
+        services.TryAddSingleton<FilterCheckLimiter>();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>(static (forwarded, settings) =>
         {
             var trusted = settings.Value.KnownProxies.Length + settings.Value.KnownNetworks.Length > 0;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
@@ -12,13 +11,16 @@ using Relay.Upstream;
 namespace Relay.Hubs;
 
 /// <summary>The SignalR edge: validates what a client asks for and hands it to the caller's session. Pushes never go through here.</summary>
-internal sealed class RelayHub(
+internal sealed partial class RelayHub(
     TopicSubscriptionFactory requests,
     IOptions<RelayOptions> relayOptions,
     IOptions<PocketBaseOptions> pocketBaseOptions,
     TokenVerifier verifier,
     GuestLimiter guestLimiter,
     IOptions<GuestLimitOptions> guestLimits,
+    FilterCheckLimiter filterChecks,
+    TopicClaims claims,
+    IOptions<FilterCheckOptions> filterCheckOptions,
     RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
 {
     private static readonly object GuestLeaseKey = new();
@@ -66,100 +68,17 @@ internal sealed class RelayHub(
 
     public Task Subscribe(string topic, SubscriptionOptions? options) => SubscribeAsync(topic, options, since: null);
 
-    private Task<SubscribeOutcome> SubscribeAsync(string topic, SubscriptionOptions? options, string? since)
+    private async Task<SubscribeOutcome> SubscribeAsync(string topic, SubscriptionOptions? options, string? since)
     {
         var request = CreateRequest(topic, options, since);
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        EnsureGuestMayAddTopic(connection.Session, request.UpstreamTopic);
-        return connection.Session.SubscribeAsync(
-            connection,
-            request,
-            since,
-            relayOptions.Value.MaxSubscriptionsPerConnection,
-            pocketBaseOptions.Value.SubscribeTimeout,
-            Context.ConnectionAborted);
-    }
-
-    public async Task<SubscribeResult[]> SubscribeMany(SubscribeRequest[] requests)
-    {
-        var max = relayOptions.Value.MaxSubscriptionsPerConnection;
-        if (requests is null || requests.Length > max)
+        Task<SubscribeOutcome> applied;
+        using (var claim = Claim(connection.Session, request))
         {
-            throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
-        }
-
-        // Filters are checked with PocketBase first, all at once; then each entry is applied (validation, routing, the
-        // per-connection limit, its replay) in request order, so a later entry for the same topic wins as documented; the
-        // waits for PocketBase then overlap, so a page mount costs one coalesced POST, not one per topic.
-        var connection = RelayHubLifetimeManager.GetConnection(Context);
-        var session = connection.Session;
-        var checks = new Task<TopicSubscription>[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
-        {
-            checks[i] = requests[i] is { } request
-                ? CheckOneAsync(request.Topic, request.Options, request.Since)
-                : Task.FromException<TopicSubscription>(new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null"));
-        }
-
-        await ((Task)Task.WhenAll(checks)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        var pending = new Task<SubscribeOutcome>[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
-        {
-            pending[i] = checks[i].IsCompletedSuccessfully
-                ? ApplyOneAsync(checks[i].Result, requests[i].Since)
-                : RethrowAsync(checks[i]);
-        }
-
-        var results = new SubscribeResult[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
-        {
-            var topic = requests[i]?.Topic ?? string.Empty;
-            try
-            {
-                var outcome = await pending[i];
-                results[i] = new SubscribeResult { Topic = topic, Recovered = outcome.Recovered, Offset = outcome.Offset };
-            }
-            catch (RelayHubException ex)
-            {
-                metrics.HubError(ex.Code);
-                results[i] = new SubscribeResult { Topic = topic, Error = ex.Code, Message = ex.Message };
-            }
-            catch (SubscriptionException ex)
-            {
-                metrics.HubError(ex.Code);
-                results[i] = new SubscribeResult { Topic = topic, Error = ex.Code, Message = $"{ex.Code}: {ex.Message}" };
-            }
-        }
-
-        return results;
-
-        async Task<TopicSubscription> CheckOneAsync(string? topic, SubscriptionOptions? options, string? since)
-        {
-            // An async method: a validation error fails this entry's task, not the whole call.
-            var request = CreateRequest(topic!, options, since);
-            await session.CheckFilterAsync(request, Context.ConnectionAborted);
-            await session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
-            return request;
-        }
-
-        static async Task<SubscribeOutcome> RethrowAsync(Task<TopicSubscription> failedCheck)
-        {
-            await failedCheck;
-            throw new UnreachableException("Only called for a check that failed.");
-        }
-
-        Task<SubscribeOutcome> ApplyOneAsync(TopicSubscription request, string? since)
-        {
-            try
-            {
-                EnsureGuestMayAddTopic(session, request.UpstreamTopic);
-            }
-            catch (RelayHubException ex)
-            {
-                return Task.FromException<SubscribeOutcome>(ex);
-            }
-
-            return session.SubscribeCheckedAsync(
+            await CheckFilterAsync(connection.Session, request, claim);
+            await connection.Session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
+            // Applied (routed) before this returns; the claim may go, the wait for PocketBase below needs none.
+            applied = connection.Session.SubscribeCheckedAsync(
                 connection,
                 request,
                 since,
@@ -167,6 +86,8 @@ internal sealed class RelayHub(
                 pocketBaseOptions.Value.SubscribeTimeout,
                 Context.ConnectionAborted);
         }
+
+        return await applied;
     }
 
     private TopicSubscription CreateRequest(string topic, SubscriptionOptions? options, string? since)
@@ -232,19 +153,5 @@ internal sealed class RelayHub(
         }
 
         session.UseToken(verified.Token, verified.ExpiresAt);
-    }
-
-    /// <summary>
-    /// Guests share one session and its PocketBase topic budget: a topic no guest holds yet costs one of the client
-    /// address's new-topic tokens, so no address can fill the budget for everyone. Joining a held topic is free.
-    /// </summary>
-    private void EnsureGuestMayAddTopic(UserSession session, string upstreamTopic)
-    {
-        if (session.Key.IsGuest && !session.HoldsTopic(upstreamTopic) && !guestLimiter.TryAddTopic(ClientAddress.Of(Context), out var retryAfter))
-        {
-            throw new RelayHubException(
-                RelayErrorCodes.RateLimited,
-                $"this address added {guestLimits.Value.NewTopicsPerIpPerMinute} new guest topics in the last minute (Relay:GuestLimits:NewTopicsPerIpPerMinute); retry in {Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds)):0} s");
-        }
     }
 }

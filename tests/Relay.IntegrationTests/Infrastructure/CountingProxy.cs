@@ -25,6 +25,7 @@ public sealed class CountingProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _counts = new();
     private readonly ConcurrentDictionary<string, int> _inFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxInFlight = new();
+    private readonly ConcurrentDictionary<string, string> _lastForwardedFor = new();
 
     private CountingProxy(WebApplication app, HttpClient client)
     {
@@ -39,6 +40,9 @@ public sealed class CountingProxy : IAsyncDisposable
 
     /// <summary>The most requests ending with <paramref name="suffix"/> that were in flight at once.</summary>
     public int MaxInFlight(string suffix) => _maxInFlight.GetValueOrDefault(suffix);
+
+    /// <summary>The <c>X-Forwarded-For</c> of the last request ending with <paramref name="suffix"/> (empty when it had none).</summary>
+    public string? LastForwardedFor(string suffix) => _lastForwardedFor.GetValueOrDefault(suffix);
 
     /// <summary>When set and it returns a status for a request's path, the proxy answers that status itself (counted, not forwarded).</summary>
     public Func<string, int?>? AnswerInstead { get; set; }
@@ -72,6 +76,7 @@ public sealed class CountingProxy : IAsyncDisposable
         if (counted is not null)
         {
             _counts.AddOrUpdate(counted, 1, static (_, n) => n + 1);
+            _lastForwardedFor[counted] = context.Request.Headers["X-Forwarded-For"].ToString();
             var now = _inFlight.AddOrUpdate(counted, 1, static (_, n) => n + 1);
             _maxInFlight.AddOrUpdate(counted, now, (_, max) => Math.Max(max, now));
         }

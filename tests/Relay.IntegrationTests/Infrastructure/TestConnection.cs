@@ -43,6 +43,8 @@ public sealed class TestConnection : IAsyncDisposable
             if (cookies is not null)
             {
                 options.Cookies = cookies;
+                // As a browser's WebSocket always does: Relay refuses a cookie without proof of its page's origin.
+                options.Headers["Origin"] = relayUrl.GetLeftPart(UriPartial.Authority);
             }
         });
         if (messagePack)

@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.ClientIp;
+
+[OptionsValidator]
+internal sealed partial class FilterCheckOptionsValidator : IValidateOptions<FilterCheckOptions>;
