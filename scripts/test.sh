@@ -94,6 +94,10 @@ done
 # Relay (Release build) and PocketBase of each version. The demo below installs that tarball, so a broken package fails here.
 echo "==> relay-client-ts (npm ci, npm pack)"
 if ! scripts/pack-client-ts.sh; then status=1; fi
+# The TypeScript client's lint (type-checked ESLint rules, tests type-checked too): one counted step.
+echo "==> relay-client-ts (npm run lint)"
+lint_passed=0; lint_failed=0
+if (cd src/relay-client-ts && npm run lint --silent); then lint_passed=1; else lint_failed=1; status=1; fi
 for version in "${versions[@]}"; do
   echo "==> relay-client-ts (vitest) on PocketBase $version"
   step=$(date +%s)
@@ -207,7 +211,7 @@ for junit in "$results"/*.junit.xml; do
 done
 failed=$((failed + junit_missing))
 
-passed=$((passed + pack_passed)); failed=$((failed + pack_failed))
+passed=$((passed + pack_passed + lint_passed)); failed=$((failed + pack_failed + lint_failed))
 
 # Every test project once, Relay.IntegrationTests once more per further version, and a Slow run per version.
 expected=$(( $(dotnet sln Relay.sln list | grep -cE '^tests/.*Tests\.csproj$') + 2 * ${#versions[@]} - 1 ))
@@ -244,6 +248,7 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
 PY
   done
 )"
+[ "$lint_failed" -eq 0 ] || failures+=$'\n'"!! relay-client-ts: npm run lint failed (see above)"
 [ "$pack_failed" -eq 0 ] || failures+=$'\n'"!! Relay.Client package: dotnet pack or examples/console-viewer failed (see above)"
 [ "$demo_failed" -eq 0 ] || failures+=$'\n'"!! demo: scripts/run-demo.sh --once failed on PocketBase$demo_failures (see above)"
 if [ "$bench_failed" -ne 0 ]; then

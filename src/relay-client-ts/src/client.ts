@@ -1,11 +1,13 @@
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type IHttpConnectionOptions } from "@microsoft/signalr";
 import { RelayError, isUnknownMethod } from "./errors.js";
+import { optionsKey } from "./options.js";
 import {
   ClientMethods,
   ErrorCodes,
   HUB_PATH,
   HubMethods,
   PROTOCOL_VERSION,
+  ResyncReasons,
   TRANSIENT_ERROR_CODES,
   VERSION_PARAMETER,
   type AuthExpiredSignal,
@@ -21,6 +23,7 @@ import { cancellableDelay, jitteredDelay } from "./retry.js";
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
 
 /** The part of SignalR's `HubConnection` the client uses (tests pass a fake through `createConnection`). */
+/* eslint-disable @typescript-eslint/no-explicit-any -- SignalR's HubConnection signatures, which take any[]: with unknown[], a typed handler such as (event: RelayEvent) => void would be refused */
 export interface HubConnectionLike {
   on(method: string, handler: (...args: any[]) => void): void;
   onclose(callback: (error?: Error) => void): void;
@@ -29,6 +32,7 @@ export interface HubConnectionLike {
   invoke<T = any>(method: string, ...args: any[]): Promise<T>;
   send(method: string, ...args: any[]): Promise<void>;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export interface RelayClientOptions {
   /** Relay's base URL, e.g. `https://relay.example.com`; `/realtime?relay_protocol=2` is appended. */
@@ -74,6 +78,8 @@ type Status = "pending" | "inflight" | "waiting" | "active";
 interface TopicEntry {
   topic: string;
   options: SubscriptionOptions | undefined;
+  /** `optionsKey(options)`: another handler of the topic must bring the same options, compared by value. */
+  optionsKey: string;
   handlers: Set<EventHandler>;
   status: Status;
   /** Failed attempts in a row (transient refusals), for the backoff. */
@@ -218,9 +224,12 @@ export class RelayClient {
   watch(topic: string, handler: EventHandler, options?: SubscriptionOptions): RelaySubscription {
     let entry = this.topics.get(topic);
     if (entry) {
-      if (JSON.stringify(entry.options ?? null) !== JSON.stringify(options ?? null)) {
+      if (entry.optionsKey !== optionsKey(options)) {
         const error = new RelayError(ErrorCodes.InvalidOptions, `'${topic}' is already subscribed with other options`, topic);
-        return { topic, ready: Promise.reject(error), close: async () => {} };
+        const ready = Promise.reject(error);
+        // As for a held topic's `ready`: a caller that never awaits it must not cause an unhandled rejection.
+        ready.catch(() => {});
+        return { topic, ready, close: async () => {} };
       }
     } else {
       entry = this.newEntry(topic, options);
@@ -287,6 +296,7 @@ export class RelayClient {
     return {
       topic,
       options,
+      optionsKey: optionsKey(options),
       handlers: new Set(),
       status: "pending",
       attempt: 0,
@@ -454,7 +464,7 @@ export class RelayClient {
     });
 
     if (retry > 0) this.scheduleRetry(retry);
-    if (resynced.length > 0) this.emit(this.resyncListeners, { topics: resynced, reason: "reconnected" });
+    if (resynced.length > 0) this.emit(this.resyncListeners, { topics: resynced, reason: ResyncReasons.Reconnected });
   }
 
   private scheduleRetry(attempt: number): void {

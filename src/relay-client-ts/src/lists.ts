@@ -1,11 +1,21 @@
 // Edits of cached list data in place, for both shapes a list query holds: an array of records (a full list) or
 // PocketBase's ListResult (one page, `items`).
+// The data is `unknown`: a list query caches whatever the app's query function returned, so the shape is checked here,
+// and anything that is neither shape is passed through unchanged.
 type Row = { id: string };
-type ListData<T extends Row> = T[] | { items: T[]; totalItems?: number } | undefined | null;
+type Page<T extends Row> = { items: T[]; totalItems?: number };
 
-function mapItems<T extends Row>(data: ListData<T>, edit: (items: T[]) => T[], delta = 0): ListData<T> {
-  if (Array.isArray(data)) return edit(data);
-  if (data && Array.isArray(data.items)) {
+function isPage<T extends Row>(data: unknown): data is Page<T> {
+  return typeof data === "object" && data !== null && Array.isArray((data as { items?: unknown }).items);
+}
+
+function itemsOf<T extends Row>(data: unknown): T[] | undefined {
+  return Array.isArray(data) ? (data as T[]) : isPage<T>(data) ? data.items : undefined;
+}
+
+function mapItems<T extends Row>(data: unknown, edit: (items: T[]) => T[], delta = 0): unknown {
+  if (Array.isArray(data)) return edit(data as T[]);
+  if (isPage<T>(data)) {
     const items = edit(data.items);
     if (items === data.items) return data;
     return { ...data, items, ...(typeof data.totalItems === "number" ? { totalItems: data.totalItems + delta } : {}) };
@@ -14,8 +24,8 @@ function mapItems<T extends Row>(data: ListData<T>, edit: (items: T[]) => T[], d
 }
 
 /** Replaces the row with `record.id` (keeping `expand` when the new record has none); unchanged when absent. */
-export function replaceRow<T extends Row>(data: ListData<T>, record: T): ListData<T> {
-  return mapItems(data, (items) => {
+export function replaceRow<T extends Row>(data: unknown, record: T): unknown {
+  return mapItems<T>(data, (items) => {
     const at = items.findIndex((item) => item.id === record.id);
     if (at < 0) return items;
     const copy = items.slice();
@@ -25,8 +35,8 @@ export function replaceRow<T extends Row>(data: ListData<T>, record: T): ListDat
 }
 
 /** Adds `record` when its id is not listed yet (at the end, or where `compare` puts it). */
-export function insertRow<T extends Row>(data: ListData<T>, record: T, compare?: (a: T, b: T) => number): ListData<T> {
-  return mapItems(
+export function insertRow<T extends Row>(data: unknown, record: T, compare?: (a: T, b: T) => number): unknown {
+  return mapItems<T>(
     data,
     (items) => {
       if (items.some((item) => item.id === record.id)) return items;
@@ -38,20 +48,20 @@ export function insertRow<T extends Row>(data: ListData<T>, record: T, compare?:
 }
 
 /** Removes the row with `id`; unchanged when absent. */
-export function removeRow<T extends Row>(data: ListData<T>, id: string): ListData<T> {
-  return mapItems(data, (items) => (items.some((item) => item.id === id) ? items.filter((item) => item.id !== id) : items), -1);
+export function removeRow<T extends Row>(data: unknown, id: string): unknown {
+  return mapItems<T>(data, (items) => (items.some((item) => item.id === id) ? items.filter((item) => item.id !== id) : items), -1);
 }
 
 /** The row with `id` and its index, if listed. */
-export function findRow<T extends Row>(data: ListData<T>, id: string): { row: T; index: number } | undefined {
-  const items = Array.isArray(data) ? data : data?.items;
+export function findRow<T extends Row>(data: unknown, id: string): { row: T; index: number } | undefined {
+  const items = itemsOf<T>(data);
   const index = items?.findIndex((item) => item.id === id) ?? -1;
-  return index >= 0 ? { row: items![index], index } : undefined;
+  return items && index >= 0 ? { row: items[index], index } : undefined;
 }
 
 /** Puts `row` back at `index` (after a failed delete). */
-export function restoreRow<T extends Row>(data: ListData<T>, row: T, index: number): ListData<T> {
-  return mapItems(
+export function restoreRow<T extends Row>(data: unknown, row: T, index: number): unknown {
+  return mapItems<T>(
     data,
     (items) => {
       if (items.some((item) => item.id === row.id)) return items;

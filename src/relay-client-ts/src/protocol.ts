@@ -45,11 +45,42 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 /** Codes after which the same subscription may succeed later; every other refusal is final. */
 export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([ErrorCodes.RateLimited, ErrorCodes.UpstreamUnavailable]);
 
+/** Why Relay (or the client itself) raised a `Resync` (docs/protocol.md, "Resync"). */
+export const ResyncReasons = {
+  /** Relay's stream from PocketBase was lost unplanned and re-established; PocketBase does not replay the gap. */
+  UpstreamReconnected: "upstream_reconnected",
+  /** The connection read too slowly and Relay dropped its queued events. */
+  Overflow: "overflow",
+  /** Raised by the client after a full reconnect, for the topics Relay could not recover; never sent by the server. */
+  Reconnected: "reconnected",
+} as const;
+
+export type ResyncReason = (typeof ResyncReasons)[keyof typeof ResyncReasons];
+
+/** Why Relay sent `AuthExpired` (docs/protocol.md, "AuthExpired"). */
+export const AuthExpiredReasons = {
+  /** PocketBase refused to refresh the token: the user was deleted, changed their password, or the token key changed. */
+  TokenRevoked: "token_revoked",
+  /** The token expired before Relay could refresh it (PocketBase was unreachable until after its expiry). */
+  TokenExpired: "token_expired",
+} as const;
+
+export type AuthExpiredReason = (typeof AuthExpiredReasons)[keyof typeof AuthExpiredReasons];
+
+/** The record actions PocketBase reports, as they appear in `RelayEvent.action`. */
+export const RelayActions = {
+  Create: "create",
+  Update: "update",
+  Delete: "delete",
+} as const;
+
+export type RelayAction = (typeof RelayActions)[keyof typeof RelayActions];
+
 /** A record change, as Relay delivers it. */
 export interface RelayEvent<TRecord = Record<string, unknown>> {
   /** The topic as subscribed, without options: `COLLECTION/*` or `COLLECTION/RECORD_ID`. */
   topic: string;
-  action: "create" | "update" | "delete";
+  action: RelayAction;
   /** PocketBase's record JSON, unchanged. */
   record: TRecord & { id: string; collectionName?: string };
   /**
@@ -62,12 +93,14 @@ export interface RelayEvent<TRecord = Record<string, unknown>> {
 /** Events for `topics` may have been lost; refetch them. */
 export interface ResyncSignal {
   topics: string[];
-  reason: "upstream_reconnected" | "overflow" | "reconnected" | (string & {});
+  /** One of `ResyncReasons`; a newer Relay may send a reason this client does not know (treat it as any resync). */
+  reason: ResyncReason | (string & {});
 }
 
-/** The connection's user lost its PocketBase authorization (`token_revoked`, `token_expired`). */
+/** The connection's user lost its PocketBase authorization. */
 export interface AuthExpiredSignal {
-  reason: string;
+  /** One of `AuthExpiredReasons`; a newer Relay may send another. */
+  reason: AuthExpiredReason | (string & {});
 }
 
 /** PocketBase options passed through to the subscription (`expand`, `fields`, `filter`, headers). */

@@ -74,7 +74,7 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
   };
 
   async function apply(event: RelayEvent): Promise<void> {
-    const collection = (event.record.collectionName as string | undefined) ?? event.topic.split("/")[0];
+    const collection = event.record.collectionName ?? event.topic.split("/")[0];
     const id = event.record.id;
     if (event.action === "create") deleted.delete(`${collection}/${id}`);
     if (writes.isEcho(collection, id, event.action)) {
@@ -99,7 +99,7 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
         }
         queryClient.setQueryData(key, keepExpand(queryClient.getQueryData(key), event.record));
         // Shown in every cached list at once; the refetch below still settles order and filters.
-        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => replaceRow(data, event.record));
+        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: unknown) => replaceRow(data, event.record));
       } else {
         const query = queryClient.getQueryCache().find({ queryKey: key, exact: true });
         if (query && query.getObserversCount() > 0) {
@@ -108,7 +108,7 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
           queryClient.removeQueries({ queryKey: key, exact: true });
         }
         // A deleted record belongs to no list: gone at once, without waiting for the refetch.
-        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => removeRow(data, id));
+        queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: unknown) => removeRow(data, id));
       }
     }
 
@@ -120,11 +120,11 @@ export function createCacheStrategy(queryClient: QueryClient, options: CacheStra
     const lists = { queryKey: relayKeys.lists(collection) };
     const key = relayKeys.detail(collection, event.record.id);
     if (event.action === "delete") {
-      queryClient.setQueriesData(lists, (data: any) => removeRow(data, event.record.id));
+      queryClient.setQueriesData(lists, (data: unknown) => removeRow(data, event.record.id));
       if (queryClient.getQueryData(key) !== undefined) queryClient.setQueryData(key, null);
       return;
     }
-    queryClient.setQueriesData(lists, (data: any) => replaceRow(data, event.record));
+    queryClient.setQueriesData(lists, (data: unknown) => replaceRow(data, event.record));
     if (event.action === "update" || queryClient.getQueryData(key) !== undefined) {
       queryClient.setQueryData(key, keepExpand(queryClient.getQueryData(key), event.record));
     }

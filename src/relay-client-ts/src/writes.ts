@@ -13,7 +13,7 @@ interface OwnWrite {
   /** PocketBase has it (the response or the echo came): lists fetched from now on contain it. */
   confirmed: boolean;
   /** Re-applies the optimistic change to list data fetched before the write was confirmed. */
-  apply: (data: any) => any;
+  apply: (data: unknown) => unknown;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -40,7 +40,7 @@ export class OwnWrites {
     });
   }
 
-  begin(collection: string, id: string, action: Action, apply: (data: any) => any): void {
+  begin(collection: string, id: string, action: Action, apply: (data: unknown) => unknown): void {
     this.cancel(collection, id);
     this.writes.set(`${collection}/${id}`, { action, confirmed: false, apply });
   }
@@ -112,27 +112,27 @@ function refetchInterrupted(queryClient: QueryClient, collection: string, contex
 export function createRecordMutation<T extends Row = Row & Record<string, unknown>>(queryClient: QueryClient, pb: PocketBase, collection: string, options: WriteOptions<T> = {}) {
   const writes = ownWrites(queryClient);
   return {
-    mutationFn: (variables: Partial<T>) => pb.collection(collection).create<T>(variables as Record<string, unknown>, { requestKey: null }),
+    mutationFn: (variables: Partial<T>) => pb.collection(collection).create<T>(variables, { requestKey: null }),
     onMutate: async (variables: Partial<T>) => {
       // The id is put into the variables, so the request creates the record the optimistic row already shows.
       const id = ((variables as Row).id ??= newRecordId());
       const now = new Date().toISOString().replace("T", " ");
       const optimistic = { collectionName: collection, created: now, updated: now, ...variables, id } as unknown as T;
       const interrupted = await cancelLists(queryClient, collection);
-      const apply = (data: any) => insertRow<T>(data, optimistic, options.compare);
+      const apply = (data: unknown) => insertRow<T>(data, optimistic, options.compare);
       writes.begin(collection, id, "create", apply);
       queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, apply);
       return { id, interrupted };
     },
     onSuccess: (record: T) => {
-      queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => replaceRow<T>(data, record));
+      queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: unknown) => replaceRow<T>(data, record));
       queryClient.setQueryData(relayKeys.detail(collection, record.id), record);
       writes.confirm(collection, record.id);
     },
     onError: (_error: Error, _variables: Partial<T>, context: { id: string } | undefined) => {
       if (!context) return;
       writes.cancel(collection, context.id);
-      queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => removeRow<T>(data, context.id));
+      queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: unknown) => removeRow<T>(data, context.id));
       queryClient.removeQueries({ queryKey: relayKeys.detail(collection, context.id), exact: true });
     },
     onSettled: (_data: unknown, _error: Error | null, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
@@ -154,11 +154,11 @@ export function updateRecordMutation<T extends Row = Row & Record<string, unknow
       const interrupted = await cancelLists(queryClient, collection);
       await queryClient.cancelQueries({ queryKey: detailKey(id), exact: true });
       const previousDetail = queryClient.getQueryData<T | null>(detailKey(id));
-      const previousRows = queryClient.getQueriesData<any>({ queryKey: relayKeys.lists(collection) }).flatMap(([key, data]) => {
+      const previousRows = queryClient.getQueriesData({ queryKey: relayKeys.lists(collection) }).flatMap(([key, data]) => {
         const found = findRow<T>(data, id);
         return found ? [{ key, row: found.row }] : [];
       });
-      const apply = (data: any) => {
+      const apply = (data: unknown) => {
         const found = findRow<T>(data, id);
         return found ? replaceRow<T>(data, { ...found.row, ...variables }) : data;
       };
@@ -168,7 +168,7 @@ export function updateRecordMutation<T extends Row = Row & Record<string, unknow
       return { id, interrupted, previousDetail, previousRows };
     },
     onSuccess: (record: T) => {
-      queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: any) => replaceRow<T>(data, record));
+      queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, (data: unknown) => replaceRow<T>(data, record));
       if (queryClient.getQueryData(detailKey(record.id)) !== undefined) {
         queryClient.setQueryData(detailKey(record.id), (current: unknown) => keepExpand(current, record));
       }
@@ -177,7 +177,7 @@ export function updateRecordMutation<T extends Row = Row & Record<string, unknow
     onError: (_error: Error, _variables: unknown, context: { id: string; previousDetail?: T | null; previousRows: Array<{ key: readonly unknown[]; row: T }> } | undefined) => {
       if (!context) return;
       writes.cancel(collection, context.id);
-      for (const { key, row } of context.previousRows) queryClient.setQueryData(key, (data: any) => replaceRow<T>(data, row));
+      for (const { key, row } of context.previousRows) queryClient.setQueryData(key, (data: unknown) => replaceRow<T>(data, row));
       if (context.previousDetail !== undefined) queryClient.setQueryData(detailKey(context.id), context.previousDetail);
     },
     onSettled: (_data: unknown, _error: Error | null, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),
@@ -197,11 +197,11 @@ export function deleteRecordMutation<T extends Row = Row & Record<string, unknow
       const interrupted = await cancelLists(queryClient, collection);
       await queryClient.cancelQueries({ queryKey: detailKey(id), exact: true });
       const previousDetail = queryClient.getQueryData<T | null>(detailKey(id));
-      const previousRows = queryClient.getQueriesData<any>({ queryKey: relayKeys.lists(collection) }).flatMap(([key, data]) => {
+      const previousRows = queryClient.getQueriesData({ queryKey: relayKeys.lists(collection) }).flatMap(([key, data]) => {
         const found = findRow<T>(data, id);
         return found ? [{ key, ...found }] : [];
       });
-      const apply = (data: any) => removeRow<T>(data, id);
+      const apply = (data: unknown) => removeRow<T>(data, id);
       writes.begin(collection, id, "delete", apply);
       queryClient.setQueriesData({ queryKey: relayKeys.lists(collection) }, apply);
       if (previousDetail !== undefined) queryClient.setQueryData(detailKey(id), null);
@@ -211,7 +211,7 @@ export function deleteRecordMutation<T extends Row = Row & Record<string, unknow
     onError: (_error: Error, _id: string, context: { id: string; previousDetail?: T | null; previousRows: Array<{ key: readonly unknown[]; row: T; index: number }> } | undefined) => {
       if (!context) return;
       writes.cancel(collection, context.id);
-      for (const { key, row, index } of context.previousRows) queryClient.setQueryData(key, (data: any) => restoreRow<T>(data, row, index));
+      for (const { key, row, index } of context.previousRows) queryClient.setQueryData(key, (data: unknown) => restoreRow<T>(data, row, index));
       if (context.previousDetail !== undefined) queryClient.setQueryData(detailKey(context.id), context.previousDetail);
     },
     onSettled: (_data: unknown, _error: Error | null, _variables: unknown, context: { interrupted?: boolean } | undefined) => refetchInterrupted(queryClient, collection, context),

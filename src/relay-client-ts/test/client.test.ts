@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { RelayClient, RelayError, jitteredRetryPolicy, type RelayEvent } from "../src/index.js";
+import { RelayClient, RelayError, type RelayEvent } from "../src/index.js";
 
 const relay = inject("relay");
 const pocketBase = inject("pocketBase");
@@ -110,13 +110,5 @@ describe("RelayClient against a real Relay and PocketBase", () => {
     const after = await write("POST", "/api/collections/board/records", { name: "after", owner: accounts.writer.id });
     expect((await received.next(1))[0].record.id).toBe(after.id);
     expect(resyncs).toEqual([]);
-  });
-
-  it("retries with jittered exponential delays that never give up", () => {
-    const low = jitteredRetryPolicy(200, 10_000, () => 0);
-    const high = jitteredRetryPolicy(200, 10_000, () => 1);
-    const context = (n: number) => ({ previousRetryCount: n, elapsedMilliseconds: 0, retryReason: new Error() });
-    expect([0, 1, 2, 10, 1000].map((n) => low.nextRetryDelayInMilliseconds(context(n)))).toEqual([100, 200, 400, 5000, 5000]);
-    expect([0, 1, 2, 10, 1000].map((n) => high.nextRetryDelayInMilliseconds(context(n)))).toEqual([200, 400, 800, 10000, 10000]);
   });
 });

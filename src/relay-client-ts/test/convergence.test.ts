@@ -107,7 +107,7 @@ it("converges: 1,000 random writes by another user, with disconnects, leave ever
     return count;
   };
 
-  let divergences = Infinity;
+  let divergences: number;
   const deadline = performance.now() + 15_000;
   while ((divergences = viewers.reduce((sum, v) => sum + divergencesOf(v.queryClient), 0)) > 0 && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));

@@ -3,7 +3,8 @@
 import type { HubConnectionLike } from "../src/client.js";
 import type { SubscribeRequest, SubscribeResult } from "../src/protocol.js";
 
-export type Answer = (method: string, args: any[]) => unknown | Promise<unknown>;
+/** What `invoke` resolves to: a value, or a promise of one. */
+export type Answer = (method: string, args: any[]) => unknown;
 
 export class FakeHub implements HubConnectionLike {
   readonly calls: Array<{ method: string; args: any[] }> = [];

@@ -24,6 +24,7 @@ let mutations!: { create: ReturnType<typeof useCreateRecord<Item>>; update: Retu
 function Board() {
   useRealtimeCollection("board");
   const items = useCollection<Item>("board", { sort: "created", filter: `name ~ "${prefix}"` });
+  // eslint-disable-next-line react-hooks/globals -- the test drives the component's mutations from outside it
   mutations = { create: useCreateRecord<Item>("board"), update: useUpdateRecord<Item>("board"), remove: useDeleteRecord<Item>("board") };
   return h("ul", null, (items.data ?? []).map((item) => h("li", { key: item.id, "data-id": item.id }, item.name)));
 }

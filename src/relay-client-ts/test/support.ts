@@ -37,8 +37,8 @@ export interface RelayProcess {
 
 export async function startRelay(pocketBase: string, env: Record<string, string> = {}, port?: number): Promise<RelayProcess> {
   const { spawn } = await import("node:child_process");
-  const { join, resolve } = await import("node:path");
-  const relayDll = join(resolve(import.meta.dirname, "../../.."), "src/Relay/bin/Release/net10.0/Relay.dll");
+  const path = await import("node:path");
+  const relayDll = path.join(path.resolve(import.meta.dirname, "../../.."), "src/Relay/bin/Release/net10.0/Relay.dll");
   const chosen = port ?? (await freePort());
   const url = `http://127.0.0.1:${chosen}`;
   const child = spawn("dotnet", [relayDll], {
