@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds both images (offline: from locally built base images) and brings the compose stack up, then checks that an
 # editor's change reaches a viewer through the composed Relay, that Relay's logs are JSON and never contain a token,
-# that /metrics answers, that the scale-out profile (Redis, two Relay instances in cluster mode, nginx) delivers one
-# change to viewer connections spread over both instances through the load balancer, and that `down` leaves nothing running — with docker-compose (v1) or `docker compose` (v2),
+# that /metrics answers, that the scale-out profile (Redis, two Relay instances in cluster mode, nginx) runs those and
+# not the single Relay and delivers one change to viewer connections spread over both instances through the load
+# balancer, and that `down` leaves nothing running — with docker-compose (v1) or `docker compose` (v2),
 # as RELAY_COMPOSE says. Prints image sizes and cold start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ export POCKETBASE_VERSION="${POCKETBASE_VERSION:-0.40.4}"
 export POCKETBASE_BASE_IMAGE=relay-local/debian:bookworm POCKETBASE_SOURCE=local
 export RELAY_SDK_IMAGE=relay-local/dotnet-sdk:10.0 RELAY_RUNTIME_IMAGE=relay-local/aspnet:10.0
 work="$(mktemp -d)"
-cleanup() { $compose -p "$project" --profile scale-out down -v --remove-orphans >/dev/null 2>&1 || true; rm -rf "$work"; }
+cleanup() { $compose -p "$project" --profile single --profile scale-out down -v --remove-orphans >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "==> base images (no registry here)"
@@ -72,6 +73,8 @@ done <"$work/tokens"
 
 echo "==> scale-out profile: Redis + relay-1 + relay-2 behind nginx (round robin, no sticky sessions)"
 $compose -p "$project" --profile scale-out build redis loadbalancer >"$work/build-scale-out.log" 2>&1 || { tail -30 "$work/build-scale-out.log"; exit 1; }
+# The single Relay goes first (as `docker compose down` would): the profile must not start it again.
+$compose -p "$project" rm -s -f relay
 $compose -p "$project" --profile scale-out up -d
 lb_status=""
 for _ in $(seq 1 240); do
@@ -80,6 +83,8 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ "$lb_status" = "200" ] || { $compose -p "$project" --profile scale-out logs --tail 50 redis relay-1 relay-2 loadbalancer; echo "the load balancer never answered /health/ready with 200" >&2; exit 1; }
+running=$(docker ps --filter "label=com.docker.compose.project=$project" --format '{{.Label "com.docker.compose.service"}}' | sort | tr '\n' ' ')
+[ "$running" = "loadbalancer pocketbase redis relay-1 relay-2 " ] || { echo "the scale-out profile runs: $running(expected loadbalancer pocketbase redis relay-1 relay-2)" >&2; exit 1; }
 dotnet demo/Relay.Demo/bin/Release/net10.0/Relay.Demo.dll --pocketbase "http://127.0.0.1:$POCKETBASE_PORT/" --relay "http://127.0.0.1:$RELAY_LB_PORT/" \
   --compose-smoke --scale-out --tokens-file "$work/tokens-scale-out"
 for instance in relay-1 relay-2; do

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Relay.Client.Protocol;
 using Relay.IntegrationTests.Infrastructure;
+using Relay.Testing.PocketBase;
 using Xunit.Abstractions;
 
 namespace Relay.IntegrationTests;
@@ -68,10 +69,16 @@ public sealed partial class PocketBaseLiveRealtimeTests(PocketBaseFixture pocket
     public async Task RealtimeClientBoundToItsAddress_RelayPostsFromTheStreamsOwnAddress_ThroughChangesAndRotations()
     {
         // PocketBase itself: 0.39+ refuses a subscription POST for a client from any address but the stream's
-        // (400 "Invalid realtime client."); 0.22 takes it from anywhere.
-        await using (var direct = await RawRealtimeClient.OpenAsync(pocketBase.Server.Url, IPAddress.Loopback))
+        // (400 "Invalid realtime client."); 0.22 takes it from anywhere. A container's published port reaches
+        // PocketBase through Docker's proxy, which gives every connection the same source address, so this check runs
+        // against a PocketBase process of the same version that sees 127.0.0.1 and 127.0.0.2 apart.
+        await using var ownProcess = pocketBase.Server.Mode == "process"
+            ? null
+            : await PocketBaseServer.StartAsync("process", pocketBase.Server.Version).WaitAsync(TimeSpan.FromSeconds(90));
+        var plain = ownProcess ?? pocketBase.Server;
+        await using (var direct = await RawRealtimeClient.OpenAsync(plain.Url, IPAddress.Loopback))
         {
-            using var elsewhere = RawRealtimeClient.CreateHttpClient(pocketBase.Server.Url, IPAddress.Parse("127.0.0.2"));
+            using var elsewhere = RawRealtimeClient.CreateHttpClient(plain.Url, IPAddress.Parse("127.0.0.2"));
             Assert.Equal(
                 pocketBase.Server.Version.BindsRealtimeClientToAddress ? HttpStatusCode.BadRequest : HttpStatusCode.NoContent,
                 await direct.SubscribeAsync(["announcements/*"], http: elsewhere));

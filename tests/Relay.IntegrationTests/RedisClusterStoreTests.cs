@@ -115,6 +115,28 @@ public sealed class RedisClusterStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Notify_HeardOnTheSessionsChannelOnly_EachSubscriptionEndsOnItsOwn()
+    {
+        var other = new ClusterKeys("users/u2");
+        var first = System.Threading.Channels.Channel.CreateUnbounded<char>();
+        var second = System.Threading.Channels.Channel.CreateUnbounded<char>();
+        var subscription = await _store.SubscribeAsync(_keys, kind => first.Writer.TryWrite(kind)).DefaultTimeout();
+        await using var secondSubscription = await _store.SubscribeAsync(_keys, kind => second.Writer.TryWrite(kind)).DefaultTimeout();
+
+        await _store.NotifyAsync(other, 't').DefaultTimeout();
+        await _store.NotifyAsync(_keys, 'e').DefaultTimeout();
+        Assert.Equal('e', await first.Reader.ReadAsync().AsTask().DefaultTimeout());
+        Assert.Equal('e', await second.Reader.ReadAsync().AsTask().DefaultTimeout());
+
+        // One incarnation leaving: the other one on this instance still hears the session's notifications.
+        await subscription.DisposeAsync();
+        await _store.NotifyAsync(_keys, 'h').DefaultTimeout();
+        Assert.Equal('h', await second.Reader.ReadAsync().AsTask().DefaultTimeout());
+        Assert.False(first.Reader.TryRead(out var late), $"Heard after its subscription ended: {late}");
+        Assert.False(second.Reader.TryRead(out var stray), $"Heard another session's notification: {stray}");
+    }
+
+    [Fact]
     public async Task Stream_AppendReadAfterRangeAndTrim()
     {
         var first = await _store.AppendAsync(_keys, ClusterEntry.Resync("m.1"), 100).DefaultTimeout();

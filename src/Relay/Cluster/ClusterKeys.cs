@@ -17,6 +17,7 @@ internal readonly record struct ClusterKeys
         Handover = prefix + "handover";
         Successor = prefix + "successor";
         Epoch = prefix + "epoch";
+        Notify = RedisChannel.Literal(prefix + "notify");
     }
 
     /// <summary>The Redis Stream of the session's events (and of the cluster's control entries, <see cref="EntryKinds"/>).</summary>
@@ -36,4 +37,10 @@ internal readonly record struct ClusterKeys
 
     /// <summary>Random, drawn when the Stream's keys are created: offsets of an earlier Stream never match a later one.</summary>
     public RedisKey Epoch { get; }
+
+    /// <summary>
+    /// The Stream's own notification channel: only the instances following this session hear of its appends, where one
+    /// channel for every session made each instance wake for every other instance's sessions too.
+    /// </summary>
+    public RedisChannel Notify { get; }
 }

@@ -8,17 +8,17 @@ using StackExchange.Redis;
 namespace Relay.Cluster;
 
 /// <summary>
-/// This instance's part in cluster mode: its id, the Redis connection shared with the BFF, the one notification channel
-/// every instance listens on, and the session streams it follows. Without <c>Relay:Redis:Configuration</c> it is off and
+/// This instance's part in cluster mode: its id, the Redis connection shared with the BFF, and the session streams it
+/// follows (each listens on its session's own notification channel). Without <c>Relay:Redis:Configuration</c> it is off and
 /// sessions open their own PocketBase streams exactly as a single instance does. On SIGTERM (<see cref="StopAsync"/>)
 /// it hands the streams it owns over to other instances, make before break.
 /// </summary>
-internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
+internal sealed class ClusterNode : IHostedService, IStreamFollowers
 {
     private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
 
     // Streams whose session closed, still handing over and leaving: the session may already have a new incarnation of
-    // the stream in _upstreams, and both need the notifications (the old one to see its successor ready).
+    // the stream in _upstreams, and both still run (the old one to see its successor ready).
     private readonly ConcurrentDictionary<string, ClusterUpstream> _leaving = new(StringComparer.Ordinal);
     private readonly IServiceProvider? _services;
     private readonly Func<TimeSpan> _historyMaxAge;
@@ -51,7 +51,6 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
         TimeProvider = timeProvider;
         Logger = logger;
         Store = store;
-        _ = SubscribeAsync();
     }
 
     /// <summary>Cluster mode is on (<c>Relay:Redis:Configuration</c> is set).</summary>
@@ -92,7 +91,8 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
                 if (_redis is null)
                 {
                     _redis = _services!.GetRequiredService<IConnectionMultiplexer>();
-                    _ = SubscribeAsync();
+                    // Notifications published while the connection was down are lost: every stream reads at once.
+                    _redis.ConnectionRestored += (_, _) => WakeAll();
                 }
 
                 return _redis;
@@ -135,11 +135,8 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
         _leaving.TryRemove(new KeyValuePair<string, ClusterUpstream>(upstream.StreamName, upstream));
     }
 
-    /// <summary>Tells every instance following <paramref name="streamName"/> to look at it now (<paramref name="kind"/>: e, t or h).</summary>
-    public Task NotifyAsync(char kind, string streamName) => Store.NotifyAsync($"{kind}{streamName}");
-
     /// <summary>
-    /// Connects to Redis (and listens for notifications) at startup, in the background, rather than on the first hub call:
+    /// Connects to Redis at startup, in the background, rather than on the first hub call:
     /// the first sessions' calls then find the connection made instead of waiting for it behind a burst of others.
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
@@ -176,46 +173,13 @@ internal sealed partial class ClusterNode : IHostedService, IStreamFollowers
         await Task.WhenAll(All().Select(static upstream => upstream.HaltAsync().AsTask()));
     }
 
-    /// <summary>
-    /// Not awaited under the lock: Redis may be down when the first session starts. The multiplexer keeps the
-    /// subscription and restores it when it reconnects; meanwhile every stream polls once per RenewInterval.
-    /// </summary>
-    private async Task SubscribeAsync()
+    private void WakeAll()
     {
-        try
+        foreach (var upstream in All())
         {
-            await Store.Subscribe(OnNotified);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            Log.SubscribeFailed(Logger, ex.GetType().Name);
-        }
-    }
-
-    private void OnNotified(string text)
-    {
-        if (text.Length < 2)
-        {
-            return;
-        }
-
-        var streamName = text[1..];
-        if (_upstreams.TryGetValue(streamName, out var upstream))
-        {
-            upstream.Notify(text[0]);
-        }
-
-        if (_leaving.TryGetValue(streamName, out var leaving))
-        {
-            leaving.Notify(text[0]);
+            upstream.Notify('e');
         }
     }
 
     private IEnumerable<ClusterUpstream> All() => _upstreams.Values.Concat(_leaving.Values).Distinct();
-
-    private static partial class Log
-    {
-        [LoggerMessage(9101, LogLevel.Warning, "Cluster: subscribing to Redis notifications failed ({Error}); streams are polled until Redis is back.")]
-        public static partial void SubscribeFailed(ILogger logger, string error);
-    }
 }

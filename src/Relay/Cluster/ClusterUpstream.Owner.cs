@@ -189,7 +189,7 @@ internal sealed partial class ClusterUpstream
         _handedOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _handingOver = true;
         await database.SetAsync(_keys.Handover, MemberId, _options.HandoverTimeout);
-        await _node.NotifyAsync('h', StreamName);
+        await Store.NotifyAsync(_keys, 'h');
         try
         {
             await _handedOver.Task.WaitAsync(_options.HandoverTimeout, _timeProvider);
@@ -293,7 +293,7 @@ internal sealed partial class ClusterUpstream
         }
 
         var append = AppendAsync(database, fields);
-        var notify = _node.NotifyAsync('e', StreamName);
+        var notify = Store.NotifyAsync(_keys, 'e');
         await append;
         await notify;
     }

@@ -10,8 +10,10 @@ internal sealed partial class ClusterUpstream
 
     /// <summary>
     /// Reads what the owner appended since the last read, in order. SE.Redis multiplexes one connection, so a blocking
-    /// XREAD would stall every other call: readers are woken by a PUBLISH after each append instead (and poll once per
-    /// <see cref="ClusterOptions.RenewInterval"/> in case one was lost).
+    /// XREAD would stall every other call, and one XREAD over every followed Stream would cross the hash slots of a Redis
+    /// Cluster: each append is PUBLISHed on the session's own channel instead (pipelined behind the XADD, so it arrives
+    /// after the entry exists), which wakes only the incarnations following that session, and they read at once. Once
+    /// per <see cref="ClusterOptions.LeaseTime"/> they read unasked, in case a notification was lost.
     /// </summary>
     private async Task ReadStreamAsync(IClusterStore database, CancellationToken stopping)
     {

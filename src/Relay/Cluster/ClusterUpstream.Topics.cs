@@ -33,7 +33,7 @@ internal sealed partial class ClusterUpstream
         _nextHeartbeat = _timeProvider.GetTimestamp() + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
         if (dirty)
         {
-            await _node.NotifyAsync('t', StreamName).WaitAsync(stopping);
+            await Store.NotifyAsync(_keys, 't').WaitAsync(stopping);
         }
     }
 
@@ -50,7 +50,7 @@ internal sealed partial class ClusterUpstream
 
         if (!await Store.LeaveAsync(_keys, MemberId, _timeProvider.GetUtcNow()))
         {
-            await _node.NotifyAsync('t', StreamName);
+            await Store.NotifyAsync(_keys, 't');
         }
     }
 

@@ -50,6 +50,8 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     private bool _topicsDirty = true;
     private long _nextHeartbeat;
     private long _nextLease;
+    private long _nextPoll;
+    private IAsyncDisposable? _notifications;
     private Task _loop = Task.CompletedTask;
 
     public ClusterUpstream(IUpstreamSubscriber subscriber, Func<IUpstreamSubscriber, UpstreamConnection> createLocal, ClusterNode node)
@@ -171,7 +173,10 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         return waiting.WaitAsync(cancellationToken);
     }
 
-    /// <summary>A notification for this stream: e (entries appended), t (topics changed), h (a handover starts).</summary>
+    /// <summary>
+    /// A notification for this stream: e (entries appended), t (topics changed), h (a handover starts). Any of them makes
+    /// the loop read the Stream at once.
+    /// </summary>
     public void Notify(char kind) => _signals.Writer.TryWrite(kind);
 
     public async ValueTask DisposeAsync()
@@ -206,6 +211,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             await LeaveAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        await StopListeningAsync();
         _node.Left(this);
         FailWaiters(new ObjectDisposedException(nameof(ClusterUpstream)));
         _stopping.Dispose();
@@ -219,16 +225,18 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         await _loop;
         await StopOwningAsync();
         await StopSuccessorAsync();
+        await StopListeningAsync();
     }
 
     private async Task RunAsync()
     {
         var stopping = _stopping.Token;
+        var notified = true;
         while (!stopping.IsCancellationRequested)
         {
             try
             {
-                await TickAsync(stopping);
+                await TickAsync(notified, stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -247,7 +255,9 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
 
             try
             {
+                notified = false;
                 await _signals.Reader.WaitToReadAsync(stopping).AsTask().WaitAsync(_options.RenewInterval, _timeProvider, stopping);
+                notified = true;
                 while (_signals.Reader.TryRead(out var signal))
                 {
                     if (signal == 'h')
@@ -262,7 +272,8 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             }
             catch (TimeoutException)
             {
-                // Nothing notified: the tick still renews leases and reads the stream in case a notification was lost.
+                // Nothing notified: the tick still renews leases, and reads the Stream once per LeaseTime in case a
+                // notification was lost.
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -271,7 +282,8 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         }
     }
 
-    private async Task TickAsync(CancellationToken stopping)
+    /// <summary>One pass of the loop; <paramref name="notified"/>: woken by a notification rather than by the timer.</summary>
+    private async Task TickAsync(bool notified, CancellationToken stopping)
     {
         if (_node.Halted)
         {
@@ -296,6 +308,13 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             started = !_position.IsNull;
         }
 
+        if (_notifications is null)
+        {
+            // Before reading starts: an entry appended after the subscription is notified, one before it is read.
+            _notifications = await database.SubscribeAsync(_keys, Notify).WaitAsync(stopping);
+            notified = true;
+        }
+
         if (!started)
         {
             await StartReadingAsync(database, stopping);
@@ -307,7 +326,14 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
             await PublishTopicsAsync(database, stopping);
         }
 
-        await ReadStreamAsync(database, stopping);
+        // Read when told to (every append is notified on the session's channel), and otherwise only as a safety net for a
+        // notification lost (Redis reconnecting): one XREAD per stream per LeaseTime rather than per RenewInterval.
+        if (notified || !started || now >= _nextPoll)
+        {
+            _nextPoll = now + (long)(_options.LeaseTime.TotalSeconds * _timeProvider.TimestampFrequency);
+            await ReadStreamAsync(database, stopping);
+        }
+
         if (now >= _nextLease)
         {
             _nextLease = now + (long)(_options.RenewInterval.TotalSeconds * _timeProvider.TimestampFrequency);
@@ -322,6 +348,14 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         if (_state is { Kind: Mode.Returning } returning && _waiters.Confirmed >= returning.ReturnVersion)
         {
             await CompleteReturnAsync();
+        }
+    }
+
+    private async Task StopListeningAsync()
+    {
+        if (Interlocked.Exchange(ref _notifications, null) is { } notifications)
+        {
+            await notifications.DisposeAsync().AsTask().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 }

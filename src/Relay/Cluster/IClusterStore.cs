@@ -60,9 +60,12 @@ internal interface IClusterStore
     /// <summary>Passes <paramref name="key"/> from <paramref name="member"/> to <paramref name="successor"/> if the first holds it.</summary>
     Task TransferAsync(RedisKey key, string member, string successor, TimeSpan expiry);
 
-    /// <summary>Tells every instance (<see cref="Subscribe"/>) <paramref name="message"/>.</summary>
-    Task NotifyAsync(string message);
+    /// <summary>Tells the incarnations following the Stream at <paramref name="keys"/> (<see cref="SubscribeAsync"/>) to look at it now (<paramref name="kind"/>: e, t or h).</summary>
+    Task NotifyAsync(ClusterKeys keys, char kind);
 
-    /// <summary>Calls <paramref name="onMessage"/> for every notification (the multiplexer keeps the subscription across reconnects).</summary>
-    Task Subscribe(Action<string> onMessage);
+    /// <summary>
+    /// Calls <paramref name="onMessage"/> for every notification on the Stream at <paramref name="keys"/> once subscribed
+    /// (the multiplexer keeps the subscription across reconnects) until the returned handle is disposed.
+    /// </summary>
+    Task<IAsyncDisposable> SubscribeAsync(ClusterKeys keys, Action<char> onMessage);
 }

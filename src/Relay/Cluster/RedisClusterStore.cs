@@ -5,8 +5,6 @@ namespace Relay.Cluster;
 /// <summary><see cref="IClusterStore"/> on the instance's Redis connection (connected on first use).</summary>
 internal sealed class RedisClusterStore(Func<IConnectionMultiplexer> redis) : IClusterStore
 {
-    private static readonly RedisChannel NotifyChannel = RedisChannel.Literal("relay:cluster:notify");
-
     public bool IsConnected => redis().IsConnected;
 
     private IDatabase Database => redis().GetDatabase();
@@ -62,8 +60,25 @@ internal sealed class RedisClusterStore(Func<IConnectionMultiplexer> redis) : IC
     public Task TransferAsync(RedisKey key, string member, string successor, TimeSpan expiry)
         => Database.ScriptEvaluateAsync(ClusterScripts.Transfer, [key], [member, successor, (long)expiry.TotalMilliseconds]);
 
-    public Task NotifyAsync(string message) => redis().GetSubscriber().PublishAsync(NotifyChannel, message);
+    public Task NotifyAsync(ClusterKeys keys, char kind) => redis().GetSubscriber().PublishAsync(keys.Notify, kind.ToString());
 
-    public Task Subscribe(Action<string> onMessage)
-        => redis().GetSubscriber().SubscribeAsync(NotifyChannel, (_, message) => onMessage(message.ToString()));
+    public async Task<IAsyncDisposable> SubscribeAsync(ClusterKeys keys, Action<char> onMessage)
+    {
+        var queue = await redis().GetSubscriber().SubscribeAsync(keys.Notify);
+        queue.OnMessage(message =>
+        {
+            var text = message.Message.ToString();
+            if (text.Length > 0)
+            {
+                onMessage(text[0]);
+            }
+        });
+        return new Subscription(queue);
+    }
+
+    /// <summary>Ends one incarnation's subscription only: another one on this instance may follow the same Stream.</summary>
+    private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await queue.UnsubscribeAsync();
+    }
 }

@@ -270,7 +270,7 @@ public class ClusterUpstreamTests
 
             // The old incarnation confirms its own version 40, as it did before the new one published.
             await cluster.Store.AppendAsync(new ClusterKeys("test"), ClusterEntry.Applied(old.MemberId, $"{old.MemberId}=40"), 10_000);
-            await cluster.Store.NotifyAsync("etest");
+            await cluster.Store.NotifyAsync(new ClusterKeys("test"), 'e');
             for (var i = 0; i < 5; i++)
             {
                 cluster.Time.Advance(cluster.Options.RenewInterval);

@@ -17,10 +17,11 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
     private readonly Dictionary<string, (string Value, DateTimeOffset? ExpiresAt)> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, string>> _hashes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<StreamEntry>> _streams = new(StringComparer.Ordinal);
-    private readonly List<Action<string>> _subscribers = [];
+    private readonly Dictionary<string, List<Action<char>>> _subscribers = new(StringComparer.Ordinal);
     private int _inFlight;
     private int _epochReads;
     private int _rangeReads;
+    private int _streamReads;
     private int _maxInFlight;
     private volatile bool _connected = true;
 
@@ -33,6 +34,9 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
     public int EpochReads => Volatile.Read(ref _epochReads);
 
     public int RangeReads => Volatile.Read(ref _rangeReads);
+
+    /// <summary>The followers' reads after their position (XREAD).</summary>
+    public int StreamReads => Volatile.Read(ref _streamReads);
 
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
 
@@ -131,6 +135,12 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         => Run<StreamEntry?>(() => Stream(keys) is { Count: > 0 } stream ? stream[^1] : null);
 
     public Task<StreamEntry[]> ReadAfterAsync(ClusterKeys keys, RedisValue position, int count)
+    {
+        Interlocked.Increment(ref _streamReads);
+        return ReadAfter(keys, position, count);
+    }
+
+    private Task<StreamEntry[]> ReadAfter(ClusterKeys keys, RedisValue position, int count)
         => Run(() =>
         {
             var after = StreamEntryId.Parse(position.ToString());
@@ -237,13 +247,25 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
             return true;
         });
 
-    public Task NotifyAsync(string message)
+    /// <summary>Notifications are lost (as while Redis reconnects): streams learn of appends only by reading unasked.</summary>
+    public bool LoseNotifications { get; set; }
+
+    /// <summary>How many incarnations listen on the notifications of <paramref name="streamName"/>.</summary>
+    public int Listeners(string streamName)
     {
-        Action<string>[] subscribers;
+        lock (_gate)
+        {
+            return _subscribers.GetValueOrDefault(new ClusterKeys(streamName).Notify.ToString())?.Count ?? 0;
+        }
+    }
+
+    public Task NotifyAsync(ClusterKeys keys, char kind)
+    {
+        Action<char>[] subscribers;
         lock (_gate)
         {
             EnsureConnected();
-            subscribers = [.. _subscribers];
+            subscribers = LoseNotifications ? [] : [.. _subscribers.GetValueOrDefault(keys.Notify.ToString()) ?? []];
         }
 
         // As Redis does: delivered later, on another thread.
@@ -251,20 +273,38 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         {
             foreach (var subscriber in subscribers)
             {
-                subscriber(message);
+                subscriber(kind);
             }
         });
         return Task.CompletedTask;
     }
 
-    public Task Subscribe(Action<string> onMessage)
+    public Task<IAsyncDisposable> SubscribeAsync(ClusterKeys keys, Action<char> onMessage)
+    {
+        var channel = keys.Notify.ToString();
+        lock (_gate)
+        {
+            EnsureConnected();
+            if (!_subscribers.TryGetValue(channel, out var list))
+            {
+                _subscribers[channel] = list = [];
+            }
+
+            list.Add(onMessage);
+        }
+
+        return Task.FromResult<IAsyncDisposable>(new Subscription(this, channel, onMessage));
+    }
+
+    private void Unsubscribe(string channel, Action<char> onMessage)
     {
         lock (_gate)
         {
-            _subscribers.Add(onMessage);
+            if (_subscribers.TryGetValue(channel, out var list) && list.Remove(onMessage) && list.Count == 0)
+            {
+                _subscribers.Remove(channel);
+            }
         }
-
-        return Task.CompletedTask;
     }
 
     [GeneratedRegex(@"^-?\d+\|(\d+)")]
@@ -343,6 +383,15 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         while (value > current && Interlocked.CompareExchange(ref target, value, current) != current)
         {
             current = Volatile.Read(ref target);
+        }
+    }
+
+    private sealed class Subscription(FakeClusterStore store, string channel, Action<char> onMessage) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            store.Unsubscribe(channel, onMessage);
+            return ValueTask.CompletedTask;
         }
     }
 }
