@@ -111,19 +111,21 @@ public class UpstreamRotationTests
         var delivered = 0;
         for (var minute = 2; minute <= 60; minute += 2)
         {
-            var before = rotations.GetMeasurementSnapshot().Count;
             for (var step = 0; step < 12; step++)
             {
                 // Small steps, so Relay's continuations run between the fake clock's timers as they would in real time.
+                var before = rotations.GetMeasurementSnapshot().Count;
                 time.Advance(TimeSpan.FromSeconds(10));
                 await Task.Delay(20);
-            }
-
-            if (pocketBase.Streams.Reader.TryRead(out var next))
-            {
-                // A rotation started (and may have finished): let its overlap pass, then write to the new stream.
-                await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count > before ? (object?)true : null, TimeSpan.FromMilliseconds(500));
-                stream = next;
+                if (pocketBase.Streams.Reader.TryRead(out var next))
+                {
+                    // A rotation started. It sets its new stream up in real time against the fake: the clock stands still
+                    // until PocketBase has its POST, then moves in small steps through the overlap. Running on at 10 s a
+                    // step, a loaded machine reached PocketBase's 30-minute limit first and the old stream was cut.
+                    await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+                    await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count > before ? (object?)true : null, TimeSpan.FromMilliseconds(500));
+                    stream = next;
+                }
             }
 
             await stream.WriteRecordAsync("announcements/*", "create", $"m{minute}");
