@@ -7,7 +7,12 @@ namespace Relay.Upstream;
 /// </summary>
 internal sealed class SyncWaiters
 {
+    // A subscription whose topic PocketBase refused while its caller had not started waiting yet (another subscribe's
+    // POST carried the topic first) must fail too, not find its version confirmed: the refusal is remembered with the
+    // topic-set version it was found in. Bounded: only a waiter racing the refusal needs it.
+    private const int RefusalsKept = 256;
     private readonly List<Waiter> _waiters = [];
+    private readonly Dictionary<string, (long Version, Exception Error)> _refusals = new(StringComparer.Ordinal);
     private long _confirmed = -1;
 
     /// <summary>The highest version confirmed held; -1 after <see cref="Reset"/>. Readable without the owner's lock.</summary>
@@ -18,6 +23,11 @@ internal sealed class SyncWaiters
     /// <param name="topic">The upstream topic the caller brought, failed on its own when PocketBase refuses it.</param>
     public Task Wait(long version, string? topic)
     {
+        if (topic is not null && _refusals.TryGetValue(topic, out var refusal) && refusal.Version >= version)
+        {
+            return Task.FromException(refusal.Error);
+        }
+
         if (_confirmed >= version)
         {
             return Task.CompletedTask;
@@ -69,8 +79,27 @@ internal sealed class SyncWaiters
     }
 
     /// <summary>Fails the waiters whose own topic PocketBase refused, with <paramref name="error"/>(topic).</summary>
-    public void FailRefused(IReadOnlyCollection<string> refused, Func<string, Exception> error)
+    /// <param name="refused">The topics PocketBase refused.</param>
+    /// <param name="error">The exception for a refused topic.</param>
+    /// <param name="version">
+    /// The topic-set version the refusal was found in, when known: a waiter for that version or an older one that comes
+    /// later fails as well (a later subscription of the same topic has a newer version and waits as usual).
+    /// </param>
+    public void FailRefused(IReadOnlyCollection<string> refused, Func<string, Exception> error, long? version = null)
     {
+        if (version is { } found)
+        {
+            if (_refusals.Count + refused.Count > RefusalsKept)
+            {
+                _refusals.Clear();
+            }
+
+            foreach (var topic in refused)
+            {
+                _refusals[topic] = (found, error(topic));
+            }
+        }
+
         var topics = new HashSet<string>(refused, StringComparer.Ordinal);
         _waiters.RemoveAll(waiter =>
         {

@@ -61,7 +61,7 @@ internal sealed partial class UpstreamConnection
             {
                 _metrics.UpstreamTopicsRefused(refused.Count);
                 Log.TopicsRefused(_logger, _subscriber.Name, refused.Count, (int)ex.StatusCode!.Value);
-                FailRefused(refused, ex);
+                FailRefused(refused, ex, snapshot.Version);
                 _subscriber.OnTopicsRefused(refused);
             }
         }
@@ -137,11 +137,11 @@ internal sealed partial class UpstreamConnection
         }
     }
 
-    private void FailRefused(List<string> refused, UpstreamException refusal)
+    private void FailRefused(List<string> refused, UpstreamException refusal, long version)
     {
         lock (_waitersGate)
         {
-            _waiters.FailRefused(refused, topic => new TopicRefusedException(topic, refusal));
+            _waiters.FailRefused(refused, topic => new TopicRefusedException(topic, refusal), version);
         }
     }
 

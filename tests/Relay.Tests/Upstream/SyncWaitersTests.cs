@@ -63,4 +63,34 @@ public class SyncWaitersTests
         Assert.True(b.IsFaulted);
         Assert.Empty(waiters.TakeAll());
     }
+
+    [Fact]
+    public async Task Wait_AfterItsTopicWasRefusedInThatVersion_Fails()
+    {
+        // Another subscribe's POST carried the topic first: PocketBase refused it and the version was confirmed before
+        // this caller started waiting. Found by UpstreamRotationTests.RefusedTopics_FoundByBisection failing under load.
+        var waiters = new SyncWaiters();
+        waiters.FailRefused(["c/*?options=x"], topic => new InvalidOperationException(topic), version: 5);
+        waiters.Complete(5);
+
+        var late = waiters.Wait(5, "c/*?options=x");
+
+        Assert.True(late.IsFaulted);
+        Assert.Equal("c/*?options=x", (await Assert.ThrowsAsync<InvalidOperationException>(() => late)).Message);
+        Assert.True(waiters.Wait(5, "a/*").IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public void Wait_SameTopicSubscribedAgainInANewerVersion_WaitsAsUsual()
+    {
+        var waiters = new SyncWaiters();
+        waiters.FailRefused(["c/*"], topic => new InvalidOperationException(topic), version: 5);
+        waiters.Complete(5);
+
+        var again = waiters.Wait(6, "c/*");
+
+        Assert.False(again.IsCompleted);
+        waiters.Complete(6);
+        Assert.True(again.IsCompletedSuccessfully);
+    }
 }
