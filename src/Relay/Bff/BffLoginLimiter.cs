@@ -1,5 +1,3 @@
-using System.Net;
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Relay.ClientIp;
 
@@ -12,28 +10,14 @@ namespace Relay.Bff;
 /// </summary>
 internal sealed class BffLoginLimiter : IDisposable
 {
-    private readonly PartitionedRateLimiter<HttpContext> _limiter;
+    private readonly AddressTokenBucket _limiter;
 
     public BffLoginLimiter(IOptions<BffOptions> options)
     {
-        var perMinute = options.Value.LoginAttemptsPerMinute;
-        _limiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context => RateLimitPartition.GetTokenBucketLimiter(
-            ClientAddress.Of(context),
-            _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perMinute,
-                TokensPerPeriod = 1,
-                ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerMinute / perMinute),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        _limiter = new AddressTokenBucket(options.Value.LoginAttemptsPerMinute);
     }
 
-    public bool TryAcquire(HttpContext context)
-    {
-        using var lease = _limiter.AttemptAcquire(context);
-        return lease.IsAcquired;
-    }
+    public bool TryAcquire(HttpContext context) => _limiter.TryTake(ClientAddress.Of(context), out _);
 
     public void Dispose() => _limiter.Dispose();
 }

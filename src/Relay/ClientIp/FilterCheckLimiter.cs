@@ -10,22 +10,12 @@ namespace Relay.ClientIp;
 /// </summary>
 internal sealed class FilterCheckLimiter : IDisposable
 {
-    private readonly PartitionedRateLimiter<IPAddress> _perAddress;
+    private readonly AddressTokenBucket _perAddress;
     private readonly ConcurrencyLimiter _inFlight;
 
     public FilterCheckLimiter(IOptions<FilterCheckOptions> options)
     {
-        var perMinute = options.Value.PerIpPerMinute;
-        var bucket = new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = perMinute,
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = TimeSpan.FromMinutes(1) / perMinute,
-            // A partitioned limiter replenishes every partition from its own single timer (it turns this off anyway).
-            AutoReplenishment = false,
-            QueueLimit = 0,
-        };
-        _perAddress = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => bucket));
+        _perAddress = new AddressTokenBucket(options.Value.PerIpPerMinute);
         _inFlight = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
             PermitLimit = options.Value.MaxConcurrent,
@@ -35,12 +25,7 @@ internal sealed class FilterCheckLimiter : IDisposable
     }
 
     /// <summary>Takes one of <paramref name="address"/>'s filter checks; false with the wait until the next one when none is left.</summary>
-    public bool TryCharge(IPAddress address, out TimeSpan retryAfter)
-    {
-        using var lease = _perAddress.AttemptAcquire(address);
-        retryAfter = !lease.IsAcquired && lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.Zero;
-        return lease.IsAcquired;
-    }
+    public bool TryCharge(IPAddress address, out TimeSpan retryAfter) => _perAddress.TryTake(address, out retryAfter);
 
     /// <summary>Waits for a slot to make one check in; the lease is not acquired when the queue is full. Dispose it after the check.</summary>
     public ValueTask<RateLimitLease> EnterAsync(CancellationToken cancellationToken) => _inFlight.AcquireAsync(1, cancellationToken);
