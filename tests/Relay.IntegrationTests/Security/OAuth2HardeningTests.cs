@@ -20,10 +20,7 @@ public sealed class OAuth2HardeningTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _provider = await FakeOidcProvider.StartAsync();
-        _pocketBase = await PocketBaseServer.StartAsync("process").WaitAsync(TimeSpan.FromMinutes(2));
-        await _pocketBase.Admin.EnableOidcAsync(
-            "relay-test", "relay-test-secret", new Uri(_provider.Url, "authorize"), new Uri(_provider.Url, "token"), new Uri(_provider.Url, "userinfo"))
-            .WaitAsync(TestTimeouts.Default);
+        _pocketBase = await OidcPocketBase.StartAsync(_provider);
     }
 
     public async Task DisposeAsync()
