@@ -37,6 +37,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }.WithReadRule("owner = @request.auth.id"));
         await pocketBase.Admin.CreateCollectionAsync(
             new CollectionDefinition("bench_public", FieldDefinition.Text("title"), FieldDefinition.Number("sentAt")).WithReadRule(""));
+        // The `users` scenario (issue #22): every signed-in user sees every record, so every user's stream carries the same events.
+        await pocketBase.Admin.CreateCollectionAsync(
+            new CollectionDefinition("bench_signed_in", FieldDefinition.Text("title"), FieldDefinition.Number("sentAt")).WithReadRule("@request.auth.id != \"\""));
 
         var relay = await RelayInstance.StartAsync(pocketBase.Url, relayDll, relayEnvironment);
         return new BenchEnvironment(pocketBase, relay, relayDll);
