@@ -45,11 +45,21 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         return new BenchEnvironment(pocketBase, relay, relayDll);
     }
 
+    /// <summary>The throughput scenario's limit reference, once <see cref="StartBareAsync"/> started it.</summary>
+    public BareBroadcasterProcess? Bare { get; private set; }
+
+    public async Task StartBareAsync() => Bare ??= await BareBroadcasterProcess.StartAsync(PocketBase.Url, "bench_public/*");
+
     /// <summary>Relay's own count of open PocketBase streams, scraped from its Prometheus endpoint.</summary>
     public int UpstreamStreams() => Relay.UpstreamStreams();
 
     public async ValueTask DisposeAsync()
     {
+        if (Bare is not null)
+        {
+            await Bare.DisposeAsync();
+        }
+
         await Relay.DisposeAsync();
         await PocketBase.DisposeAsync();
     }

@@ -13,6 +13,11 @@ if (args.Contains("--clients-only"))
     return await ClientsProcess.RunAsync(args);
 }
 
+if (args.Contains("--bare-broadcaster"))
+{
+    return await BareBroadcaster.RunAsync(args);
+}
+
 if (args.Contains("--decode-cost"))
 {
     return DecodeCost.Run();
@@ -230,13 +235,30 @@ if (selected.Contains("throughput"))
     var guests = quick ? 100 : 300;
     var connections = Enumerable.Repeat(((string?)null, "bench_public/*"), guests).ToList();
     (string, object, string?) Next(int i) => ("bench_public", new { }, null);
-    foreach (var path in allPaths)
+    // The limit reference (issue #22): the same frames from a server that does nothing else (BareBroadcaster).
+    string[] throughputPaths = [.. allPaths, ScenarioRunner.Bare];
+    try
+    {
+        await environment.StartBareAsync();
+    }
+    catch (Exception ex)
+    {
+        Console.Error.WriteLine($"  the bare broadcaster did not start: {ex}");
+        throughputPaths = allPaths;
+    }
+
+    var perDelivery = new Dictionary<(string Path, double Rate), double>();
+    foreach (var path in throughputPaths)
     {
         double best = 0;
         foreach (var rate in Numbers("--rates") ?? (quick ? [100] : [100, 150, 200, 300, 400, 600, 800, 1200]))
         {
             var note = $"{guests} guests, {rate} writes/s";
             var result = await RunAsync("throughput", path, guests, note, () => runner.RunAsync("throughput", path, connections, rate, TimeSpan.FromSeconds(quick ? 2 : 5), Next, recipientsPerWrite: guests, note));
+            if (!result.Failed && result.Delivered > 0)
+            {
+                perDelivery[(path, rate)] = result.RelayCpuSeconds * 1e6 / result.Delivered;
+            }
             if (result.Failed || result.P99 > 100 || result.Delivered < result.Expected * 0.99)
             {
                 if (allSteps)
@@ -251,6 +273,15 @@ if (selected.Contains("throughput"))
         }
 
         summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path}: {best:0} deliveries/s sustained with p99 <= 100 ms and nothing lost"));
+    }
+
+    // Relay's CPU per delivery as a multiple of the bare send's, step by step where both ran.
+    foreach (var ((path, rate), cost) in perDelivery.Where(p => p.Key.Path is ScenarioRunner.RelayJson or ScenarioRunner.RelayMessagePack).OrderBy(p => p.Key.Rate).ThenBy(p => p.Key.Path))
+    {
+        if (perDelivery.TryGetValue((ScenarioRunner.Bare, rate), out var bare) && bare > 0)
+        {
+            summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path} at {rate * guests} deliveries/s: Relay {cost:0.0} µs of CPU per delivery = {cost / bare:0.00} x the bare broadcaster's {bare:0.0} µs"));
+        }
     }
 }
 
