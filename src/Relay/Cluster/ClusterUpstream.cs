@@ -191,6 +191,14 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         await _stopping.CancelAsync();
         _inbox.Complete();
         await _loop;
+
+        // A handover asked for as the loop stopped is given up at once rather than at its timeout.
+        _commands.Clear();
+        _inbox.TakeAll(_commands);
+        foreach (var command in _commands)
+        {
+            command.Done?.TrySetResult();
+        }
     }
 
     /// <summary>
