@@ -1,3 +1,4 @@
+using Relay.PocketBase;
 using Relay.Upstream;
 using StackExchange.Redis;
 

@@ -143,7 +143,7 @@ internal sealed partial class UserSession
     /// <exception cref="SubscriptionException">PocketBase refused the filter (<c>subscription_refused</c>).</exception>
     public async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
     {
-        if (request.Filter is not { } filter || _filterChecker is null)
+        if (request.Filter is not { } filter)
         {
             return;
         }

@@ -1,8 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using Relay.Upstream;
 
-namespace Relay.Auth;
+namespace Relay.PocketBase;
 
 /// <summary>
 /// PocketBase's answer to a sign-in or <c>auth-refresh</c> (<c>{ token, record }</c>), read in one place for the hub's

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>
 /// <c>Relay:ManagementUrls</c>: extra addresses Kestrel listens on that alone serve <c>/metrics</c> and <c>/health/*</c>,

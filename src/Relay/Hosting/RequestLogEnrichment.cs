@@ -2,7 +2,7 @@ using Relay.Auth;
 using Serilog;
 using Serilog.Events;
 
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>Adds who made a request to Serilog's request log: the PocketBase user (ids only) or "guest"; never the token.</summary>
 internal static class RequestLogEnrichment

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Relay.Upstream;
+using Relay.PocketBase;
 
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>Ready means PocketBase answers its health endpoint and Relay is not draining for shutdown.</summary>
 internal sealed class PocketBaseHealthCheck(IHttpClientFactory httpClientFactory, RelayDrainService drain) : IHealthCheck

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Relay.Client.Protocol;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>Parses the <c>data</c> of PocketBase's SSE messages (an <see cref="System.Net.ServerSentEvents.SseItemParser{T}"/>).</summary>
 internal static class UpstreamMessageParser

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>Settings under <c>Relay:PocketBase</c>: where PocketBase is and how Relay talks to it.</summary>
 internal sealed class PocketBaseOptions : IValidatableObject

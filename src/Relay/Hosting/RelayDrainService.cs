@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Sessions;
 
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>
 /// Graceful shutdown (SIGTERM): readiness turns unhealthy so the load balancer stops sending, every client is told to

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>How Relay opens its realtime connections to PocketBase.</summary>
 internal static class PocketBaseSockets

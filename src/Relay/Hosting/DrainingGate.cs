@@ -1,4 +1,4 @@
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>
 /// While the instance drains for shutdown, new connections (a negotiate, or a connect without a connection id) are

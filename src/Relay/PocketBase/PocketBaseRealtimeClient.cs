@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using Microsoft.Extensions.Options;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>
 /// The two realtime calls of PocketBase: open the SSE stream, and replace a stream's subscription set. Both leave through

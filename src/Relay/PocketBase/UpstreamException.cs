@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>PocketBase answered a realtime request with an unexpected status or content.</summary>
 internal sealed class UpstreamException(string message, HttpStatusCode? statusCode = null, Exception? innerException = null)

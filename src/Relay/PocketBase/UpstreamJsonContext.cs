@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(SubscriptionRequest))]

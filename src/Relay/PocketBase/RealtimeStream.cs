@@ -1,6 +1,6 @@
 using System.Net.ServerSentEvents;
 
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>
 /// One open <c>GET /api/realtime</c> stream whose <c>PB_CONNECT</c> has been read. Reading is cancelled when the stream

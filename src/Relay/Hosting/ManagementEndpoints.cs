@@ -1,4 +1,4 @@
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>Restricts endpoints to the <c>Relay:ManagementUrls</c> ports.</summary>
 internal static class ManagementEndpoints

@@ -1,7 +1,7 @@
 using Relay.Hubs;
 using Serilog.Events;
 
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>
 /// SignalR logs every exception a hub method throws at Error level, including the <see cref="RelayHubException"/>s

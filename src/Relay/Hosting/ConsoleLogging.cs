@@ -1,7 +1,7 @@
 using Serilog;
 using Serilog.Formatting.Compact;
 
-namespace Relay.Diagnostics;
+namespace Relay.Hosting;
 
 /// <summary>
 /// The console sink by <c>Serilog:ConsoleFormat</c>: <c>text</c> (default, for people), <c>json</c> (compact JSON, one

@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Text.Json;
 
-namespace Relay.Auth;
+namespace Relay.PocketBase;
 
 /// <summary>
 /// The unverified claims of a PocketBase auth token. Used only to find which collection to verify against and to refuse

@@ -1,4 +1,4 @@
-namespace Relay.Upstream;
+namespace Relay.PocketBase;
 
 /// <summary>Names of the HTTP clients that talk to PocketBase.</summary>
 internal static class PocketBaseHttp
