@@ -83,6 +83,36 @@ public sealed class CollectionRulesTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadOnceAsync_SuperuserToken_SentWithTheCollectionListOnly()
+    {
+        var rules = Create();
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+        _pocketBase.ExpireToken();
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.NotEmpty(_pocketBase.Authorized);
+        Assert.All(_pocketBase.Authorized, request => Assert.StartsWith("GET /api/collections ", request, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Refresher_ReadsAtStartThenEveryInterval()
+    {
+        var rules = Create();
+        using var refresher = new CollectionRulesRefresher(rules, Options.Create(new SharedStreamsOptions { Enabled = true, RulesRefreshInterval = TimeSpan.FromMinutes(1) }), _time, NullLogger<CollectionRules>.Instance);
+
+        await refresher.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        await TestWait.WaitUntilAsync(() => _pocketBase.Lists == 1);
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(1, _pocketBase.Lists);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await TestWait.WaitUntilAsync(() => _pocketBase.Lists == 2);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await TestWait.WaitUntilAsync(() => _pocketBase.Lists == 3);
+
+        await refresher.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task Current_OlderThanMaxAge_EmptyUntilAReadSucceeds()
     {
         var rules = Create();

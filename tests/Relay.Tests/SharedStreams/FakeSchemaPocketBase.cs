@@ -24,6 +24,9 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
 
     public int Lists => Volatile.Read(ref _lists);
 
+    /// <summary>Every request that carried an <c>Authorization</c> header: method, path and whether it was a superuser token.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Authorized { get; } = new();
+
     public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Release() => _gate.TrySetResult();
@@ -36,6 +39,11 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var path = request.RequestUri!.AbsolutePath;
+        if (request.Headers.TryGetValues("Authorization", out var sent))
+        {
+            Authorized.Enqueue($"{request.Method} {path} {(sent.Single().StartsWith("superuser-token-", StringComparison.Ordinal) ? "superuser" : "other")}");
+        }
+
         if (request.Method == HttpMethod.Post && path == "/api/collections/_superusers/auth-with-password")
         {
             Interlocked.Increment(ref _signIns);
