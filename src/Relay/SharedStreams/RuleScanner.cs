@@ -4,10 +4,10 @@ namespace Relay.SharedStreams;
 
 /// <summary>
 /// Splits a PocketBase rule or filter into tokens the way PocketBase's own scanner does (github.com/ganigeorgiev/fexpr:
-/// v0.4.1 in PocketBase 0.22, v0.6 in 0.23+; both have <c>//</c> comments, only the latter has functions). Mirroring it
-/// rule for rule matters: an atom this scanner saw differently from PocketBase could be classified as something it is
-/// not. Whitespace is only space, tab and newline, as there; anything else is an error, and an error makes a rule per
-/// user.
+/// v0.4.1 in PocketBase 0.22, v0.6 in 0.40; both have <c>//</c> comments, only the latter functions, which PocketBase
+/// takes from 0.27). Mirroring it rule for rule matters: an atom this scanner saw differently from PocketBase could be
+/// classified as something it is not. Whitespace is only space, tab and newline, as there; anything else is an error,
+/// and an error makes a rule per user.
 /// </summary>
 internal sealed class RuleScanner(string text)
 {
