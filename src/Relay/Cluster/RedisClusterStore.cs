@@ -44,7 +44,7 @@ internal sealed class RedisClusterStore(Func<IConnectionMultiplexer> redis) : IC
             arguments[3 + (2 * i)] = fields[i].Value;
         }
 
-        return (RedisValue)await Database.ScriptEvaluateAsync(AppendEventScript, [keys.Events, keys.Lease], arguments);
+        return (RedisValue)await Database.ScriptEvaluateAsync(ClusterScripts.AppendEvent, [keys.Events, keys.Lease], arguments);
     }
 
     public Task TrimOlderThanAsync(ClusterKeys keys, DateTimeOffset minTime)
@@ -91,20 +91,6 @@ internal sealed class RedisClusterStore(Func<IConnectionMultiplexer> redis) : IC
         });
         return new Subscription(queue);
     }
-
-    /// <summary>
-    /// An event goes into the Stream only while its member holds the session's lease, or while nobody does. An owner cut
-    /// off from Redis keeps reading PocketBase, and its appends wait in the socket; when the link heals after another
-    /// instance took the lease over (and sent its Resync), they would land after that Resync and every follower would
-    /// deliver those events twice. Control entries (a successor's handover markers) are not fenced.
-    /// </summary>
-    private const string AppendEventScript = """
-        local holder = redis.call('GET', KEYS[2])
-        if holder and holder ~= ARGV[1] then
-          return false
-        end
-        return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-        """;
 
     /// <summary>The member of an event entry; null for every other kind.</summary>
     internal static string? EventMember(NameValueEntry[] fields)
