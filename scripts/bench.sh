@@ -2,7 +2,7 @@
 # Runs Relay.Bench: Relay (Release, its own process) against PocketBase direct, side by side, on this machine.
 #   scripts/bench.sh --quick            the single-instance scenarios, small (under 2 minutes; CI runs this to keep the harness working)
 #   scripts/bench.sh                    the full run recorded in docs/benchmarks.md
-#   scripts/bench.sh tabs broadcast     chosen scenarios (tabs, broadcast, throughput, idle, cluster-hop, cluster-streams, recovery)
+#   scripts/bench.sh tabs broadcast     chosen scenarios (tabs, broadcast, throughput, users, idle, cluster-hop, cluster-streams, recovery)
 #   scripts/bench.sh cluster-hop cluster-streams recovery
 #                                       cluster mode (issue #12): starts redis-server on a free port and 5 more Relay instances;
 #                                       not in --quick unless named (docs/benchmarks.md)

@@ -46,6 +46,8 @@ internal static class BenchClients
             {
                 var client = path == ScenarioRunner.Direct
                     ? await DirectSseClient.ConnectAsync(url, connection.Token, sink)
+                    : path == ScenarioRunner.Bare
+                        ? await LeanRelayClient.ConnectAsync(url, connection.Token, messagePack: false, sink) // it speaks only enough for these
                     : Kind == SignalR
                         ? await RelayBenchClient.ConnectAsync(url, connection.Token, path == ScenarioRunner.RelayMessagePack, sink)
                         : await LeanRelayClient.ConnectAsync(url, connection.Token, path == ScenarioRunner.RelayMessagePack, sink);

@@ -37,16 +37,29 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }.WithReadRule("owner = @request.auth.id"));
         await pocketBase.Admin.CreateCollectionAsync(
             new CollectionDefinition("bench_public", FieldDefinition.Text("title"), FieldDefinition.Number("sentAt")).WithReadRule(""));
+        // The `users` scenario (issue #22): every signed-in user sees every record, so every user's stream carries the same events.
+        await pocketBase.Admin.CreateCollectionAsync(
+            new CollectionDefinition("bench_signed_in", FieldDefinition.Text("title"), FieldDefinition.Number("sentAt")).WithReadRule("@request.auth.id != \"\""));
 
         var relay = await RelayInstance.StartAsync(pocketBase.Url, relayDll, relayEnvironment);
         return new BenchEnvironment(pocketBase, relay, relayDll);
     }
+
+    /// <summary>The throughput scenario's limit reference, once <see cref="StartBareAsync"/> started it.</summary>
+    public BareBroadcasterProcess? Bare { get; private set; }
+
+    public async Task StartBareAsync() => Bare ??= await BareBroadcasterProcess.StartAsync(PocketBase.Url, "bench_public/*");
 
     /// <summary>Relay's own count of open PocketBase streams, scraped from its Prometheus endpoint.</summary>
     public int UpstreamStreams() => Relay.UpstreamStreams();
 
     public async ValueTask DisposeAsync()
     {
+        if (Bare is not null)
+        {
+            await Bare.DisposeAsync();
+        }
+
         await Relay.DisposeAsync();
         await PocketBase.DisposeAsync();
     }

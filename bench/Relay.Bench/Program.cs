@@ -4,13 +4,18 @@ using Relay.Testing.PocketBase;
 
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
 //   Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE ...] [--users N]
-//               [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [scenario ...]
+//               [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL [--clients lean|signalr] (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
-// Scenarios: tabs broadcast throughput idle cluster-hop cluster-streams recovery (default: all; --quick: the first four).
+// Scenarios: tabs broadcast throughput users idle cluster-hop cluster-streams recovery (default: all; --quick: the first five).
 if (args.Contains("--clients-only"))
 {
     return await ClientsProcess.RunAsync(args);
+}
+
+if (args.Contains("--bare-broadcaster"))
+{
+    return await BareBroadcaster.RunAsync(args);
 }
 
 if (args.Contains("--decode-cost"))
@@ -33,13 +38,13 @@ var allSteps = args.Contains("--all-steps");
 // and its PGO instrumentation: measured 29% of Relay's CPU in the first throughput run). Unless --no-warmup, one
 // unreported run per protocol goes first, so the rows measure the steady state a long-running Relay is in.
 var warmUp = !args.Contains("--no-warmup");
-string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--broadcast", "--rates", "--clients"];
+string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--user-counts", "--broadcast", "--rates", "--clients"];
 var outFile = Option("--out");
-var known = new[] { "tabs", "broadcast", "throughput", "idle", "cluster-hop", "cluster-streams", "recovery" };
+var known = new[] { "tabs", "broadcast", "throughput", "users", "idle", "cluster-hop", "cluster-streams", "recovery" };
 var unknown = args.Where((a, i) => !known.Contains(a) && a is not ("--quick" or "--all-steps" or "--no-warmup") && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [{string.Join('|', known)} ...]");
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [{string.Join('|', known)} ...]");
     return 2;
 }
 
@@ -230,13 +235,30 @@ if (selected.Contains("throughput"))
     var guests = quick ? 100 : 300;
     var connections = Enumerable.Repeat(((string?)null, "bench_public/*"), guests).ToList();
     (string, object, string?) Next(int i) => ("bench_public", new { }, null);
-    foreach (var path in allPaths)
+    // The limit reference (issue #22): the same frames from a server that does nothing else (BareBroadcaster).
+    string[] throughputPaths = [.. allPaths, ScenarioRunner.Bare];
+    try
+    {
+        await environment.StartBareAsync();
+    }
+    catch (Exception ex)
+    {
+        Console.Error.WriteLine($"  the bare broadcaster did not start: {ex}");
+        throughputPaths = allPaths;
+    }
+
+    var perDelivery = new Dictionary<(string Path, double Rate), double>();
+    foreach (var path in throughputPaths)
     {
         double best = 0;
         foreach (var rate in Numbers("--rates") ?? (quick ? [100] : [100, 150, 200, 300, 400, 600, 800, 1200]))
         {
             var note = $"{guests} guests, {rate} writes/s";
             var result = await RunAsync("throughput", path, guests, note, () => runner.RunAsync("throughput", path, connections, rate, TimeSpan.FromSeconds(quick ? 2 : 5), Next, recipientsPerWrite: guests, note));
+            if (!result.Failed && result.Delivered > 0)
+            {
+                perDelivery[(path, rate)] = result.RelayCpuSeconds * 1e6 / result.Delivered;
+            }
             if (result.Failed || result.P99 > 100 || result.Delivered < result.Expected * 0.99)
             {
                 if (allSteps)
@@ -251,6 +273,50 @@ if (selected.Contains("throughput"))
         }
 
         summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path}: {best:0} deliveries/s sustained with p99 <= 100 ms and nothing lost"));
+    }
+
+    // Relay's CPU per delivery as a multiple of the bare send's, step by step where both ran.
+    foreach (var ((path, rate), cost) in perDelivery.Where(p => p.Key.Path is ScenarioRunner.RelayJson or ScenarioRunner.RelayMessagePack).OrderBy(p => p.Key.Rate).ThenBy(p => p.Key.Path))
+    {
+        if (perDelivery.TryGetValue((ScenarioRunner.Bare, rate), out var bare) && bare > 0)
+        {
+            summaries.Add(string.Create(CultureInfo.InvariantCulture, $"- throughput, {path} at {rate * guests} deliveries/s: Relay {cost:0.0} µs of CPU per delivery = {cost / bare:0.00} x the bare broadcaster's {bare:0.0} µs"));
+        }
+    }
+}
+
+// Distinct users, one tab each, on a collection every signed-in user may read (issue #22): one PocketBase stream and
+// one rule check per user and write, through Relay as direct. Users are seeded straight into PocketBase's SQLite
+// (FastUsers): thousands of bcrypt sign-ups would take longer than the scenario. The targets' rates: 10 writes/s up to
+// 1,000 users, 5 at 5,000.
+if (selected.Contains("users"))
+{
+    Console.Error.WriteLine("users");
+    foreach (var count in Numbers("--user-counts") ?? (quick ? [50] : [300, 1_000, 5_000]))
+    {
+        var rate = count >= 5_000 ? 5 : 10;
+        var duration = TimeSpan.FromSeconds(quick ? 2 : 10);
+        var note = $"{count} distinct users x 1 tab, rule @request.auth.id != \"\", {rate} writes/s";
+        IReadOnlyList<PocketBaseUser> seeded;
+        try
+        {
+            Console.Error.WriteLine($"  users: seeding {count}...");
+            seeded = await FastUsers.CreateAsync(environment.PocketBase, $"u{count}", count);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"  users ({count}) seeding failed: {ex}");
+            summaries.Add($"- users, {count}: FAILED to seed: {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+            Emit(summaries[^1]);
+            continue;
+        }
+
+        var connections = seeded.Select(u => ((string?)u.Token, "bench_signed_in/*")).ToList();
+        (string, object, string?) Next(int i) => ("bench_signed_in", new { }, null);
+        foreach (var path in new[] { ScenarioRunner.RelayJson, ScenarioRunner.Direct })
+        {
+            await RunAsync("users", path, count, note, () => runner.RunAsync("users", path, connections, rate, duration, Next, recipientsPerWrite: count, note));
+        }
     }
 }
 

@@ -10,7 +10,19 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
     public const string RelayMessagePack = "relay-msgpack";
     public const string Direct = "direct-sse";
 
-    public Uri UrlFor(string path) => path == Direct ? environment.PocketBase.Url : environment.RelayUrl;
+    /// <summary>The limit reference (<see cref="BareBroadcaster"/>): its CPU fills the Relay CPU columns of its rows.</summary>
+    public const string Bare = "bare-ws";
+
+    public Uri UrlFor(string path) => path switch
+    {
+        Direct => environment.PocketBase.Url,
+        Bare => environment.Bare?.Url ?? throw new InvalidOperationException("Start the bare broadcaster first."),
+        _ => environment.RelayUrl,
+    };
+
+    private int ServerPid(string path) => path == Bare ? environment.Bare!.Pid : environment.RelayPid;
+
+    private static bool IsRelay(string path) => path is RelayJson or RelayMessagePack;
 
     /// <summary>One measured run: writes for <paramref name="duration"/> at <paramref name="rate"/>, then waits for what is due.</summary>
     public async Task<ScenarioResult> RunAsync(
@@ -26,10 +38,16 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         Console.Error.WriteLine($"  {scenario}/{path}: connecting {connections.Count}...");
         await using var clients = await ClientsProcess.StartAsync(path, UrlFor(path), connections);
         await Task.Delay(500);
-        var streams = path == Direct ? connections.Count : environment.UpstreamStreams();
+        var streams = path switch
+        {
+            Direct => connections.Count,
+            Bare => 1,
+            _ => environment.UpstreamStreams(),
+        };
 
-        var outboundBefore = path == Direct ? null : environment.Relay.OutboundWrites();
-        var relayCpu = ProcessStats.CpuSeconds(environment.RelayPid);
+        var outboundBefore = IsRelay(path) ? environment.Relay.OutboundWrites() : null;
+        var serverPid = ServerPid(path);
+        var relayCpu = ProcessStats.CpuSeconds(serverPid);
         var pocketBaseCpu = ProcessStats.CpuSeconds(environment.PocketBasePid);
         var clientsCpu = ProcessStats.CpuSeconds(clients.Pid);
         long peakRss = 0;
@@ -38,7 +56,7 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         {
             while (!sampling.IsCancellationRequested)
             {
-                peakRss = Math.Max(peakRss, ProcessStats.RssBytes(environment.RelayPid));
+                peakRss = Math.Max(peakRss, ProcessStats.RssBytes(serverPid));
                 await Task.Delay(100);
             }
         });
@@ -50,7 +68,7 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
         var delivered = await clients.DrainAsync(expected);
 
         var seconds = clock.Elapsed.TotalSeconds;
-        relayCpu = ProcessStats.CpuSeconds(environment.RelayPid) - relayCpu;
+        relayCpu = ProcessStats.CpuSeconds(serverPid) - relayCpu;
         pocketBaseCpu = ProcessStats.CpuSeconds(environment.PocketBasePid) - pocketBaseCpu;
         clientsCpu = ProcessStats.CpuSeconds(clients.Pid) - clientsCpu;
         await sampling.CancelAsync();
@@ -58,7 +76,7 @@ internal sealed class ScenarioRunner(BenchEnvironment environment)
 
         // How much the connections' writers batched: messages ÷ writes (each write one flush).
         // (A fresh Relay exports the counters from its first write on: none before means zero.)
-        if (path != Direct && environment.Relay.OutboundWrites() is { } after)
+        if (IsRelay(path) && environment.Relay.OutboundWrites() is { } after)
         {
             var before = outboundBefore ?? (0, 0, 0);
             var writeCount = after.Single + after.Batch - before.Single - before.Batch;

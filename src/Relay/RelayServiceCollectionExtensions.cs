@@ -35,6 +35,7 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayAuth(configuration);
         services.AddRelayBff(configuration);
         services.AddRelayCluster(configuration);
+        services.AddRelaySharedStreams(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<ISessionEventLogFactory, MemorySessionEventLogFactory>();

@@ -27,6 +27,8 @@ internal sealed class ContainerHost : IPocketBaseHost
 
     public int? ProcessId => null;
 
+    public string? DataDirectory => null;
+
     public static bool EngineAvailable()
     {
         var dockerHost = Environment.GetEnvironmentVariable("DOCKER_HOST");

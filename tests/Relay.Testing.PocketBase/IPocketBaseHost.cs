@@ -9,6 +9,9 @@ internal interface IPocketBaseHost : IAsyncDisposable
     /// <summary>The PocketBase process id when it runs as a local process; null in a container.</summary>
     int? ProcessId { get; }
 
+    /// <summary>The PocketBase data folder (<c>pb_data</c>) when it runs as a local process; null in a container.</summary>
+    string? DataDirectory { get; }
+
     Task StopAsync(CancellationToken cancellationToken);
 
     Task KillAsync(CancellationToken cancellationToken);

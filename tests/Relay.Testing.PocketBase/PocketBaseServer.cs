@@ -37,6 +37,9 @@ public sealed class PocketBaseServer : IAsyncDisposable
     /// <summary>The PocketBase process id in process mode (benchmarks read its CPU time); null in a container.</summary>
     public int? ProcessId => _host.ProcessId;
 
+    /// <summary>The data folder in process mode (the benchmark seeds thousands of users straight into its SQLite); null in a container.</summary>
+    public string? DataDirectory => _host.DataDirectory;
+
     /// <param name="mode"><c>container</c>, <c>process</c>, or null for <c>RELAY_POCKETBASE_MODE</c>.</param>
     /// <param name="version">Null for <c>RELAY_POCKETBASE_VERSION</c>.</param>
     /// <param name="cancellationToken">Cancels the start.</param>

@@ -27,6 +27,8 @@ internal sealed class ProcessHost : IPocketBaseHost
 
     public int? ProcessId => _process?.Id;
 
+    public string DataDirectory => Path.Combine(_root, "pb_data");
+
     /// <remarks><c>setup</c> are commands run against the fresh data before <c>serve</c> (the superuser is created there,
     /// so 0.23+ never starts without one: it would print an installer link and try to open a browser).</remarks>
     public static async Task<ProcessHost> StartAsync(string binary, int port, IReadOnlyList<IReadOnlyList<string>> setup, CancellationToken cancellationToken)
@@ -63,7 +65,7 @@ internal sealed class ProcessHost : IPocketBaseHost
 
     // --dev=false: PocketBase 0.23+ takes a binary run from under the temp folder for `go run` and would switch dev mode
     // on (SQL logging, migration files written next to the data). 0.22 accepts the flag too.
-    private string[] DataArguments() => [$"--dir={Path.Combine(_root, "pb_data")}", "--dev=false"];
+    private string[] DataArguments() => [$"--dir={DataDirectory}", "--dev=false"];
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using StackExchange.Redis;
 
@@ -60,6 +61,30 @@ internal sealed record ClusterEntry(string? Kind, string? Member)
         new(EntryFields.Action, action),
         new(EntryFields.Record, record),
     ];
+
+    /// <summary>
+    /// The <see cref="Versions"/> of an applied entry: <c>member=version</c> for each incarnation, ordered by member (equal
+    /// sets format equal, so the owner sees whether it confirmed these already).
+    /// </summary>
+    public static string FormatVersions(IEnumerable<KeyValuePair<string, long>> versions)
+        => string.Join(',', versions.OrderBy(static pair => pair.Key, StringComparer.Ordinal)
+            .Select(static pair => string.Create(CultureInfo.InvariantCulture, $"{pair.Key}={pair.Value}")));
+
+    /// <summary>The version <paramref name="versions"/> (an applied entry's) confirms for <paramref name="member"/>, if any.</summary>
+    public static long? VersionOf(string? versions, string member)
+    {
+        foreach (var pair in (versions ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var separator = pair.IndexOf('=', StringComparison.Ordinal);
+            if (separator > 0 && pair.AsSpan(0, separator).SequenceEqual(member)
+                && long.TryParse(pair.AsSpan(separator + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var version))
+            {
+                return version;
+            }
+        }
+
+        return null;
+    }
 
     public static NameValueEntry[] Applied(string member, string versions)
         => [new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, member), new(EntryFields.Versions, versions)];

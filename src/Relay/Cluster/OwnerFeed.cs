@@ -18,6 +18,7 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
 
     private readonly IUpstreamSubscriber _session;
     private readonly Func<NameValueEntry[], Task> _append;
+    private readonly Action<IReadOnlyList<string>> _refused;
     private readonly string _instanceId;
     private readonly TimeProvider _timeProvider;
     private readonly Lock _gate = new();
@@ -27,10 +28,20 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
     private long _version;
     private volatile bool _primary;
 
-    public OwnerFeed(IUpstreamSubscriber session, Func<NameValueEntry[], Task> append, string instanceId, TimeProvider timeProvider, bool successor)
+    /// <param name="session">The session whose topics and token the stream uses.</param>
+    /// <param name="append">Appends an entry to the session's Redis Stream (<see cref="StreamAppender"/>).</param>
+    /// <param name="refused">
+    /// PocketBase refused topics: called on the stream's own thread, which must not block, so the refusal goes to the
+    /// loop's inbox, which appends it.
+    /// </param>
+    /// <param name="instanceId">The incarnation whose entries these are.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="successor">A successor's feed: holds its events back until the old owner has let go.</param>
+    public OwnerFeed(IUpstreamSubscriber session, Func<NameValueEntry[], Task> append, Action<IReadOnlyList<string>> refused, string instanceId, TimeProvider timeProvider, bool successor)
     {
         _session = session;
         _append = append;
+        _refused = refused;
         _instanceId = instanceId;
         _timeProvider = timeProvider;
         _primary = !successor;
@@ -42,26 +53,11 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
         }
     }
 
-    /// <summary>The owner's stream (set right after construction).</summary>
+    /// <summary>The owner's stream (set right after construction, by the loop that owns the feed).</summary>
     public UpstreamConnection? Connection { get; set; }
 
     /// <summary>Publishing to the Redis Stream (false while a successor waits for the old owner to let go).</summary>
     public bool IsPrimary => _primary;
-
-    private string _ackedVersions = string.Empty;
-
-    /// <summary>The instance versions last confirmed with an <c>applied</c> entry (set by the loop).</summary>
-    public string AckedVersions
-    {
-        get => Volatile.Read(ref _ackedVersions);
-        set => Volatile.Write(ref _ackedVersions, value);
-    }
-
-    /// <summary>
-    /// A confirmation of <paramref name="versions"/> failed (it runs beside the loop): forget it so the loop confirms
-    /// again, unless the loop has moved on to other versions meanwhile.
-    /// </summary>
-    public void ForgetConfirmation(string versions) => Interlocked.CompareExchange(ref _ackedVersions, string.Empty, versions);
 
     public string Name => _session.Name + " (cluster)";
 
@@ -129,8 +125,7 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
         }
     }
 
-    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
-        => _ = _append(ClusterEntry.Refused(_instanceId, upstreamTopics));
+    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics) => _refused(upstreamTopics);
 
     public async ValueTask OnResubscribedAsync()
     {

@@ -21,11 +21,11 @@ public class ClusterEntryTests
         var entry = Decode(ClusterEntry.Applied("i1.a", "i1.a=3,i1.b=40"));
 
         Assert.Equal(EntryKinds.Applied, entry.Kind);
-        Assert.Equal(3, ClusterUpstream.ParseApplied(entry.Versions, "i1.a"));
-        Assert.Equal(40, ClusterUpstream.ParseApplied(entry.Versions, "i1.b"));
+        Assert.Equal(3, ClusterEntry.VersionOf(entry.Versions, "i1.a"));
+        Assert.Equal(40, ClusterEntry.VersionOf(entry.Versions, "i1.b"));
 
         // Another incarnation of the session on the same instance is not confirmed by the old one's version.
-        Assert.Null(ClusterUpstream.ParseApplied(entry.Versions, "i1.c"));
+        Assert.Null(ClusterEntry.VersionOf(entry.Versions, "i1.c"));
     }
 
     [Fact]

@@ -112,7 +112,11 @@ internal sealed class ClusterHarness : IAsyncDisposable
         }
     }
 
-    private UpstreamConnection CreateLocal(IUpstreamSubscriber subscriber)
+    /// <summary>What the owners of one session stream's state share, for unit tests of one owner without the loop.</summary>
+    public ClusterUpstreamContext Context(ClusterNode node, IUpstreamSubscriber subscriber) => new(subscriber, CreateLocal, node);
+
+    /// <summary>A PocketBase stream on the fake PocketBase (disposed by whoever owns it).</summary>
+    public UpstreamConnection CreateLocal(IUpstreamSubscriber subscriber)
     {
         var (connection, metrics) = UpstreamConnectionTests.Create(PocketBase, subscriber);
         lock (_upstreams)

@@ -40,5 +40,5 @@ public class InstanceTopicsTests
     [InlineData("ab=7", "a", null)]
     [InlineData("", "a", null)]
     public void ParseApplied_FindsOnlyThatInstance(string versions, string instance, long? expected)
-        => Assert.Equal(expected, ClusterUpstream.ParseApplied(versions, instance));
+        => Assert.Equal(expected, ClusterEntry.VersionOf(versions, instance));
 }

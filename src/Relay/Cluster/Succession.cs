@@ -1,0 +1,189 @@
+using Relay.Upstream;
+
+namespace Relay.Cluster;
+
+/// <summary>
+/// A graceful handover of a session stream, make before break, from both sides. The owner shutting down (SIGTERM, or
+/// its session closing here while others still follow) asks for a successor; a follower takes the successor's place,
+/// opens its PocketBase stream beside the owner's and holds its events back (<see cref="OwnerFeed"/>) until the owner has
+/// closed its own and passed the lease; nothing lost, nothing twice, no <c>Resync</c>. Its state is the loop's
+/// (<see cref="ClusterUpstream"/>): a handover asked for from another thread arrives through the inbox. The task that
+/// waits for the successor's stream to hold the topics writes nothing of it; it is awaited when the succession ends.
+/// </summary>
+internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper keeper) : IDisposable
+{
+    private readonly List<TaskCompletionSource> _handovers = [];
+    private OwnerFeed? _successor;
+    private CancellationTokenSource _successorStopping = new();
+    private Task _ready = Task.CompletedTask;
+    private Task _closing = Task.CompletedTask;
+    private long _deadline;
+
+    /// <summary>This incarnation is opening its stream as the successor of an owner handing over.</summary>
+    public bool IsSucceeding => _successor is not null;
+
+    /// <summary>
+    /// The owner hands over: when it is, and another incarnation follows, it marks the handover and wakes them; the
+    /// first to take the successor's key opens its stream. <paramref name="done"/> completes when handed over (or at
+    /// once when there is nothing to hand over).
+    /// </summary>
+    public async Task BeginHandoverAsync(TaskCompletionSource done, CancellationToken stopping)
+    {
+        try
+        {
+            var members = await ClusterMembers.ReadLiveAsync(context.Store, context.Keys, context.TimeProvider).WaitAsync(stopping);
+            if (!keeper.Owns || !members.Keys.Any(member => member != context.MemberId))
+            {
+                done.TrySetResult();
+                return;
+            }
+
+            _handovers.Add(done);
+            await context.Store.SetAsync(context.Keys.Handover, context.MemberId, context.Options.HandoverTimeout).WaitAsync(stopping);
+            await context.Store.NotifyAsync(context.Keys, 'h').WaitAsync(stopping);
+        }
+        catch
+        {
+            // The caller stops waiting now: it lets go without a handover (the followers resync).
+            done.TrySetResult();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A lease tick without the lease: when the owner is handing over (and it is not this incarnation), take the
+    /// successor's place and open the stream. True while a handover is under way: the lease is not to be taken then.
+    /// </summary>
+    public async Task<bool> TryStartAsync(CancellationToken stopping)
+    {
+        var store = context.Store;
+        var handover = await store.GetAsync(context.Keys.Handover).WaitAsync(stopping);
+        if (handover is null)
+        {
+            return false;
+        }
+
+        if (handover != context.MemberId
+            && await store.TryTakeAsync(context.Keys.Successor, context.MemberId, context.Options.HandoverTimeout).WaitAsync(stopping))
+        {
+            await StartAsync(stopping);
+        }
+
+        return true;
+    }
+
+    /// <summary>A lease tick while succeeding: the owner did not let go in time, so the succession is abandoned.</summary>
+    public async Task CheckDeadlineAsync()
+    {
+        if (_successor is not null && context.TimeProvider.GetTimestamp() > _deadline)
+        {
+            ClusterLog.SuccessionAbandoned(context.Logger, context.StreamName);
+            Release();
+            await _closing;
+        }
+    }
+
+    /// <summary>The reader saw this successor's <c>handover begin</c>: from now on the owner's events are remembered.</summary>
+    public void BeginRecording() => _successor?.BeginRecording();
+
+    /// <summary>An event the owner published, as the reader read it (the successor drops its own copy).</summary>
+    public void RecordPrimary(UpstreamEvent upstreamEvent) => _successor?.RecordPrimary(upstreamEvent);
+
+    /// <summary>A successor's stream holds every topic: close this owner's one (publishing all it read), then pass the lease.</summary>
+    public async Task OnSuccessorReadyAsync(string successor)
+    {
+        if (_handovers.Count == 0 || !keeper.Owns)
+        {
+            return;
+        }
+
+        await keeper.ReleaseAsync();
+        var store = context.Store;
+        await store.TransferAsync(context.Keys.Lease, context.MemberId, successor, context.Options.LeaseTime);
+        await context.Appender.AppendAsync(ClusterEntry.HandoverDone(context.MemberId, successor));
+        await store.DeleteIfHeldAsync(context.Keys.Handover, context.MemberId);
+        ClusterLog.HandedOver(context.Logger, context.StreamName);
+        foreach (var done in _handovers)
+        {
+            done.TrySetResult();
+        }
+
+        _handovers.Clear();
+    }
+
+    /// <summary>The old owner closed its stream and passed the lease to this incarnation: publish, and own.</summary>
+    public async Task CompleteAsync()
+    {
+        if (_successor is not { } feed)
+        {
+            return;
+        }
+
+        _successor = null;
+        await feed.CompleteSuccessionAsync();
+        keeper.Adopt(feed);
+        await context.Store.DeleteIfHeldAsync(context.Keys.Successor, context.MemberId);
+    }
+
+    /// <summary>Closes a successor's stream without waiting for it (<see cref="StopAsync"/> waits).</summary>
+    public void Release()
+    {
+        if (_successor is not { } feed)
+        {
+            return;
+        }
+
+        _successor = null;
+        _successorStopping.Cancel();
+        _successorStopping = new CancellationTokenSource();
+        _closing = CloseAsync(_closing, feed);
+    }
+
+    /// <summary>Closes a successor's stream and waits for it and the task beside it.</summary>
+    public async Task StopAsync()
+    {
+        Release();
+        await _closing;
+        await _ready;
+    }
+
+    /// <summary>After <see cref="StopAsync"/>: nothing runs beside a successor's stream any more.</summary>
+    public void Dispose() => _successorStopping.Dispose();
+
+    /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
+    private async Task StartAsync(CancellationToken stopping)
+    {
+        var feed = context.CreateFeed(successor: true);
+        _successor = feed;
+        _deadline = context.TimeProvider.GetTimestamp() + (long)(context.Options.HandoverTimeout.TotalSeconds * context.TimeProvider.TimestampFrequency);
+        await context.Appender.AppendAsync(ClusterEntry.HandoverBegin(context.MemberId), notify: false).WaitAsync(stopping);
+        await keeper.RefreshUnionAsync(feed, stopping);
+        feed.Connection = context.CreateLocal(feed);
+        feed.Connection.Start();
+        ClusterLog.Succeeding(context.Logger, context.StreamName);
+        var previous = _ready;
+        _ready = ReadyWhenHeldAsync(previous, feed, _successorStopping.Token);
+    }
+
+    private async Task ReadyWhenHeldAsync(Task previous, OwnerFeed feed, CancellationToken stopping)
+    {
+        await previous;
+        try
+        {
+            await feed.Connection!.WaitForSyncAsync(feed.Version, stopping);
+            await context.Appender.AppendAsync(ClusterEntry.HandoverReady(context.MemberId));
+        }
+        catch (Exception ex)
+        {
+            // The deadline abandons the succession; the owner then lets go without a handover.
+            ClusterLog.SuccessionFailed(context.Logger, context.StreamName, ex.GetType().Name);
+        }
+    }
+
+    private static async Task CloseAsync(Task previous, OwnerFeed feed)
+    {
+        await previous;
+        await (feed.Connection?.DisposeAsync() ?? default);
+        feed.Dispose();
+    }
+}

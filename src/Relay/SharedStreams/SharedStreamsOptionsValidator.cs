@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.SharedStreams;
+
+[OptionsValidator]
+internal sealed partial class SharedStreamsOptionsValidator : IValidateOptions<SharedStreamsOptions>;

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Relay.Tests.SharedStreams;
+
+/// <summary>
+/// Plays the two calls <c>CollectionRules</c> makes, as PocketBase 0.23+ answers them: a superuser sign-in at
+/// <c>_superusers</c> and <c>GET /api/collections</c> with its token (401 without). Counts both; list calls can be held
+/// in flight, made to fail, or meet an expired token. The real PocketBase of both versions is in the integration tests.
+/// </summary>
+internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFactory
+{
+    private TaskCompletionSource _gate = Completed();
+    private int _signIns;
+    private int _lists;
+    private int _tokenNumber;
+    private volatile string _token = string.Empty;
+
+    public volatile string ListRule = "@request.auth.id != ''";
+
+    public volatile bool Fail;
+
+    public int SignIns => Volatile.Read(ref _signIns);
+
+    public int Lists => Volatile.Read(ref _lists);
+
+    /// <summary>Every request that carried an <c>Authorization</c> header: method, path and whether it was a superuser token.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Authorized { get; } = new();
+
+    public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => _gate.TrySetResult();
+
+    /// <summary>The superuser token stops working (expired, password changed).</summary>
+    public void ExpireToken() => _token = "expired";
+
+    public HttpClient CreateClient(string name) => new(this, disposeHandler: false) { BaseAddress = new Uri("http://pocketbase.test/") };
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var path = request.RequestUri!.AbsolutePath;
+        if (request.Headers.TryGetValues("Authorization", out var sent))
+        {
+            Authorized.Enqueue($"{request.Method} {path} {(sent.Single().StartsWith("superuser-token-", StringComparison.Ordinal) ? "superuser" : "other")}");
+        }
+
+        if (request.Method == HttpMethod.Post && path == "/api/collections/_superusers/auth-with-password")
+        {
+            Interlocked.Increment(ref _signIns);
+            _token = "superuser-token-" + Interlocked.Increment(ref _tokenNumber);
+            return Json(new { token = _token, record = new { id = "su1", collectionName = "_superusers" } });
+        }
+
+        if (request.Method != HttpMethod.Get || path != "/api/collections")
+        {
+            return new HttpResponseMessage(HttpStatusCode.NotFound);
+        }
+
+        Interlocked.Increment(ref _lists);
+        await _gate.Task.WaitAsync(cancellationToken);
+        if (Fail)
+        {
+            return new HttpResponseMessage(HttpStatusCode.InternalServerError);
+        }
+
+        if (!request.Headers.TryGetValues("Authorization", out var auth) || auth.Single() != _token)
+        {
+            return new HttpResponseMessage(HttpStatusCode.Unauthorized);
+        }
+
+        return Json(new
+        {
+            page = 1,
+            perPage = 200,
+            totalItems = 2,
+            totalPages = 1,
+            items = new object[]
+            {
+                new { id = "_pb_users_auth_", name = "users", type = "auth", listRule = "id = @request.auth.id", viewRule = "id = @request.auth.id", fields = Array.Empty<object>() },
+                new { id = "pbc_posts", name = "posts", type = "base", listRule = ListRule, viewRule = (string?)null, fields = Array.Empty<object>() },
+            },
+        });
+    }
+
+    private static HttpResponseMessage Json(object body) => new(HttpStatusCode.OK) { Content = new StringContent(JsonSerializer.Serialize(body)) };
+
+    private static TaskCompletionSource Completed()
+    {
+        var completed = new TaskCompletionSource();
+        completed.SetResult();
+        return completed;
+    }
+}
