@@ -150,6 +150,12 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
     public Task<RedisValue> AppendAsync(ClusterKeys keys, NameValueEntry[] fields, int maxLength)
         => Run(() =>
         {
+            // As RedisClusterStore: an event of a member whose lease another member holds is dropped.
+            if (RedisClusterStore.EventMember(fields) is { } member && GetString(keys.Lease) is { } holder && holder != member)
+            {
+                return RedisValue.Null;
+            }
+
             var stream = Stream(keys);
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var last = stream.Count > 0 ? IdOf(stream[^1]) : default;
