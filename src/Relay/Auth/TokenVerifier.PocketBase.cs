@@ -1,63 +1,35 @@
 using Relay.PocketBase;
 using System.Net;
-using System.Text.Json;
 
 namespace Relay.Auth;
 
-/// <summary>The <c>auth-refresh</c> call itself and the reading of PocketBase's answer.</summary>
+/// <summary>What PocketBase's answer to <c>auth-refresh</c> (<see cref="PocketBaseAuthClient.VerifyAsync"/>) means for the hub.</summary>
 internal sealed partial class TokenVerifier
 {
     private async Task<TokenVerdict> CallPocketBaseAsync(string token, string collectionId)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/collections/{Uri.EscapeDataString(collectionId)}/auth-refresh");
-        request.Headers.TryAddWithoutValidation("Authorization", token);
-        HttpResponseMessage response;
-        try
+        var reply = await _pocketBase.VerifyAsync(collectionId, token);
+        switch (reply.Outcome)
         {
-            response = await _httpClientFactory.CreateClient(PocketBaseHttp.RestClient).SendAsync(request);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            _metrics.TokenVerification("unavailable");
-            Log.VerificationUnavailable(_logger, ex);
-            throw new UpstreamException("PocketBase could not be reached to verify a token.", innerException: ex);
-        }
-
-        using (response)
-        {
-            if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
-            {
-                return TokenVerdict.Invalid($"refused by PocketBase ({(int)response.StatusCode})");
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
+            case PocketBaseAuthOutcome.Unreachable:
                 _metrics.TokenVerification("unavailable");
-                throw new UpstreamException($"PocketBase answered auth-refresh with {(int)response.StatusCode}.", response.StatusCode);
-            }
-
-            try
-            {
-                using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
-                return ReadVerdict(document.RootElement);
-            }
-            catch (Exception ex) when (ex is JsonException or IOException or InvalidOperationException or HttpRequestException)
-            {
+                Log.VerificationUnavailable(_logger, reply.Error!);
+                throw new UpstreamException("PocketBase could not be reached to verify a token.", innerException: reply.Error);
+            case PocketBaseAuthOutcome.Refused:
+                return TokenVerdict.Invalid($"refused by PocketBase ({reply.StatusCode})");
+            case PocketBaseAuthOutcome.Failed:
                 _metrics.TokenVerification("unavailable");
-                throw new UpstreamException("PocketBase's auth-refresh answer could not be read.", innerException: ex);
-            }
+                throw new UpstreamException($"PocketBase answered auth-refresh with {reply.StatusCode}.", (HttpStatusCode)reply.StatusCode);
+            case PocketBaseAuthOutcome.Unreadable:
+                _metrics.TokenVerification("unavailable");
+                throw new UpstreamException("PocketBase's auth-refresh answer could not be read.", innerException: reply.Error);
+            case PocketBaseAuthOutcome.Superuser:
+                Log.SuperuserRefused(_logger, reply.Answer!.CollectionId, reply.Answer.RecordId);
+                return TokenVerdict.Invalid(PocketBaseAuthAnswer.SuperuserRefusal);
+            default:
+                var answer = reply.Answer!;
+                return TokenVerdict.Valid(new VerifiedToken(answer.CollectionId, answer.CollectionName, answer.RecordId, answer.Token, answer.ExpiresAt));
         }
-    }
-
-    private TokenVerdict ReadVerdict(JsonElement root)
-    {
-        if (!PocketBaseAuthAnswer.TryAccept(root, "auth-refresh", out var answer, out var superuser))
-        {
-            Log.SuperuserRefused(_logger, superuser!.CollectionId, superuser.RecordId);
-            return TokenVerdict.Invalid(PocketBaseAuthAnswer.SuperuserRefusal);
-        }
-
-        return TokenVerdict.Valid(new VerifiedToken(answer.CollectionId, answer.CollectionName, answer.RecordId, answer.Token, answer.ExpiresAt));
     }
 
     private static partial class Log

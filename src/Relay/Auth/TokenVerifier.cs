@@ -15,7 +15,7 @@ namespace Relay.Auth;
 /// </summary>
 internal sealed partial class TokenVerifier : IDisposable
 {
-    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly PocketBaseAuthClient _pocketBase;
     private readonly AuthOptions _options;
     private readonly VerificationThrottle _throttle;
     private readonly RelayMetrics _metrics;
@@ -24,14 +24,14 @@ internal sealed partial class TokenVerifier : IDisposable
     private readonly MemoryCache _cache;
 
     public TokenVerifier(
-        IHttpClientFactory httpClientFactory,
+        PocketBaseAuthClient pocketBase,
         IOptions<AuthOptions> options,
         VerificationThrottle throttle,
         RelayMetrics metrics,
         TimeProvider timeProvider,
         ILogger<TokenVerifier> logger)
     {
-        _httpClientFactory = httpClientFactory;
+        _pocketBase = pocketBase;
         _options = options.Value;
         _throttle = throttle;
         _metrics = metrics;

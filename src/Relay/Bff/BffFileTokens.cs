@@ -10,7 +10,7 @@ namespace Relay.Bff;
 /// protected files work through the BFF while the token itself never reaches the browser. One per session, reused
 /// until shortly before it expires; concurrent file requests of one page share one call.
 /// </summary>
-internal sealed partial class BffFileTokens(IHttpClientFactory httpClientFactory, TimeProvider timeProvider, ILogger<BffFileTokens> logger) : IDisposable
+internal sealed partial class BffFileTokens(PocketBaseFileTokenClient pocketBase, TimeProvider timeProvider, ILogger<BffFileTokens> logger) : IDisposable
 {
     /// <summary>Sessions whose file token is kept; beyond it the least recently added are dropped and fetched again.</summary>
     private const int MaxCached = 10_000;
@@ -83,20 +83,14 @@ internal sealed partial class BffFileTokens(IHttpClientFactory httpClientFactory
     {
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "api/files/token");
-            request.Headers.TryAddWithoutValidation("Authorization", session.Token);
-            using var response = await httpClientFactory.CreateClient(PocketBaseHttp.RestClient).SendAsync(request);
-            if (!response.IsSuccessStatusCode)
+            var (token, status) = await pocketBase.GetAsync(session.Token);
+            if (status is < 200 or > 299)
             {
-                Log.FileTokenRefused(logger, session.Name, (int)response.StatusCode);
+                Log.FileTokenRefused(logger, session.Name, status);
                 return null;
             }
 
-            using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("token", out var token) && token.GetString() is { Length: > 0 } value
-                ? value
-                : null;
+            return token;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or IOException)
         {

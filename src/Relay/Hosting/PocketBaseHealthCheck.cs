@@ -4,7 +4,7 @@ using Relay.PocketBase;
 namespace Relay.Hosting;
 
 /// <summary>Ready means PocketBase answers its health endpoint and Relay is not draining for shutdown.</summary>
-internal sealed class PocketBaseHealthCheck(IHttpClientFactory httpClientFactory, RelayDrainService drain) : IHealthCheck
+internal sealed class PocketBaseHealthCheck(PocketBaseHealthClient pocketBase, RelayDrainService drain) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -17,10 +17,10 @@ internal sealed class PocketBaseHealthCheck(IHttpClientFactory httpClientFactory
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            using var response = await httpClientFactory.CreateClient(PocketBaseHttp.RestClient).GetAsync("api/health", timeout.Token);
-            return response.IsSuccessStatusCode
+            var status = (int)await pocketBase.GetStatusAsync(timeout.Token);
+            return status is >= 200 and <= 299
                 ? HealthCheckResult.Healthy("PocketBase is reachable.")
-                : HealthCheckResult.Unhealthy($"PocketBase answered /api/health with {(int)response.StatusCode}.");
+                : HealthCheckResult.Unhealthy($"PocketBase answered /api/health with {status}.");
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {

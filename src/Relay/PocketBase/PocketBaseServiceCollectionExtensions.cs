@@ -6,7 +6,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 internal static class PocketBaseServiceCollectionExtensions
 {
-    /// <summary>PocketBase's address and timeouts (<c>Relay:PocketBase</c>), its two HTTP clients and the realtime API client.</summary>
+    /// <summary>PocketBase's address and timeouts (<c>Relay:PocketBase</c>), its two HTTP clients and the typed API clients.</summary>
     public static IServiceCollection AddRelayPocketBase(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRelayOptions<PocketBaseOptions, PocketBaseOptionsValidator>(configuration, PocketBaseOptions.SectionName);
@@ -36,6 +36,9 @@ internal static class PocketBaseServiceCollectionExtensions
         });
 
         services.TryAddSingleton<PocketBaseRealtimeClient>();
+        services.TryAddSingleton<PocketBaseHealthClient>();
+        services.TryAddSingleton<PocketBaseAuthClient>();
+        services.TryAddSingleton<PocketBaseFileTokenClient>();
         return services;
     }
 }

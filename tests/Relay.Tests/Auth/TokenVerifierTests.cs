@@ -248,7 +248,7 @@ public sealed class TokenVerifierTests : IDisposable
         var options = new AuthOptions();
         configure?.Invoke(options);
         _throttle = new VerificationThrottle(Options.Create(options), time ?? TimeProvider.System);
-        _verifier = new TokenVerifier(_pocketBase, Options.Create(options), _throttle, _metrics.Metrics, time ?? TimeProvider.System, NullLogger<TokenVerifier>.Instance);
+        _verifier = new TokenVerifier(new PocketBaseAuthClient(_pocketBase), Options.Create(options), _throttle, _metrics.Metrics, time ?? TimeProvider.System, NullLogger<TokenVerifier>.Instance);
         return _verifier;
     }
 }

@@ -290,7 +290,7 @@ public sealed class BffSessionsTests : IDisposable
 
     private BffSessions Create(AuthOptions? auth = null) => new(
         _store,
-        new BffPocketBase(_pocketBase, NullLogger<BffPocketBase>.Instance),
+        new BffPocketBase(new PocketBaseAuthClient(_pocketBase), NullLogger<BffPocketBase>.Instance),
         new BffHubConnections(() => _store, _time),
         Options.Create(new BffOptions()),
         Options.Create(auth ?? new AuthOptions()),

@@ -34,7 +34,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         var pocketBaseOptions = Options.Create(new PocketBaseOptions { Url = new Uri("http://pocketbase.test/") });
         Auth = new AuthOptions { RefreshBefore = TimeSpan.FromMinutes(5), RevalidateInterval = TimeSpan.FromMinutes(5) };
         var verifier = new TokenVerifier(
-            PocketBase, Options.Create(Auth), new VerificationThrottle(Options.Create(Auth), Time), _metrics.Metrics, Time, NullLogger<TokenVerifier>.Instance);
+            new PocketBaseAuthClient(PocketBase), Options.Create(Auth), new VerificationThrottle(Options.Create(Auth), Time), _metrics.Metrics, Time, NullLogger<TokenVerifier>.Instance);
         var realtimeClient = new PocketBaseRealtimeClient(PocketBase, pocketBaseOptions, Time);
         Manager = new SessionManager(
             Options.Create(sessionOptions),
