@@ -3,7 +3,13 @@ namespace Relay.PocketBase;
 /// <summary>Names of the HTTP clients that talk to PocketBase.</summary>
 internal static class PocketBaseHttp
 {
-    /// <summary>Request/response calls (auth-refresh, health), bounded by <see cref="PocketBaseOptions.RequestTimeout"/>.</summary>
+    /// <summary>
+    /// The superuser's calls alone (<see cref="PocketBaseCollectionsClient"/>): every header value is redacted from this
+    /// client's logs, whatever the level, since they carry the superuser token.
+    /// </summary>
+    public const string SchemaClient = "Relay.PocketBase.Schema";
+
+    /// <summary>Request/response calls (auth-refresh, sign-in, file tokens, health), bounded by <see cref="PocketBaseOptions.RequestTimeout"/>.</summary>
     public const string RestClient = "Relay.PocketBase";
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 internal static class PocketBaseServiceCollectionExtensions
 {
-    /// <summary>PocketBase's address and timeouts (<c>Relay:PocketBase</c>), its two HTTP clients and the typed API clients.</summary>
+    /// <summary>PocketBase's address and timeouts (<c>Relay:PocketBase</c>), its HTTP clients and the typed API clients.</summary>
     public static IServiceCollection AddRelayPocketBase(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddRelayOptions<PocketBaseOptions, PocketBaseOptionsValidator>(configuration, PocketBaseOptions.SectionName);
@@ -17,6 +17,15 @@ internal static class PocketBaseServiceCollectionExtensions
             client.BaseAddress = options.Url;
             client.Timeout = options.RequestTimeout;
         });
+
+        // A client of its own for the collection list: it carries the superuser token, so its logs redact every header
+        // value whatever the level.
+        services.AddHttpClient(PocketBaseHttp.SchemaClient, static (provider, client) =>
+        {
+            var options = provider.GetRequiredService<IOptions<PocketBaseOptions>>().Value;
+            client.BaseAddress = options.Url;
+            client.Timeout = options.RequestTimeout;
+        }).RedactLoggedHeaders(static _ => true);
 
         // No overall timeout on streams: RealtimeStream enforces an idle timeout between messages instead.
         services.AddHttpClient(PocketBaseHttp.StreamClient, static (provider, client) =>
@@ -39,6 +48,7 @@ internal static class PocketBaseServiceCollectionExtensions
         services.TryAddSingleton<PocketBaseHealthClient>();
         services.TryAddSingleton<PocketBaseAuthClient>();
         services.TryAddSingleton<PocketBaseFileTokenClient>();
+        services.TryAddSingleton<PocketBaseCollectionsClient>();
         return services;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Relay.PocketBase;
 using Relay.SharedStreams;
 
 namespace Relay.Tests.SharedStreams;
@@ -186,7 +187,7 @@ public sealed class CollectionRulesTests : IDisposable
             RefreshSpacing = spacing ?? TimeSpan.Zero,
         });
         _rules = new CollectionRules(
-            new PocketBaseSchemaClient(_pocketBase, credentialOptions),
+            new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_pocketBase), credentialOptions),
             options,
             credentialOptions,
             new SharedStreamsMetrics(_meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
