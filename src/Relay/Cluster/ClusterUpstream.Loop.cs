@@ -99,9 +99,6 @@ internal sealed partial class ClusterUpstream
             case ClusterCommandKind.ConfirmFailed:
                 _keeper.ForgetConfirmation(command.Versions!);
                 break;
-            case ClusterCommandKind.Refused:
-                await _context.Appender.AppendAsync(ClusterEntry.Refused(MemberId, command.Topics!)).WaitAsync(stopping);
-                break;
             case ClusterCommandKind.HandOver when _node.IsConnected:
                 await _succession.BeginHandoverAsync(command.Done!, stopping);
                 break;
@@ -222,7 +219,7 @@ internal sealed partial class ClusterUpstream
 
                 break;
             case EntryKinds.Refused:
-                _fallback.FailRefused(entry.Topics);
+                _fallback.FailRefused(entry.Topics, ClusterEntry.VersionOf(entry.Versions, MemberId));
                 if (following)
                 {
                     _context.Subscriber.OnTopicsRefused(entry.Topics);
