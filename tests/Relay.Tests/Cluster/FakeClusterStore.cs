@@ -18,6 +18,7 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
     private readonly Dictionary<string, Dictionary<string, string>> _hashes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<StreamEntry>> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Action<char>>> _subscribers = new(StringComparer.Ordinal);
+    private Action? _beforeEpochRead;
     private int _inFlight;
     private int _epochReads;
     private int _rangeReads;
@@ -100,9 +101,17 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         }
     }
 
+    /// <summary>Runs (once, then cleared) before the next epoch read: lets a test act while a follower starts reading.</summary>
+    public Action? BeforeEpochRead
+    {
+        get => Volatile.Read(ref _beforeEpochRead);
+        set => Volatile.Write(ref _beforeEpochRead, value);
+    }
+
     public Task<string?> GetOrCreateEpochAsync(ClusterKeys keys)
     {
         Interlocked.Increment(ref _epochReads);
+        Interlocked.Exchange(ref _beforeEpochRead, null)?.Invoke();
         return Run<string?>(() => GetOrCreateEpoch(keys));
     }
 
