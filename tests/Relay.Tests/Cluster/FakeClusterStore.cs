@@ -156,9 +156,18 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
             return Stream(keys).Where(entry => IdOf(entry).CompareTo(after) > 0).Take(count).ToArray();
         });
 
+    /// <summary>Appends to fail (a timeout) while connected before they succeed again.</summary>
+    public int FailingAppends;
+
     public Task<RedisValue> AppendAsync(ClusterKeys keys, NameValueEntry[] fields, int maxLength)
         => Run(() =>
         {
+            if (Interlocked.Decrement(ref FailingAppends) >= 0)
+            {
+                throw new RedisTimeoutException("Append timed out (test).", CommandStatus.Sent);
+            }
+
+            Interlocked.Exchange(ref FailingAppends, 0);
             var stream = Stream(keys);
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var last = stream.Count > 0 ? IdOf(stream[^1]) : default;
