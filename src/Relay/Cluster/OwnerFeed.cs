@@ -156,6 +156,18 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
         }
     }
 
+    /// <summary>Events a successor holds back until the old owner lets go.</summary>
+    public int HeldCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _deduplicator?.HeldCount ?? 0;
+            }
+        }
+    }
+
     /// <summary>The reader saw this successor's <c>handover begin</c>: from now on the old owner's events are remembered.</summary>
     public void BeginRecording()
     {

@@ -111,7 +111,10 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         _handovers.Clear();
     }
 
-    /// <summary>The old owner closed its stream and passed the lease to this incarnation: publish, and own.</summary>
+    /// <summary>Events the successor's stream holds back (none when not succeeding).</summary>
+    public int HeldCount => _successor?.HeldCount ?? 0;
+
+    /// <summary>The old owner closed its stream and passed the lease to this incarnation: own, and publish.</summary>
     public async Task CompleteAsync()
     {
         if (_successor is not { } feed)
@@ -119,9 +122,11 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             return;
         }
 
+        // Owned before publishing: when an append fails (the appender owes a gap for it), the keeper still holds the feed,
+        // so going alone or losing the lease closes it; otherwise nobody would, and it would go on appending unleased.
         _successor = null;
-        await feed.CompleteSuccessionAsync();
         keeper.Adopt(feed);
+        await feed.CompleteSuccessionAsync();
         await context.Store.DeleteIfHeldAsync(context.Keys.Successor, context.MemberId);
     }
 

@@ -58,6 +58,28 @@ public class SuccessionTests
     }
 
     [Fact]
+    public async Task PublishingTheHeldEventsFails_TheKeeperHoldsTheStream_NotOrphaned()
+    {
+        await using var cluster = new ClusterHarness();
+        var (context, keeper, succession) = await CreateAsync(cluster);
+        await cluster.Store.SetAsync(context.Keys.Handover, "owner.1", TimeSpan.FromMinutes(1));
+        await succession.TryStartAsync(CancellationToken.None);
+        var stream = await cluster.NextStreamAsync();
+        await stream.WriteRecordAsync("notes/*", "update", "held");
+        await WaitUntilAsync(() => succession.HeldCount == 1, "the successor to hold the event back");
+
+        cluster.Store.FailingAppends = 1;
+        await Assert.ThrowsAsync<StackExchange.Redis.RedisTimeoutException>(() => WithinDeadline(succession.CompleteAsync()));
+
+        // The lease was passed to it: it owns the stream, so losing the lease or going alone closes it.
+        Assert.False(succession.IsSucceeding);
+        Assert.True(keeper.Owns);
+        await WithinDeadline(keeper.ReleaseAsync());
+        Assert.False(keeper.Owns);
+        await StopAsync(keeper, succession);
+    }
+
+    [Fact]
     public async Task OwnerNeverLetsGo_SuccessionAbandonedAfterTheHandoverTimeout()
     {
         await using var cluster = new ClusterHarness();
