@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Relay.Diagnostics;
 using Relay.Fanout;
+using Relay.PocketBase;
 using Relay.Routing;
 using Relay.Sessions;
 using Relay.Upstream;
@@ -40,7 +41,10 @@ internal static class GuestJoinHarness
             fanout,
             1000,
             1,
-            TimeProvider.System);
+            TimeProvider.System,
+            client,
+            new MemorySessionEventLog(new HistoryOptions { MaxEvents = 0 }, TimeProvider.System),
+            TimeSpan.Zero);
 
         var connections = new RelayConnection[count];
         for (var i = 0; i < count; i++)

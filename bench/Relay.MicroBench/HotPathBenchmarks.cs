@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
 using Relay.Fanout;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.MicroBench;
 

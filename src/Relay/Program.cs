@@ -1,4 +1,5 @@
 using Relay.Diagnostics;
+using Relay.Hosting;
 using Serilog;
 
 var builder = WebApplication.CreateBuilder(args);

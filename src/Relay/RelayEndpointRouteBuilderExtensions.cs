@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Relay;
 using Relay.Client.Protocol;
-using Relay.Diagnostics;
+using Relay.Hosting;
 using Relay.Hubs;
 
 namespace Microsoft.AspNetCore.Builder;

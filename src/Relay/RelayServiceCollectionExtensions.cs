@@ -8,6 +8,7 @@ using Relay;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
 using Relay.Fanout;
+using Relay.Hosting;
 using Relay.Hubs;
 using Relay.Routing;
 using Relay.Sessions;
@@ -24,6 +25,7 @@ public static class RelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
 
         services.AddRelayOptions<RelayOptions, RelayOptionsValidator>(configuration, RelayOptions.SectionName);
+        services.AddRelayOptions<HubLimitsOptions, HubLimitsOptionsValidator>(configuration, HubLimitsOptions.SectionName);
         services.AddRelayOptions<Relay.Sessions.SessionOptions, SessionOptionsValidator>(configuration, Relay.Sessions.SessionOptions.SectionName);
         services.AddRelayOptions<FanoutOptions, FanoutOptionsValidator>(configuration, FanoutOptions.SectionName);
         services.AddRelayOptions<HistoryOptions, HistoryOptionsValidator>(configuration, HistoryOptions.SectionName);
@@ -69,9 +71,9 @@ public static class RelayServiceCollectionExtensions
         services.AddSignalR()
             .AddMessagePackProtocol(options => options.SerializerOptions = RelayMessagePack.SerializerOptions);
 
-        services.AddOptions<HubOptions>().Configure<IOptions<RelayOptions>>(static (hub, relay) =>
+        services.AddOptions<HubOptions>().Configure<IOptions<HubLimitsOptions>>(static (hub, limits) =>
         {
-            hub.MaximumReceiveMessageSize = relay.Value.MaxReceiveMessageSize;
+            hub.MaximumReceiveMessageSize = limits.Value.MaxReceiveMessageSize;
             // One call at a time per connection: a connection's Subscribe/Unsubscribe apply in the order sent.
             hub.MaximumParallelInvocationsPerClient = 1;
             hub.AddFilter<RelayHubFilter>();

@@ -1,7 +1,5 @@
 using Relay.Testing.PocketBase;
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Relay.Client;
 using Relay.Client.Protocol;
 using Relay.IntegrationTests.Infrastructure;
@@ -151,88 +149,6 @@ public sealed class ClusterRollingRestartTests(PocketBaseFixture pocketBase, ITe
                 }
 
                 await instance.DisposeAsync();
-            }
-        }
-    }
-
-    /// <summary>A loopback load balancer: each new TCP connection goes to the next live instance, no stickiness.</summary>
-    private sealed class RoundRobinForwarder : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly List<Uri> _targets = [];
-        private readonly CancellationTokenSource _stopping = new();
-        private readonly Task _accepting;
-        private int _accepted;
-        private int _next;
-
-        public RoundRobinForwarder()
-        {
-            _listener.Start();
-            Url = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
-            _accepting = AcceptAsync();
-        }
-
-        public Uri Url { get; }
-
-        public int Accepted => Volatile.Read(ref _accepted);
-
-        public void Add(Uri target)
-        {
-            lock (_targets)
-            {
-                _targets.Add(target);
-            }
-        }
-
-        public void Remove(Uri target)
-        {
-            lock (_targets)
-            {
-                _targets.Remove(target);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stopping.CancelAsync();
-            _listener.Stop();
-            await _accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _stopping.Dispose();
-        }
-
-        private async Task AcceptAsync()
-        {
-            while (!_stopping.IsCancellationRequested)
-            {
-                var client = await _listener.AcceptTcpClientAsync(_stopping.Token);
-                Uri target;
-                lock (_targets)
-                {
-                    target = _targets[_next++ % _targets.Count];
-                }
-
-                Interlocked.Increment(ref _accepted);
-                _ = ForwardAsync(client, target);
-            }
-        }
-
-        private async Task ForwardAsync(TcpClient client, Uri target)
-        {
-            using var server = new TcpClient();
-            try
-            {
-                await server.ConnectAsync(IPAddress.Loopback, target.Port, _stopping.Token);
-                await Task.WhenAny(
-                    client.GetStream().CopyToAsync(server.GetStream(), _stopping.Token),
-                    server.GetStream().CopyToAsync(client.GetStream(), _stopping.Token));
-            }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
-            {
-                // One side went away (or the instance is already down: the client retries).
-            }
-            finally
-            {
-                client.Dispose();
             }
         }
     }

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Relay.Client.Protocol;
-using Relay.Diagnostics;
+using Relay.Hosting;
 using Relay.IntegrationTests.Infrastructure;
 using Relay.Testing.PocketBase;
 

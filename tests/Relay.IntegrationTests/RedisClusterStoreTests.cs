@@ -150,5 +150,31 @@ public sealed class RedisClusterStoreTests : IAsyncLifetime
         Assert.Null(await _store.LastEntryAsync(_keys).DefaultTimeout());
     }
 
+    /// <summary>
+    /// Found by ClusterChaosTests (a 3 s cut between the owner and Redis): the cut-off owner's appends waited in its
+    /// socket and landed after another instance had taken the lease and sent its Resync, so followers delivered those
+    /// events a second time after the Resync.
+    /// </summary>
+    [Fact]
+    public async Task AppendEvent_OfAMemberWhoseLeaseAnotherTookOver_IsDropped_ControlEntriesAreNot()
+    {
+        Assert.False((await _store.AppendAsync(_keys, ClusterEntry.Event("old.1", "notes/*", "create", "{}"), 100).DefaultTimeout()).IsNull);
+        Assert.True(await _store.TryTakeAsync(_keys.Lease, "old.1", Minute).DefaultTimeout());
+        Assert.False((await _store.AppendAsync(_keys, ClusterEntry.Event("old.1", "notes/*", "update", "{}"), 100).DefaultTimeout()).IsNull);
+
+        // The lease expired while old.1 was cut off, and new.2 took it over.
+        await _store.DeleteIfHeldAsync(_keys.Lease, "old.1").DefaultTimeout();
+        Assert.True(await _store.TryTakeAsync(_keys.Lease, "new.2", Minute).DefaultTimeout());
+        var late = await _store.AppendAsync(_keys, ClusterEntry.Event("old.1", "notes/*", "delete", "{}"), 100).DefaultTimeout();
+        var owners = await _store.AppendAsync(_keys, ClusterEntry.Event("new.2", "notes/*", "delete", "{}"), 100).DefaultTimeout();
+        var marker = await _store.AppendAsync(_keys, ClusterEntry.HandoverBegin("next.3"), 100).DefaultTimeout();
+
+        Assert.True(late.IsNull);
+        Assert.False(owners.IsNull);
+        Assert.False(marker.IsNull);
+        var entries = (await _store.RangeAsync(_keys, "-", "+", 10).DefaultTimeout()).Select(static entry => ClusterEntry.Decode(entry)).ToList();
+        Assert.Equal(["old.1 create", "old.1 update", "new.2 delete", "next.3 "], entries.Select(static entry => $"{entry.Member} {entry.Action}"));
+    }
+
     private static string Entry(DateTimeOffset expiresAt) => InstanceTopics.Format(new TopicSnapshot(["notes/*"], 1), expiresAt);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
-using Relay.Upstream;
+using Relay.Hubs;
+using Relay.PocketBase;
 
 namespace Relay.Tests;
 
@@ -9,9 +10,9 @@ public class OptionsValidationTests
         where T : class => new(inner, section);
 
     [Fact]
-    public void RelayOptions_TooManySubscriptions_FailsNamingTheKey()
+    public void HubLimitsOptions_TooManySubscriptions_FailsNamingTheKey()
     {
-        var result = Validator(new RelayOptionsValidator(), "Relay").Validate(null, new RelayOptions { MaxSubscriptionsPerConnection = 5000 });
+        var result = Validator(new HubLimitsOptionsValidator(), "Relay").Validate(null, new HubLimitsOptions { MaxSubscriptionsPerConnection = 5000 });
 
         Assert.True(result.Failed);
         Assert.Contains("Relay:MaxSubscriptionsPerConnection", result.FailureMessage, StringComparison.Ordinal);

@@ -2,10 +2,9 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Relay.Bff;
 using Relay.Client.Protocol;
 using Relay.ClientIp;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Auth;
 
@@ -21,7 +20,7 @@ internal sealed class PocketBaseAuthenticationHandler(
     UrlEncoder encoder,
     TokenVerifier verifier,
     IOptions<RelayOptions> relayOptions,
-    IBffSessionResolver bffSessions)
+    ICredentialSource credentials)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     private static readonly object UnavailableKey = new();
@@ -33,19 +32,19 @@ internal sealed class PocketBaseAuthenticationHandler(
         if (token is null)
         {
             // BFF mode: a browser's session cookie stands in for the token (verified below like any other).
-            var bff = await bffSessions.ResolveTokenAsync(Context);
-            if (bff.Unavailable)
+            var credential = await credentials.ResolveTokenAsync(Context);
+            if (credential.Unavailable)
             {
                 Context.Items[UnavailableKey] = true;
                 return AuthenticateResult.Fail("The session could not be checked.");
             }
 
-            if (bff.Refused)
+            if (credential.Refused)
             {
                 return AuthenticateResult.Fail("The session cookie does not stand for a live session.");
             }
 
-            token = bff.Token;
+            token = credential.Token;
         }
 
         if (token is null)
@@ -94,9 +93,7 @@ internal sealed class PocketBaseAuthenticationHandler(
 
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        return Context.Items.ContainsKey(BffHubOrigin.RefusedKey)
-            ? new BffError(BffHubOrigin.RefusalCode, BffHubOrigin.RefusalMessage).WriteAsync(Context, StatusCodes.Status401Unauthorized)
-            : Task.CompletedTask;
+        return credentials.ChallengeAsync(Context);
     }
 
     private string? ReadToken()

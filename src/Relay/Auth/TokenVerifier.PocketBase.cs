@@ -1,6 +1,6 @@
+using Relay.PocketBase;
 using System.Net;
 using System.Text.Json;
-using Relay.Upstream;
 
 namespace Relay.Auth;
 

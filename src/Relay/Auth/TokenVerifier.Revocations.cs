@@ -1,3 +1,4 @@
+using Relay.PocketBase;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Relay.Diagnostics;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Auth;
 

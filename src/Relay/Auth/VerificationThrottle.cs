@@ -1,7 +1,7 @@
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Auth;
 

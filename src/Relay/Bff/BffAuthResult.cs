@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Relay.Auth;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

@@ -1,6 +1,6 @@
 namespace Relay.Bff;
 
-/// <summary>Names and paths of the BFF mode, following Duende BFF's conventions where they exist.</summary>
+/// <summary>Names of the BFF mode, following Duende BFF's conventions where they exist.</summary>
 internal static class BffDefaults
 {
     /// <summary>The cookie authentication scheme holding the session id (never the token).</summary>
@@ -19,11 +19,6 @@ internal static class BffDefaults
 
     public const string SessionIdClaim = "sid";
 
-    public const string LoginPath = "/bff/login";
-    public const string UserPath = "/bff/user";
-    public const string LogoutPath = "/bff/logout";
-    public const string OAuth2Path = "/bff/oauth2";
     public const string OAuth2CallbackPath = "/bff/oauth2/callback";
     public const string ApiPrefix = "/api";
-    public const string RealtimePath = "/api/realtime";
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Relay.Auth;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

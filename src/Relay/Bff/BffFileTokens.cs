@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

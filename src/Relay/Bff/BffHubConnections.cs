@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Relay.Auth;
 using Relay.Fanout;
 using Relay.Hubs;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 
@@ -20,7 +21,7 @@ namespace Relay.Bff;
 internal sealed class BffHubConnections(Func<IBffSessionStore> store, TimeProvider timeProvider) : IHubFilter
 {
     /// <summary>Set on the connect request's <see cref="HttpContext.Items"/> when the hub was authenticated by a session cookie.</summary>
-    public static readonly object SessionIdKey = new();
+    public static readonly object SessionIdKey = CredentialItems.SessionIdKey;
 
     private static readonly CloseMessage SignedOut = new("The session was signed out.", allowReconnect: false);
     private static readonly CloseMessage Expired = new("The session expired; sign in again.", allowReconnect: false);

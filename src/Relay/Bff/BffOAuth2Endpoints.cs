@@ -3,8 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
-using Relay.Auth;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

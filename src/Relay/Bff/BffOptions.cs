@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.Connections;
 using Relay.Auth;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 
@@ -20,7 +21,7 @@ internal sealed class BffOptions : IValidatableObject
     /// </summary>
     public HttpTransportType CookieTransports { get; set; } = AllTransports;
 
-    public const HttpTransportType AllTransports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+    public const HttpTransportType AllTransports = CredentialItems.AllTransports;
 
     /// <summary>How long a signed-in session lasts, from sign-in (absolute, not sliding).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]

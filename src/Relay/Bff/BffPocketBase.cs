@@ -1,6 +1,5 @@
 using System.Text.Json;
-using Relay.Auth;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
-using Relay.Upstream;
+using Relay.PocketBase;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Relay.Bff;

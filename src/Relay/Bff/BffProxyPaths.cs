@@ -1,4 +1,4 @@
-using Relay.Auth;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

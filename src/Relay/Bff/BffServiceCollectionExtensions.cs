@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Relay.Auth;
 using Relay.Bff;
 using Relay.Redis;
 using StackExchange.Redis;
@@ -34,9 +35,9 @@ internal static class BffServiceCollectionExtensions
         services.TryAddSingleton<BffLoginLimiter>();
         services.TryAddSingleton<BffProxy>();
         services.TryAddSingleton<BffFileTokens>();
-        services.TryAddSingleton<IBffSessionResolver>(static provider => provider.GetRequiredService<IOptions<BffOptions>>().Value.Enabled
-            ? ActivatorUtilities.CreateInstance<BffSessionResolver>(provider)
-            : new NoBffSessionResolver());
+        services.TryAddSingleton<ICredentialSource>(static provider => provider.GetRequiredService<IOptions<BffOptions>>().Value.Enabled
+            ? ActivatorUtilities.CreateInstance<BffCredentialSource>(provider)
+            : new NoCredentialSource());
         services.TryAddSingleton<IBffSessionStore>(static provider => provider.GetRequiredService<IOptions<RedisOptions>>().Value.IsConfigured
             ? ActivatorUtilities.CreateInstance<RedisBffSessionStore>(provider)
             : ActivatorUtilities.CreateInstance<MemoryBffSessionStore>(provider));

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 using Relay.Auth;
 using Relay.Diagnostics;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Bff;
 

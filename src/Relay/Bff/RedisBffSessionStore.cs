@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
-using Relay.Upstream;
+using Relay.PocketBase;
 using StackExchange.Redis;
 
 namespace Relay.Bff;

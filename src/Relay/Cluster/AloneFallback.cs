@@ -1,3 +1,4 @@
+using Relay.PocketBase;
 using Relay.Upstream;
 
 namespace Relay.Cluster;

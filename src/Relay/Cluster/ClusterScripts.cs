@@ -45,4 +45,20 @@ internal static class ClusterScripts
         redis.call('del', KEYS[1], KEYS[3], KEYS[4])
         return 1
         """;
+
+    /// <summary>
+    /// KEYS[1]: the events, KEYS[2] the lease; ARGV[1] the event's incarnation, ARGV[2] the approximate max length, then
+    /// the entry's field/value pairs. An event goes into the Stream only while its incarnation holds the lease, or while
+    /// nobody does. An owner cut off from Redis keeps reading PocketBase and its appends wait in the socket; when the link
+    /// heals after another instance took the lease over (and sent its Resync), they would land after that Resync and
+    /// every follower would deliver those events twice. Control entries (a successor's handover markers) are not fenced
+    /// (<see cref="RedisClusterStore.AppendAsync"/> sends only events through this script).
+    /// </summary>
+    public const string AppendEvent = """
+        local holder = redis.call('GET', KEYS[2])
+        if holder and holder ~= ARGV[1] then
+          return false
+        end
+        return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+        """;
 }

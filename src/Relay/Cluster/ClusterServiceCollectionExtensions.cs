@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Relay.Cluster;
+using Relay.Upstream;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -14,6 +15,7 @@ internal static class ClusterServiceCollectionExtensions
         services.AddRelayRedis(configuration);
         services.AddRelayOptions<ClusterOptions, ClusterOptionsValidator>(configuration, ClusterOptions.SectionName);
         services.TryAddSingleton<ClusterNode>();
+        services.Replace(ServiceDescriptor.Singleton<IUpstreamFactory, ClusterUpstreamFactory>());
         services.TryAddSingleton<Relay.Sessions.ISessionEventLogFactory, ClusterSessionEventLogFactory>();
         services.AddHostedService(static provider => provider.GetRequiredService<ClusterNode>());
         services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [RelayEndpointRouteBuilderExtensions.ReadyTag]);

@@ -24,7 +24,10 @@ internal interface IClusterStore
     /// <summary>Up to <paramref name="count"/> entries after <paramref name="position"/>, in order.</summary>
     Task<StreamEntry[]> ReadAfterAsync(ClusterKeys keys, RedisValue position, int count);
 
-    /// <summary>Appends an entry (the Stream trimmed to about <paramref name="maxLength"/> entries); its id.</summary>
+    /// <summary>
+    /// Appends an entry (the Stream trimmed to about <paramref name="maxLength"/> entries); its id. An event of an
+    /// incarnation whose lease another holds is dropped (null id, <see cref="ClusterScripts.AppendEvent"/>).
+    /// </summary>
     Task<RedisValue> AppendAsync(ClusterKeys keys, NameValueEntry[] fields, int maxLength);
 
     /// <summary>Trims the entries older than <paramref name="minTime"/> (about).</summary>

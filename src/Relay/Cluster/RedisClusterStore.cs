@@ -28,8 +28,24 @@ internal sealed class RedisClusterStore(Func<IConnectionMultiplexer> redis) : IC
     public Task<StreamEntry[]> ReadAfterAsync(ClusterKeys keys, RedisValue position, int count)
         => Database.StreamReadAsync(keys.Events, position, count);
 
-    public Task<RedisValue> AppendAsync(ClusterKeys keys, NameValueEntry[] fields, int maxLength)
-        => Database.StreamAddAsync(keys.Events, fields, maxLength: maxLength, useApproximateMaxLength: true);
+    public async Task<RedisValue> AppendAsync(ClusterKeys keys, NameValueEntry[] fields, int maxLength)
+    {
+        if (EventMember(fields) is not { } member)
+        {
+            return await Database.StreamAddAsync(keys.Events, fields, maxLength: maxLength, useApproximateMaxLength: true);
+        }
+
+        var arguments = new RedisValue[2 + (2 * fields.Length)];
+        arguments[0] = member;
+        arguments[1] = maxLength;
+        for (var i = 0; i < fields.Length; i++)
+        {
+            arguments[2 + (2 * i)] = fields[i].Name;
+            arguments[3 + (2 * i)] = fields[i].Value;
+        }
+
+        return (RedisValue)await Database.ScriptEvaluateAsync(ClusterScripts.AppendEvent, [keys.Events, keys.Lease], arguments);
+    }
 
     public Task TrimOlderThanAsync(ClusterKeys keys, DateTimeOffset minTime)
         => Database.ExecuteAsync("XTRIM", keys.Events, "MINID", "~", $"{minTime.ToUnixTimeMilliseconds()}-0");
@@ -74,6 +90,26 @@ internal sealed class RedisClusterStore(Func<IConnectionMultiplexer> redis) : IC
             }
         });
         return new Subscription(queue);
+    }
+
+    /// <summary>The member of an event entry; null for every other kind.</summary>
+    internal static string? EventMember(NameValueEntry[] fields)
+    {
+        string? kind = null;
+        string? member = null;
+        foreach (var field in fields)
+        {
+            if (field.Name == EntryFields.Kind)
+            {
+                kind = field.Value;
+            }
+            else if (field.Name == EntryFields.Instance)
+            {
+                member = field.Value;
+            }
+        }
+
+        return kind == EntryKinds.Event ? member : null;
     }
 
     /// <summary>Ends one incarnation's subscription only: another one on this instance may follow the same Stream.</summary>

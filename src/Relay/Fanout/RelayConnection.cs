@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Relay.Client.Protocol;
 using Relay.Diagnostics;
-using Relay.Sessions;
 
 namespace Relay.Fanout;
 
@@ -51,8 +50,8 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>Bounds this connection's hub calls; a flood from one client never costs the others.</summary>
     public CallRateLimiter CallLimiter { get; }
 
-    /// <summary>The session this connection belongs to; set once when the connection is attached.</summary>
-    public UserSession Session { get; set; } = null!;
+    /// <summary>What the connection belongs to (its user's session); set once when the connection is attached.</summary>
+    public IConnectionOwner Owner { get; set; } = null!;
 
     /// <summary>
     /// Cuts the connection's transport the way a network failure would (no close message), so the client reconnects.
@@ -86,7 +85,7 @@ internal sealed partial class RelayConnection : IEventRecipient
         }
 
         _metrics.OutboundOverflow();
-        var topics = Session.GetTopicsOf(this);
+        var topics = Owner.GetTopicsOf(this);
         Log.Overflowed(_logger, ConnectionId, topics.Count);
         _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
         TryDrain();
@@ -99,7 +98,7 @@ internal sealed partial class RelayConnection : IEventRecipient
         {
             // Making room dropped events of every topic, not only those the message (a shard's Resync) is about.
             _metrics.OutboundOverflow();
-            var topics = Session.GetTopicsOf(this);
+            var topics = Owner.GetTopicsOf(this);
             Log.Overflowed(_logger, ConnectionId, topics.Count);
             _outbound.EnqueueControl(OutboundMessage.Control(CreateResync(topics, ResyncReasons.Overflow)));
         }

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.Extensions.Options;
-using Relay.Bff;
+using Relay.Auth;
 
 namespace Relay.Hubs;
 
@@ -12,7 +11,7 @@ namespace Relay.Hubs;
 /// <c>Relay:Bff:CookieTransports</c>: negotiate then offers only those, and other transports are refused (403
 /// <c>transport_not_allowed</c>). Per request: one dictionary lookup and one hash, no call to PocketBase or the store.
 /// </summary>
-internal sealed partial class ConnectionIdentityGate(HubConnectionIdentities identities, IOptions<BffOptions> bffOptions, ILogger<ConnectionIdentityGate> logger)
+internal sealed partial class ConnectionIdentityGate(HubConnectionIdentities identities, ICredentialSource credentials, ILogger<ConnectionIdentityGate> logger)
 {
     public const string IdentityMismatch = "connection_identity_mismatch";
     public const string UnknownConnection = "unknown_connection";
@@ -36,13 +35,13 @@ internal sealed partial class ConnectionIdentityGate(HubConnectionIdentities ide
 
         if (!identities.TryGet(token, out var negotiated))
         {
-            return new BffError(UnknownConnection, "no connection with this id was negotiated here (or it has ended)").WriteAsync(context, StatusCodes.Status404NotFound);
+            return new HubHttpError(UnknownConnection, "no connection with this id was negotiated here (or it has ended)").WriteAsync(context, StatusCodes.Status404NotFound);
         }
 
         if (!negotiated.SameAs(identity))
         {
             Log.IdentityMismatch(logger, context.Request.Method, transport);
-            return new BffError(IdentityMismatch, "this connection was negotiated by another identity (session, user or guest); negotiate a connection of your own")
+            return new HubHttpError(IdentityMismatch, "this connection was negotiated by another identity (session, user or guest); negotiate a connection of your own")
                 .WriteAsync(context, StatusCodes.Status403Forbidden);
         }
 
@@ -70,7 +69,7 @@ internal sealed partial class ConnectionIdentityGate(HubConnectionIdentities ide
         {
             // Clients of negotiate version 0 put the connection id in ?id=, later ones the token.
             identities.Negotiated(negotiated["connectionToken"]?.GetValue<string>() ?? connectionId, connectionId, identity);
-            if (identity.ByCookie && bffOptions.Value.CookieTransports != BffOptions.AllTransports && negotiated["availableTransports"] is JsonArray offered)
+            if (identity.ByCookie && credentials.Transports != CredentialItems.AllTransports && negotiated["availableTransports"] is JsonArray offered)
             {
                 foreach (var transport in offered.Where(t => !(Enum.TryParse<HttpTransportType>(t?["transport"]?.GetValue<string>(), out var named) && IsAllowedForCookies(named))).ToList())
                 {
@@ -85,12 +84,12 @@ internal sealed partial class ConnectionIdentityGate(HubConnectionIdentities ide
         await body.WriteAsync(answer, context.RequestAborted);
     }
 
-    private bool IsAllowedForCookies(HttpTransportType transport) => (bffOptions.Value.CookieTransports & transport) != 0;
+    private bool IsAllowedForCookies(HttpTransportType transport) => (credentials.Transports & transport) != 0;
 
     private Task RefuseAsync(HttpContext context, HttpTransportType transport)
     {
         Log.TransportRefused(logger, transport);
-        return new BffError(TransportNotAllowed, $"a connection authenticated by the session cookie may only use {bffOptions.Value.CookieTransports} (Relay:Bff:CookieTransports)")
+        return new HubHttpError(TransportNotAllowed, $"a connection authenticated by the session cookie may only use {credentials.Transports} (Relay:Bff:CookieTransports)")
             .WriteAsync(context, StatusCodes.Status403Forbidden);
     }
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Relay.Auth;
-using Relay.Bff;
 
 namespace Relay.Hubs;
 
@@ -14,7 +13,7 @@ internal readonly record struct HubIdentity(byte[] Fingerprint, bool ByCookie)
 {
     public static HubIdentity Of(HttpContext context)
     {
-        if (context.Items.TryGetValue(BffHubConnections.SessionIdKey, out var value) && value is string sessionId)
+        if (context.Items.TryGetValue(CredentialItems.SessionIdKey, out var value) && value is string sessionId)
         {
             return new HubIdentity(Hash("session\n" + sessionId), ByCookie: true);
         }

@@ -9,7 +9,7 @@ internal sealed partial class RelayHub
 {
     public async Task<SubscribeResult[]> SubscribeMany(SubscribeRequest[] requests)
     {
-        var max = relayOptions.Value.MaxSubscriptionsPerConnection;
+        var max = limits.Value.MaxSubscriptionsPerConnection;
         if (requests is null || requests.Length > max)
         {
             throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
@@ -22,7 +22,7 @@ internal sealed partial class RelayHub
         // entry for the same topic wins as documented; the waits for PocketBase then overlap, so a page mount costs one
         // coalesced POST, not one per topic.
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        var session = connection.Session;
+        var session = RelayHubLifetimeManager.GetSession(Context);
         var claimed = new TopicClaim?[requests.Length];
         var checks = new Task<TopicSubscription>[requests.Length];
         var pending = new Task<SubscribeOutcome>[requests.Length];

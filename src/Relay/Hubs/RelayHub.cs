@@ -4,16 +4,16 @@ using Relay.Client.Protocol;
 using Relay.Auth;
 using Relay.ClientIp;
 using Relay.Diagnostics;
+using Relay.PocketBase;
 using Relay.Routing;
 using Relay.Sessions;
-using Relay.Upstream;
 
 namespace Relay.Hubs;
 
 /// <summary>The SignalR edge: validates what a client asks for and hands it to the caller's session. Pushes never go through here.</summary>
 internal sealed partial class RelayHub(
     TopicSubscriptionFactory requests,
-    IOptions<RelayOptions> relayOptions,
+    IOptions<HubLimitsOptions> limits,
     IOptions<PocketBaseOptions> pocketBaseOptions,
     TokenVerifier verifier,
     GuestLimiter guestLimiter,
@@ -30,8 +30,8 @@ internal sealed partial class RelayHub(
 
     public override Task OnConnectedAsync()
     {
-        var session = RelayHubLifetimeManager.GetConnection(Context).Session;
-        var max = relayOptions.Value.MaxConnectionsPerUser;
+        var session = RelayHubLifetimeManager.GetSession(Context);
+        var max = limits.Value.MaxConnectionsPerUser;
         if (!session.Key.IsGuest && session.ConnectionCount > max)
         {
             throw new RelayHubException(RelayErrorCodes.TooManyConnections, $"this user already has {max} connections (Relay:MaxConnectionsPerUser)");
@@ -72,17 +72,18 @@ internal sealed partial class RelayHub(
     {
         var request = CreateRequest(topic, options, since);
         var connection = RelayHubLifetimeManager.GetConnection(Context);
+        var session = RelayHubLifetimeManager.GetSession(Context);
         Task<SubscribeOutcome> applied;
-        using (var claim = Claim(connection.Session, request))
+        using (var claim = Claim(session, request))
         {
-            await CheckFilterAsync(connection.Session, request, claim);
-            await connection.Session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
+            await CheckFilterAsync(session, request, claim);
+            await session.PrepareRecoveryAsync(since, Context.ConnectionAborted);
             // Applied (routed) before this returns; the claim may go, the wait for PocketBase below needs none.
-            applied = connection.Session.SubscribeCheckedAsync(
+            applied = session.SubscribeCheckedAsync(
                 connection,
                 request,
                 since,
-                relayOptions.Value.MaxSubscriptionsPerConnection,
+                limits.Value.MaxSubscriptionsPerConnection,
                 pocketBaseOptions.Value.SubscribeTimeout,
                 Context.ConnectionAborted);
         }
@@ -109,14 +110,14 @@ internal sealed partial class RelayHub(
         }
 
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        connection.Session.Unsubscribe(connection, topic);
+        RelayHubLifetimeManager.GetSession(Context).Unsubscribe(connection, topic);
         return Task.CompletedTask;
     }
 
     public async Task Reauthenticate(string token)
     {
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        var session = connection.Session;
+        var session = RelayHubLifetimeManager.GetSession(Context);
         if (session.Key.IsGuest)
         {
             throw new RelayHubException(RelayErrorCodes.TokenUserMismatch, "a guest connection cannot become a user; connect again with the token");

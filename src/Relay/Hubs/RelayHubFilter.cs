@@ -24,7 +24,7 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["ConnectionId"] = context.ConnectionId,
-            ["UserId"] = connection.Session.Name,
+            ["UserId"] = RelayHubLifetimeManager.GetSession(context).Name,
         });
         try
         {

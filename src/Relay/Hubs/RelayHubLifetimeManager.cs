@@ -19,18 +19,25 @@ internal sealed class RelayHubLifetimeManager(
     ILogger<DefaultHubLifetimeManager<RelayHub>> logger,
     SessionManager sessions,
     IOptions<FanoutOptions> fanoutOptions,
-    IOptions<RelayOptions> relayOptions,
+    IOptions<HubLimitsOptions> limits,
     RelayMetrics metrics,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : DefaultHubLifetimeManager<RelayHub>(logger)
 {
     private static readonly object ConnectionKey = new();
+    private static readonly object SessionKeyItem = new();
     private readonly ILogger _connectionLogger = loggerFactory.CreateLogger<RelayConnection>();
 
     public static RelayConnection GetConnection(HubCallerContext context)
         => context.Items.TryGetValue(ConnectionKey, out var connection) && connection is RelayConnection relayConnection
             ? relayConnection
             : throw new InvalidOperationException($"Connection {context.ConnectionId} was not registered by {nameof(RelayHubLifetimeManager)}.");
+
+    /// <summary>The session the connection was attached to (the hub's business; the connection itself does not know it).</summary>
+    public static UserSession GetSession(HubCallerContext context)
+        => context.Items.TryGetValue(SessionKeyItem, out var session) && session is UserSession userSession
+            ? userSession
+            : throw new InvalidOperationException($"Connection {context.ConnectionId} was not attached to a session by {nameof(RelayHubLifetimeManager)}.");
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
@@ -41,12 +48,12 @@ internal sealed class RelayHubLifetimeManager(
             ?? throw new InvalidOperationException("The connection was not authenticated by the PocketBase scheme.");
         var key = identity.IsGuest ? SessionKey.Guest : new SessionKey(identity.CollectionId!, identity.RecordId!);
 
-        var relayConnection = new RelayConnection(connection, fanoutOptions.Value, relayOptions.Value.HubCallsPerSecond, timeProvider, metrics, _connectionLogger)
+        var relayConnection = new RelayConnection(connection, fanoutOptions.Value, limits.Value.HubCallsPerSecond, timeProvider, metrics, _connectionLogger)
         {
             ProtocolVersion = ReadProtocolVersion(connection),
         };
         connection.Items[ConnectionKey] = relayConnection;
-        sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
+        connection.Items[SessionKeyItem] = sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
         relayConnection.Start();
         metrics.ConnectionOpened();
     }

@@ -6,8 +6,6 @@ internal readonly record struct RelayTopic(string Collection, string? RecordId)
     /// <summary>Longest collection name or record id accepted; PocketBase's own names and ids are far shorter.</summary>
     public const int MaxPartLength = 100;
 
-    public bool IsWildcard => RecordId is null;
-
     public override string ToString() => $"{Collection}/{RecordId ?? "*"}";
 
     /// <summary>

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
 using Relay.Auth;
-using Relay.Cluster;
 using Relay.Diagnostics;
 using Relay.Fanout;
+using Relay.PocketBase;
 using Relay.Upstream;
 
 namespace Relay.Sessions;
@@ -20,15 +20,12 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly TokenVerifier _verifier;
     private readonly FanoutDispatcher _fanout;
     private readonly PocketBaseRealtimeClient _realtimeClient;
-    private readonly UpstreamConnectPipeline _pipeline;
-    private readonly IOptions<PocketBaseOptions> _pocketBaseOptions;
+    private readonly IUpstreamFactory _upstreams;
     private readonly RelayMetrics _metrics;
     private readonly TimeProvider _timeProvider;
-    private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly ISessionEventLogFactory _eventLogs;
     private readonly TimeSpan _routeLinger;
-    private readonly ClusterNode? _cluster;
 
     public SessionManager(
         IOptions<SessionOptions> options,
@@ -36,29 +33,24 @@ internal sealed partial class SessionManager : IAsyncDisposable
         TokenVerifier verifier,
         FanoutDispatcher fanout,
         PocketBaseRealtimeClient realtimeClient,
-        UpstreamConnectPipeline pipeline,
-        IOptions<PocketBaseOptions> pocketBaseOptions,
+        IUpstreamFactory upstreams,
         RelayMetrics metrics,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory,
         ISessionEventLogFactory eventLogs,
-        IOptions<HistoryOptions> historyOptions,
-        ClusterNode? cluster = null)
+        IOptions<HistoryOptions> historyOptions)
     {
         _eventLogs = eventLogs;
         // With no history kept a dropped connection's topics cannot be recovered, so holding them on would buy nothing.
         _routeLinger = historyOptions.Value.MaxEvents > 0 ? historyOptions.Value.MaxAge : TimeSpan.Zero;
-        _cluster = cluster is { Enabled: true } ? cluster : null;
         _options = options.Value;
         _authOptions = authOptions.Value;
         _verifier = verifier;
         _fanout = fanout;
         _realtimeClient = realtimeClient;
-        _pipeline = pipeline;
-        _pocketBaseOptions = pocketBaseOptions;
+        _upstreams = upstreams;
         _metrics = metrics;
         _timeProvider = timeProvider;
-        _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<SessionManager>();
         metrics.ObserveQueueDepth(() => AllConnections().Sum(static connection => (long)connection.QueuedCount));
     }
@@ -108,8 +100,8 @@ internal sealed partial class SessionManager : IAsyncDisposable
             if (!_sessions.TryGetValue(key, out var entry))
             {
                 session = key.IsGuest
-                    ? new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.GuestTopicsPerStream, _options.MaxGuestStreams, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger)
-                    : new UserSession(key, token, expiresAt, CreateUpstream, _fanout, _options.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger);
+                    ? new UserSession(key, token, expiresAt, _upstreams.Create, _fanout, _options.GuestTopicsPerStream, _options.MaxGuestStreams, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger)
+                    : new UserSession(key, token, expiresAt, _upstreams.Create, _fanout, _options.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger);
                 entry = new SessionTimers(session);
                 _sessions.Add(key, entry);
                 _metrics.SessionOpened(key.IsGuest);
@@ -131,14 +123,15 @@ internal sealed partial class SessionManager : IAsyncDisposable
             entry.Linger?.Dispose();
             entry.Linger = null;
             session.AddConnection(connection);
-            connection.Session = session;
+            connection.Owner = session;
             return session;
         }
     }
 
     public void Detach(RelayConnection connection)
     {
-        var session = connection.Session;
+        // Only Attach sets the owner, always to a session of this manager.
+        var session = (UserSession)connection.Owner;
         lock (_gate)
         {
             if (session.RemoveConnection(connection) > 0
@@ -210,12 +203,6 @@ internal sealed partial class SessionManager : IAsyncDisposable
             Log.SessionCloseFailed(_logger, session.Name, ex);
         }
     }
-
-    private IUpstream CreateUpstream(IUpstreamSubscriber session)
-        => _cluster is { } cluster ? cluster.Create(session, CreateLocalUpstream) : CreateLocalUpstream(session);
-
-    private UpstreamConnection CreateLocalUpstream(IUpstreamSubscriber session)
-        => new(session, _realtimeClient, _pipeline, _pocketBaseOptions, _timeProvider, _metrics, _loggerFactory.CreateLogger<UpstreamConnection>());
 
     private static partial class Log
     {

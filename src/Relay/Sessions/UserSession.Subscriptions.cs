@@ -88,11 +88,14 @@ internal sealed partial class UserSession
                     replacedOn = RemoveFromRoute(connection, current!)?.Connection;
                 }
 
+                // The topic is the connection's before its replay is queued: a replay that overflows the queue
+                // replaces the backlog with a Resync of the connection's topics, which must include this one.
+                subscriptions[request.Topic] = request.UpstreamTopic;
+
                 // Replay and join in one step under the lock: every event appended before is in the replay, every
                 // later one reaches the connection live, after it (see OnEventAsync).
                 outcome = new SubscribeOutcome(since is not null && Replay(connection, since, request.UpstreamTopic), _log.Head);
                 route.Add(connection);
-                subscriptions[request.Topic] = request.UpstreamTopic;
             }
             else
             {
@@ -143,7 +146,7 @@ internal sealed partial class UserSession
     /// <exception cref="SubscriptionException">PocketBase refused the filter (<c>subscription_refused</c>).</exception>
     public async Task CheckFilterAsync(TopicSubscription request, CancellationToken cancellationToken)
     {
-        if (request.Filter is not { } filter || _filterChecker is null)
+        if (request.Filter is not { } filter)
         {
             return;
         }

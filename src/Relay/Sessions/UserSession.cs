@@ -1,4 +1,5 @@
 using Relay.Fanout;
+using Relay.PocketBase;
 using Relay.Upstream;
 
 namespace Relay.Sessions;
@@ -8,7 +9,7 @@ namespace Relay.Sessions;
 /// PocketBase stream subscribed with the user's own token. Because PocketBase filters that stream by the user's rules and
 /// its events are routed only to this session's connections, no user can receive what PocketBase would not send them.
 /// </summary>
-internal sealed partial class UserSession : IAsyncDisposable
+internal sealed partial class UserSession : IConnectionOwner, IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TopicRoute> _routes = new(StringComparer.Ordinal);
@@ -16,7 +17,7 @@ internal sealed partial class UserSession : IAsyncDisposable
     private readonly Dictionary<RelayConnection, Dictionary<string, string>> _connections = [];
     private readonly Func<IUpstreamSubscriber, IUpstream> _upstreamFactory;
     private readonly TimeProvider _timeProvider;
-    private readonly PocketBaseRealtimeClient? _filterChecker;
+    private readonly PocketBaseRealtimeClient _filterChecker;
     private readonly FanoutDispatcher _fanout;
     private readonly int _topicsPerStream;
     private readonly int _maxStreams;
@@ -40,13 +41,12 @@ internal sealed partial class UserSession : IAsyncDisposable
         int topicsPerStream,
         int maxStreams,
         TimeProvider timeProvider,
-        PocketBaseRealtimeClient? filterChecker = null,
-        ISessionEventLog? eventLog = null,
-        TimeSpan routeLinger = default)
+        PocketBaseRealtimeClient filterChecker,
+        ISessionEventLog eventLog,
+        TimeSpan routeLinger)
     {
-        // Without a log (tests of other aspects) nothing is ever recoverable and topics never linger.
-        _log = eventLog ?? new MemorySessionEventLog(new HistoryOptions { MaxEvents = 0 }, timeProvider);
-        _routeLinger = eventLog is null ? TimeSpan.Zero : routeLinger;
+        _log = eventLog;
+        _routeLinger = routeLinger;
         _filterChecker = filterChecker;
         _timeProvider = timeProvider;
         Key = key;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Relay.PocketBase;
 using Relay.SharedStreams;
-using Relay.Upstream;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

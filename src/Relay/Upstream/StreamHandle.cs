@@ -1,3 +1,5 @@
+using Relay.PocketBase;
+
 namespace Relay.Upstream;
 
 /// <summary>One live stream of an <see cref="UpstreamConnection"/> with its reader and what PocketBase holds for it.</summary>

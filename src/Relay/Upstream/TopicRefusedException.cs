@@ -1,3 +1,5 @@
+using Relay.PocketBase;
+
 namespace Relay.Upstream;
 
 /// <summary>PocketBase refused one topic of a session's set; the topic was dropped and the stream kept.</summary>

@@ -3,6 +3,7 @@ using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 using Relay.Diagnostics;
+using Relay.PocketBase;
 
 namespace Relay.Upstream;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Relay.Diagnostics;
+using Relay.PocketBase;
 
 namespace Relay.Upstream;
 

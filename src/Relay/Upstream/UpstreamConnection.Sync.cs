@@ -1,3 +1,5 @@
+using Relay.PocketBase;
+
 namespace Relay.Upstream;
 
 internal sealed partial class UpstreamConnection

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Polly;
 using Relay.Diagnostics;
+using Relay.PocketBase;
 
 namespace Relay.Upstream;
 

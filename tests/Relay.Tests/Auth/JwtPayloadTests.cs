@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
-using Relay.Auth;
+using Relay.PocketBase;
 
 namespace Relay.Tests.Auth;
 

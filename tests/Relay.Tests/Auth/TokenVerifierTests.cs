@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Auth;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Tests.Auth;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Bff;
 using Relay.Fanout;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Tests.Bff;
 

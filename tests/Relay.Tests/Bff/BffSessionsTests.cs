@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Auth;
 using Relay.Bff;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Tests.Bff;
 

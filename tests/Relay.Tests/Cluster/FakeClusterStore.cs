@@ -168,6 +168,13 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
             }
 
             Interlocked.Exchange(ref FailingAppends, 0);
+
+            // As RedisClusterStore: an event of a member whose lease another member holds is dropped.
+            if (RedisClusterStore.EventMember(fields) is { } member && GetString(keys.Lease) is { } holder && holder != member)
+            {
+                return RedisValue.Null;
+            }
+
             var stream = Stream(keys);
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var last = stream.Count > 0 ? IdOf(stream[^1]) : default;

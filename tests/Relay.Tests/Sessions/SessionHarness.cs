@@ -3,11 +3,13 @@ using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Relay.Auth;
 using Relay.Fanout;
+using Relay.PocketBase;
 using Relay.Sessions;
 using Relay.Tests.Upstream;
 using Relay.Upstream;
@@ -33,14 +35,14 @@ internal sealed class SessionHarness : IAsyncDisposable
         Auth = new AuthOptions { RefreshBefore = TimeSpan.FromMinutes(5), RevalidateInterval = TimeSpan.FromMinutes(5) };
         var verifier = new TokenVerifier(
             PocketBase, Options.Create(Auth), new VerificationThrottle(Options.Create(Auth), Time), _metrics.Metrics, Time, NullLogger<TokenVerifier>.Instance);
+        var realtimeClient = new PocketBaseRealtimeClient(PocketBase, pocketBaseOptions, Time);
         Manager = new SessionManager(
             Options.Create(sessionOptions),
             Options.Create(Auth),
             verifier,
             new FanoutDispatcher(Options.Create(new FanoutOptions()), _metrics.Metrics),
-            new PocketBaseRealtimeClient(PocketBase, pocketBaseOptions, Time),
-            new UpstreamConnectPipeline(pocketBaseOptions, Time, _metrics.Metrics),
-            pocketBaseOptions,
+            realtimeClient,
+            new UpstreamConnectionFactory(realtimeClient, new UpstreamConnectPipeline(pocketBaseOptions, Time, _metrics.Metrics), pocketBaseOptions, Time, _metrics.Metrics, NullLoggerFactory.Instance),
             _metrics.Metrics,
             Time,
             NullLoggerFactory.Instance,
@@ -60,10 +62,10 @@ internal sealed class SessionHarness : IAsyncDisposable
 
     public int RefreshCalls;
 
-    public RelayConnection NewConnection()
+    public RelayConnection NewConnection(FanoutOptions? fanout = null, ILogger? logger = null)
     {
         var context = new HubConnectionContext(new DefaultConnectionContext($"c{Interlocked.Increment(ref _connections)}"), new HubConnectionContextOptions(), NullLoggerFactory.Instance);
-        return new RelayConnection(context, new FanoutOptions(), 100, Time, _metrics.Metrics, NullLogger.Instance);
+        return new RelayConnection(context, fanout ?? new FanoutOptions(), 100, Time, _metrics.Metrics, logger ?? NullLogger.Instance);
     }
 
     /// <summary>A JWT shaped like PocketBase's (the signature is never checked by Relay; PocketBase verifies).</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Testing;
+using Relay.Fanout;
 using Relay.Routing;
 using Relay.Sessions;
 
@@ -38,6 +40,36 @@ public class SessionRecoveryTests
 
         await stream.WriteRecordAsync("posts/*", "delete", "a");
         await harness.AdvanceUntilAsync(() => back.QueuedCount == 3, TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task Reconnect_ReplayOverflowingTheQueue_ResyncNamesTheReplayedTopic()
+    {
+        await using var harness = new SessionHarness();
+        var keeper = harness.NewConnection();
+        var session = harness.Manager.Attach(keeper, SessionKey.Guest, null, DateTimeOffset.MaxValue);
+        var dropped = harness.NewConnection();
+        harness.Manager.Attach(dropped, SessionKey.Guest, null, DateTimeOffset.MaxValue);
+        var first = await session.SubscribeAsync(dropped, Posts, since: null, 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+        var stream = await harness.PocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        harness.Manager.Detach(dropped);
+        for (var i = 0; i < 4; i++)
+        {
+            // Distinct records: nothing to compact, so a queue of 3 overflows on the fourth.
+            await stream.WriteRecordAsync("posts/*", "create", $"r{i}");
+        }
+
+        await SessionHarness.SettleAsync();
+
+        // Coming back with a queue too small for what it missed: the replay overflows it, and the Resync that replaces
+        // the dropped backlog must name the topic being replayed (else the client never learns it lost those events).
+        var logger = new FakeLogger();
+        var back = harness.NewConnection(new FanoutOptions { QueueCapacity = 3 }, logger);
+        harness.Manager.Attach(back, SessionKey.Guest, null, DateTimeOffset.MaxValue);
+        await session.SubscribeAsync(back, Posts, first.Offset, 100, Timeout, CancellationToken.None).WaitAsync(Timeout);
+
+        var overflow = Assert.Single(logger.Collector.GetSnapshot(), static record => record.Id.Name == "Overflowed");
+        Assert.Equal("1", overflow.StructuredState!.Single(static pair => pair.Key == "TopicCount").Value);
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Tests.Upstream;
 

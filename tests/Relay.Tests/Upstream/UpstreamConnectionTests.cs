@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Relay.PocketBase;
 using Relay.Upstream;
 using static Relay.Tests.TestWait;
 

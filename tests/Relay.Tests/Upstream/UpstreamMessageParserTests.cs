@@ -1,6 +1,6 @@
 using System.Text;
 using Relay.Client.Protocol;
-using Relay.Upstream;
+using Relay.PocketBase;
 
 namespace Relay.Tests.Upstream;
 

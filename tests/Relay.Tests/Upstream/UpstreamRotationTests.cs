@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
+using Relay.PocketBase;
 using Relay.Upstream;
 
 namespace Relay.Tests.Upstream;

@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.Hubs;
+
+[OptionsValidator]
+internal sealed partial class HubLimitsOptionsValidator : IValidateOptions<HubLimitsOptions>;

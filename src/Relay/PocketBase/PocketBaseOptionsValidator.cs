@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Options;
+
+namespace Relay.PocketBase;
+
+[OptionsValidator]
+internal sealed partial class PocketBaseOptionsValidator : IValidateOptions<PocketBaseOptions>;

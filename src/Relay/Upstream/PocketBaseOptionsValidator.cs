@@ -1,6 +1,0 @@
-using Microsoft.Extensions.Options;
-
-namespace Relay.Upstream;
-
-[OptionsValidator]
-internal sealed partial class PocketBaseOptionsValidator : IValidateOptions<PocketBaseOptions>;
