@@ -103,12 +103,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         await context.Appender.AppendAsync(ClusterEntry.HandoverDone(context.MemberId, successor));
         await store.DeleteIfHeldAsync(context.Keys.Handover, context.MemberId);
         ClusterLog.HandedOver(context.Logger, context.StreamName);
-        foreach (var done in _handovers)
-        {
-            done.TrySetResult();
-        }
-
-        _handovers.Clear();
+        CompleteHandovers();
     }
 
     /// <summary>Events the successor's stream holds back (none when not succeeding).</summary>
@@ -130,9 +125,13 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         await context.Store.DeleteIfHeldAsync(context.Keys.Successor, context.MemberId);
     }
 
-    /// <summary>Closes a successor's stream without waiting for it (<see cref="StopAsync"/> waits).</summary>
+    /// <summary>
+    /// Closes a successor's stream without waiting for it (<see cref="StopAsync"/> waits); gives up the handovers this
+    /// owner began (Redis is gone, or the loop stops: their callers let go now, not at the handover's timeout).
+    /// </summary>
     public void Release()
     {
+        CompleteHandovers();
         if (_successor is not { } feed)
         {
             return;
@@ -183,6 +182,16 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             // The deadline abandons the succession; the owner then lets go without a handover.
             ClusterLog.SuccessionFailed(context.Logger, context.StreamName, ex.GetType().Name);
         }
+    }
+
+    private void CompleteHandovers()
+    {
+        foreach (var done in _handovers)
+        {
+            done.TrySetResult();
+        }
+
+        _handovers.Clear();
     }
 
     private static async Task CloseAsync(Task previous, OwnerFeed feed)

@@ -129,6 +129,25 @@ public class SuccessionTests
         await StopAsync(keeper, succession);
     }
 
+    [Fact]
+    public async Task HandoverBegun_Stopped_DoneAtOnce_NotAtTheHandoverTimeout()
+    {
+        await using var cluster = new ClusterHarness();
+        var (context, keeper, succession) = await CreateAsync(cluster);
+        await keeper.TryTakeAsync(CancellationToken.None);
+        await cluster.NextStreamAsync();
+        var other = InstanceTopics.Format(new Relay.Upstream.TopicSnapshot(["notes/*"], 1), cluster.Time.GetUtcNow() + TimeSpan.FromMinutes(1));
+        await cluster.Store.PublishTopicsAsync(context.Keys, "other.1", other);
+        var done = new TaskCompletionSource();
+        await succession.BeginHandoverAsync(done, CancellationToken.None);
+        Assert.Equal(context.MemberId, cluster.Store.Get(context.Keys.Handover));
+        Assert.False(done.Task.IsCompleted);
+
+        await StopAsync(keeper, succession);
+
+        Assert.True(done.Task.IsCompletedSuccessfully);
+    }
+
     private static async Task<(ClusterUpstreamContext Context, LeaseKeeper Keeper, Succession Succession)> CreateAsync(ClusterHarness cluster)
     {
         var subscriber = new FakeSubscriber("token", "notes/*");
