@@ -59,6 +59,22 @@ public class ClusterInboxTests
     }
 
     [Fact]
+    public void ManyCommands_NoneDropped()
+    {
+        var inbox = new ClusterInbox();
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(inbox.Post(new ClusterCommand(ClusterCommandKind.ConfirmFailed, Versions: $"a={i}")));
+        }
+
+        var commands = new List<ClusterCommand>();
+        inbox.TakeAll(commands);
+
+        Assert.Equal(1000, commands.Count);
+        Assert.Equal("a=999", commands[^1].Versions);
+    }
+
+    [Fact]
     public void Completed_NothingPostedAnyMore()
     {
         var inbox = new ClusterInbox();
