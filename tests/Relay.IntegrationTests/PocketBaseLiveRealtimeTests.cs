@@ -68,14 +68,32 @@ public sealed partial class PocketBaseLiveRealtimeTests(PocketBaseFixture pocket
     [Fact]
     public async Task RealtimeClientBoundToItsAddress_RelayPostsFromTheStreamsOwnAddress_ThroughChangesAndRotations()
     {
+        // Every step with its time, printed with Relay's stream logs if the test fails (which await hung, and why).
+        var steps = new List<string>();
+        void Step(string step) => steps.Add($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {step}");
+        RelayServer? started = null;
+        try
+        {
+            await RealtimeClientBoundToItsAddressAsync(Step, relay => started = relay);
+        }
+        catch (Exception) when (Report(steps, started))
+        {
+            throw;
+        }
+    }
+
+    private async Task RealtimeClientBoundToItsAddressAsync(Action<string> step, Action<RelayServer> onStarted)
+    {
         // PocketBase itself: 0.39+ refuses a subscription POST for a client from any address but the stream's
         // (400 "Invalid realtime client."); 0.22 takes it from anywhere. A container's published port reaches
         // PocketBase through Docker's proxy, which gives every connection the same source address, so this check runs
         // against a PocketBase process of the same version that sees 127.0.0.1 and 127.0.0.2 apart.
+        step("own PocketBase process");
         await using var ownProcess = pocketBase.Server.Mode == "process"
             ? null
             : await PocketBaseServer.StartAsync("process", pocketBase.Server.Version).WaitAsync(TimeSpan.FromSeconds(90));
         var plain = ownProcess ?? pocketBase.Server;
+        step("direct client");
         await using (var direct = await RawRealtimeClient.OpenAsync(plain.Url, IPAddress.Loopback))
         {
             using var elsewhere = RawRealtimeClient.CreateHttpClient(plain.Url, IPAddress.Parse("127.0.0.2"));
@@ -92,9 +110,11 @@ public sealed partial class PocketBaseLiveRealtimeTests(PocketBaseFixture pocket
             ["Relay:PocketBase:RotateAfterLifetime"] = "00:00:02",
             ["Relay:PocketBase:RotationOverlap"] = "00:00:00.300",
         });
+        onStarted(relay);
         var meters = relay.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         using var rotations = new MetricCollector<long>(meters, "Relay", "relay.upstream.rotations");
         using var lost = new MetricCollector<long>(meters, "Relay", "relay.upstream.streams_lost");
+        step("user, tab, notes/*");
         var user = await pocketBase.CreateUserAsync("bound");
         var tab = await relay.ConnectAsync(user.Token);
         await tab.SubscribeAsync("notes/*");
@@ -103,10 +123,14 @@ public sealed partial class PocketBaseLiveRealtimeTests(PocketBaseFixture pocket
         while (rotations.GetMeasurementSnapshot().Count < 3)
         {
             Assert.True(DateTime.UtcNow < deadline, $"rotations so far: {rotations.GetMeasurementSnapshot().Count}");
+            step("subscribe");
             await tab.SubscribeAsync("announcements/*");
+            step("unsubscribe");
             await tab.UnsubscribeAsync("announcements/*");
             changes += 2;
+            step("create note");
             var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = $"n{changes}", owner = user.Id }).DefaultTimeout();
+            step($"wait for create of {note.GetProperty("id").GetString()}");
             await tab.NextEventAsync("create", note.GetProperty("id").GetString()!);
             await Task.Delay(200);
         }
@@ -119,6 +143,13 @@ public sealed partial class PocketBaseLiveRealtimeTests(PocketBaseFixture pocket
         Assert.Empty(lost.GetMeasurementSnapshot());
         Assert.DoesNotContain(relay.Logs.Entries, e => e.EventId.Name == "RotationFailed");
         relay.AssertNoErrorLogs();
+    }
+
+    /// <summary>Prints the test's steps and Relay's stream logs, so a failure says which await hung and what the stream did; never handles the exception.</summary>
+    private bool Report(List<string> steps, RelayServer? relay)
+    {
+        output.WriteLine("Steps:\n" + string.Join('\n', steps) + "\nRelay's stream:\n" + relay?.Logs.RenderUpstream());
+        return false;
     }
 
     /// <summary>A topic of exactly <paramref name="length"/> characters as PocketBase receives it (the options part is never parsed before the limit is checked).</summary>

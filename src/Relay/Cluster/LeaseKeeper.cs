@@ -16,6 +16,11 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
     private Task _closing = Task.CompletedTask;
     private bool _unionDue = true;
 
+    // This incarnation owned the stream and lost the lease without handing it over (cut off from Redis longer than the
+    // lease): its PocketBase stream is closed, so taking the lease again is a takeover like any other — the events
+    // PocketBase sent meanwhile are nobody's, although the last entry in the Stream is this incarnation's own.
+    private bool _lostWithoutHandover;
+
     // The instance versions last confirmed with an applied entry; forgotten when that confirmation fails.
     private string _confirmed = string.Empty;
 
@@ -48,13 +53,15 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
         if (!await store.RenewAsync(keys.Lease, context.MemberId, context.Options.LeaseTime).WaitAsync(stopping))
         {
             ClusterLog.LeaseLost(context.Logger, context.StreamName);
+            _lostWithoutHandover = true;
             await ReleaseAsync();
         }
     }
 
     /// <summary>
     /// Takes the lease if it is free. When another incarnation published last, it owned the stream and is gone without a
-    /// handover (crashed, or cut off from Redis): events may have been lost, so every follower is told to resync.
+    /// handover (crashed, or cut off from Redis): events may have been lost, so every follower is told to resync. So too
+    /// when this incarnation lost the lease itself (<see cref="RenewAsync"/>) and takes it back.
     /// </summary>
     public async Task TryTakeAsync(CancellationToken stopping)
     {
@@ -65,7 +72,8 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
         }
 
         var last = await store.LastEntryAsync(context.Keys).WaitAsync(stopping);
-        var takeover = last is { } entry && ClusterEntry.Decode(entry).Member != context.MemberId;
+        var takeover = _lostWithoutHandover || (last is { } entry && ClusterEntry.Decode(entry).Member != context.MemberId);
+        _lostWithoutHandover = false;
         var feed = context.CreateFeed(successor: false);
         await RefreshUnionAsync(feed, stopping);
         feed.Connection = context.CreateLocal(feed);

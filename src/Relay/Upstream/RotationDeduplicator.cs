@@ -8,7 +8,8 @@ namespace Relay.Upstream;
 /// retired its events are delivered at once and remembered; the new stream's are held back. When the old one is retired
 /// the held events it did not already deliver follow, and for a short while later events of the new stream that match
 /// one the old stream delivered are dropped. Matching counts occurrences, so a change delivered once on the old stream
-/// suppresses exactly one copy on the new one. Owned by one thread (the delivery loop); not thread-safe.
+/// suppresses exactly one copy on the new one. It also notices an old stream that was already cut when it was retired:
+/// see <see cref="MissedByRetired"/>. Owned by one thread (the delivery loop); not thread-safe.
 /// </summary>
 internal sealed class RotationDeduplicator
 {
@@ -17,10 +18,18 @@ internal sealed class RotationDeduplicator
     private int _primary = -1;
     private int _successor = -1;
     private bool _recording;
+    private bool _primaryReadDuringRotation;
     private long _dropMatchesUntil;
 
     /// <summary>Events held from the new stream (for tests and diagnostics).</summary>
     public int HeldCount => _held.Count;
+
+    /// <summary>
+    /// Set by <see cref="CompleteRotation"/>: how many events the retired stream should have read and never did. Not zero
+    /// means it was cut before the rotation (a half-open connection the kernel had not noticed yet) and whatever PocketBase
+    /// sent on it since the cut is lost, though the rotation itself went as planned.
+    /// </summary>
+    public int MissedByRetired { get; private set; }
 
     /// <summary>A fresh stream after a loss: its events are delivered as they come and nothing is remembered.</summary>
     public void Reset(int primary)
@@ -28,6 +37,7 @@ internal sealed class RotationDeduplicator
         _primary = primary;
         _successor = -1;
         _recording = false;
+        _primaryReadDuringRotation = false;
         _dropMatchesUntil = 0;
         _delivered.Clear();
         _held.Clear();
@@ -37,6 +47,7 @@ internal sealed class RotationDeduplicator
     public void BeginRotation()
     {
         _recording = true;
+        _primaryReadDuringRotation = false;
         _delivered.Clear();
     }
 
@@ -57,14 +68,31 @@ internal sealed class RotationDeduplicator
     /// that the old stream had not delivered, in their order; until <paramref name="dropMatchesUntil"/> (a timestamp) its
     /// later events that match a remaining delivered one are dropped too.
     /// </summary>
-    public List<UpstreamEvent> CompleteRotation(long dropMatchesUntil)
+    /// <param name="dropMatchesUntil">Timestamp until which the new stream's copies of the old stream's events are dropped.</param>
+    /// <param name="retiredTopics">The topics PocketBase held for the old stream; null skips the check of <see cref="MissedByRetired"/>.</param>
+    /// <param name="missedBefore">
+    /// Timestamp: a released event the new stream read before it, on a topic of <paramref name="retiredTopics"/>, had time
+    /// to arrive on the old stream as well. Later ones may still have been on their way and prove nothing.
+    /// </param>
+    public List<UpstreamEvent> CompleteRotation(long dropMatchesUntil, IReadOnlySet<string>? retiredTopics = null, long missedBefore = 0)
     {
         var release = new List<UpstreamEvent>(_held.Count);
+        MissedByRetired = 0;
         foreach (var held in _held)
         {
             if (!TryConsume(held))
             {
                 release.Add(held);
+
+                // PocketBase sends every change on every stream that holds its topic: one the new stream had in time and
+                // the old one never read means the old one read nothing any more. Only a stream that read nothing at all
+                // during the rotation counts, so a live one whose copy was merely late (PocketBase does not order its
+                // sends) never passes for cut.
+                if (retiredTopics is not null && !_primaryReadDuringRotation
+                    && held.ReceivedTimestamp <= missedBefore && retiredTopics.Contains(held.UpstreamTopic))
+                {
+                    MissedByRetired++;
+                }
             }
         }
 
@@ -93,6 +121,7 @@ internal sealed class RotationDeduplicator
 
         if (_recording)
         {
+            _primaryReadDuringRotation = true;
             var key = KeyOf(upstreamEvent);
             _delivered[key] = _delivered.GetValueOrDefault(key) + 1;
             return true;

@@ -41,5 +41,8 @@ internal sealed partial class UpstreamConnection
 
         [LoggerMessage(1012, LogLevel.Error, "Delivering an upstream event of {Session} failed; delivery continues.")]
         public static partial void DeliveryFailed(ILogger logger, string session, Exception exception);
+
+        [LoggerMessage(1013, LogLevel.Warning, "Upstream stream for {Session} was cut before its rotation: its replacement received {Missed} event(s) it never did; connections are told to resync.")]
+        public static partial void RetiredStreamWasCut(ILogger logger, string session, int missed);
     }
 }

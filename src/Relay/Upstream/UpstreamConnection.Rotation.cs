@@ -151,8 +151,12 @@ internal sealed partial class UpstreamConnection
             await CloseAsync(old);
         }
 
-        var dropUntil = _timeProvider.GetTimestamp() + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
-        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil), stopping);
+        // An event the new stream read more than half an overlap before the old one was closed had time to reach the old
+        // one too (both are read from the same PocketBase): one the old stream never read shows it was already cut.
+        var retiredAt = _timeProvider.GetTimestamp();
+        var dropUntil = retiredAt + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
+        var missedBefore = retiredAt - (long)(_options.RotationOverlap.TotalSeconds / 2 * _timeProvider.TimestampFrequency);
+        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil, RetiredTopics: old.Accepted, MissedBefore: missedBefore), stopping);
         if (oldEndedFirst)
         {
             // Not a planned rotation but an unplanned loss, answered as one: the session resyncs.
@@ -251,7 +255,17 @@ internal sealed partial class UpstreamConnection
                     dedup.AbandonRotation();
                     break;
                 case InboundKind.CompleteRotation:
-                    foreach (var held in dedup.CompleteRotation(item.Until))
+                    var released = dedup.CompleteRotation(item.Until, item.RetiredTopics, item.MissedBefore);
+                    if (dedup.MissedByRetired > 0)
+                    {
+                        // The retired stream was cut before its rotation (a half-open connection that TCP keep-alive had
+                        // not caught yet): what PocketBase sent on it since then is lost, a loss like any other.
+                        _metrics.UpstreamStreamLost("cut_before_rotation");
+                        Log.RetiredStreamWasCut(_logger, _subscriber.Name, dedup.MissedByRetired);
+                        await NotifyAsync(_subscriber.OnResubscribedAsync);
+                    }
+
+                    foreach (var held in released)
                     {
                         await DeliverAsync(held);
                     }

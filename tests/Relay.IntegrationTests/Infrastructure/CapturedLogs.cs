@@ -10,6 +10,18 @@ public sealed class CapturedLogs : ILoggerProvider
 
     public IReadOnlyCollection<LogEntry> Entries => _entries;
 
+    /// <summary>
+    /// The entries of a session's PocketBase stream (Relay's upstream and session logs, the realtime HTTP calls with their
+    /// status and duration) and every warning, one line each with its time: what a failing test prints to say where a
+    /// delivery stopped.
+    /// </summary>
+    public string RenderUpstream() => string.Join('\n', _entries
+        .Where(static e => e.Level >= LogLevel.Warning
+            || e.Category.StartsWith("Relay.Upstream", StringComparison.Ordinal)
+            || e.Category.StartsWith("Relay.Sessions", StringComparison.Ordinal)
+            || e.Category.StartsWith("System.Net.Http.HttpClient.Relay.PocketBase", StringComparison.Ordinal))
+        .Select(static e => $"{e.Timestamp:HH:mm:ss.fff} {e.Level} {e.Category} [{e.EventId.Name ?? e.EventId.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)}] {e.Text}"));
+
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
 
     public void Dispose()

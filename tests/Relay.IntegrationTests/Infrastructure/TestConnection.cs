@@ -80,8 +80,22 @@ public sealed class TestConnection : IAsyncDisposable
         return RelayErrorCodes.FromMessage(ex.Message);
     }
 
+    /// <exception cref="TimeoutException">No event within <paramref name="timeout"/> (15 s by default).</exception>
     public async Task<RelayEvent> NextEventAsync(TimeSpan? timeout = null)
-        => await _events.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? TestTimeouts.Default);
+    {
+        // The read is cancelled at the timeout, not abandoned: an abandoned read stays queued on the channel and takes
+        // the next event, so a test polling with short timeouts saw each event go to the read it had given up before
+        // and never one again (PocketBaseLiveAuthTests' password-change test missed once in three CI runs that way).
+        using var timedOut = new CancellationTokenSource(timeout ?? TestTimeouts.Default);
+        try
+        {
+            return await _events.Reader.ReadAsync(timedOut.Token);
+        }
+        catch (OperationCanceledException) when (timedOut.IsCancellationRequested)
+        {
+            throw new TimeoutException($"No event within {(timeout ?? TestTimeouts.Default).TotalSeconds:0.###} s.");
+        }
+    }
 
     /// <summary>Waits for the next event and asserts it is <paramref name="action"/> of <paramref name="recordId"/>.</summary>
     public async Task<RelayEvent> NextEventAsync(string action, string recordId)

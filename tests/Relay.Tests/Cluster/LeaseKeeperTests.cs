@@ -99,6 +99,38 @@ public class LeaseKeeperTests
         await keeper.StopAsync();
     }
 
+    [Fact]
+    public async Task LeaseLost_NobodyTookIt_TakenBackByTheSameIncarnation_TakeoverResync()
+    {
+        // Cut off from Redis longer than the lease: the lease expired, the PocketBase stream was closed, nobody else
+        // took over. What PocketBase sent until this incarnation's new stream holds the topics is lost, although the
+        // Stream's last entry is its own (found by ClusterChaosTests' 3 s cut; ClusterLeaseRetakeTests live).
+        await using var cluster = new ClusterHarness();
+        var context = await PublishedAsync(cluster, new FakeSubscriber("token", "notes/*"));
+        var keeper = new LeaseKeeper(context);
+        try
+        {
+            await keeper.TryTakeAsync(CancellationToken.None);
+            var stream = await cluster.NextStreamAsync();
+            await stream.WriteRecordAsync("notes/*", "update", "r1");
+            await WaitUntilAsync(() => Kinds(cluster).Contains(EntryKinds.Event), "the owner's event");
+
+            cluster.Time.Advance(cluster.Options.LeaseTime + TimeSpan.FromSeconds(1));
+            await keeper.RenewAsync(CancellationToken.None);
+            Assert.False(keeper.Owns);
+            Assert.Null(cluster.Store.Get(context.Keys.Lease));
+
+            await keeper.TryTakeAsync(CancellationToken.None);
+            Assert.True(keeper.IsOwner);
+            await cluster.NextStreamAsync();
+            await WaitUntilAsync(() => Kinds(cluster).Contains(EntryKinds.Resync), "the Resync of a lease taken back after its loss");
+        }
+        finally
+        {
+            await keeper.StopAsync();
+        }
+    }
+
     private static async Task<ClusterUpstreamContext> PublishedAsync(ClusterHarness cluster, FakeSubscriber subscriber)
     {
         var context = cluster.Context(cluster.AddInstance(), subscriber);

@@ -5,8 +5,10 @@ namespace Relay.Tests.Upstream;
 
 public class RotationDeduplicatorTests
 {
-    private static UpstreamEvent Event(string id, string updated, string title, string topic = "notes/*", string action = "update")
-        => new(topic, action, JsonDocument.Parse($$"""{"id":"{{id}}","updated":"{{updated}}","title":"{{title}}"}""").RootElement, 0);
+    private static UpstreamEvent Event(string id, string updated, string title, string topic = "notes/*", string action = "update", long receivedAt = 0)
+        => new(topic, action, JsonDocument.Parse($$"""{"id":"{{id}}","updated":"{{updated}}","title":"{{title}}"}""").RootElement, receivedAt);
+
+    private static readonly HashSet<string> RetiredTopics = new(["notes/*"], StringComparer.Ordinal);
 
     [Fact]
     public void ChangeOnBothStreams_DeliveredOnce_NewStreamOnlyChangesReleasedAfterOldOnes()
@@ -87,5 +89,45 @@ public class RotationDeduplicatorTests
         dedup.AbandonRotation();
         Assert.True(dedup.ShouldDeliver(1, Event("a", "t1", "x"), 0));
         Assert.Equal(0, dedup.HeldCount);
+    }
+
+    [Fact]
+    public void RetiredStreamReadNothing_NewStreamHadAChangeInTime_CountedAsMissed()
+    {
+        var dedup = new RotationDeduplicator();
+        dedup.Reset(1);
+        dedup.BeginRotation();
+        dedup.AddSuccessor(2);
+        Assert.False(dedup.ShouldDeliver(2, Event("a", "t1", "x", receivedAt: 10), 10));
+        Assert.False(dedup.ShouldDeliver(2, Event("b", "t2", "x", receivedAt: 20), 20));
+
+        var released = dedup.CompleteRotation(dropMatchesUntil: 100, RetiredTopics, missedBefore: 50);
+        Assert.Equal(2, released.Count);
+        Assert.Equal(2, dedup.MissedByRetired);
+    }
+
+    [Fact]
+    public void NewStreamOnlyChanges_NotCountedAsMissed_WhenTheOldStreamLivedOrCouldNotHaveHadThem()
+    {
+        // The old stream read something during the rotation: it was alive, a change only the new one has was late on it.
+        var alive = new RotationDeduplicator();
+        alive.Reset(1);
+        alive.BeginRotation();
+        Assert.True(alive.ShouldDeliver(1, Event("z", "t0", "x", receivedAt: 5), 5));
+        alive.AddSuccessor(2);
+        Assert.False(alive.ShouldDeliver(2, Event("a", "t1", "x", receivedAt: 10), 10));
+        Assert.Single(alive.CompleteRotation(dropMatchesUntil: 100, RetiredTopics, missedBefore: 50));
+        Assert.Equal(0, alive.MissedByRetired);
+
+        // Read by the new stream too close to the old one's retirement (may still have been on its way), or on a topic
+        // the old stream did not hold (subscribed during the rotation).
+        var dedup = new RotationDeduplicator();
+        dedup.Reset(1);
+        dedup.BeginRotation();
+        dedup.AddSuccessor(2);
+        Assert.False(dedup.ShouldDeliver(2, Event("late", "t1", "x", receivedAt: 60), 60));
+        Assert.False(dedup.ShouldDeliver(2, Event("new-topic", "t2", "x", topic: "announcements/*", receivedAt: 10), 10));
+        Assert.Equal(2, dedup.CompleteRotation(dropMatchesUntil: 100, RetiredTopics, missedBefore: 50).Count);
+        Assert.Equal(0, dedup.MissedByRetired);
     }
 }

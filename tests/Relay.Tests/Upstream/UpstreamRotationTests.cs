@@ -61,6 +61,68 @@ public class UpstreamRotationTests
     }
 
     [Fact]
+    public async Task OldStreamCutBeforeItsRotation_ItsReplacementAloneReadsAChange_Resync()
+    {
+        var time = new FakeTimeProvider();
+        var pocketBase = new FakePocketBase();
+        var subscriber = new FakeSubscriber("token", "notes/*");
+
+        // Relay's own idle timeout far away: only the rotation ends the old stream here, however long a loaded machine
+        // takes to set the new one up while the fake clock moves on.
+        var (connection, metrics) = UpstreamConnectionTests.Create(pocketBase, subscriber, timeProvider: time, configure: o => o.IdleTimeout = TimeSpan.FromHours(1));
+        await using var _ = connection;
+        using var __ = metrics;
+        using var rotations = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.rotations");
+        using var lost = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.upstream.streams_lost");
+        using var received = new MetricCollector<long>(metrics.MeterFactory, "Relay", "relay.events.received");
+        var first = await UpstreamConnectionTests.StartAsync(connection, pocketBase);
+
+        // Once an event went through, the first stream's reader is in its loop (its PB_CONNECT timeout replaced by the
+        // idle timeout) and the clock may jump.
+        await first.WriteRecordAsync("notes/*", "create", "before-the-cut");
+        Assert.Equal("before-the-cut", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("id").GetString());
+        received.Clear();
+
+        // The first stream is cut half-open: it stays open and silent, and its rotation comes before TCP keep-alive
+        // would notice (probes start after 30 s of silence, the cut is declared 30 s later). PocketBase sends the
+        // change on both streams; only the new one still carries it.
+        // Straight to the idle rotation point (4 min 30 s); the rotation sets its new stream up in real time.
+        time.Advance(TimeSpan.FromSeconds(271));
+        var second = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await second.WriteRecordAsync("notes/*", "create", "seen-by-the-new-stream-only");
+
+        // Read at the start of the overlap (the clock stands still until then), so it had the whole overlap to reach the
+        // old stream.
+        var deadline = DateTime.UtcNow + (2 * Timeout);
+        while (received.GetMeasurementSnapshot().Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the new stream's event was not read");
+            await Task.Delay(10);
+        }
+
+        // Through the overlap (2 s) and no further: the rest of the rotation is real-time work, and a clock running on
+        // would bring the new stream's own rotation and its timeouts on a loaded machine.
+        var advanced = TimeSpan.Zero;
+        while (rotations.GetMeasurementSnapshot().Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the rotation did not complete");
+            if (advanced < TimeSpan.FromSeconds(3))
+            {
+                time.Advance(TimeSpan.FromMilliseconds(250));
+                advanced += TimeSpan.FromMilliseconds(250);
+            }
+
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("seen-by-the-new-stream-only", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("id").GetString());
+        Assert.Equal(1, Volatile.Read(ref subscriber.Resubscribed));
+        Assert.Equal("cut_before_rotation", Assert.Single(lost.GetMeasurementSnapshot()).Tags["reason"]);
+        Assert.Equal(second.ClientId, connection.ClientId);
+    }
+
+    [Fact]
     public async Task BusyStream_RotatedAtLifetimeLimit_NoResync()
     {
         var time = new FakeTimeProvider();
