@@ -140,14 +140,18 @@ internal sealed class AloneFallback(ClusterUpstreamContext context, Action reque
         }
     }
 
-    /// <summary>The cluster's owner reported topics PocketBase refused.</summary>
-    public void FailRefused(IReadOnlyCollection<string> refused)
+    /// <summary>
+    /// The cluster's owner reported topics PocketBase refused, found in a topic set of this incarnation's
+    /// <paramref name="version"/> (null when the entry does not say): a subscription for that version that starts waiting
+    /// later fails as well.
+    /// </summary>
+    public void FailRefused(IReadOnlyCollection<string> refused, long? version)
     {
         lock (_gate)
         {
             _waiters.FailRefused(refused, static topic => new TopicRefusedException(
                 topic,
-                new UpstreamException("PocketBase refused the topic (on the instance that holds this session's stream).", System.Net.HttpStatusCode.Forbidden)));
+                new UpstreamException("PocketBase refused the topic (on the instance that holds this session's stream).", System.Net.HttpStatusCode.Forbidden)), version);
         }
     }
 

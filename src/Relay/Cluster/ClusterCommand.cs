@@ -4,5 +4,4 @@ namespace Relay.Cluster;
 internal readonly record struct ClusterCommand(
     ClusterCommandKind Kind,
     string? Versions = null,
-    IReadOnlyList<string>? Topics = null,
     TaskCompletionSource? Done = null);

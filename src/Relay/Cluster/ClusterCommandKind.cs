@@ -9,9 +9,6 @@ internal enum ClusterCommandKind
     /// <summary>A confirmation of <see cref="ClusterCommand.Versions"/> failed: confirm again at the next refresh.</summary>
     ConfirmFailed,
 
-    /// <summary>The owner's PocketBase stream refused <see cref="ClusterCommand.Topics"/>: append that for every follower.</summary>
-    Refused,
-
     /// <summary>Hand the stream over (<see cref="ClusterCommand.Done"/> completes when handed over or given up).</summary>
     HandOver,
 }

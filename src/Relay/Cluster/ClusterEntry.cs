@@ -19,7 +19,10 @@ internal sealed record ClusterEntry(string? Kind, string? Member)
     /// <summary>Event: the record JSON as PocketBase sent it.</summary>
     public string? Record { get; init; }
 
-    /// <summary>Applied: <c>member=version</c> pairs separated by commas.</summary>
+    /// <summary>
+    /// Applied: <c>member=version</c> pairs separated by commas. Refused: the pairs of the topic set the refusal was found
+    /// in (null in an entry written before refusals carried them).
+    /// </summary>
     public string? Versions { get; init; }
 
     /// <summary>Refused: the topics PocketBase refused.</summary>
@@ -46,6 +49,7 @@ internal sealed record ClusterEntry(string? Kind, string? Member)
             EntryKinds.Applied => new ClusterEntry(kind, member) { Versions = (string?)entry[EntryFields.Versions] },
             EntryKinds.Refused => new ClusterEntry(kind, member)
             {
+                Versions = (string?)entry[EntryFields.Versions],
                 Topics = ((string?)entry[EntryFields.Topics] ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries),
             },
             EntryKinds.HandoverDone => new ClusterEntry(kind, member) { Successor = (string?)entry[EntryFields.Successor] },
@@ -89,8 +93,15 @@ internal sealed record ClusterEntry(string? Kind, string? Member)
     public static NameValueEntry[] Applied(string member, string versions)
         => [new(EntryFields.Kind, EntryKinds.Applied), new(EntryFields.Instance, member), new(EntryFields.Versions, versions)];
 
-    public static NameValueEntry[] Refused(string member, IEnumerable<string> topics)
-        => [new(EntryFields.Kind, EntryKinds.Refused), new(EntryFields.Instance, member), new(EntryFields.Topics, string.Join('\n', topics))];
+    /// <summary>
+    /// A refusal of <paramref name="topics"/>, found in the owner's topic set that carried <paramref name="versions"/>
+    /// (<see cref="FormatVersions"/>): a follower also fails a subscription of one of them for such a version that starts
+    /// waiting after it read the entry.
+    /// </summary>
+    public static NameValueEntry[] Refused(string member, IEnumerable<string> topics, string? versions = null)
+        => versions is null
+            ? [new(EntryFields.Kind, EntryKinds.Refused), new(EntryFields.Instance, member), new(EntryFields.Topics, string.Join('\n', topics))]
+            : [new(EntryFields.Kind, EntryKinds.Refused), new(EntryFields.Instance, member), new(EntryFields.Topics, string.Join('\n', topics)), new(EntryFields.Versions, versions)];
 
     public static NameValueEntry[] Resync(string member) => Marker(EntryKinds.Resync, member);
 

@@ -5,13 +5,12 @@ namespace Relay.Cluster;
 /// <summary>
 /// The inbox of a session stream's loop, the one way other threads (sessions, Redis notifications, the tasks that wait
 /// for PocketBase beside the loop) reach the state the loop owns. Signals are coalesced into one bit set and at most one
-/// wake-up in the channel, so a burst of notifications costs one pass and never fills the channel; commands with a
-/// payload are rare (a failed confirmation, a refusal, a handover) and queued in order.
+/// wake-up in the channel, so a burst of notifications costs one pass; commands with a payload are rare (a failed
+/// confirmation, a handover) and queued in order, unbounded: a bounded channel dropped a command silently when full.
 /// </summary>
 internal sealed class ClusterInbox
 {
-    private readonly Channel<ClusterCommand> _commands = Channel.CreateBounded<ClusterCommand>(
-        new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+    private readonly Channel<ClusterCommand> _commands = Channel.CreateUnbounded<ClusterCommand>(new UnboundedChannelOptions { SingleReader = true });
 
     private int _signals;
     private int _woken;
@@ -26,7 +25,7 @@ internal sealed class ClusterInbox
         }
     }
 
-    /// <summary>Queues <paramref name="command"/>; false once the loop has stopped (or, never in practice, 256 are queued).</summary>
+    /// <summary>Queues <paramref name="command"/>; false once the loop has stopped.</summary>
     public bool Post(ClusterCommand command) => _commands.Writer.TryWrite(command);
 
     /// <summary>

@@ -99,9 +99,6 @@ internal sealed partial class ClusterUpstream
             case ClusterCommandKind.ConfirmFailed:
                 _keeper.ForgetConfirmation(command.Versions!);
                 break;
-            case ClusterCommandKind.Refused:
-                await _context.Appender.AppendAsync(ClusterEntry.Refused(MemberId, command.Topics!)).WaitAsync(stopping);
-                break;
             case ClusterCommandKind.HandOver when _node.IsConnected:
                 await _succession.BeginHandoverAsync(command.Done!, stopping);
                 break;
@@ -138,9 +135,10 @@ internal sealed partial class ClusterUpstream
             notified = true;
         }
 
-        if (!started)
+        if (!started && await _follower.StartFromEndAsync(stopping))
         {
-            await _follower.StartFromEndAsync(stopping);
+            // A replay positioned reading on a Stream replaced since (after this pass looked): as in PublishTopicsAsync.
+            await OnStreamReplacedAsync();
         }
 
         var now = _timeProvider.GetTimestamp();
@@ -222,7 +220,7 @@ internal sealed partial class ClusterUpstream
 
                 break;
             case EntryKinds.Refused:
-                _fallback.FailRefused(entry.Topics);
+                _fallback.FailRefused(entry.Topics, ClusterEntry.VersionOf(entry.Versions, MemberId));
                 if (following)
                 {
                     _context.Subscriber.OnTopicsRefused(entry.Topics);
@@ -258,10 +256,9 @@ internal sealed partial class ClusterUpstream
             // The Stream this incarnation reads was deleted before its entry was there to keep it (the last follower left
             // meanwhile): read the new one from its end (its entry now keeps it), and tell the connections, which may
             // have been replayed from the old one.
-            ClusterLog.StreamReplaced(_logger, StreamName);
             _follower.Restart();
             await _follower.StartFromEndAsync(stopping);
-            await _context.Subscriber.OnResubscribedAsync();
+            await OnStreamReplacedAsync();
             dirty = true;
         }
 
@@ -270,6 +267,13 @@ internal sealed partial class ClusterUpstream
         {
             await _context.Store.NotifyAsync(_context.Keys, 't').WaitAsync(stopping);
         }
+    }
+
+    /// <summary>Reading moved to a new Stream: the connections may have been replayed from the old one.</summary>
+    private async Task OnStreamReplacedAsync()
+    {
+        ClusterLog.StreamReplaced(_logger, StreamName);
+        await _context.Subscriber.OnResubscribedAsync();
     }
 
     /// <summary>Redis is unreachable: the own stream takes over, and the owner's and a successor's streams close in the background.</summary>

@@ -52,10 +52,28 @@ internal sealed class ClusterUpstreamContext : IDisposable
     public OwnerFeed CreateFeed(bool successor) => new(
         Subscriber,
         fields => Appender.AppendAsync(fields),
-        topics => Inbox.Post(new ClusterCommand(ClusterCommandKind.Refused, Topics: [.. topics])),
+        (topics, versions) => _ = AppendRefusalAsync(topics, versions),
         MemberId,
         TimeProvider,
         successor);
+
+    /// <summary>
+    /// A refusal goes to the Stream before the confirmation of the topic set it was found in: it is called before that
+    /// set's waiters complete, so its append queues at the appender first (the XADD is sent now when the appender is
+    /// free; its semaphore serves waiters in order otherwise). Through the loop's inbox it could come after.
+    /// </summary>
+    private async Task AppendRefusalAsync(IReadOnlyList<string> topics, string? versions)
+    {
+        try
+        {
+            await Appender.AppendAsync(ClusterEntry.Refused(MemberId, topics, versions));
+        }
+        catch (Exception ex)
+        {
+            // The appender owes a gap for it: the followers resync.
+            ClusterLog.ConfirmFailed(Logger, StreamName, ex.GetType().Name);
+        }
+    }
 
     /// <summary>After the loop and every owner have stopped.</summary>
     public void Dispose() => Appender.Dispose();

@@ -111,13 +111,13 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
         _unionDue = false;
         var members = await ClusterMembers.ReadLiveAsync(context.Store, context.Keys, context.TimeProvider).WaitAsync(stopping);
         string[] union = [.. members.Values.SelectMany(static member => member.Topics).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-        var changed = feed.Update(union);
+        var versions = ClusterEntry.FormatVersions(members.Select(static pair => KeyValuePair.Create(pair.Key, pair.Value.Version)));
+        var changed = feed.Update(union, versions);
         if (changed)
         {
             feed.Connection?.RequestSync();
         }
 
-        var versions = ClusterEntry.FormatVersions(members.Select(static pair => KeyValuePair.Create(pair.Key, pair.Value.Version)));
         if (feed == _feed && feed.IsPrimary && feed.Connection is not null && (changed || versions != _confirmed))
         {
             _confirmed = versions;

@@ -14,11 +14,16 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
 {
     private const int OldOwner = 1;
     private const int NewOwner = 2;
+    // Topic-set versions whose instance versions are remembered: a POST carries a version at most a few changes old.
+    private const int MemberVersionsKept = 16;
     private static readonly TimeSpan DropMatchesFor = TimeSpan.FromSeconds(5);
 
     private readonly IUpstreamSubscriber _session;
     private readonly Func<NameValueEntry[], Task> _append;
-    private readonly Action<IReadOnlyList<string>> _refused;
+    private readonly Action<IReadOnlyList<string>, string?> _refused;
+
+    // The instance versions (ClusterEntry.FormatVersions) each recent topic-set version was made of, for a refusal.
+    private readonly Dictionary<long, string> _memberVersions = [];
     private readonly string _instanceId;
     private readonly TimeProvider _timeProvider;
     private readonly Lock _gate = new();
@@ -31,13 +36,13 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
     /// <param name="session">The session whose topics and token the stream uses.</param>
     /// <param name="append">Appends an entry to the session's Redis Stream (<see cref="StreamAppender"/>).</param>
     /// <param name="refused">
-    /// PocketBase refused topics: called on the stream's own thread, which must not block, so the refusal goes to the
-    /// loop's inbox, which appends it.
+    /// PocketBase refused topics (with the instance versions of the topic set they were found in): called on the stream's
+    /// own thread before that set's waiters complete, so the refusal is appended before its confirmation; must not block.
     /// </param>
     /// <param name="instanceId">The incarnation whose entries these are.</param>
     /// <param name="timeProvider">The clock.</param>
     /// <param name="successor">A successor's feed: holds its events back until the old owner has let go.</param>
-    public OwnerFeed(IUpstreamSubscriber session, Func<NameValueEntry[], Task> append, Action<IReadOnlyList<string>> refused, string instanceId, TimeProvider timeProvider, bool successor)
+    public OwnerFeed(IUpstreamSubscriber session, Func<NameValueEntry[], Task> append, Action<IReadOnlyList<string>, string?> refused, string instanceId, TimeProvider timeProvider, bool successor)
     {
         _session = session;
         _append = append;
@@ -82,8 +87,11 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
         }
     }
 
-    /// <summary>Replaces the topic set with <paramref name="union"/>; true when it changed (a new version).</summary>
-    public bool Update(string[] union)
+    /// <summary>
+    /// Replaces the topic set with <paramref name="union"/> of the instance versions <paramref name="versions"/>; true when it
+    /// changed (a new version).
+    /// </summary>
+    public bool Update(string[] union, string versions)
     {
         lock (_gate)
         {
@@ -94,6 +102,8 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
 
             _topics = union;
             _version++;
+            _memberVersions.Remove(_version - MemberVersionsKept);
+            _memberVersions[_version] = versions;
             return true;
         }
     }
@@ -125,13 +135,36 @@ internal sealed class OwnerFeed : IUpstreamSubscriber, IDisposable
         }
     }
 
-    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics) => _refused(upstreamTopics);
+    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics) => _refused(upstreamTopics, null);
+
+    public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics, long version)
+    {
+        string? versions;
+        lock (_gate)
+        {
+            versions = _memberVersions.GetValueOrDefault(version);
+        }
+
+        _refused(upstreamTopics, versions);
+    }
 
     public async ValueTask OnResubscribedAsync()
     {
         if (_primary)
         {
             await _append(ClusterEntry.Resync(_instanceId));
+        }
+    }
+
+    /// <summary>Events a successor holds back until the old owner lets go.</summary>
+    public int HeldCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _deduplicator?.HeldCount ?? 0;
+            }
         }
     }
 

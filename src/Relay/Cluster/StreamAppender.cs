@@ -20,6 +20,7 @@ internal sealed class StreamAppender(IClusterStore store, ClusterKeys keys, stri
     /// <summary>
     /// Appends <paramref name="fields"/> (from <see cref="ClusterEntry"/>) and, when <paramref name="notify"/>, tells the
     /// followers. Dropped, and a gap owed, while Redis is unreachable: failing fast keeps the owner's stream from backing up.
+    /// An append that fails also owes a gap (and throws).
     /// </summary>
     public async Task AppendAsync(NameValueEntry[] fields, bool notify = true)
     {
@@ -47,9 +48,21 @@ internal sealed class StreamAppender(IClusterStore store, ClusterKeys keys, stri
             }
 
             // The notification is pipelined behind the append, so it arrives after the entry exists.
-            var append = store.AppendAsync(keys, fields, maxLength);
-            var notified = notify ? store.NotifyAsync(keys, 'e') : Task.CompletedTask;
-            await append;
+            var notified = Task.CompletedTask;
+            try
+            {
+                var append = store.AppendAsync(keys, fields, maxLength);
+                notified = notify ? store.NotifyAsync(keys, 'e') : Task.CompletedTask;
+                await append;
+            }
+            catch
+            {
+                // Failed while connected (a timeout, Redis going away): the entry is lost, which the followers must hear of.
+                Interlocked.Exchange(ref _gapOwed, 1);
+                await notified.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw;
+            }
+
             await notified;
         }
         finally

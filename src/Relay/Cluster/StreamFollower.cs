@@ -83,7 +83,11 @@ internal sealed class StreamFollower(IClusterStore store, ClusterKeys keys, int 
     /// its topics. Called before the topics are first published, or that confirmation could come before the start. A
     /// position a replay set first stands, unless it is of another epoch (the Stream was replaced meanwhile).
     /// </summary>
-    public async Task StartFromEndAsync(CancellationToken stopping)
+    /// <returns>
+    /// True when it replaced a replay's position of another epoch: the connections replayed from the old Stream are owed a
+    /// <c>Resync</c> (the caller sends it, as when publishing finds the Stream replaced).
+    /// </returns>
+    public async Task<bool> StartFromEndAsync(CancellationToken stopping)
     {
         // The epoch names this incarnation of the Stream: when its keys are deleted (or Redis comes back empty) a new one
         // is drawn, so an offset from before never matches the new Stream's ids.
@@ -91,10 +95,14 @@ internal sealed class StreamFollower(IClusterStore store, ClusterKeys keys, int 
         var last = await store.LastEntryAsync(keys).WaitAsync(stopping);
         lock (_gate)
         {
-            if (_position.IsNull || _epoch != epoch)
+            if (!_position.IsNull && _epoch == epoch)
             {
-                SetStart(epoch, last is { } entry ? entry.Id : "0-0");
+                return false;
             }
+
+            var replaced = !_position.IsNull;
+            SetStart(epoch, last is { } entry ? entry.Id : "0-0");
+            return replaced;
         }
     }
 

@@ -103,15 +103,13 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         await context.Appender.AppendAsync(ClusterEntry.HandoverDone(context.MemberId, successor));
         await store.DeleteIfHeldAsync(context.Keys.Handover, context.MemberId);
         ClusterLog.HandedOver(context.Logger, context.StreamName);
-        foreach (var done in _handovers)
-        {
-            done.TrySetResult();
-        }
-
-        _handovers.Clear();
+        CompleteHandovers();
     }
 
-    /// <summary>The old owner closed its stream and passed the lease to this incarnation: publish, and own.</summary>
+    /// <summary>Events the successor's stream holds back (none when not succeeding).</summary>
+    public int HeldCount => _successor?.HeldCount ?? 0;
+
+    /// <summary>The old owner closed its stream and passed the lease to this incarnation: own, and publish.</summary>
     public async Task CompleteAsync()
     {
         if (_successor is not { } feed)
@@ -119,15 +117,21 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             return;
         }
 
+        // Owned before publishing: when an append fails (the appender owes a gap for it), the keeper still holds the feed,
+        // so going alone or losing the lease closes it; otherwise nobody would, and it would go on appending unleased.
         _successor = null;
-        await feed.CompleteSuccessionAsync();
         keeper.Adopt(feed);
+        await feed.CompleteSuccessionAsync();
         await context.Store.DeleteIfHeldAsync(context.Keys.Successor, context.MemberId);
     }
 
-    /// <summary>Closes a successor's stream without waiting for it (<see cref="StopAsync"/> waits).</summary>
+    /// <summary>
+    /// Closes a successor's stream without waiting for it (<see cref="StopAsync"/> waits); gives up the handovers this
+    /// owner began (Redis is gone, or the loop stops: their callers let go now, not at the handover's timeout).
+    /// </summary>
     public void Release()
     {
+        CompleteHandovers();
         if (_successor is not { } feed)
         {
             return;
@@ -178,6 +182,16 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             // The deadline abandons the succession; the owner then lets go without a handover.
             ClusterLog.SuccessionFailed(context.Logger, context.StreamName, ex.GetType().Name);
         }
+    }
+
+    private void CompleteHandovers()
+    {
+        foreach (var done in _handovers)
+        {
+            done.TrySetResult();
+        }
+
+        _handovers.Clear();
     }
 
     private static async Task CloseAsync(Task previous, OwnerFeed feed)

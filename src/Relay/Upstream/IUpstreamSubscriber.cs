@@ -21,6 +21,12 @@ internal interface IUpstreamSubscriber
     /// </summary>
     void OnTopicsRefused(IReadOnlyList<string> upstreamTopics);
 
+    /// <summary>
+    /// <see cref="OnTopicsRefused(IReadOnlyList{string})"/>, found in the topic set of <paramref name="version"/>; called
+    /// before that version's waiters complete. A cluster owner's stream passes the version on with the refusal.
+    /// </summary>
+    void OnTopicsRefused(IReadOnlyList<string> upstreamTopics, long version) => OnTopicsRefused(upstreamTopics);
+
     /// <summary>The stream was re-established and every topic posted again; events in the gap are lost.</summary>
     ValueTask OnResubscribedAsync();
 }

@@ -64,7 +64,7 @@ internal sealed partial class UpstreamConnection
                 _metrics.UpstreamTopicsRefused(refused.Count);
                 Log.TopicsRefused(_logger, _subscriber.Name, refused.Count, (int)ex.StatusCode!.Value);
                 FailRefused(refused, ex, snapshot.Version);
-                _subscriber.OnTopicsRefused(refused);
+                _subscriber.OnTopicsRefused(refused, snapshot.Version);
             }
         }
 

@@ -108,7 +108,7 @@ public class AloneFallbackTests
         var notes = fallback.WaitForSyncAsync(subscriber.Version, "notes/*", CancellationToken.None);
         var secret = fallback.WaitForSyncAsync(subscriber.Version, "secret/*", CancellationToken.None);
 
-        fallback.FailRefused(["secret/*"]);
+        fallback.FailRefused(["secret/*"], null);
 
         await Assert.ThrowsAsync<TopicRefusedException>(() => WithinDeadline(secret));
         Assert.False(notes.IsCompleted);

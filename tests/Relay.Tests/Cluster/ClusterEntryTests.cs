@@ -35,6 +35,8 @@ public class ClusterEntryTests
 
         Assert.Equal(EntryKinds.Refused, entry.Kind);
         Assert.Equal(["a/*", "b/x?options={}"], entry.Topics);
+        Assert.Null(entry.Versions);
+        Assert.Equal(7, ClusterEntry.VersionOf(Decode(ClusterEntry.Refused("i1.a", ["a/*"], "i1.a=7,i2.b=3")).Versions, "i1.a"));
     }
 
     [Fact]

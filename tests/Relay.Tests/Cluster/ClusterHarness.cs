@@ -40,13 +40,20 @@ internal sealed class ClusterHarness : IAsyncDisposable
     /// <summary>A session stream for <paramref name="subscriber"/> on <paramref name="node"/>, started.</summary>
     public ClusterUpstream Follow(ClusterNode node, IUpstreamSubscriber subscriber)
     {
+        var upstream = Create(node, subscriber);
+        upstream.Start();
+        return upstream;
+    }
+
+    /// <summary>A session stream for <paramref name="subscriber"/> on <paramref name="node"/>, not started yet (halted at the end).</summary>
+    public ClusterUpstream Create(ClusterNode node, IUpstreamSubscriber subscriber)
+    {
         var upstream = node.Create(subscriber, CreateLocal);
         lock (_upstreams)
         {
             _upstreams.Add(upstream);
         }
 
-        upstream.Start();
         return upstream;
     }
 

@@ -50,12 +50,28 @@ public class ClusterInboxTests
         var inbox = new ClusterInbox();
         inbox.Post(new ClusterCommand(ClusterCommandKind.ConfirmFailed, Versions: "a=1"));
         inbox.Signal(ClusterSignals.TopicsChanged);
-        inbox.Post(new ClusterCommand(ClusterCommandKind.Refused, Topics: ["x/*"]));
+        inbox.Post(new ClusterCommand(ClusterCommandKind.HandOver, Done: new TaskCompletionSource()));
 
         var commands = new List<ClusterCommand>();
         Assert.Equal(ClusterSignals.TopicsChanged, inbox.TakeAll(commands));
 
-        Assert.Equal([ClusterCommandKind.ConfirmFailed, ClusterCommandKind.Refused], commands.Select(static command => command.Kind));
+        Assert.Equal([ClusterCommandKind.ConfirmFailed, ClusterCommandKind.HandOver], commands.Select(static command => command.Kind));
+    }
+
+    [Fact]
+    public void ManyCommands_NoneDropped()
+    {
+        var inbox = new ClusterInbox();
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(inbox.Post(new ClusterCommand(ClusterCommandKind.ConfirmFailed, Versions: $"a={i}")));
+        }
+
+        var commands = new List<ClusterCommand>();
+        inbox.TakeAll(commands);
+
+        Assert.Equal(1000, commands.Count);
+        Assert.Equal("a=999", commands[^1].Versions);
     }
 
     [Fact]

@@ -18,6 +18,7 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
     private readonly Dictionary<string, Dictionary<string, string>> _hashes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<StreamEntry>> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Action<char>>> _subscribers = new(StringComparer.Ordinal);
+    private Action? _beforeEpochRead;
     private int _inFlight;
     private int _epochReads;
     private int _rangeReads;
@@ -100,9 +101,17 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         }
     }
 
+    /// <summary>Runs (once, then cleared) before the next epoch read: lets a test act while a follower starts reading.</summary>
+    public Action? BeforeEpochRead
+    {
+        get => Volatile.Read(ref _beforeEpochRead);
+        set => Volatile.Write(ref _beforeEpochRead, value);
+    }
+
     public Task<string?> GetOrCreateEpochAsync(ClusterKeys keys)
     {
         Interlocked.Increment(ref _epochReads);
+        Interlocked.Exchange(ref _beforeEpochRead, null)?.Invoke();
         return Run<string?>(() => GetOrCreateEpoch(keys));
     }
 
@@ -147,9 +156,19 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
             return Stream(keys).Where(entry => IdOf(entry).CompareTo(after) > 0).Take(count).ToArray();
         });
 
+    /// <summary>Appends to fail (a timeout) while connected before they succeed again.</summary>
+    public int FailingAppends;
+
     public Task<RedisValue> AppendAsync(ClusterKeys keys, NameValueEntry[] fields, int maxLength)
         => Run(() =>
         {
+            if (Interlocked.Decrement(ref FailingAppends) >= 0)
+            {
+                throw new RedisTimeoutException("Append timed out (test).", CommandStatus.Sent);
+            }
+
+            Interlocked.Exchange(ref FailingAppends, 0);
+
             // As RedisClusterStore: an event of a member whose lease another member holds is dropped.
             if (RedisClusterStore.EventMember(fields) is { } member && GetString(keys.Lease) is { } holder && holder != member)
             {

@@ -27,6 +27,22 @@ public class StreamAppenderTests
     }
 
     [Fact]
+    public async Task AppendFailedWhileConnected_OwesAGap_NotDroppedSilently()
+    {
+        var store = new FakeClusterStore();
+        var appender = new StreamAppender(store, Keys, "m", 10_000);
+        await appender.AppendAsync(Event("r0"));
+
+        store.FailingAppends = 1;
+        await Assert.ThrowsAsync<StackExchange.Redis.RedisTimeoutException>(() => appender.AppendAsync(Event("lost")));
+        await appender.AppendAsync(Event("r1"));
+
+        Assert.Equal(
+            [EntryKinds.Event, EntryKinds.Resync, EntryKinds.Event],
+            store.Entries("test").Select(static entry => ClusterEntry.Decode(entry).Kind));
+    }
+
+    [Fact]
     public async Task ConcurrentAppendsAfterAGap_TheGapWrittenOnce_First()
     {
         var store = new FakeClusterStore();

@@ -113,7 +113,7 @@ public class StreamFollowerTests
         // A replay read ahead on a Stream deleted since (its epoch is gone); the new Stream has entries of its own.
         follower.StartAt("0123456789abcdef", "1-5");
         await AppendEventsAsync(store, 2);
-        await follower.StartFromEndAsync(CancellationToken.None);
+        Assert.True(await follower.StartFromEndAsync(CancellationToken.None));
 
         Assert.True(follower.IsReading(store.EpochOf("test")));
         Assert.False(follower.IsReading("0123456789abcdef"));

@@ -58,6 +58,28 @@ public class SuccessionTests
     }
 
     [Fact]
+    public async Task PublishingTheHeldEventsFails_TheKeeperHoldsTheStream_NotOrphaned()
+    {
+        await using var cluster = new ClusterHarness();
+        var (context, keeper, succession) = await CreateAsync(cluster);
+        await cluster.Store.SetAsync(context.Keys.Handover, "owner.1", TimeSpan.FromMinutes(1));
+        await succession.TryStartAsync(CancellationToken.None);
+        var stream = await cluster.NextStreamAsync();
+        await stream.WriteRecordAsync("notes/*", "update", "held");
+        await WaitUntilAsync(() => succession.HeldCount == 1, "the successor to hold the event back");
+
+        cluster.Store.FailingAppends = 1;
+        await Assert.ThrowsAsync<StackExchange.Redis.RedisTimeoutException>(() => WithinDeadline(succession.CompleteAsync()));
+
+        // The lease was passed to it: it owns the stream, so losing the lease or going alone closes it.
+        Assert.False(succession.IsSucceeding);
+        Assert.True(keeper.Owns);
+        await WithinDeadline(keeper.ReleaseAsync());
+        Assert.False(keeper.Owns);
+        await StopAsync(keeper, succession);
+    }
+
+    [Fact]
     public async Task OwnerNeverLetsGo_SuccessionAbandonedAfterTheHandoverTimeout()
     {
         await using var cluster = new ClusterHarness();
@@ -105,6 +127,25 @@ public class SuccessionTests
         Assert.Null(cluster.Store.Get(context.Keys.Handover));
         Assert.True(keeper.IsOwner);
         await StopAsync(keeper, succession);
+    }
+
+    [Fact]
+    public async Task HandoverBegun_Stopped_DoneAtOnce_NotAtTheHandoverTimeout()
+    {
+        await using var cluster = new ClusterHarness();
+        var (context, keeper, succession) = await CreateAsync(cluster);
+        await keeper.TryTakeAsync(CancellationToken.None);
+        await cluster.NextStreamAsync();
+        var other = InstanceTopics.Format(new Relay.Upstream.TopicSnapshot(["notes/*"], 1), cluster.Time.GetUtcNow() + TimeSpan.FromMinutes(1));
+        await cluster.Store.PublishTopicsAsync(context.Keys, "other.1", other);
+        var done = new TaskCompletionSource();
+        await succession.BeginHandoverAsync(done, CancellationToken.None);
+        Assert.Equal(context.MemberId, cluster.Store.Get(context.Keys.Handover));
+        Assert.False(done.Task.IsCompleted);
+
+        await StopAsync(keeper, succession);
+
+        Assert.True(done.Task.IsCompletedSuccessfully);
     }
 
     private static async Task<(ClusterUpstreamContext Context, LeaseKeeper Keeper, Succession Succession)> CreateAsync(ClusterHarness cluster)
