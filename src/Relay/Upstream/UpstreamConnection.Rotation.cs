@@ -156,7 +156,7 @@ internal sealed partial class UpstreamConnection
         var retiredAt = _timeProvider.GetTimestamp();
         var dropUntil = retiredAt + (long)(_options.RotationOverlap.TotalSeconds * _timeProvider.TimestampFrequency);
         var missedBefore = retiredAt - (long)(_options.RotationOverlap.TotalSeconds / 2 * _timeProvider.TimestampFrequency);
-        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Until: dropUntil, RetiredTopics: old.Accepted, MissedBefore: missedBefore), stopping);
+        await _inbox.Writer.WriteAsync(new Inbound(InboundKind.CompleteRotation, next.Id, Completion: new RotationCompletion(dropUntil, old.Accepted, missedBefore)), stopping);
         if (oldEndedFirst)
         {
             // Not a planned rotation but an unplanned loss, answered as one: the session resyncs.
@@ -255,7 +255,8 @@ internal sealed partial class UpstreamConnection
                     dedup.AbandonRotation();
                     break;
                 case InboundKind.CompleteRotation:
-                    var released = dedup.CompleteRotation(item.Until, item.RetiredTopics, item.MissedBefore);
+                    var completion = item.Completion!;
+                    var released = dedup.CompleteRotation(completion.DropMatchesUntil, completion.RetiredTopics, completion.MissedBefore);
                     if (dedup.MissedByRetired > 0)
                     {
                         // The retired stream was cut before its rotation (a half-open connection that TCP keep-alive had
