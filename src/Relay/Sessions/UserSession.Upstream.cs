@@ -51,7 +51,7 @@ internal sealed partial class UserSession
             recipients = route.Snapshot();
         }
 
-        return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection);
+        return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection, relayEvent);
     }
 
     private static OutboundMessage ToOutbound(RelayEvent relayEvent)
