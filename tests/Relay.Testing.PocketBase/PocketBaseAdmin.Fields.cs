@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Relay.Testing.PocketBase;
 
 /// <summary>Fields added to an existing collection (e.g. a <c>role</c> on <c>users</c>), in the version's shape.</summary>
