@@ -2,10 +2,10 @@ namespace Relay.IntegrationTests.SharedStreams;
 
 /// <summary>
 /// The soak's judge. A <b>leak</b> is a delivery the viewer's own PocketBase stream did not carry (or on a topic the tab
-/// did not ask for); after a user's deletion its token counts as no token, so what a guest's stream carried is
-/// allowed too, as PocketBase's SDK would get it reconnecting with that token. A <b>miss</b> is an event the viewer's
+/// did not ask for); once a user's token is dead (deleted, revoked) it counts as no token, so what a guest's stream
+/// carried is allowed too, as PocketBase's SDK would get it reconnecting with that token. A <b>miss</b> is an event the viewer's
 /// own stream carried, on a topic the tab held since before the write started, that the tab did not get — unless a
-/// Resync for that topic came after the write, the tab was being closed, or the user had been deleted.
+/// Resync for that topic came after the write, the tab was being closed, or the user's token was dead.
 /// </summary>
 internal static class IsolationSoakOracle
 {
@@ -46,13 +46,13 @@ internal static class IsolationSoakOracle
                     else if (viewer.Direct.ContainsKey((topic, key)))
                     {
                     }
-                    else if (viewer.Deleted is { } deleted && at >= deleted.At && world.Reference.Direct.ContainsKey((topic, key)))
+                    else if (viewer.TokenDead is { } dead && at >= dead.At && world.Reference.Direct.ContainsKey((topic, key)))
                     {
                         asGuest++;
                     }
                     else
                     {
-                        leaks.Add($"{viewer.Name} (role {viewer.Role}, deleted {viewer.Deleted?.Index.ToString() ?? "no"}): {topic} {key} at {at:HH:mm:ss.fff}, not on its own PocketBase stream (written at {Written(world, key)})");
+                        leaks.Add($"{viewer.Name} (role {viewer.Role}, token dead: {(viewer.TokenDead is { } since ? $"{since.How} at op {since.Index}" : "no")}): {topic} {key} at {at:HH:mm:ss.fff}, not on its own PocketBase stream (written at {Written(world, key)})");
                     }
                 }
 
@@ -66,7 +66,7 @@ internal static class IsolationSoakOracle
                     var known = world.Written.TryGetValue(key, out var write);
                     var owedToTab = known ? write.Index > held.Index : directAt > held.At + Grace;
                     owedToTab &= tab.ClosingAt is not { } closing || (known ? write.At : directAt) < closing - Grace;
-                    owedToTab &= viewer.Deleted is not { } gone || (known ? write.Index < gone.Index : directAt < gone.At - Grace);
+                    owedToTab &= viewer.TokenDead is not { } gone || (known ? write.Index < gone.Index : directAt < gone.At - Grace);
                     if (!owedToTab)
                     {
                         continue;

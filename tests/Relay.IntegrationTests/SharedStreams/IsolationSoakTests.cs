@@ -12,7 +12,7 @@ namespace Relay.IntegrationTests.SharedStreams;
 /// Issue 22, item 7: the randomized isolation soak. Users (1–3 tabs each, real <see cref="Relay.Client.RelayClient"/>
 /// connections) and guests subscribe through an in-process Relay to collections whose rules are per user (owner,
 /// member), by role, public, by record, and by signed-in; an admin writes at a steady rate while roles change, users
-/// are deleted, tabs close, users sign out and new tabs open. Every viewer also holds its own stream straight to
+/// are deleted or their tokens revoked, tabs close, users sign out and new tabs open. Every viewer also holds its own stream straight to
 /// PocketBase: the reference for what PocketBase sends that viewer. 0 leaks, 0 misses (<see cref="IsolationSoakOracle"/>).
 /// Short by default (<see cref="DefaultDeliveries"/>, <see cref="DefaultUsers"/>); <c>RELAY_SOAK_DELIVERIES=100000</c> runs the full soak (40 users),
 /// <c>RELAY_SOAK_SEED</c> replays a run (the seed is printed).
@@ -109,13 +109,13 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
 
             var verdict = IsolationSoakOracle.Judge(world);
             var errors = relay.Logs.Entries.Where(static e => e.Level >= LogLevel.Error).Select(static e => $"{e.Category}: {e.Text}").ToList();
-            var liveReconnects = world.Viewers.Where(static v => v.Deleted is null).Sum(static v => v.DirectReconnects);
-            var deletedReconnects = world.Viewers.Where(static v => v.Deleted is not null).Sum(static v => v.DirectReconnects);
+            var liveReconnects = world.Viewers.Where(static v => v.TokenDead is null).Sum(static v => v.DirectReconnects);
+            var deadReconnects = world.Viewers.Where(static v => v.TokenDead is not null).Sum(static v => v.DirectReconnects);
             var figures = $"Isolation soak{(tamper is null ? "" : " (judge check, tampered)")} on PocketBase {pocketBase.Version}, sharing {(sharing ? "on" : "off")}, seed {seed}: "
                 + $"{verdict.Deliveries} deliveries ({verdict.Owed} owed), {verdict.Leaks.Count} leaks, {verdict.Misses.Count} misses, "
                 + $"{verdict.Resyncs} resyncs ({verdict.ExcusedByResync} events covered by one), {verdict.Duplicates} duplicates, "
-                + $"{verdict.AllowedAsGuest} to deleted users as guests; {operations} operations ({transitions}), "
-                + $"{verdict.DirectEvents} events on {world.Viewers.Count} direct streams, {liveReconnects} direct reconnects of live viewers ({deletedReconnects} of deleted users), "
+                + $"{verdict.AllowedAsGuest} to dead tokens as a guest's; {operations} operations ({transitions}), "
+                + $"{verdict.DirectEvents} events on {world.Viewers.Count} direct streams, {liveReconnects} direct reconnects of live viewers ({deadReconnects} of users with dead tokens), "
                 + $"{errors.Count} error logs, {stopwatch.Elapsed.TotalSeconds:F0} s ({setUp.TotalSeconds:F0} s of it signing up users)";
             output.WriteLine(figures);
             await TestResults.AppendAsync(figures);
@@ -160,7 +160,7 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
 
     private Dictionary<string, string?> Settings(bool sharing) => new()
     {
-        // Deleted users' tabs retry with dead tokens; that is the scenario, not an attack from this address.
+        // Deleted and revoked users' tabs retry with dead tokens; that is the scenario, not an attack from this address.
         ["Relay:Auth:MaxFailedVerificationsPerIp"] = "100000",
         ["Relay:SharedStreams:Enabled"] = sharing ? "true" : "false",
         ["Relay:PocketBase:SuperuserEmail"] = sharing ? PocketBaseAdmin.Email : null,
@@ -186,7 +186,7 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
         var key = await world.WriteMarkerAsync();
         var topic = world.PublicCollection + "/*";
         var deadline = DateTime.UtcNow + TestTimeouts.Default;
-        var live = world.Viewers.Where(static v => v.Deleted is null).ToList();
+        var live = world.Viewers.Where(static v => v.TokenDead is null).ToList();
         while (DateTime.UtcNow < deadline
             && !(live.All(v => v.Direct.ContainsKey((topic, key)))
                 && live.SelectMany(static v => v.OpenTabs).Where(t => t.Held.ContainsKey(topic)).All(t => t.Received.Any(r => r.Key == key))))

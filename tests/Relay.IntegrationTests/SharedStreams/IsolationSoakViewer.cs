@@ -8,7 +8,7 @@ namespace Relay.IntegrationTests.SharedStreams;
 /// One soak viewer (a user, or a guest when <see cref="Token"/> is null): its Relay tabs, and its own realtime stream
 /// straight to PocketBase with the same token and every topic any of its tabs may take — what PocketBase itself sends
 /// this viewer, the reference the tabs are judged against. Like PocketBase's SDK, the direct stream reconnects and
-/// subscribes again with the same token when PocketBase ends it (0.22 does when the user is deleted).
+/// subscribes again with the same token if PocketBase ends it.
 /// </summary>
 internal sealed class IsolationSoakViewer(string name, string? id, string? token, IReadOnlyList<string> topics)
 {
@@ -33,8 +33,11 @@ internal sealed class IsolationSoakViewer(string name, string? id, string? token
 
     public string? Role { get; set; }
 
-    /// <summary>The operation index at which the user was deleted, and when (null while it exists).</summary>
-    public (long Index, DateTime At)? Deleted { get; set; }
+    /// <summary>
+    /// The operation at which the user's token stopped working, when, and how (<c>deleted</c>, or <c>revoked</c> by a
+    /// password change); null while it works. Its tabs are owed nothing from then on, and may get what a guest gets.
+    /// </summary>
+    public (long Index, DateTime At, string How)? TokenDead { get; set; }
 
     /// <summary>Times the direct stream ended without being asked (reconnected each time).</summary>
     public int DirectReconnects;
@@ -51,8 +54,8 @@ internal sealed class IsolationSoakViewer(string name, string? id, string? token
     {
         var client = await RawRealtimeClient.OpenAsync(pocketBase).DefaultTimeout();
         var status = await client.SubscribeAsync(Topics, Token).DefaultTimeout();
-        // After a deletion PocketBase may take the dead token as a guest's (204) or refuse it: either is its answer.
-        if (status != HttpStatusCode.NoContent && Deleted is null)
+        // Once the token is dead PocketBase may take it as a guest's (204) or refuse it: either is its answer.
+        if (status != HttpStatusCode.NoContent && TokenDead is null)
         {
             await client.DisposeAsync();
             throw new InvalidOperationException($"{Name}: PocketBase refused the direct subscription ({(int)status}).");

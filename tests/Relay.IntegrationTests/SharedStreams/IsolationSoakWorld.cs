@@ -130,11 +130,13 @@ internal sealed class IsolationSoakWorld
         return topics.Count > 0 ? topics : [viewer.Topics[Random.Next(viewer.Topics.Count)]];
     }
 
-    public IReadOnlyList<IsolationSoakViewer> LiveUsers => [.. Viewers.Where(static v => !v.IsGuest && v.Deleted is null)];
+    /// <summary>Users whose token still works.</summary>
+    public IReadOnlyList<IsolationSoakViewer> LiveUsers => [.. Viewers.Where(static v => !v.IsGuest && v.TokenDead is null)];
 
     private object Body(long seq)
     {
-        var live = LiveUsers;
+        // Relations must point at users that exist (a revoked user still does).
+        var live = Viewers.Where(static v => !v.IsGuest && v.TokenDead?.How != "deleted").ToList();
         var members = live.Count == 0 ? [] : Enumerable.Range(0, Random.Next(4)).Select(_ => live[Random.Next(live.Count)].Id!).Distinct().ToArray();
         return new
         {
@@ -197,8 +199,16 @@ internal sealed class IsolationSoakWorld
     public async Task DeleteUserAsync(IsolationSoakViewer user)
     {
         var index = Interlocked.Increment(ref _started);
-        user.Deleted = (index, DateTime.UtcNow);
+        user.TokenDead = (index, DateTime.UtcNow, "deleted");
         await _admin.DeleteRecordAsync("users", user.Id!).DefaultTimeout();
+    }
+
+    /// <summary>Signs the user out everywhere: a new password rotates the token key, so every token it had is refused.</summary>
+    public async Task RevokeAsync(IsolationSoakViewer user)
+    {
+        var index = Interlocked.Increment(ref _started);
+        user.TokenDead = (index, DateTime.UtcNow, "revoked");
+        await _admin.UpdateRecordAsync("users", user.Id!, new { password = "soak-password-2", passwordConfirm = "soak-password-2" }).DefaultTimeout();
     }
 
     public async Task DeleteCollectionsAsync()
