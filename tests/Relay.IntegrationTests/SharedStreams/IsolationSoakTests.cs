@@ -1,6 +1,9 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
+using Relay.Diagnostics;
 using Relay.IntegrationTests.Infrastructure;
 using Relay.SharedStreams;
 using Relay.Testing.PocketBase;
@@ -34,7 +37,7 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
     {
         var full = int.TryParse(Environment.GetEnvironmentVariable("RELAY_SOAK_DELIVERIES"), out var asked) && asked > 0;
         var target = full ? asked : DefaultDeliveries;
-        var (verdict, liveReconnects, errors) = await RunAsync(sharing, full ? FullUsers : DefaultUsers, Guests, target, transitionPercent: 8);
+        var (verdict, liveReconnects, errors, disagreements) = await RunAsync(sharing, full ? FullUsers : DefaultUsers, Guests, target, transitionPercent: 8);
 
         Assert.True(verdict.Deliveries >= target, $"only {verdict.Deliveries} of {target} deliveries");
         Assert.True(verdict.Leaks.Count == 0, $"{verdict.Leaks.Count} leaks, first: {verdict.Leaks.FirstOrDefault()}");
@@ -42,6 +45,8 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
         // A live viewer's direct stream that dropped would leave the reference incomplete (hidden misses).
         Assert.Equal(0, liveReconnects);
         Assert.True(errors.Count == 0, $"error logs: {errors.FirstOrDefault()}");
+        // Shadow verification (#22 item 4) compares class streams with sampled users' own: it must never disagree here.
+        Assert.Equal(0, disagreements);
     }
 
     /// <summary>
@@ -51,14 +56,14 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
     [Fact]
     public async Task Judge_TabServedAnotherUsersEvents_CountsLeaksAndMisses()
     {
-        var (verdict, _, _) = await RunAsync(sharing: false, users: 4, guests: 1, target: 800, transitionPercent: 0, tamper: (world, relay) =>
+        var (verdict, _, _, _) = await RunAsync(sharing: false, users: 4, guests: 1, target: 800, transitionPercent: 0, tamper: (world, relay) =>
             IsolationSoakTab.OpenAsync(world.Viewers[0], relay.Url, [.. world.Collections.Select(static c => c + "/*")], () => world.Started, token: world.Viewers[1].Token));
 
         Assert.NotEmpty(verdict.Leaks);
         Assert.NotEmpty(verdict.Misses);
     }
 
-    private async Task<(IsolationSoakVerdict Verdict, int LiveReconnects, List<string> Errors)> RunAsync(
+    private async Task<(IsolationSoakVerdict Verdict, int LiveReconnects, List<string> Errors, long Disagreements)> RunAsync(
         bool sharing, int users, int guests, int target, int transitionPercent, Func<IsolationSoakWorld, RelayServer, Task>? tamper = null)
     {
         var seed = int.TryParse(Environment.GetEnvironmentVariable("RELAY_SOAK_SEED"), out var given) ? given : Random.Shared.Next();
@@ -69,6 +74,10 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
         try
         {
             await using var relay = RelayServer.Start(pocketBase.Server.Url, Settings(sharing));
+            var meters = relay.Services.GetRequiredService<IMeterFactory>();
+            using var comparisons = new MetricCollector<long>(meters, RelayMetrics.MeterName, "relay.shared.shadow.comparisons");
+            using var disagreements = new MetricCollector<long>(meters, RelayMetrics.MeterName, "relay.shared.shadow.disagreements");
+            using var commitLag = new MetricCollector<double>(meters, RelayMetrics.MeterName, "relay.shared.commit_lag");
             if (sharing)
             {
                 await WaitForRulesAsync(relay, world);
@@ -111,11 +120,15 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
             var errors = relay.Logs.Entries.Where(static e => e.Level >= LogLevel.Error).Select(static e => $"{e.Category}: {e.Text}").ToList();
             var liveReconnects = world.Viewers.Where(static v => v.TokenDead is null).Sum(static v => v.DirectReconnects);
             var deadReconnects = world.Viewers.Where(static v => v.TokenDead is not null).Sum(static v => v.DirectReconnects);
+            var disagreed = disagreements.GetMeasurementSnapshot().Sum(static m => m.Value);
+            var lags = commitLag.GetMeasurementSnapshot().Select(static m => m.Value).Order().ToArray();
             var figures = $"Isolation soak{(tamper is null ? "" : " (judge check, tampered)")} on PocketBase {pocketBase.Version}, sharing {(sharing ? "on" : "off")}, seed {seed}: "
                 + $"{verdict.Deliveries} deliveries ({verdict.Owed} owed), {verdict.Leaks.Count} leaks, {verdict.Misses.Count} misses, "
                 + $"{verdict.Resyncs} resyncs ({verdict.ExcusedByResync} events covered by one), {verdict.Duplicates} duplicates, "
                 + $"{verdict.AllowedAsGuest} to dead tokens as a guest's; {operations} operations ({transitions}), "
                 + $"{verdict.DirectEvents} events on {world.Viewers.Count} direct streams, {liveReconnects} direct reconnects of live viewers ({deadReconnects} of users with dead tokens), "
+                + $"shadow: {comparisons.GetMeasurementSnapshot().Sum(static m => m.Value)} comparisons, {disagreed} disagreements; "
+                + $"commit lag p50/p99 {Percentile(lags, 0.50):F0}/{Percentile(lags, 0.99):F0} ms over {lags.Length} events; "
                 + $"{errors.Count} error logs, {stopwatch.Elapsed.TotalSeconds:F0} s ({setUp.TotalSeconds:F0} s of it signing up users)";
             output.WriteLine(figures);
             await TestResults.AppendAsync(figures);
@@ -124,7 +137,7 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
                 output.WriteLine(line);
             }
 
-            return (verdict, liveReconnects, errors);
+            return (verdict, liveReconnects, errors, disagreed);
         }
         finally
         {
@@ -155,6 +168,8 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
             }
         })).WaitAsync(TimeSpan.FromSeconds(120));
     }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     private static long Delivered(IsolationSoakWorld world) => world.Viewers.Sum(static v => v.Tabs.Sum(static t => (long)t.Received.Count));
 
