@@ -39,7 +39,8 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayCluster(configuration);
         services.AddRelaySharedStreams(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
-        services.TryAddSingleton<CommitLag>();
+        services.TryAddSingleton(static services => new CommitLagRecorder(
+            services.GetRequiredService<Relay.SharedStreams.SharedStreamsMetrics>().CommitLag, services.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<ISessionEventLogFactory, MemorySessionEventLogFactory>();
         services.TryAddSingleton<SessionManager>();

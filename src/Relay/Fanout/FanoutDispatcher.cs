@@ -10,13 +10,13 @@ namespace Relay.Fanout;
 /// when every recipient has the message queued, so the next event of the same session is queued after it on every
 /// connection: per-connection order follows PocketBase's order without any per-connection lock.
 /// </summary>
-internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMetrics metrics, CommitLag? commitLag = null)
+internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMetrics metrics, CommitLagRecorder? commitLag = null)
 {
     private readonly int _chunkSize = options.Value.ChunkSize;
 
     /// <summary>
     /// Queues <paramref name="message"/> for every recipient. <paramref name="relayEvent"/>, the event it carries, feeds
-    /// <c>relay.shared.commit_lag</c> (<see cref="CommitLag"/>): observed here, once per event, where it enters the fan-out.
+    /// <c>relay.shared.commit_lag</c> (<see cref="CommitLagRecorder"/>): observed here, once per event, where it enters the fan-out.
     /// </summary>
     public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp, string? collection = null, RelayEvent? relayEvent = null)
     {

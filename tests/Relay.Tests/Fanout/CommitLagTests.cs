@@ -20,7 +20,7 @@ public class CommitLagTests
     [InlineData("2026-12-07 10:00:00.123456Z", 123)]
     public void TryParse_BothVersionsTextForms_Utc(string text, int milliseconds)
     {
-        Assert.True(CommitLag.TryParse(text, out var value));
+        Assert.True(CommitLagRecorder.TryParse(text, out var value));
         Assert.Equal(new DateTimeOffset(2026, 12, 7, 10, 0, 0, milliseconds, TimeSpan.Zero), value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond)));
         Assert.Equal(TimeSpan.Zero, value.Offset);
     }
@@ -30,7 +30,7 @@ public class CommitLagTests
     [InlineData("yesterday")]
     [InlineData("2026-13-07 10:00:00.123Z")]
     [InlineData(null)]
-    public void TryParse_NotATime_False(string? text) => Assert.False(CommitLag.TryParse(text, out _));
+    public void TryParse_NotATime_False(string? text) => Assert.False(CommitLagRecorder.TryParse(text, out _));
 
     [Fact]
     public async Task Dispatch_CreateAndUpdate_OneObservationPerEventWhateverTheRecipients_DeleteNone()
@@ -72,7 +72,7 @@ public class CommitLagTests
     {
         var metrics = new TestMetrics();
         var shared = new SharedStreamsMetrics(metrics.MeterFactory);
-        var commitLag = new CommitLag(shared, new FakeTimeProvider(Now));
+        var commitLag = new CommitLagRecorder(shared.CommitLag, new FakeTimeProvider(Now));
         var collector = new MetricCollector<double>(shared.CommitLag);
         return (new FanoutDispatcher(Options.Create(new FanoutOptions()), metrics.Metrics, commitLag), collector, metrics);
     }

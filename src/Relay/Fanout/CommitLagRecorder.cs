@@ -1,7 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
 using Relay.Client.Protocol;
-using Relay.SharedStreams;
 
 namespace Relay.Fanout;
 
@@ -10,9 +10,10 @@ namespace Relay.Fanout;
 /// moment Relay hands the event to the fan-out, observed once per event a stream carried (not per connection). Creates
 /// and updates only: a delete carries the record as it was before, whose <c>updated</c> is older than the delete.
 /// PocketBase's clock against Relay's, so skew between the two machines adds to it; a negative difference (Relay's
-/// clock behind) is recorded as 0.
+/// clock behind) is recorded as 0. The instrument is shared streams' (<c>SharedStreamsMetrics.CommitLag</c>), handed in
+/// at registration so that Fanout does not depend on SharedStreams.
 /// </summary>
-internal sealed class CommitLag(SharedStreamsMetrics metrics, TimeProvider timeProvider)
+internal sealed class CommitLagRecorder(Histogram<double> histogram, TimeProvider timeProvider)
 {
     // 0.22 and 0.23+ both write "2024-01-01 10:00:00.123Z" (milliseconds, UTC); the fraction is optional on purpose,
     // in case a version trims trailing zeros.
@@ -20,7 +21,6 @@ internal sealed class CommitLag(SharedStreamsMetrics metrics, TimeProvider timeP
 
     public void Observe(RelayEvent relayEvent, string? collection)
     {
-        var histogram = metrics.CommitLag;
         // Nothing is parsed unless a listener (the Prometheus exporter, a test) is collecting this instrument.
         if (!histogram.Enabled || relayEvent.Action == RelayActions.Delete)
         {
