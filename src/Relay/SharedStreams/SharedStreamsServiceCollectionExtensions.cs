@@ -14,6 +14,7 @@ internal static class SharedStreamsServiceCollectionExtensions
         services.TryAddSingleton<SharedStreamsMetrics>();
         services.TryAddSingleton<PocketBaseSchemaClient>();
         services.TryAddSingleton<CollectionRules>();
+        services.TryAddSingleton<ClassStreams>();
         services.AddHostedService<CollectionRulesRefresher>();
         return services;
     }

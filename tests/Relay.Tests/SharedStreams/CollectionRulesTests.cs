@@ -99,7 +99,7 @@ public sealed class CollectionRulesTests : IDisposable
     public async Task Refresher_ReadsAtStartThenEveryInterval()
     {
         var rules = Create();
-        using var refresher = new CollectionRulesRefresher(rules, Options.Create(new SharedStreamsOptions { Enabled = true, RulesRefreshInterval = TimeSpan.FromMinutes(1) }), _time, NullLogger<CollectionRules>.Instance);
+        using var refresher = new CollectionRulesRefresher(rules, Options.Create(new SharedStreamsOptions { Enabled = true, RulesRefreshInterval = TimeSpan.FromMinutes(1) }), Options.Create(new Relay.Redis.RedisOptions()), _time, NullLogger<CollectionRules>.Instance);
 
         await refresher.StartAsync(CancellationToken.None).WaitAsync(Timeout);
         await TestWait.WaitUntilAsync(() => _pocketBase.Lists == 1);
