@@ -1,6 +1,5 @@
 using Relay.Client.Protocol;
 using Relay.Fanout;
-using Relay.PocketBase;
 using Relay.Routing;
 using Relay.Sessions;
 using Relay.Upstream;
@@ -71,8 +70,9 @@ internal sealed partial class ClassStreams
 
             return true;
         }
-        catch (Exception ex) when (ex is SubscriptionException or UpstreamException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex)
         {
+            // Whatever failed (the watch refused, PocketBase unreachable, the session closing), the member is not known.
             Log.MemberUnknown(_logger, member.Name, ex.GetType().Name);
             Forget(state);
             return false;
@@ -195,6 +195,33 @@ internal sealed partial class ClassStreams
             }
 
             byConnection.Key.EnqueueControl(RelayConnection.CreateResync([.. byConnection.Select(static move => move.Placement.Request.Topic)], ResyncReasons.UpstreamReconnected));
+        }
+    }
+
+    /// <summary>
+    /// After each read of the rules: when they changed (or went stale), every member's shared topics are classified
+    /// again and move where they now belong. The rule's text is part of a class stream's key, so a changed rule never
+    /// keeps serving members on a stream PocketBase now evaluates under another rule for its holder alone.
+    /// </summary>
+    private void OnRulesRead()
+    {
+        var generation = _rules.Generation;
+        var stale = _rules.Current == CollectionRuleSet.Empty;
+        UserSession[] members;
+        lock (_gate)
+        {
+            if (generation == _rulesGeneration && !stale)
+            {
+                return;
+            }
+
+            _rulesGeneration = generation;
+            members = [.. _streams.Values.SelectMany(static stream => stream.Connections.Values).Distinct()];
+        }
+
+        foreach (var member in members)
+        {
+            _ = MoveMemberAsync(member);
         }
     }
 

@@ -37,6 +37,7 @@ internal sealed partial class ClassStreams : IConnectionOwner
     private readonly TokenVerifier _verifier;
     private readonly SharedStreamsMetrics _metrics;
     private readonly ILogger<ClassStreams> _logger;
+    private long _rulesGeneration;
 
     public ClassStreams(
         IOptions<SharedStreamsOptions> options,
@@ -70,6 +71,10 @@ internal sealed partial class ClassStreams : IConnectionOwner
         // choice, so sharing stays off there (SharedStreamsStartupCheck warns at start).
         Enabled = rules.CanRead && !redisOptions.Value.IsConfigured;
         metrics.ObserveClassStreams(MeasureStreams, () => Sum(shared: true));
+        if (Enabled)
+        {
+            rules.ReadCompleted += OnRulesRead;
+        }
     }
 
     /// <summary>Shared topics are routed to class streams (sharing on, rules readable, not in cluster mode).</summary>

@@ -106,6 +106,28 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task RuleChangedToPerUser_ReadAgain_MembersGoBackToTheirOwnStreams()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
+        var first = await scene.ConnectAsync("editor");
+        var second = await scene.ConnectAsync("editor");
+        Assert.Equal(1, scene.ClassStreams.Count);
+
+        // PocketBase now shows each user only their own records; Relay's next read of the rules must take the members
+        // off the class stream, or the holder's records would keep reaching the other member.
+        await pocketBase.Admin.SendAsync(HttpMethod.Patch, $"api/collections/{scene.Collection}", new { listRule = "title = @request.auth.id", viewRule = "title = @request.auth.id" }, null).DefaultTimeout();
+        await scene.Relay.Services.GetRequiredService<CollectionRules>().RefreshAsync(CancellationToken.None).DefaultTimeout();
+        await first.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        await second.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        await scene.Relay.WaitForGaugeAsync("relay.shared.class_streams", 0, new("collection", scene.Collection));
+
+        var firsts = await scene.CreateAsync(first.User.Id);
+        await first.Connection.NextEventAsync("create", firsts);
+        await second.Connection.AssertNoEventAsync();
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
     public async Task OwnerRule_StaysPerUser()
     {
         await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
