@@ -81,11 +81,11 @@ internal sealed partial class UserSession
             Volatile.Write(ref _token, token);
             foreach (var shard in _shards)
             {
+                shard.Suspended = true;
                 if (shard.Connection is { } upstream)
                 {
                     old.Add(upstream);
                     shard.Connection = null;
-                    shard.Suspended = true;
                     moved.Add(shard);
                 }
             }
@@ -104,9 +104,13 @@ internal sealed partial class UserSession
                 return;
             }
 
-            foreach (var shard in moved)
+            foreach (var shard in _shards)
             {
                 shard.Suspended = false;
+            }
+
+            foreach (var shard in moved)
+            {
                 if (shard.TopicCount > 0 && shard.Connection is null)
                 {
                     shard.Connection = StartUpstream(shard);
@@ -130,6 +134,49 @@ internal sealed partial class UserSession
         foreach (var shard in moved)
         {
             await OnResubscribedAsync(shard);
+        }
+    }
+
+    /// <summary>
+    /// For a class session: sees every event routed on it (shadow verification compares them), and null when the
+    /// stream was re-established or changed holder (what was in flight is not comparable).
+    /// </summary>
+    public Action<UpstreamEvent?>? Tap { get; set; }
+
+    /// <summary>Ends a watch of <see cref="WatchAsync"/>: the route goes when no connection holds it.</summary>
+    public void Unwatch(string upstreamTopic)
+    {
+        IUpstream? upstream = null;
+        lock (_gate)
+        {
+            if (_closed || !_routes.TryGetValue(upstreamTopic, out var route) || route.Watcher is null)
+            {
+                return;
+            }
+
+            route.Watcher = null;
+            if (route.Count == 0)
+            {
+                DropRoute(upstreamTopic, route);
+                upstream = route.Shard.Connection;
+            }
+        }
+
+        upstream?.RequestSync();
+    }
+
+    /// <summary>
+    /// For a class session whose holder is leaving the class: its events are dropped from now on, until
+    /// <see cref="ChangeHolderAsync"/> reopens it with another member's token (or it closes).
+    /// </summary>
+    public void Suspend()
+    {
+        lock (_gate)
+        {
+            foreach (var shard in _shards)
+            {
+                shard.Suspended = true;
+            }
         }
     }
 

@@ -52,6 +52,7 @@ internal sealed partial class UserSession
         }
 
         route.Watcher?.Invoke(upstreamEvent);
+        Tap?.Invoke(upstreamEvent);
         return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection);
     }
 
@@ -97,6 +98,7 @@ internal sealed partial class UserSession
             watcher(null);
         }
 
+        Tap?.Invoke(null);
         foreach (var (connection, topics) in affected)
         {
             connection.EnqueueControl(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));

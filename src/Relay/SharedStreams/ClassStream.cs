@@ -8,9 +8,11 @@ namespace Relay.SharedStreams;
 /// class) whose stream is held with <see cref="Holder"/>'s token, and the member connections routed to it. Guarded by
 /// <see cref="ClassStreams"/>' lock.
 /// </summary>
-internal sealed class ClassStream(SessionKey key, string collection, UserSession session, UserSession holder)
+internal sealed class ClassStream(SessionKey key, string collectionId, string collection, UserSession session, UserSession holder)
 {
     public SessionKey Key { get; } = key;
+
+    public string CollectionId { get; } = collectionId;
 
     /// <summary>The collection's name, for metrics.</summary>
     public string Collection { get; } = collection;

@@ -21,5 +21,11 @@ internal sealed partial class ClassStreams
 
         [LoggerMessage(11025, LogLevel.Warning, "Moving a topic of member {Session} to its new class failed ({Code}); that connection no longer holds the topic (its Resync tells the client to refetch).")]
         public static partial void MoveFailed(ILogger logger, string session, string code);
+
+        [LoggerMessage(11026, LogLevel.Error, "Shadow verification: {Collection}'s class stream and member {Session}'s own stream disagree on {Count} events (first: {First}); sharing is off for this collection until Relay restarts, its members go back to their own streams.")]
+        public static partial void ShadowDisagreement(ILogger logger, string collection, string session, int count, string first);
+
+        [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the next rotation picks again.")]
+        public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }
 }

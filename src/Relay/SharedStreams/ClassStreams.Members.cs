@@ -106,6 +106,8 @@ internal sealed partial class ClassStreams
             }
 
             state.Version++;
+            // The member's own stream is evaluated under its new record from now on: not comparable with its old class.
+            StopShadows(state.Session);
             if (upstreamEvent is { Action: "update" } update)
             {
                 state.Record = update.Record.Clone();
@@ -153,6 +155,13 @@ internal sealed partial class ClassStreams
 
             foreach (var (connection, placement, target) in moves)
             {
+                if (placement.Stream.Holder == member && !placement.Stream.Closed)
+                {
+                    // PocketBase evaluates the stream under the holder's new record already: nothing more of it reaches
+                    // the members until another member's token holds it.
+                    placement.Stream.Session.Suspend();
+                }
+
                 holderChanges.AddRange(Unplace(connection, placement.Request.Topic, except: null));
                 if (target is not null && !target.Closed)
                 {

@@ -37,6 +37,7 @@ internal sealed partial class ClassStreams : IConnectionOwner
     private readonly TokenVerifier _verifier;
     private readonly SharedStreamsMetrics _metrics;
     private readonly ILogger<ClassStreams> _logger;
+    private readonly SharedStreamsOptions _options;
     private long _rulesGeneration;
 
     public ClassStreams(
@@ -56,6 +57,7 @@ internal sealed partial class ClassStreams : IConnectionOwner
         ILogger<ClassStreams> logger)
     {
         _rules = rules;
+        _options = options.Value;
         _upstreams = upstreams;
         _fanout = fanout;
         _sessionOptions = sessionOptions.Value;
@@ -74,6 +76,7 @@ internal sealed partial class ClassStreams : IConnectionOwner
         if (Enabled)
         {
             rules.ReadCompleted += OnRulesRead;
+            StartShadowing();
         }
     }
 
@@ -223,6 +226,7 @@ internal sealed partial class ClassStreams : IConnectionOwner
         if (!_members.TryGetValue(member, out var state) || state.Record is not { } record
             || ClassKey.For(ruleClass, record) is not { } classKey
             || !_rules.Current.TryGet(collection, out var rule)
+            || _disabled.Contains(rule.Id)
             || member.Token is not { } token)
         {
             return null;
@@ -238,7 +242,8 @@ internal sealed partial class ClassStreams : IConnectionOwner
         }
 
         var session = new UserSession(key, token, member.ExpiresAt, _upstreams.Create, _fanout, _sessionOptions.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger);
-        stream = new ClassStream(key, rule.Name, session, member);
+        stream = new ClassStream(key, rule.Id, rule.Name, session, member);
+        session.Tap = upstreamEvent => OnClassEvent(stream, upstreamEvent);
         member.TokenChanged += stream.OnHolderToken;
         _streams.Add(key, stream);
         Log.StreamOpened(_logger, rule.Name, wildcard ? "list" : "view", classKey);
@@ -265,6 +270,11 @@ internal sealed partial class ClassStreams : IConnectionOwner
         }
 
         var stream = placement.Stream;
+        if (stream.Connections.TryGetValue(connection, out var owner))
+        {
+            StopShadows(owner, placement.Request.UpstreamTopic);
+        }
+
         stream.Session.Unsubscribe(connection, topic);
         if (placements.Values.Any(other => other.Stream == stream))
         {

@@ -128,6 +128,41 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task ShadowVerification_RuleChangedUnseen_DisagreementSwitchesSharingOffForTheCollection()
+    {
+        // Relay does not read the rules again during the test: only shadow verification can notice the change.
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true, new()
+        {
+            ["Relay:SharedStreams:RulesRefreshInterval"] = "01:00:00",
+            ["Relay:SharedStreams:RulesMaxAge"] = "02:00:00",
+            ["Relay:SharedStreams:ShadowSampleSize"] = "10",
+            ["Relay:SharedStreams:ShadowWindow"] = "00:00:01",
+            ["Relay:SharedStreams:ShadowRotateInterval"] = "00:00:01",
+        });
+        var holder = await scene.ConnectAsync("editor");
+        var sampled = await scene.ConnectAsync("editor");
+        // Both members shadowed (the sample covers everyone), and comparing (past the grace after it started).
+        await scene.CreateAsync("public");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        holder.Connection.Drain();
+        sampled.Connection.Drain();
+
+        await pocketBase.Admin.SendAsync(HttpMethod.Patch, $"api/collections/{scene.Collection}", new { listRule = "title = @request.auth.id", viewRule = "title = @request.auth.id" }, null).DefaultTimeout();
+        // The class stream (the holder's rights) does not carry this one; the sampled member's own stream does.
+        await scene.CreateAsync(sampled.User.Id);
+        await scene.Relay.WaitForGaugeAsync("relay.shared.class_streams", 0, new("collection", scene.Collection));
+        Assert.Contains(scene.Relay.Logs.Entries, entry => entry.EventId.Id == 11026);
+        Assert.Single(scene.ClassStreams.Disabled);
+
+        // Per user from now on: each member gets only what PocketBase sends them alone.
+        sampled.Connection.Drain();
+        holder.Connection.Drain();
+        var holders = await scene.CreateAsync(holder.User.Id);
+        await holder.Connection.NextEventAsync("create", holders);
+        await sampled.Connection.AssertNoEventAsync();
+    }
+
+    [Fact]
     public async Task OwnerRule_StaysPerUser()
     {
         await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
@@ -177,7 +212,7 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
 
         public SessionManager Sessions => relay.Services.GetRequiredService<SessionManager>();
 
-        public static async Task<Scene> StartAsync(PocketBaseFixture pocketBase, bool sharing)
+        public static async Task<Scene> StartAsync(PocketBaseFixture pocketBase, bool sharing, Dictionary<string, string?>? extra = null)
         {
             var collection = $"sh_class_{Guid.NewGuid().ToString("N")[..8]}";
             await pocketBase.Admin.CreateCollectionAsync(new CollectionDefinition(collection, FieldDefinition.Text("title")).WithReadRule(Rule)).DefaultTimeout();
@@ -186,7 +221,7 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
                 ["Relay:SharedStreams:Enabled"] = sharing ? "true" : "false",
                 ["Relay:PocketBase:SuperuserEmail"] = PocketBaseAdmin.Email,
                 ["Relay:PocketBase:SuperuserPassword"] = pocketBase.Server.SuperuserPassword,
-            });
+            }.Concat(extra ?? []).ToDictionary());
             if (sharing)
             {
                 var rules = relay.Services.GetRequiredService<CollectionRules>();
