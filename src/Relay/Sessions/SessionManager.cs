@@ -3,7 +3,6 @@ using Relay.Auth;
 using Relay.Diagnostics;
 using Relay.Fanout;
 using Relay.PocketBase;
-using Relay.SharedStreams;
 using Relay.Upstream;
 
 namespace Relay.Sessions;
@@ -27,7 +26,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ISessionEventLogFactory _eventLogs;
     private readonly TimeSpan _routeLinger;
-    private readonly ClassStreams? _classStreams;
+    private readonly ISessionListener? _classStreams;
 
     public SessionManager(
         IOptions<SessionOptions> options,
@@ -41,7 +40,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
         ILoggerFactory loggerFactory,
         ISessionEventLogFactory eventLogs,
         IOptions<HistoryOptions> historyOptions,
-        ClassStreams? classStreams = null)
+        ISessionListener? classStreams = null)
     {
         _classStreams = classStreams is { Enabled: true } ? classStreams : null;
         _eventLogs = eventLogs;

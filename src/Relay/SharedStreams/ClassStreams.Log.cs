@@ -4,8 +4,8 @@ internal sealed partial class ClassStreams
 {
     private static partial class Log
     {
-        [LoggerMessage(11020, LogLevel.Information, "Opened a class stream for {Collection} ({Rule} rule), class {ClassKey}.")]
-        public static partial void StreamOpened(ILogger logger, string collection, string rule, string classKey);
+        [LoggerMessage(11020, LogLevel.Information, "Opened a class stream for {Collection} ({Rule} rule), a class by the auth fields [{Fields}] (the members' values are not logged).")]
+        public static partial void StreamOpened(ILogger logger, string collection, string rule, string fields);
 
         [LoggerMessage(11021, LogLevel.Information, "Closed a class stream for {Collection}: its last member connection left.")]
         public static partial void StreamClosed(ILogger logger, string collection);
@@ -13,7 +13,7 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11022, LogLevel.Information, "A class stream for {Collection} moves to another member's token: its holder left the class; its topics get a Resync.")]
         public static partial void HolderChanged(ILogger logger, string collection);
 
-        [LoggerMessage(11023, LogLevel.Information, "Member {Session}'s auth record changed: {Topics} shared topics move to their new class (or per user).")]
+        [LoggerMessage(11023, LogLevel.Information, "Member {Session}'s class changed (its own record, a rule, or sharing switched off): {Topics} shared topics move to their new class (or per user).")]
         public static partial void MemberMoved(ILogger logger, string session, int topics);
 
         [LoggerMessage(11024, LogLevel.Warning, "Member {Session}'s own auth record could not be watched or read ({Error}); its topics stay per user.")]

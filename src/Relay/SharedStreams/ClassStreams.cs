@@ -19,7 +19,7 @@ namespace Relay.SharedStreams;
 /// whose class cannot be known (per-user rule, options, unknown rules, a member whose record is not known) stays on
 /// the user's own stream. Off unless <c>Relay:SharedStreams:Enabled</c>, superuser credentials and no cluster mode.
 /// </summary>
-internal sealed partial class ClassStreams : IConnectionOwner
+internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<SessionKey, ClassStream> _streams = [];
@@ -233,9 +233,10 @@ internal sealed partial class ClassStreams : IConnectionOwner
         }
 
         // The rule's text is part of the key: a rule changed in PocketBase (and read again) never reuses a stream
-        // opened under the old one.
+        // opened under the old one. Both are hashed (whole SHA-256: two classes must never share a key), because the
+        // session's name reaches logs and the class key holds the members' field values.
         var ruleText = wildcard ? rule.ListRule : rule.ViewRule;
-        var key = new SessionKey($"class:{member.Key.CollectionId}:{rule.Id}:{(wildcard ? "list" : "view")}:{ruleText}", classKey);
+        var key = new SessionKey($"class:{member.Key.CollectionId}:{rule.Id}:{(wildcard ? "list" : "view")}:{Hash(ruleText ?? "")}", Hash(classKey));
         if (_streams.TryGetValue(key, out var stream))
         {
             return stream;
@@ -246,7 +247,7 @@ internal sealed partial class ClassStreams : IConnectionOwner
         session.Tap = upstreamEvent => OnClassEvent(stream, upstreamEvent);
         member.TokenChanged += stream.OnHolderToken;
         _streams.Add(key, stream);
-        Log.StreamOpened(_logger, rule.Name, wildcard ? "list" : "view", classKey);
+        Log.StreamOpened(_logger, rule.Name, wildcard ? "list" : "view", string.Join(", ", ruleClass.AuthFields));
         return stream;
     }
 
@@ -304,6 +305,8 @@ internal sealed partial class ClassStreams : IConnectionOwner
         Log.StreamClosed(_logger, stream.Collection);
         return stream.Session.DisposeAsync().AsTask();
     }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
     private IEnumerable<System.Diagnostics.Metrics.Measurement<long>> MeasureStreams()
     {
