@@ -15,7 +15,8 @@ internal sealed partial class RelayHub
             throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
         }
 
-        // Budgets first, in request order and without awaiting anything: an entry the address cannot pay for costs
+        // Budgets first, in request order, each after its entry's stream was chosen (shared streams: the user's own or a
+        // class stream; only a member's first shared topic awaits anything, one read of its own record): an entry the address cannot pay for costs
         // PocketBase nothing (a topic the session holds or another call is adding is free: TopicClaims). Then the
         // claimed filters are checked with PocketBase, at once (bounded overall, once per topic), and
         // each entry is applied (validation, routing, the per-connection limit, its replay) in request order, so a later

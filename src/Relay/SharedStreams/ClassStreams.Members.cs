@@ -176,6 +176,7 @@ internal sealed partial class ClassStreams
                     }
 
                     placements[placement.Request.Topic] = placement with { Stream = target };
+                    PublishTopics(connection, placements);
                 }
             }
         }

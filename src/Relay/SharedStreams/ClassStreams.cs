@@ -25,6 +25,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
     private readonly Dictionary<SessionKey, ClassStream> _streams = [];
     private readonly Dictionary<RelayConnection, Dictionary<string, ClassPlacement>> _placements = [];
     private readonly Dictionary<UserSession, ClassMember> _members = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<RelayConnection, string[]> _topicSnapshots = new();
     private readonly CollectionRules _rules;
     private readonly IUpstreamFactory _upstreams;
     private readonly FanoutDispatcher _fanout;
@@ -131,6 +132,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
                 }
 
                 placements[request.Topic] = new ClassPlacement(stream, request, collection, wildcard, options);
+                PublishTopics(connection, placements);
             }
         }
 
@@ -212,11 +214,23 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         }
     }
 
+    /// <summary>
+    /// The connection's topics on class streams, read without this class's lock: a connection's overflow asks from
+    /// inside a session's lock (a replay), and this class takes sessions' locks inside its own.
+    /// </summary>
     public IReadOnlyList<string> GetTopicsOf(RelayConnection connection)
+        => _topicSnapshots.TryGetValue(connection, out var topics) ? topics : [];
+
+    /// <summary>Publishes the connection's shared topics for <see cref="GetTopicsOf"/>; under the lock.</summary>
+    private void PublishTopics(RelayConnection connection, Dictionary<string, ClassPlacement> placements)
     {
-        lock (_gate)
+        if (placements.Count == 0)
         {
-            return _placements.TryGetValue(connection, out var placements) ? [.. placements.Keys] : [];
+            _topicSnapshots.TryRemove(connection, out _);
+        }
+        else
+        {
+            _topicSnapshots[connection] = [.. placements.Keys];
         }
     }
 
@@ -269,6 +283,8 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         {
             _placements.Remove(connection);
         }
+
+        PublishTopics(connection, placements);
 
         var stream = placement.Stream;
         if (stream.Connections.TryGetValue(connection, out var owner))

@@ -65,6 +65,8 @@ public sealed class ClassStreamsTests : IAsyncDisposable
         Assert.Equal("carol", IdOf(Holder(carol.Session).Authorization!));
         // The users' own streams hold only the watch of their own record.
         Assert.Equal(1, _harness.Manager.Find(Key("bob"))!.TopicCount);
+        // A connection's overflow Resync asks its own session for its topics: the shared ones are named too.
+        Assert.Equal([Topic], _harness.Manager.Find(Key("bob"))!.GetTopicsOf(bob.Connection));
 
         await _streams[Holder(alice.Session).ClientId].WriteRecordAsync(Topic, "create", "r1");
         await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
