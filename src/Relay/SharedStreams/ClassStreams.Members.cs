@@ -160,6 +160,7 @@ internal sealed partial class ClassStreams
                     // PocketBase evaluates the stream under the holder's new record already: nothing more of it reaches
                     // the members until another member's token holds it.
                     placement.Stream.Session.Suspend();
+                    PauseShadows(placement.Stream);
                 }
 
                 holderChanges.AddRange(Unplace(connection, placement.Request.Topic, except: null));
@@ -259,6 +260,7 @@ internal sealed partial class ClassStreams
                     return;
                 }
 
+                PauseShadows(stream);
                 leaving.TokenChanged -= stream.OnHolderToken;
                 stream.Holder = next;
                 next.TokenChanged += stream.OnHolderToken;

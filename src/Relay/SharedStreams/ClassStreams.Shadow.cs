@@ -207,6 +207,21 @@ internal sealed partial class ClassStreams
         }
     }
 
+    /// <summary>
+    /// <paramref name="stream"/> drops its events until it is reopened with another holder's token: its samples stop
+    /// comparing until its Resync (the <see cref="UserSession.Tap"/>'s null) arms them again. Under the lock.
+    /// </summary>
+    private void PauseShadows(ClassStream stream)
+    {
+        foreach (var sample in _shadows.Values)
+        {
+            if (sample.Stream == stream)
+            {
+                sample.Comparer.Pause();
+            }
+        }
+    }
+
     /// <summary>Stops shadowing <paramref name="member"/>'s topics (it moved, or its topic left the stream). Under the lock.</summary>
     private void StopShadows(UserSession member, string? upstreamTopic = null)
     {

@@ -29,6 +29,17 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
         }
     }
 
+    /// <summary>Stops comparing until the next <see cref="Reset"/> (the class stream is being reopened: its side is a known gap).</summary>
+    public void Pause()
+    {
+        lock (_gate)
+        {
+            _sharedOnly.Clear();
+            _ownOnly.Clear();
+            _graceUntil = long.MaxValue;
+        }
+    }
+
     public void OnShared(string key) => Observe(key, _sharedOnly, _ownOnly);
 
     public void OnOwn(string key) => Observe(key, _ownOnly, _sharedOnly);

@@ -69,6 +69,23 @@ public sealed class ShadowComparerTests
     }
 
     [Fact]
+    public void Paused_NothingIsComparedUntilTheNextReset()
+    {
+        var comparer = Armed();
+        comparer.OnShared(Key("before", "a"));
+        comparer.Pause();
+        comparer.OnOwn(Key("during", "a"));
+        _time.Advance(Window * 3);
+        Assert.Empty(comparer.Sweep());
+
+        comparer.Reset();
+        _time.Advance(Window);
+        comparer.OnOwn(Key("after", "a"));
+        _time.Advance(Window);
+        Assert.Single(comparer.Sweep());
+    }
+
+    [Fact]
     public void BeforeItIsArmed_NothingIsCompared()
     {
         var comparer = new ShadowComparer(_time, Window);
