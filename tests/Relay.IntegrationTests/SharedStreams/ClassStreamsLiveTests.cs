@@ -151,7 +151,10 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
         Assert.Contains(scene.Relay.Logs.Entries, entry => entry.EventId.Id == 11026);
         Assert.Single(scene.ClassStreams.Disabled);
 
-        // Per user from now on: each member gets only what PocketBase sends them alone.
+        // Per user from now on: each member gets only what PocketBase sends them alone. The holder's Resync (it never
+        // got one before: it held the stream) comes once its own stream holds the topic again.
+        var moved = await holder.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Contains(scene.Topic, moved.Signal.Topics);
         sampled.Connection.Drain();
         holder.Connection.Drain();
         var holders = await scene.CreateAsync(holder.User.Id);

@@ -116,6 +116,21 @@ public sealed class ClassStreamsTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task RuleChangedToPerUser_ReadAgain_MembersMoveToTheirOwnStreams_WithAResync()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+
+        _schema.ListRule = "owner = @request.auth.id";
+        await ReadRulesAsync();
+        // At least one Resync each (the member moving last may also get one for the holder change the first caused).
+        await _harness.AdvanceUntilAsync(() => _harness.ClassStreams!.Count == 0 && alice.Connection.QueuedCount >= 1 && bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(10));
+        Assert.True(_harness.Manager.Find(Key("alice"))!.HoldsTopic(Topic));
+        Assert.True(_harness.Manager.Find(Key("bob"))!.HoldsTopic(Topic));
+    }
+
+    [Fact]
     public async Task PerUserRule_StaysOnTheUsersOwnStream()
     {
         _schema.ListRule = "owner = @request.auth.id";
