@@ -96,6 +96,23 @@ public sealed class CollectionRulesTests : IDisposable
     }
 
     [Fact]
+    public async Task Refresher_InClusterMode_WarnsThatNothingIsShared()
+    {
+        var rules = Create();
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<CollectionRules>();
+        using var refresher = new CollectionRulesRefresher(
+            rules,
+            Options.Create(new SharedStreamsOptions { Enabled = true }),
+            Options.Create(new Relay.Redis.RedisOptions { Configuration = "localhost:6379" }),
+            _time,
+            logger);
+
+        await refresher.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        Assert.Contains(logger.Collector.GetSnapshot(), static record => record.Id.Id == 11006);
+        await refresher.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task Refresher_ReadsAtStartThenEveryInterval()
     {
         var rules = Create();
