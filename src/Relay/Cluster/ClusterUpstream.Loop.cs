@@ -42,7 +42,8 @@ internal sealed partial class ClusterUpstream
             {
                 // Nothing signalled within RenewInterval: the pass still renews leases, and reads the Stream once per
                 // LeaseTime in case a notification was lost.
-                notified = await _inbox.WaitAsync(_options.RenewInterval, _timeProvider, stopping);
+                var wait = _succession.LetGoDueIn is { } letGo && letGo < _options.RenewInterval ? letGo : _options.RenewInterval;
+                notified = await _inbox.WaitAsync(wait, _timeProvider, stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -162,6 +163,7 @@ internal sealed partial class ClusterUpstream
         }
 
         await _keeper.RefreshIfDueAsync(stopping);
+        await _succession.LetGoIfDueAsync();
         if (_fallback.ReturnConfirmed)
         {
             await _fallback.CompleteReturnAsync();
@@ -235,7 +237,7 @@ internal sealed partial class ClusterUpstream
                 _succession.BeginRecording();
                 break;
             case EntryKinds.HandoverReady when entry.Member != MemberId:
-                await _succession.OnSuccessorReadyAsync(entry.Member!);
+                _succession.OnSuccessorReady(entry.Member!);
                 break;
             case EntryKinds.HandoverDone when entry.Successor == MemberId:
                 await _succession.CompleteAsync();

@@ -19,6 +19,10 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     private Task _closing = Task.CompletedTask;
     private long _deadline;
 
+    // The owner's side: the successor that is ready, and when this owner lets go to it (after the overlap).
+    private string? _letGoTo;
+    private long _letGoAt;
+
     /// <summary>This incarnation is opening its stream as the successor of an owner handing over.</summary>
     public bool IsSucceeding => _successor is not null;
 
@@ -89,9 +93,39 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     /// <summary>An event the owner published, as the reader read it (the successor drops its own copy).</summary>
     public void RecordPrimary(UpstreamEvent upstreamEvent) => _successor?.RecordPrimary(upstreamEvent);
 
-    /// <summary>A successor's stream holds every topic: close this owner's one (publishing all it read), then pass the lease.</summary>
-    public async Task OnSuccessorReadyAsync(string successor)
+    /// <summary>
+    /// A successor's stream holds every topic: keep reading this owner's one for <see cref="ClusterOptions.HandoverOverlap"/>
+    /// more (a change PocketBase sent before the successor's subscriptions were accepted may still be on its way on ours
+    /// only), then let go (<see cref="LetGoIfDueAsync"/>). The successor drops its copies of what this one publishes.
+    /// </summary>
+    public void OnSuccessorReady(string successor)
     {
+        if (_handovers.Count == 0 || !keeper.Owns || _letGoTo is not null)
+        {
+            return;
+        }
+
+        _letGoTo = successor;
+        _letGoAt = context.TimeProvider.GetTimestamp() + Ticks(context.Options.HandoverOverlap);
+    }
+
+    /// <summary>The successor is ready and this owner reads its stream for the overlap before it lets go (any thread; tests and diagnostics).</summary>
+    public bool IsLettingGo => Volatile.Read(ref _letGoTo) is not null;
+
+    /// <summary>How long until this owner lets go to its ready successor (the loop wakes then); null when not waiting to.</summary>
+    public TimeSpan? LetGoDueIn => _letGoTo is null
+        ? null
+        : context.TimeProvider.GetElapsedTime(context.TimeProvider.GetTimestamp(), Math.Max(_letGoAt, context.TimeProvider.GetTimestamp()));
+
+    /// <summary>The overlap after the successor became ready is over: close this owner's stream (publishing all it read), then pass the lease.</summary>
+    public async Task LetGoIfDueAsync()
+    {
+        if (_letGoTo is not { } successor || context.TimeProvider.GetTimestamp() < _letGoAt)
+        {
+            return;
+        }
+
+        _letGoTo = null;
         if (_handovers.Count == 0 || !keeper.Owns)
         {
             return;
@@ -131,6 +165,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     /// </summary>
     public void Release()
     {
+        _letGoTo = null;
         CompleteHandovers();
         if (_successor is not { } feed)
         {
@@ -159,7 +194,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     {
         var feed = context.CreateFeed(successor: true);
         _successor = feed;
-        _deadline = context.TimeProvider.GetTimestamp() + (long)(context.Options.HandoverTimeout.TotalSeconds * context.TimeProvider.TimestampFrequency);
+        _deadline = context.TimeProvider.GetTimestamp() + Ticks(context.Options.HandoverTimeout);
         await context.Appender.AppendAsync(ClusterEntry.HandoverBegin(context.MemberId), notify: false).WaitAsync(stopping);
         await keeper.RefreshUnionAsync(feed, stopping);
         feed.Connection = context.CreateLocal(feed);
@@ -193,6 +228,8 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
 
         _handovers.Clear();
     }
+
+    private long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * context.TimeProvider.TimestampFrequency);
 
     private static async Task CloseAsync(Task previous, OwnerFeed feed)
     {
