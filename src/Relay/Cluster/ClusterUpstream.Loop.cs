@@ -13,6 +13,10 @@ internal sealed partial class ClusterUpstream
     private long _nextPoll;
     private IAsyncDisposable? _notifications;
 
+    // Reading moved to a new Stream (the old one's keys were deleted): the connections are owed a Resync once the
+    // Stream's owner confirms this incarnation's topics of at least this version, i.e. once a PocketBase stream holds them.
+    private long? _resyncOwedFrom;
+
     private async Task RunAsync()
     {
         var stopping = _stopping.Token;
@@ -139,7 +143,7 @@ internal sealed partial class ClusterUpstream
         if (!started && await _follower.StartFromEndAsync(stopping))
         {
             // A replay positioned reading on a Stream replaced since (after this pass looked): as in PublishTopicsAsync.
-            await OnStreamReplacedAsync();
+            OnStreamReplaced();
         }
 
         var now = _timeProvider.GetTimestamp();
@@ -218,6 +222,11 @@ internal sealed partial class ClusterUpstream
                 if (ClusterEntry.VersionOf(entry.Versions, MemberId) is { } version)
                 {
                     _fallback.Complete(version);
+                    if (_resyncOwedFrom is { } owed && version >= owed && following)
+                    {
+                        _resyncOwedFrom = null;
+                        await _context.Subscriber.OnResubscribedAsync();
+                    }
                 }
 
                 break;
@@ -259,8 +268,8 @@ internal sealed partial class ClusterUpstream
             // meanwhile): read the new one from its end (its entry now keeps it), and tell the connections, which may
             // have been replayed from the old one.
             _follower.Restart();
-            await _follower.StartFromEndAsync(stopping);
-            await OnStreamReplacedAsync();
+            await _follower.StartFromEndAsync(stopping, fromStart: true);
+            OnStreamReplaced();
             dirty = true;
         }
 
@@ -271,11 +280,16 @@ internal sealed partial class ClusterUpstream
         }
     }
 
-    /// <summary>Reading moved to a new Stream: the connections may have been replayed from the old one.</summary>
-    private async Task OnStreamReplacedAsync()
+    /// <summary>
+    /// Reading moved to a new Stream: the connections may have been replayed from the old one, and what PocketBase sent
+    /// since the old one's owner left went nowhere. Their Resync waits until the new Stream's owner confirms this
+    /// incarnation's topics (its PocketBase stream holds them): sent before, a change made until then would be lost after
+    /// it. The new Stream is read from its start, so that confirmation is never missed.
+    /// </summary>
+    private void OnStreamReplaced()
     {
         ClusterLog.StreamReplaced(_logger, StreamName);
-        await _context.Subscriber.OnResubscribedAsync();
+        _resyncOwedFrom = _context.Subscriber.GetTopics().Version;
     }
 
     /// <summary>Redis is unreachable: the own stream takes over, and the owner's and a successor's streams close in the background.</summary>
@@ -283,6 +297,8 @@ internal sealed partial class ClusterUpstream
     {
         if (_fallback.GoAlone())
         {
+            // Alone, the own stream's Resync covers a replaced Stream's.
+            _resyncOwedFrom = null;
             _keeper.Release();
             _succession.Release();
         }
