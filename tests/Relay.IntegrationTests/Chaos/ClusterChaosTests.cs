@@ -55,6 +55,12 @@ public sealed class ClusterChaosTests(PocketBaseFixture pocketBase, ITestOutputH
             {
                 cluster.WriteLogs(output);
             }
+
+            if (Environment.GetEnvironmentVariable("RELAY_RESULTS_DIR") is { Length: > 0 } results)
+            {
+                Directory.CreateDirectory(results);
+                cluster.WriteLogs(Path.Combine(results, "chaos-instances.log"));
+            }
         }
     }
 
