@@ -178,6 +178,7 @@ internal sealed partial class ClusterUpstream
     private async Task LeaseTickAsync(CancellationToken stopping)
     {
         _keeper.MarkUnionDue();
+        await _succession.WithdrawIfOwedAsync();
         if (_keeper.Owns)
         {
             await _keeper.RenewAsync(stopping);
@@ -186,7 +187,7 @@ internal sealed partial class ClusterUpstream
 
         if (_succession.IsSucceeding)
         {
-            await _succession.CheckDeadlineAsync();
+            await _succession.CheckDeadlineAsync(withdraw: _node.Stopping);
             return;
         }
 

@@ -171,6 +171,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         await _fallback.StopAsync();
         if (!_node.Halted)
         {
+            await _succession.WithdrawIfOwedAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await LeaveAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 

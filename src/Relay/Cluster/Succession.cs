@@ -23,6 +23,9 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     private string? _letGoTo;
     private long _letGoAt;
 
+    // The successor's side: a succession was given up and its key not yet freed.
+    private bool _withdrawOwed;
+
     /// <summary>This incarnation is opening its stream as the successor of an owner handing over.</summary>
     public bool IsSucceeding => _successor is not null;
 
@@ -76,14 +79,46 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         return true;
     }
 
-    /// <summary>A lease tick while succeeding: the owner did not let go in time, so the succession is abandoned.</summary>
-    public async Task CheckDeadlineAsync()
+    /// <summary>
+    /// A lease tick while succeeding: the owner did not let go in time, or this instance is stopping
+    /// (<paramref name="withdraw"/>: another may succeed instead, rather than the owner handing over to one that goes).
+    /// Either way the succession is given up and the successor's key freed.
+    /// </summary>
+    public async Task CheckDeadlineAsync(bool withdraw = false)
     {
-        if (_successor is not null && context.TimeProvider.GetTimestamp() > _deadline)
+        if (_successor is null)
+        {
+            return;
+        }
+
+        if (withdraw)
+        {
+            ClusterLog.SuccessionWithdrawn(context.Logger, context.StreamName);
+        }
+        else if (context.TimeProvider.GetTimestamp() > _deadline)
         {
             ClusterLog.SuccessionAbandoned(context.Logger, context.StreamName);
-            Release();
-            await _closing;
+        }
+        else
+        {
+            return;
+        }
+
+        Release();
+        await _closing;
+        await WithdrawIfOwedAsync();
+    }
+
+    /// <summary>
+    /// A succession given up frees the successor's key: the owner then lets go to nobody, and another incarnation may
+    /// take the successor's place while the owner still hands over. Not while halted (a killed process says nothing).
+    /// </summary>
+    public async Task WithdrawIfOwedAsync()
+    {
+        if (_withdrawOwed && context.Store.IsConnected)
+        {
+            _withdrawOwed = false;
+            await context.Store.DeleteIfHeldAsync(context.Keys.Successor, context.MemberId);
         }
     }
 
@@ -100,7 +135,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     /// </summary>
     public void OnSuccessorReady(string successor)
     {
-        if (_handovers.Count == 0 || !keeper.Owns || _letGoTo is not null)
+        if (_handovers.Count == 0 || !keeper.Owns || _letGoTo == successor)
         {
             return;
         }
@@ -131,8 +166,16 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             return;
         }
 
-        await keeper.ReleaseAsync();
+        // The successor gave up meanwhile (its instance is stopping, or its session closed there): passing the lease to it
+        // would leave the stream to a takeover with a Resync. Keep it until another successor is ready.
         var store = context.Store;
+        if (await store.GetAsync(context.Keys.Successor) != successor)
+        {
+            ClusterLog.SuccessorWithdrew(context.Logger, context.StreamName);
+            return;
+        }
+
+        await keeper.ReleaseAsync();
         await store.TransferAsync(context.Keys.Lease, context.MemberId, successor, context.Options.LeaseTime);
         await context.Appender.AppendAsync(ClusterEntry.HandoverDone(context.MemberId, successor));
         await store.DeleteIfHeldAsync(context.Keys.Handover, context.MemberId);
@@ -173,6 +216,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         }
 
         _successor = null;
+        _withdrawOwed = true;
         _successorStopping.Cancel();
         _successorStopping = new CancellationTokenSource();
         _closing = CloseAsync(_closing, feed);

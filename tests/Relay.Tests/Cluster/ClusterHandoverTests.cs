@@ -57,6 +57,32 @@ public class ClusterHandoverTests
         await WaitUntilAsync(() => upstreamB.IsOwner, "B to read the handover done");
     }
 
+    [Fact]
+    public async Task SuccessorGoesDuringTheOverlap_OwnerKeepsTheStream_AnotherSucceeds_NoResync()
+    {
+        await using var cluster = new ClusterHarness();
+        var (_, upstreamA, upstreamB, _) = await TwoInstancesAsync(cluster);
+        var handingOver = upstreamA.HandOverAsync();
+        await cluster.NextStreamAsync();
+        await WaitUntilAsync(() => upstreamA.IsLettingGo, "the owner to see B ready");
+
+        // A third instance follows; then B's session closes there (or its instance stops) during the overlap.
+        var onC = new FakeSubscriber("token", "notes/*");
+        var upstreamC = cluster.Follow(cluster.AddInstance(), onC);
+        await WithinDeadline(upstreamC.WaitForSyncAsync(onC.Version, CancellationToken.None));
+        await WithinDeadline(upstreamB.DisposeAsync().AsTask());
+
+        // A lets go to C once C is ready, not to B: handed to B, the lease would expire and C take it over with a Resync.
+        await cluster.AdvanceUntilAsync(() => cluster.PocketBase.Streams.Reader.Count > 0, "C opening its stream as the successor");
+        var successor = await cluster.NextStreamAsync();
+        await cluster.AdvanceUntilAsync(() => handingOver.IsCompleted, "the handover to C");
+        await handingOver;
+        await WaitUntilAsync(() => upstreamC.IsOwner, "C to read the handover done");
+        await successor.WriteRecordAsync("notes/*", "update", "after");
+        Assert.Equal("after", await NextIdAsync(onC));
+        Assert.Equal(0, onC.Resubscribed);
+    }
+
     private static async Task<(FakeSubscriber OnB, ClusterUpstream A, ClusterUpstream B, FakePocketBase.SseStream Old)> TwoInstancesAsync(ClusterHarness cluster)
     {
         var (a, b) = (cluster.AddInstance(), cluster.AddInstance());
