@@ -13,6 +13,9 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
     private readonly List<Task> _background = [];
     private OwnerFeed? _feed;
     private CancellationTokenSource _feedStopping = new();
+
+    // Sources of streams given up whose tasks may still read the token: disposed once those tasks are done.
+    private readonly List<CancellationTokenSource> _retired = [];
     private Task _closing = Task.CompletedTask;
     private bool _unionDue = true;
 
@@ -138,7 +141,9 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
 
         // The tasks beside the stream end with it (they may still read the token: the source is not disposed here).
         _feedStopping.Cancel();
+        _retired.Add(_feedStopping);
         _feedStopping = new CancellationTokenSource();
+        DisposeRetiredIfIdle();
         _closing = CloseAsync(_closing, feed);
     }
 
@@ -158,7 +163,12 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
     }
 
     /// <summary>After <see cref="StopAsync"/>: nothing runs beside the stream any more.</summary>
-    public void Dispose() => _feedStopping.Dispose();
+    public void Dispose()
+    {
+        _feedStopping.Dispose();
+        _retired.ForEach(static source => source.Dispose());
+        _retired.Clear();
+    }
 
     private void Own(OwnerFeed feed)
     {
@@ -169,8 +179,19 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
 
     private void Track(Task task)
     {
-        _background.RemoveAll(static done => done.IsCompleted);
+        DisposeRetiredIfIdle();
         _background.Add(task);
+    }
+
+    /// <summary>Forgets the tasks done; when none is left, no task reads a retired source's token any more.</summary>
+    private void DisposeRetiredIfIdle()
+    {
+        _background.RemoveAll(static done => done.IsCompleted);
+        if (_background.Count == 0)
+        {
+            _retired.ForEach(static source => source.Dispose());
+            _retired.Clear();
+        }
     }
 
     private static async Task CloseAsync(Task previous, OwnerFeed feed)

@@ -15,6 +15,9 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     private readonly List<TaskCompletionSource> _handovers = [];
     private OwnerFeed? _successor;
     private CancellationTokenSource _successorStopping = new();
+
+    // Sources of successions given up whose task beside the stream may still read the token: disposed once it is done.
+    private readonly List<CancellationTokenSource> _retired = [];
     private Task _ready = Task.CompletedTask;
     private Task _closing = Task.CompletedTask;
     private long _deadline;
@@ -218,7 +221,9 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         _successor = null;
         _withdrawOwed = true;
         _successorStopping.Cancel();
+        _retired.Add(_successorStopping);
         _successorStopping = new CancellationTokenSource();
+        DisposeRetiredIfIdle();
         _closing = CloseAsync(_closing, feed);
     }
 
@@ -231,7 +236,12 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     }
 
     /// <summary>After <see cref="StopAsync"/>: nothing runs beside a successor's stream any more.</summary>
-    public void Dispose() => _successorStopping.Dispose();
+    public void Dispose()
+    {
+        _successorStopping.Dispose();
+        _retired.ForEach(static source => source.Dispose());
+        _retired.Clear();
+    }
 
     /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
     private async Task StartAsync(CancellationToken stopping)
@@ -244,6 +254,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         feed.Connection = context.CreateLocal(feed);
         feed.Connection.Start();
         ClusterLog.Succeeding(context.Logger, context.StreamName);
+        DisposeRetiredIfIdle();
         var previous = _ready;
         _ready = ReadyWhenHeldAsync(previous, feed, _successorStopping.Token);
     }
@@ -260,6 +271,16 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         {
             // The deadline abandons the succession; the owner then lets go without a handover.
             ClusterLog.SuccessionFailed(context.Logger, context.StreamName, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>Once the task beside the last successor's stream is done, no task reads a retired source's token.</summary>
+    private void DisposeRetiredIfIdle()
+    {
+        if (_ready.IsCompleted)
+        {
+            _retired.ForEach(static source => source.Dispose());
+            _retired.Clear();
         }
     }
 
