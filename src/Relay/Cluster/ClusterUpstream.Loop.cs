@@ -291,6 +291,9 @@ internal sealed partial class ClusterUpstream
     {
         ClusterLog.StreamReplaced(_logger, StreamName);
         _resyncOwedFrom = _context.Subscriber.GetTopics().Version;
+
+        // An owner that finds its Stream replaced confirms again: the followers' Resyncs wait for that in the new one.
+        _keeper.ConfirmAgain();
     }
 
     /// <summary>Redis is unreachable: the own stream takes over, and the owner's and a successor's streams close in the background.</summary>

@@ -45,6 +45,16 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Confirm every incarnation's versions again at the next refresh, changed or not: the Stream was replaced, and its
+    /// followers wait for a confirmation in the new one before they resync.
+    /// </summary>
+    public void ConfirmAgain()
+    {
+        _confirmed = string.Empty;
+        _unionDue = true;
+    }
+
     /// <summary>Renews the lease (trimming the Stream by age while at it); on its loss the PocketBase stream is closed here.</summary>
     public async Task RenewAsync(CancellationToken stopping)
     {

@@ -64,4 +64,40 @@ public class ClusterStreamReplacedTests
             posted.TrySetResult();
         }
     }
+
+    [Fact]
+    public async Task KeysDeletedButTheLeaseKept_TheOwnerConfirmsAgain_EveryIncarnationResyncs()
+    {
+        await using var cluster = new ClusterHarness();
+        var (a, b) = (cluster.AddInstance(), cluster.AddInstance());
+        var onA = new FakeSubscriber("token", "notes/*");
+        var onB = new FakeSubscriber("token", "notes/*");
+        var upstreamA = cluster.Follow(a, onA);
+        await WithinDeadline(upstreamA.WaitForSyncAsync(onA.Version, CancellationToken.None));
+        var upstreamB = cluster.Follow(b, onB);
+        await WithinDeadline(upstreamB.WaitForSyncAsync(onB.Version, CancellationToken.None));
+        var stream = await cluster.NextStreamAsync();
+        var epoch = cluster.Store.EpochOf("test");
+
+        // The Stream's keys go (its events and epoch), the owner's lease and PocketBase stream stay, and both
+        // incarnations' entries are published again, with the versions the owner confirmed last, before the owner
+        // refreshes its union: each finds the Stream replaced at its next heartbeat.
+        var keys = new ClusterKeys("test");
+        var entries = cluster.Store.Topics("test");
+        cluster.Store.Flush();
+        await cluster.Store.SetAsync(keys.Lease, upstreamA.MemberId, cluster.Options.LeaseTime);
+        foreach (var (member, entry) in entries)
+        {
+            await cluster.Store.PublishTopicsAsync(keys, member, entry);
+        }
+
+        // The owner confirms them again in the new Stream, although nothing changed: every follower waits for that.
+        await cluster.AdvanceUntilAsync(
+            () => Volatile.Read(ref onA.Resubscribed) > 0 && Volatile.Read(ref onB.Resubscribed) > 0,
+            "both incarnations' Resync for the new Stream",
+            cluster.Options.RenewInterval);
+        Assert.NotEqual(epoch, cluster.Store.EpochOf("test"));
+        await stream.WriteRecordAsync("notes/*", "update", "r1");
+        Assert.Equal("r1", (await WithinDeadline(onB.Events.Reader.ReadAsync().AsTask())).Record.GetProperty("id").GetString());
+    }
 }
