@@ -266,8 +266,8 @@ internal sealed partial class ClusterUpstream
         if (!_follower.IsReading(epoch))
         {
             // The Stream this incarnation reads was deleted before its entry was there to keep it (the last follower left
-            // meanwhile): read the new one from its end (its entry now keeps it), and tell the connections, which may
-            // have been replayed from the old one.
+            // meanwhile): read the new one from its beginning (its entry now keeps it), and owe the connections, which
+            // may have been replayed from the old one, a Resync.
             _follower.Restart();
             await _follower.StartFromEndAsync(stopping, fromStart: true);
             OnStreamReplaced();

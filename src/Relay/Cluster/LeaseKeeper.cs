@@ -11,11 +11,11 @@ namespace Relay.Cluster;
 internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
 {
     private readonly List<Task> _background = [];
-    private OwnerFeed? _feed;
-    private CancellationTokenSource _feedStopping = new();
 
     // Sources of streams given up whose tasks may still read the token: disposed once those tasks are done.
     private readonly List<CancellationTokenSource> _retired = [];
+    private OwnerFeed? _feed;
+    private CancellationTokenSource _feedStopping = new();
     private Task _closing = Task.CompletedTask;
     private bool _unionDue = true;
 
@@ -149,7 +149,7 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
             return;
         }
 
-        // The tasks beside the stream end with it (they may still read the token: the source is not disposed here).
+        // The tasks beside the stream end with it (they may still read the token: the source is disposed once they are done).
         _feedStopping.Cancel();
         _retired.Add(_feedStopping);
         _feedStopping = new CancellationTokenSource();

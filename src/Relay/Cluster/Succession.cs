@@ -13,11 +13,11 @@ namespace Relay.Cluster;
 internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper keeper) : IDisposable
 {
     private readonly List<TaskCompletionSource> _handovers = [];
-    private OwnerFeed? _successor;
-    private CancellationTokenSource _successorStopping = new();
 
     // Sources of successions given up whose task beside the stream may still read the token: disposed once it is done.
     private readonly List<CancellationTokenSource> _retired = [];
+    private OwnerFeed? _successor;
+    private CancellationTokenSource _successorStopping = new();
     private Task _ready = Task.CompletedTask;
     private Task _closing = Task.CompletedTask;
     private long _deadline;
