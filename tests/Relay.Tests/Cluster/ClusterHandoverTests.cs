@@ -27,7 +27,7 @@ public class ClusterHandoverTests
         await old.WriteRecordAsync("notes/*", "update", "both");
 
         await cluster.AdvanceUntilAsync(() => handingOver.IsCompleted, "the handover");
-        await handingOver;
+        await WithinDeadline(handingOver);
         await WaitUntilAsync(() => upstreamB.IsOwner, "B to read the handover done");
         await successor.WriteRecordAsync("notes/*", "update", "after");
 
@@ -52,7 +52,7 @@ public class ClusterHandoverTests
 
         cluster.Time.Advance(cluster.Options.HandoverOverlap);
         await WaitUntilAsync(() => handingOver.IsCompleted, "the owner to let go once the overlap is over");
-        await handingOver;
+        await WithinDeadline(handingOver);
         Assert.False(upstreamA.IsOwner);
         await WaitUntilAsync(() => upstreamB.IsOwner, "B to read the handover done");
     }
@@ -76,7 +76,7 @@ public class ClusterHandoverTests
         await cluster.AdvanceUntilAsync(() => cluster.PocketBase.Streams.Reader.Count > 0, "C opening its stream as the successor");
         var successor = await cluster.NextStreamAsync();
         await cluster.AdvanceUntilAsync(() => handingOver.IsCompleted, "the handover to C");
-        await handingOver;
+        await WithinDeadline(handingOver);
         await WaitUntilAsync(() => upstreamC.IsOwner, "C to read the handover done");
         await successor.WriteRecordAsync("notes/*", "update", "after");
         Assert.Equal("after", await NextIdAsync(onC));

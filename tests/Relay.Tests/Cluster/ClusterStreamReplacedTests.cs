@@ -25,7 +25,7 @@ public class ClusterStreamReplacedTests
 
         // B starts following (it read the Stream's end); before its entry is published, A, the only incarnation with an
         // entry, leaves and deletes the Stream's keys (as its last step: its loop and PocketBase stream are stopped).
-        await upstreamA.HaltAsync();
+        await WithinDeadline(upstreamA.HaltAsync().AsTask());
         var onB = new FakeSubscriber("token", "notes/*");
         var upstreamB = cluster.Create(b, onB);
         cluster.Store.BeforePublish = () => Assert.True(cluster.Store.LeaveAsync(keys, upstreamA.MemberId, cluster.Time.GetUtcNow()).GetAwaiter().GetResult());
