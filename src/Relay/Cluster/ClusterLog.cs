@@ -44,4 +44,10 @@ internal static partial class ClusterLog
 
     [LoggerMessage(9014, LogLevel.Warning, "Cluster: {Stream}'s Redis Stream was deleted and created again while this instance started to follow it; its connections resync.")]
     public static partial void StreamReplaced(ILogger logger, string stream);
+
+    [LoggerMessage(9015, LogLevel.Information, "Cluster: succession on {Stream} given up (this instance is stopping); another instance may succeed.")]
+    public static partial void SuccessionWithdrawn(ILogger logger, string stream);
+
+    [LoggerMessage(9016, LogLevel.Information, "Cluster: the successor for {Stream} gave up before the handover; waiting for another.")]
+    public static partial void SuccessorWithdrew(ILogger logger, string stream);
 }

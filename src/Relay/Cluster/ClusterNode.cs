@@ -157,7 +157,9 @@ internal sealed class ClusterNode : IHostedService, IStreamFollowers
             return;
         }
 
-        await Task.WhenAll(_upstreams.Values.Select(static upstream => upstream.HandOverAsync()))
+        // Also the streams whose session closed and that are handing over now: the process must not end (and dispose the
+        // Redis connection) under their handover.
+        await Task.WhenAll(All().Select(static upstream => upstream.HandOverAsync()))
             .WaitAsync(Options.HandoverTimeout + TimeSpan.FromSeconds(5), TimeProvider, cancellationToken)
             .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }

@@ -13,6 +13,10 @@ internal sealed partial class ClusterUpstream
     private long _nextPoll;
     private IAsyncDisposable? _notifications;
 
+    // Reading moved to a new Stream (the old one's keys were deleted): the connections are owed a Resync once the
+    // Stream's owner confirms this incarnation's topics of at least this version, i.e. once a PocketBase stream holds them.
+    private long? _resyncOwedFrom;
+
     private async Task RunAsync()
     {
         var stopping = _stopping.Token;
@@ -42,7 +46,8 @@ internal sealed partial class ClusterUpstream
             {
                 // Nothing signalled within RenewInterval: the pass still renews leases, and reads the Stream once per
                 // LeaseTime in case a notification was lost.
-                notified = await _inbox.WaitAsync(_options.RenewInterval, _timeProvider, stopping);
+                var wait = _succession.LetGoDueIn is { } letGo && letGo < _options.RenewInterval ? letGo : _options.RenewInterval;
+                notified = await _inbox.WaitAsync(wait, _timeProvider, stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -138,7 +143,7 @@ internal sealed partial class ClusterUpstream
         if (!started && await _follower.StartFromEndAsync(stopping))
         {
             // A replay positioned reading on a Stream replaced since (after this pass looked): as in PublishTopicsAsync.
-            await OnStreamReplacedAsync();
+            OnStreamReplaced();
         }
 
         var now = _timeProvider.GetTimestamp();
@@ -162,6 +167,7 @@ internal sealed partial class ClusterUpstream
         }
 
         await _keeper.RefreshIfDueAsync(stopping);
+        await _succession.LetGoIfDueAsync();
         if (_fallback.ReturnConfirmed)
         {
             await _fallback.CompleteReturnAsync();
@@ -172,6 +178,7 @@ internal sealed partial class ClusterUpstream
     private async Task LeaseTickAsync(CancellationToken stopping)
     {
         _keeper.MarkUnionDue();
+        await _succession.WithdrawIfOwedAsync();
         if (_keeper.Owns)
         {
             await _keeper.RenewAsync(stopping);
@@ -180,7 +187,7 @@ internal sealed partial class ClusterUpstream
 
         if (_succession.IsSucceeding)
         {
-            await _succession.CheckDeadlineAsync();
+            await _succession.CheckDeadlineAsync(withdraw: _node.Stopping);
             return;
         }
 
@@ -216,6 +223,11 @@ internal sealed partial class ClusterUpstream
                 if (ClusterEntry.VersionOf(entry.Versions, MemberId) is { } version)
                 {
                     _fallback.Complete(version);
+                    if (_resyncOwedFrom is { } owed && version >= owed && following)
+                    {
+                        _resyncOwedFrom = null;
+                        await _context.Subscriber.OnResubscribedAsync();
+                    }
                 }
 
                 break;
@@ -235,7 +247,7 @@ internal sealed partial class ClusterUpstream
                 _succession.BeginRecording();
                 break;
             case EntryKinds.HandoverReady when entry.Member != MemberId:
-                await _succession.OnSuccessorReadyAsync(entry.Member!);
+                _succession.OnSuccessorReady(entry.Member!);
                 break;
             case EntryKinds.HandoverDone when entry.Successor == MemberId:
                 await _succession.CompleteAsync();
@@ -254,11 +266,11 @@ internal sealed partial class ClusterUpstream
         if (!_follower.IsReading(epoch))
         {
             // The Stream this incarnation reads was deleted before its entry was there to keep it (the last follower left
-            // meanwhile): read the new one from its end (its entry now keeps it), and tell the connections, which may
-            // have been replayed from the old one.
+            // meanwhile): read the new one from its beginning (its entry now keeps it), and owe the connections, which
+            // may have been replayed from the old one, a Resync.
             _follower.Restart();
-            await _follower.StartFromEndAsync(stopping);
-            await OnStreamReplacedAsync();
+            await _follower.StartFromEndAsync(stopping, fromStart: true);
+            OnStreamReplaced();
             dirty = true;
         }
 
@@ -269,11 +281,19 @@ internal sealed partial class ClusterUpstream
         }
     }
 
-    /// <summary>Reading moved to a new Stream: the connections may have been replayed from the old one.</summary>
-    private async Task OnStreamReplacedAsync()
+    /// <summary>
+    /// Reading moved to a new Stream: the connections may have been replayed from the old one, and what PocketBase sent
+    /// since the old one's owner left went nowhere. Their Resync waits until the new Stream's owner confirms this
+    /// incarnation's topics (its PocketBase stream holds them): sent before, a change made until then would be lost after
+    /// it. The new Stream is read from its start, so that confirmation is never missed.
+    /// </summary>
+    private void OnStreamReplaced()
     {
         ClusterLog.StreamReplaced(_logger, StreamName);
-        await _context.Subscriber.OnResubscribedAsync();
+        _resyncOwedFrom = _context.Subscriber.GetTopics().Version;
+
+        // An owner that finds its Stream replaced confirms again: the followers' Resyncs wait for that in the new one.
+        _keeper.ConfirmAgain();
     }
 
     /// <summary>Redis is unreachable: the own stream takes over, and the owner's and a successor's streams close in the background.</summary>
@@ -281,6 +301,8 @@ internal sealed partial class ClusterUpstream
     {
         if (_fallback.GoAlone())
         {
+            // Alone, the own stream's Resync covers a replaced Stream's.
+            _resyncOwedFrom = null;
             _keeper.Release();
             _succession.Release();
         }

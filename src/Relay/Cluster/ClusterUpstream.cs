@@ -74,6 +74,12 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     /// <summary>This instance holds the lease and runs the session's PocketBase stream for the cluster.</summary>
     public bool IsOwner => _keeper.IsOwner;
 
+    /// <summary>
+    /// Handing over: the successor is ready, and this owner still reads its PocketBase stream for
+    /// <see cref="ClusterOptions.HandoverOverlap"/> before it lets go (tests and diagnostics).
+    /// </summary>
+    public bool IsLettingGo => _succession.IsLettingGo;
+
     /// <summary>This instance reads the session's Redis Stream (cluster mode; not while running alone or returning).</summary>
     public bool FollowsStream => _fallback.Mode.Kind == ClusterMode.Cluster;
 
@@ -165,6 +171,7 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
         await _fallback.StopAsync();
         if (!_node.Halted)
         {
+            await _succession.WithdrawIfOwedAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await LeaveAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 

@@ -11,6 +11,9 @@ namespace Relay.Cluster;
 internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
 {
     private readonly List<Task> _background = [];
+
+    // Sources of streams given up whose tasks may still read the token: disposed once those tasks are done.
+    private readonly List<CancellationTokenSource> _retired = [];
     private OwnerFeed? _feed;
     private CancellationTokenSource _feedStopping = new();
     private Task _closing = Task.CompletedTask;
@@ -40,6 +43,16 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
         {
             _confirmed = string.Empty;
         }
+    }
+
+    /// <summary>
+    /// Confirm every incarnation's versions again at the next refresh, changed or not: the Stream was replaced, and its
+    /// followers wait for a confirmation in the new one before they resync.
+    /// </summary>
+    public void ConfirmAgain()
+    {
+        _confirmed = string.Empty;
+        _unionDue = true;
     }
 
     /// <summary>Renews the lease (trimming the Stream by age while at it); on its loss the PocketBase stream is closed here.</summary>
@@ -136,9 +149,11 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
             return;
         }
 
-        // The tasks beside the stream end with it (they may still read the token: the source is not disposed here).
+        // The tasks beside the stream end with it (they may still read the token: the source is disposed once they are done).
         _feedStopping.Cancel();
+        _retired.Add(_feedStopping);
         _feedStopping = new CancellationTokenSource();
+        DisposeRetiredIfIdle();
         _closing = CloseAsync(_closing, feed);
     }
 
@@ -158,7 +173,12 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
     }
 
     /// <summary>After <see cref="StopAsync"/>: nothing runs beside the stream any more.</summary>
-    public void Dispose() => _feedStopping.Dispose();
+    public void Dispose()
+    {
+        _feedStopping.Dispose();
+        _retired.ForEach(static source => source.Dispose());
+        _retired.Clear();
+    }
 
     private void Own(OwnerFeed feed)
     {
@@ -169,8 +189,19 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
 
     private void Track(Task task)
     {
-        _background.RemoveAll(static done => done.IsCompleted);
+        DisposeRetiredIfIdle();
         _background.Add(task);
+    }
+
+    /// <summary>Forgets the tasks done; when none is left, no task reads a retired source's token any more.</summary>
+    private void DisposeRetiredIfIdle()
+    {
+        _background.RemoveAll(static done => done.IsCompleted);
+        if (_background.Count == 0)
+        {
+            _retired.ForEach(static source => source.Dispose());
+            _retired.Clear();
+        }
     }
 
     private static async Task CloseAsync(Task previous, OwnerFeed feed)

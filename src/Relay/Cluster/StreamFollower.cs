@@ -83,11 +83,16 @@ internal sealed class StreamFollower(IClusterStore store, ClusterKeys keys, int 
     /// its topics. Called before the topics are first published, or that confirmation could come before the start. A
     /// position a replay set first stands, unless it is of another epoch (the Stream was replaced meanwhile).
     /// </summary>
+    /// <param name="stopping">Cancels the reads.</param>
+    /// <param name="fromStart">
+    /// Start at the Stream's beginning instead (a Stream that replaced the one read: all of it is new to the connections).
+    /// </param>
     /// <returns>
     /// True when it replaced a replay's position of another epoch: the connections replayed from the old Stream are owed a
-    /// <c>Resync</c> (the caller sends it, as when publishing finds the Stream replaced).
+    /// <c>Resync</c> (the caller sends it, as when publishing finds the Stream replaced); reading then starts at the new
+    /// Stream's beginning.
     /// </returns>
-    public async Task<bool> StartFromEndAsync(CancellationToken stopping)
+    public async Task<bool> StartFromEndAsync(CancellationToken stopping, bool fromStart = false)
     {
         // The epoch names this incarnation of the Stream: when its keys are deleted (or Redis comes back empty) a new one
         // is drawn, so an offset from before never matches the new Stream's ids.
@@ -101,7 +106,7 @@ internal sealed class StreamFollower(IClusterStore store, ClusterKeys keys, int 
             }
 
             var replaced = !_position.IsNull;
-            SetStart(epoch, last is { } entry ? entry.Id : "0-0");
+            SetStart(epoch, !fromStart && !replaced && last is { } entry ? entry.Id : "0-0");
             return replaced;
         }
     }

@@ -13,11 +13,21 @@ namespace Relay.Cluster;
 internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper keeper) : IDisposable
 {
     private readonly List<TaskCompletionSource> _handovers = [];
+
+    // Sources of successions given up whose task beside the stream may still read the token: disposed once it is done.
+    private readonly List<CancellationTokenSource> _retired = [];
     private OwnerFeed? _successor;
     private CancellationTokenSource _successorStopping = new();
     private Task _ready = Task.CompletedTask;
     private Task _closing = Task.CompletedTask;
     private long _deadline;
+
+    // The owner's side: the successor that is ready, and when this owner lets go to it (after the overlap).
+    private string? _letGoTo;
+    private long _letGoAt;
+
+    // The successor's side: a succession was given up and its key not yet freed.
+    private bool _withdrawOwed;
 
     /// <summary>This incarnation is opening its stream as the successor of an owner handing over.</summary>
     public bool IsSucceeding => _successor is not null;
@@ -72,14 +82,46 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         return true;
     }
 
-    /// <summary>A lease tick while succeeding: the owner did not let go in time, so the succession is abandoned.</summary>
-    public async Task CheckDeadlineAsync()
+    /// <summary>
+    /// A lease tick while succeeding: the owner did not let go in time, or this instance is stopping
+    /// (<paramref name="withdraw"/>: another may succeed instead, rather than the owner handing over to one that goes).
+    /// Either way the succession is given up and the successor's key freed.
+    /// </summary>
+    public async Task CheckDeadlineAsync(bool withdraw = false)
     {
-        if (_successor is not null && context.TimeProvider.GetTimestamp() > _deadline)
+        if (_successor is null)
+        {
+            return;
+        }
+
+        if (withdraw)
+        {
+            ClusterLog.SuccessionWithdrawn(context.Logger, context.StreamName);
+        }
+        else if (context.TimeProvider.GetTimestamp() > _deadline)
         {
             ClusterLog.SuccessionAbandoned(context.Logger, context.StreamName);
-            Release();
-            await _closing;
+        }
+        else
+        {
+            return;
+        }
+
+        Release();
+        await _closing;
+        await WithdrawIfOwedAsync();
+    }
+
+    /// <summary>
+    /// A succession given up frees the successor's key: the owner then lets go to nobody, and another incarnation may
+    /// take the successor's place while the owner still hands over. Not while halted (a killed process says nothing).
+    /// </summary>
+    public async Task WithdrawIfOwedAsync()
+    {
+        if (_withdrawOwed && context.Store.IsConnected)
+        {
+            _withdrawOwed = false;
+            await context.Store.DeleteIfHeldAsync(context.Keys.Successor, context.MemberId);
         }
     }
 
@@ -89,16 +131,54 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     /// <summary>An event the owner published, as the reader read it (the successor drops its own copy).</summary>
     public void RecordPrimary(UpstreamEvent upstreamEvent) => _successor?.RecordPrimary(upstreamEvent);
 
-    /// <summary>A successor's stream holds every topic: close this owner's one (publishing all it read), then pass the lease.</summary>
-    public async Task OnSuccessorReadyAsync(string successor)
+    /// <summary>
+    /// A successor's stream holds every topic: keep reading this owner's one for <see cref="ClusterOptions.HandoverOverlap"/>
+    /// more (a change PocketBase sent before the successor's subscriptions were accepted may still be on its way on ours
+    /// only), then let go (<see cref="LetGoIfDueAsync"/>). The successor drops its copies of what this one publishes.
+    /// </summary>
+    public void OnSuccessorReady(string successor)
     {
+        if (_handovers.Count == 0 || !keeper.Owns || _letGoTo == successor)
+        {
+            return;
+        }
+
+        _letGoTo = successor;
+        _letGoAt = context.TimeProvider.GetTimestamp() + Ticks(context.Options.HandoverOverlap);
+    }
+
+    /// <summary>The successor is ready and this owner reads its stream for the overlap before it lets go (any thread; tests and diagnostics).</summary>
+    public bool IsLettingGo => Volatile.Read(ref _letGoTo) is not null;
+
+    /// <summary>How long until this owner lets go to its ready successor (the loop wakes then); null when not waiting to.</summary>
+    public TimeSpan? LetGoDueIn => _letGoTo is null
+        ? null
+        : context.TimeProvider.GetElapsedTime(context.TimeProvider.GetTimestamp(), Math.Max(_letGoAt, context.TimeProvider.GetTimestamp()));
+
+    /// <summary>The overlap after the successor became ready is over: close this owner's stream (publishing all it read), then pass the lease.</summary>
+    public async Task LetGoIfDueAsync()
+    {
+        if (_letGoTo is not { } successor || context.TimeProvider.GetTimestamp() < _letGoAt)
+        {
+            return;
+        }
+
+        _letGoTo = null;
         if (_handovers.Count == 0 || !keeper.Owns)
         {
             return;
         }
 
-        await keeper.ReleaseAsync();
+        // The successor gave up meanwhile (its instance is stopping, or its session closed there): passing the lease to it
+        // would leave the stream to a takeover with a Resync. Keep it until another successor is ready.
         var store = context.Store;
+        if (await store.GetAsync(context.Keys.Successor) != successor)
+        {
+            ClusterLog.SuccessorWithdrew(context.Logger, context.StreamName);
+            return;
+        }
+
+        await keeper.ReleaseAsync();
         await store.TransferAsync(context.Keys.Lease, context.MemberId, successor, context.Options.LeaseTime);
         await context.Appender.AppendAsync(ClusterEntry.HandoverDone(context.MemberId, successor));
         await store.DeleteIfHeldAsync(context.Keys.Handover, context.MemberId);
@@ -131,6 +211,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     /// </summary>
     public void Release()
     {
+        _letGoTo = null;
         CompleteHandovers();
         if (_successor is not { } feed)
         {
@@ -138,8 +219,11 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         }
 
         _successor = null;
+        _withdrawOwed = true;
         _successorStopping.Cancel();
+        _retired.Add(_successorStopping);
         _successorStopping = new CancellationTokenSource();
+        DisposeRetiredIfIdle();
         _closing = CloseAsync(_closing, feed);
     }
 
@@ -152,19 +236,25 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     }
 
     /// <summary>After <see cref="StopAsync"/>: nothing runs beside a successor's stream any more.</summary>
-    public void Dispose() => _successorStopping.Dispose();
+    public void Dispose()
+    {
+        _successorStopping.Dispose();
+        _retired.ForEach(static source => source.Dispose());
+        _retired.Clear();
+    }
 
     /// <summary>The owner is shutting down: open this instance's stream next to its one, then ask it to let go.</summary>
     private async Task StartAsync(CancellationToken stopping)
     {
         var feed = context.CreateFeed(successor: true);
         _successor = feed;
-        _deadline = context.TimeProvider.GetTimestamp() + (long)(context.Options.HandoverTimeout.TotalSeconds * context.TimeProvider.TimestampFrequency);
+        _deadline = context.TimeProvider.GetTimestamp() + Ticks(context.Options.HandoverTimeout);
         await context.Appender.AppendAsync(ClusterEntry.HandoverBegin(context.MemberId), notify: false).WaitAsync(stopping);
         await keeper.RefreshUnionAsync(feed, stopping);
         feed.Connection = context.CreateLocal(feed);
         feed.Connection.Start();
         ClusterLog.Succeeding(context.Logger, context.StreamName);
+        DisposeRetiredIfIdle();
         var previous = _ready;
         _ready = ReadyWhenHeldAsync(previous, feed, _successorStopping.Token);
     }
@@ -184,6 +274,16 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         }
     }
 
+    /// <summary>Once the task beside the last successor's stream is done, no task reads a retired source's token.</summary>
+    private void DisposeRetiredIfIdle()
+    {
+        if (_ready.IsCompleted)
+        {
+            _retired.ForEach(static source => source.Dispose());
+            _retired.Clear();
+        }
+    }
+
     private void CompleteHandovers()
     {
         foreach (var done in _handovers)
@@ -193,6 +293,8 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
 
         _handovers.Clear();
     }
+
+    private long Ticks(TimeSpan interval) => (long)(interval.TotalSeconds * context.TimeProvider.TimestampFrequency);
 
     private static async Task CloseAsync(Task previous, OwnerFeed feed)
     {

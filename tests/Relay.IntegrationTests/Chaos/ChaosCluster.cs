@@ -119,16 +119,22 @@ internal sealed class ChaosCluster(Uri pocketBase, RedisProcess redis) : IAsyncD
     /// <summary>Writes each instance's cluster log lines and warnings (and worse) for the reader of a failed run.</summary>
     public void WriteLogs(ITestOutputHelper output, int limit = 4000)
     {
-        var lines = All
+        foreach (var line in LogLines().TakeLast(limit))
+        {
+            output.WriteLine(line);
+        }
+    }
+
+    /// <summary>Every instance's cluster log (and warnings) to <paramref name="path"/>, whether the run passed or not.</summary>
+    public void WriteLogs(string path) => File.WriteAllLines(path, LogLines());
+
+    private List<string> LogLines()
+        => All
             .SelectMany(static instance => instance.Logs.Select(line => (instance.Name, line)))
             .Where(static entry => entry.line.Category.StartsWith("Relay.Cluster", StringComparison.Ordinal) || entry.line.Level is "Warning" or "Error" or "Fatal" or "Raw")
             .OrderBy(static entry => entry.line.Time)
+            .Select(static entry => string.Create(CultureInfo.InvariantCulture, $"[{entry.Name}] {entry.line.Time:HH:mm:ss.fff} {entry.line.Level} {entry.line.EventId} {entry.line.Message}"))
             .ToList();
-        foreach (var (name, line) in lines.TakeLast(limit))
-        {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{name}] {line.Time:HH:mm:ss.fff} {line.Level} {line.EventId} {line.Message}"));
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -84,6 +84,16 @@ internal sealed class ClusterHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits (cluster time standing still) until <paramref name="owner"/>, handing over, has seen its successor ready, then
+    /// advances cluster time by the overlap it still reads its own stream for: it lets go at its next pass.
+    /// </summary>
+    public async Task PassTheOverlapAsync(ClusterUpstream owner)
+    {
+        await WaitUntilAsync(() => owner.IsLettingGo, "the owner to see its successor ready");
+        Time.Advance(Options.HandoverOverlap);
+    }
+
     /// <summary>Waits (cluster time standing still) until <paramref name="task"/> completes.</summary>
     public static Task WithinDeadline(Task task) => task.WaitAsync(Deadline);
 

@@ -67,7 +67,9 @@ public class ClusterNotificationTests
         await cluster.AdvanceUntilAsync(() => cluster.Store.Listeners("test") == 2, "the new incarnation listening");
 
         // The old one leaving ends its own subscription only: the new one still hears of appends.
-        await WithinDeadline(old.DisposeAsync().AsTask());
+        var leaving = old.DisposeAsync().AsTask();
+        await cluster.PassTheOverlapAsync(old);
+        await WithinDeadline(leaving);
         Assert.Equal(1, cluster.Store.Listeners("test"));
         var synced = recreated.WaitForSyncAsync(second.Version, CancellationToken.None);
         await cluster.AdvanceUntilAsync(() => synced.IsCompleted && recreated.IsOwner, "the new incarnation owning the stream, its topics confirmed");

@@ -22,4 +22,15 @@ public class ClusterOptionsTests
 
         Assert.False(result.Failed, result.FailureMessage);
     }
+
+    [Fact]
+    public void Validate_HandoverOverlapNotShorterThanTheHandoverTimeout_FailsNamingBothKeys()
+    {
+        var result = new OptionsSectionValidator<ClusterOptions>(new ClusterOptionsValidator(), ClusterOptions.SectionName)
+            .Validate(null, new ClusterOptions { HandoverTimeout = TimeSpan.FromSeconds(2), HandoverOverlap = TimeSpan.FromSeconds(2) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Relay:Cluster:HandoverOverlap", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Relay:Cluster:HandoverTimeout", result.FailureMessage, StringComparison.Ordinal);
+    }
 }

@@ -19,6 +19,7 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
     private readonly Dictionary<string, List<StreamEntry>> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Action<char>>> _subscribers = new(StringComparer.Ordinal);
     private Action? _beforeEpochRead;
+    private Action? _beforePublish;
     private int _inFlight;
     private int _epochReads;
     private int _rangeReads;
@@ -108,6 +109,13 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         set => Volatile.Write(ref _beforeEpochRead, value);
     }
 
+    /// <summary>Runs (once, then cleared) before the next topics publish: lets a test act after a follower started reading.</summary>
+    public Action? BeforePublish
+    {
+        get => Volatile.Read(ref _beforePublish);
+        set => Volatile.Write(ref _beforePublish, value);
+    }
+
     public Task<string?> GetOrCreateEpochAsync(ClusterKeys keys)
     {
         Interlocked.Increment(ref _epochReads);
@@ -192,11 +200,14 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         => Run(() => Stream(keys).RemoveAll(entry => IdOf(entry).Milliseconds < minTime.ToUnixTimeMilliseconds()));
 
     public Task<string?> PublishTopicsAsync(ClusterKeys keys, string member, string entry)
-        => Run(() =>
+    {
+        Interlocked.Exchange(ref _beforePublish, null)?.Invoke();
+        return Run(() =>
         {
             Hash(keys)[member] = entry;
             return GetString(keys.Epoch);
         });
+    }
 
     public Task<HashEntry[]> ReadTopicsAsync(ClusterKeys keys)
         => Run(() => Hash(keys).Select(static pair => new HashEntry(pair.Key, pair.Value)).ToArray());

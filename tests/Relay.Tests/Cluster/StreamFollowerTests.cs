@@ -105,22 +105,23 @@ public class StreamFollowerTests
     }
 
     [Fact]
-    public async Task StartAt_OfAnotherEpoch_StreamReplacedMeanwhile_ReadingStartsAtTheNewStreamsEnd()
+    public async Task StartAt_OfAnotherEpoch_StreamReplacedMeanwhile_ReadingStartsAtTheNewStreamsBeginning()
     {
         var store = new FakeClusterStore();
         var follower = new StreamFollower(store, Keys);
 
-        // A replay read ahead on a Stream deleted since (its epoch is gone); the new Stream has entries of its own.
+        // A replay read ahead on a Stream deleted since (its epoch is gone); the new Stream has entries of its own, all of
+        // them new to the connections (and one may be the owner's confirmation the Resync waits for).
         follower.StartAt("0123456789abcdef", "1-5");
         await AppendEventsAsync(store, 2);
         Assert.True(await follower.StartFromEndAsync(CancellationToken.None));
 
         Assert.True(follower.IsReading(store.EpochOf("test")));
         Assert.False(follower.IsReading("0123456789abcdef"));
-        Assert.Equal((store.EpochOf("test"), store.Entries("test")[^1].Id.ToString()), follower.Head);
+        Assert.Equal((store.EpochOf("test"), "0-0"), follower.Head);
         var seen = new List<string?>();
         await follower.ReadAsync(Collect(seen), CancellationToken.None);
-        Assert.Empty(seen);
+        Assert.Equal(2, seen.Count);
     }
 
     [Fact]
