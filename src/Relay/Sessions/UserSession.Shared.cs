@@ -143,6 +143,12 @@ internal sealed partial class UserSession
     /// </summary>
     public Action<UpstreamEvent?>? Tap { get; set; }
 
+    /// <summary>
+    /// For a class session: whether an event may still go to a connection (false for a member whose token Relay has just
+    /// learned is dead, or whose record is being verified again). Called without this session's lock; must not block.
+    /// </summary>
+    public Predicate<RelayConnection>? Admits { get; set; }
+
     /// <summary>Ends a watch of <see cref="WatchAsync"/>: the route goes when no connection holds it.</summary>
     public void Unwatch(string upstreamTopic)
     {
