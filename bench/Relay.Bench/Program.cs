@@ -4,7 +4,7 @@ using Relay.Testing.PocketBase;
 
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
 //   Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE ...] [--users N]
-//               [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [scenario ...]
+//               [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [--sharing off,on] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL [--clients lean|signalr] (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput users idle cluster-hop cluster-streams recovery (default: all; --quick: the first five).
@@ -38,13 +38,22 @@ var allSteps = args.Contains("--all-steps");
 // and its PGO instrumentation: measured 29% of Relay's CPU in the first throughput run). Unless --no-warmup, one
 // unreported run per protocol goes first, so the rows measure the steady state a long-running Relay is in.
 var warmUp = !args.Contains("--no-warmup");
-string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--user-counts", "--broadcast", "--rates", "--clients"];
+string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--user-counts", "--broadcast", "--rates", "--clients", "--sharing"];
 var outFile = Option("--out");
 var known = new[] { "tabs", "broadcast", "throughput", "users", "idle", "cluster-hop", "cluster-streams", "recovery" };
 var unknown = args.Where((a, i) => !known.Contains(a) && a is not ("--quick" or "--all-steps" or "--no-warmup") && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [{string.Join('|', known)} ...]");
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [--sharing off,on] [{string.Join('|', known)} ...]");
+    return 2;
+}
+
+// The users scenario through Relay with shared streams off (a stream per user, the default), on (issue #22: one class
+// stream, a second Relay process with Relay:SharedStreams:Enabled and the superuser that reads the rules), or both.
+var sharing = (Option("--sharing") ?? "off").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+if (sharing.Length == 0 || sharing.Any(mode => mode is not ("off" or "on")))
+{
+    Console.Error.WriteLine($"--sharing takes off, on or off,on, not '{Option("--sharing")}'.");
     return 2;
 }
 
@@ -289,6 +298,7 @@ if (selected.Contains("throughput"))
 // one rule check per user and write, through Relay as direct. Users are seeded straight into PocketBase's SQLite
 // (FastUsers): thousands of bcrypt sign-ups would take longer than the scenario. The targets' rates: 10 writes/s up to
 // 1,000 users, 5 at 5,000.
+RelayInstance? sharedRelay = null;
 if (selected.Contains("users"))
 {
     Console.Error.WriteLine("users");
@@ -313,11 +323,34 @@ if (selected.Contains("users"))
 
         var connections = seeded.Select(u => ((string?)u.Token, "bench_signed_in/*")).ToList();
         (string, object, string?) Next(int i) => ("bench_signed_in", new { }, null);
-        foreach (var path in new[] { ScenarioRunner.RelayJson, ScenarioRunner.Direct })
+        if (sharing.Contains("off"))
         {
-            await RunAsync("users", path, count, note, () => runner.RunAsync("users", path, connections, rate, duration, Next, recipientsPerWrite: count, note));
+            await RunAsync("users", ScenarioRunner.RelayJson, count, note, () => runner.RunAsync("users", ScenarioRunner.RelayJson, connections, rate, duration, Next, recipientsPerWrite: count, note + ", sharing off"));
         }
+
+        if (sharing.Contains("on"))
+        {
+            sharedRelay ??= await RelayInstance.StartAsync(
+                environment.PocketBase.Url,
+                relayDll,
+                new Dictionary<string, string>(relayEnvironment)
+                {
+                    ["Relay__SharedStreams__Enabled"] = "true",
+                    ["Relay__PocketBase__SuperuserEmail"] = environment.PocketBase.SuperuserEmail,
+                    ["Relay__PocketBase__SuperuserPassword"] = environment.PocketBase.SuperuserPassword,
+                },
+                "relay-shared");
+            var shared = sharedRelay;
+            await RunAsync("users", "relay-shared", count, note, () => runner.RunOnAsync("users", "relay-shared", [shared], [(shared, connections, true)], rate, duration, Next, count, note + ", sharing on"));
+        }
+
+        await RunAsync("users", ScenarioRunner.Direct, count, note, () => runner.RunAsync("users", ScenarioRunner.Direct, connections, rate, duration, Next, recipientsPerWrite: count, note));
     }
+}
+
+if (sharedRelay is not null)
+{
+    await sharedRelay.DisposeAsync();
 }
 
 // Cluster scenarios (issue #12): Relay instances of the same build on one Redis (cluster mode), beside instances

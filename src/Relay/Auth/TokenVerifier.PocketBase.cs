@@ -28,7 +28,7 @@ internal sealed partial class TokenVerifier
                 return TokenVerdict.Invalid(PocketBaseAuthAnswer.SuperuserRefusal);
             default:
                 var answer = reply.Answer!;
-                return TokenVerdict.Valid(new VerifiedToken(answer.CollectionId, answer.CollectionName, answer.RecordId, answer.Token, answer.ExpiresAt));
+                return TokenVerdict.Valid(new VerifiedToken(answer.CollectionId, answer.CollectionName, answer.RecordId, answer.Token, answer.ExpiresAt, answer.Record));
         }
     }
 

@@ -15,14 +15,16 @@ internal sealed partial class RelayHub
             throw new RelayHubException(RelayErrorCodes.InvalidRequest, $"SubscribeMany takes a list of 0-{max} entries (Relay:MaxSubscriptionsPerConnection)");
         }
 
-        // Budgets first, in request order and without awaiting anything: an entry the address cannot pay for costs
+        // Budgets first, in request order, each after its entry's stream was chosen (shared streams: the user's own or a
+        // class stream; only a member's first shared topic awaits anything, one read of its own record): an entry the address cannot pay for costs
         // PocketBase nothing (a topic the session holds or another call is adding is free: TopicClaims). Then the
         // claimed filters are checked with PocketBase, at once (bounded overall, once per topic), and
         // each entry is applied (validation, routing, the per-connection limit, its replay) in request order, so a later
         // entry for the same topic wins as documented; the waits for PocketBase then overlap, so a page mount costs one
         // coalesced POST, not one per topic.
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        var session = RelayHubLifetimeManager.GetSession(Context);
+        var member = RelayHubLifetimeManager.GetSession(Context);
+        var sessions = new UserSession[requests.Length];
         var claimed = new TopicClaim?[requests.Length];
         var checks = new Task<TopicSubscription>[requests.Length];
         var pending = new Task<SubscribeOutcome>[requests.Length];
@@ -34,8 +36,11 @@ internal sealed partial class RelayHub
                 {
                     var request = requests[i] ?? throw new RelayHubException(RelayErrorCodes.InvalidRequest, "the entry is null");
                     var subscription = CreateRequest(request.Topic, request.Options, request.Since);
-                    claimed[i] = Claim(session, subscription);
-                    checks[i] = CheckOneAsync(subscription, request.Since, claimed[i]);
+                    // A shared topic is held on its class's stream (issue #22), every other on the user's own.
+                    var routed = classStreams.RouteAsync(member, connection, subscription, request.Options, Context.ConnectionAborted);
+                    sessions[i] = routed.IsCompletedSuccessfully ? routed.Result : await routed;
+                    claimed[i] = Claim(sessions[i], subscription);
+                    checks[i] = CheckOneAsync(sessions[i], subscription, request.Since, claimed[i]);
                 }
                 catch (Exception ex) when (ex is RelayHubException or SubscriptionException)
                 {
@@ -47,7 +52,7 @@ internal sealed partial class RelayHub
             for (var i = 0; i < requests.Length; i++)
             {
                 pending[i] = checks[i].IsCompletedSuccessfully
-                    ? session.SubscribeCheckedAsync(connection, checks[i].Result, requests[i].Since, max, pocketBaseOptions.Value.SubscribeTimeout, Context.ConnectionAborted)
+                    ? sessions[i].SubscribeCheckedAsync(connection, checks[i].Result, requests[i].Since, classStreams.RemainingFor(connection, member, sessions[i], max), pocketBaseOptions.Value.SubscribeTimeout, Context.ConnectionAborted)
                     : RethrowAsync(checks[i]);
             }
         }
@@ -83,7 +88,7 @@ internal sealed partial class RelayHub
 
         return results;
 
-        async Task<TopicSubscription> CheckOneAsync(TopicSubscription request, string? since, TopicClaim? claim)
+        async Task<TopicSubscription> CheckOneAsync(UserSession session, TopicSubscription request, string? since, TopicClaim? claim)
         {
             await CheckFilterAsync(session, request, claim);
             await session.PrepareRecoveryAsync(since, Context.ConnectionAborted);

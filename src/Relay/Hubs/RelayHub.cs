@@ -7,6 +7,7 @@ using Relay.Diagnostics;
 using Relay.PocketBase;
 using Relay.Routing;
 using Relay.Sessions;
+using Relay.SharedStreams;
 
 namespace Relay.Hubs;
 
@@ -21,7 +22,8 @@ internal sealed partial class RelayHub(
     FilterCheckLimiter filterChecks,
     TopicClaims claims,
     IOptions<FilterCheckOptions> filterCheckOptions,
-    RelayMetrics metrics) : Hub<IRelayClient>, IRelayHub
+    RelayMetrics metrics,
+    ClassStreams classStreams) : Hub<IRelayClient>, IRelayHub
 {
     private static readonly object GuestLeaseKey = new();
 
@@ -72,7 +74,9 @@ internal sealed partial class RelayHub(
     {
         var request = CreateRequest(topic, options, since);
         var connection = RelayHubLifetimeManager.GetConnection(Context);
-        var session = RelayHubLifetimeManager.GetSession(Context);
+        var member = RelayHubLifetimeManager.GetSession(Context);
+        // A shared topic is held on its class's stream (issue #22), every other on the user's own.
+        var session = await classStreams.RouteAsync(member, connection, request, options, Context.ConnectionAborted);
         Task<SubscribeOutcome> applied;
         using (var claim = Claim(session, request))
         {
@@ -83,7 +87,7 @@ internal sealed partial class RelayHub(
                 connection,
                 request,
                 since,
-                limits.Value.MaxSubscriptionsPerConnection,
+                classStreams.RemainingFor(connection, member, session, limits.Value.MaxSubscriptionsPerConnection),
                 pocketBaseOptions.Value.SubscribeTimeout,
                 Context.ConnectionAborted);
         }
@@ -102,7 +106,7 @@ internal sealed partial class RelayHub(
         return request;
     }
 
-    public Task Unsubscribe(string topic)
+    public async Task Unsubscribe(string topic)
     {
         if (!RelayTopic.TryParse(topic, out _, out var error))
         {
@@ -111,7 +115,7 @@ internal sealed partial class RelayHub(
 
         var connection = RelayHubLifetimeManager.GetConnection(Context);
         RelayHubLifetimeManager.GetSession(Context).Unsubscribe(connection, topic);
-        return Task.CompletedTask;
+        await classStreams.UnsubscribeAsync(connection, topic);
     }
 
     public async Task Reauthenticate(string token)

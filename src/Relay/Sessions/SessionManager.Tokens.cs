@@ -114,6 +114,8 @@ internal sealed partial class SessionManager
             _metrics.SessionClosed(session.Key.IsGuest);
         }
 
+        _classStreams?.MemberClosed(session);
+
         _metrics.AuthExpired(reason);
         Log.AuthExpired(_logger, session.Name, reason);
         var message = new SerializedHubMessage(new InvocationMessage(nameof(IRelayClient.AuthExpired), [new AuthExpiredSignal { Reason = reason }]));

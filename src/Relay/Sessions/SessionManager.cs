@@ -26,6 +26,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ISessionEventLogFactory _eventLogs;
     private readonly TimeSpan _routeLinger;
+    private readonly ISessionListener? _classStreams;
 
     public SessionManager(
         IOptions<SessionOptions> options,
@@ -38,8 +39,10 @@ internal sealed partial class SessionManager : IAsyncDisposable
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory,
         ISessionEventLogFactory eventLogs,
-        IOptions<HistoryOptions> historyOptions)
+        IOptions<HistoryOptions> historyOptions,
+        ISessionListener? classStreams = null)
     {
+        _classStreams = classStreams is { Enabled: true } ? classStreams : null;
         _eventLogs = eventLogs;
         // With no history kept a dropped connection's topics cannot be recovered, so holding them on would buy nothing.
         _routeLinger = historyOptions.Value.MaxEvents > 0 ? historyOptions.Value.MaxAge : TimeSpan.Zero;
@@ -53,6 +56,13 @@ internal sealed partial class SessionManager : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<SessionManager>();
         metrics.ObserveQueueDepth(() => AllConnections().Sum(static connection => (long)connection.QueuedCount));
+        _classStreams?.ObservePerUserTopics(() =>
+        {
+            lock (_gate)
+            {
+                return _sessions.Values.Sum(static entry => (long)entry.Session.TopicCount);
+            }
+        });
     }
 
     /// <summary>Live sessions (for tests and diagnostics).</summary>
@@ -132,6 +142,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
     {
         // Only Attach sets the owner, always to a session of this manager.
         var session = (UserSession)connection.Owner;
+        _classStreams?.ConnectionLeft(connection);
         lock (_gate)
         {
             if (session.RemoveConnection(connection) > 0
@@ -193,6 +204,7 @@ internal sealed partial class SessionManager : IAsyncDisposable
             _metrics.SessionClosed(session.Key.IsGuest);
         }
 
+        _classStreams?.MemberClosed(session);
         try
         {
             await session.DisposeAsync();

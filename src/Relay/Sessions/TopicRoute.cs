@@ -28,6 +28,12 @@ internal sealed class TopicRoute(string topic, long addedVersion, UpstreamShard 
 
     public int Count => _members.Count;
 
+    /// <summary>
+    /// A watch held by the session itself (shared streams' watch of the user's own auth record): gets every event of
+    /// the route, and null when one may have been missed. The route stays while it has a watcher.
+    /// </summary>
+    public Action<Upstream.UpstreamEvent?>? Watcher { get; set; }
+
     /// <summary>When the route last lost its last member (a timestamp), or null while it has members.</summary>
     public long? EmptiedAt { get; set; }
 

@@ -17,6 +17,12 @@ internal sealed class UpstreamShard(UserSession session, int index) : IUpstreamS
     /// <summary>Started on the shard's first topic; guarded by the session's lock.</summary>
     public IUpstream? Connection { get; set; }
 
+    /// <summary>
+    /// While a class session changes the member whose token holds its stream: events still arriving on the old stream
+    /// are dropped (its holder may have left the class). Guarded by the session's lock.
+    /// </summary>
+    public bool Suspended { get; set; }
+
     public string Name => Index == 0 ? session.Name : $"{session.Name}#{Index}";
 
     public string? Token => session.Token;

@@ -201,10 +201,14 @@ internal sealed partial class UserSession
 
     public IReadOnlyList<string> GetTopicsOf(RelayConnection connection)
     {
+        IReadOnlyList<string> own;
         lock (_gate)
         {
-            return _connections.TryGetValue(connection, out var subscriptions) ? [.. subscriptions.Keys] : [];
+            own = _connections.TryGetValue(connection, out var subscriptions) ? [.. subscriptions.Keys] : [];
         }
+
+        // A member's topics held on class sessions count too (an overflow's Resync must name them).
+        return _sharedTopics is { } shared && shared.GetTopicsOf(connection) is { Count: > 0 } more ? [.. own, .. more] : own;
     }
 
     /// <summary>
@@ -241,7 +245,7 @@ internal sealed partial class UserSession
         }
 
         route.Remove(connection);
-        if (route.Count > 0)
+        if (route.Count > 0 || route.Watcher is not null)
         {
             return null;
         }

@@ -38,7 +38,7 @@ internal sealed partial class UserSession
 
             // Only from the stream the topic is routed to: a guest topic removed from one stream (its POST still
             // pending there) and added again on another would otherwise get every event twice.
-            if (!_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route) || route.Shard != shard)
+            if (shard.Suspended || !_routes.TryGetValue(upstreamEvent.UpstreamTopic, out route) || route.Shard != shard)
             {
                 // Unsubscribed (or moved to another stream) while the event was in flight.
                 return default;
@@ -51,6 +51,8 @@ internal sealed partial class UserSession
             recipients = route.Snapshot();
         }
 
+        route.Watcher?.Invoke(upstreamEvent);
+        Tap?.Invoke(upstreamEvent);
         return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection);
     }
 
@@ -66,8 +68,17 @@ internal sealed partial class UserSession
     public ValueTask OnResubscribedAsync(UpstreamShard shard)
     {
         List<(RelayConnection Connection, string[] Topics)> affected = [];
+        List<Action<UpstreamEvent?>> watchers = [];
         lock (_gate)
         {
+            foreach (var route in _routes.Values)
+            {
+                if (route.Shard == shard && route.Watcher is { } watcher)
+                {
+                    watchers.Add(watcher);
+                }
+            }
+
             // PocketBase has no replay: what it sent while the stream was down is lost, so no history spans this point.
             _log.MarkGap();
             foreach (var (connection, subscriptions) in _connections)
@@ -82,6 +93,12 @@ internal sealed partial class UserSession
             }
         }
 
+        foreach (var watcher in watchers)
+        {
+            watcher(null);
+        }
+
+        Tap?.Invoke(null);
         foreach (var (connection, topics) in affected)
         {
             connection.EnqueueControl(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));
@@ -92,6 +109,7 @@ internal sealed partial class UserSession
 
     public void OnTopicsRefused(IReadOnlyList<string> upstreamTopics)
     {
+        List<Action<UpstreamEvent?>> watchers = [];
         lock (_gate)
         {
             foreach (var upstreamTopic in upstreamTopics)
@@ -103,6 +121,11 @@ internal sealed partial class UserSession
 
                 route.Shard.TopicCount--;
                 _log.Release(upstreamTopic);
+                if (route.Watcher is { } watcher)
+                {
+                    watchers.Add(watcher);
+                }
+
                 foreach (var connection in route.Snapshot())
                 {
                     if (_connections.TryGetValue(connection, out var subscriptions)
@@ -115,6 +138,11 @@ internal sealed partial class UserSession
 
             // PocketBase already holds exactly the remaining set; no POST is needed for this change.
             _version++;
+        }
+
+        foreach (var watcher in watchers)
+        {
+            watcher(null);
         }
     }
 

@@ -150,6 +150,8 @@ internal sealed partial class UserSession : IConnectionOwner, IAsyncDisposable
         {
             upstream?.RequestSync();
         }
+
+        RaiseTokenChanged();
     }
 
     public void AddConnection(RelayConnection connection)

@@ -18,5 +18,8 @@ internal sealed partial class CollectionRules
 
         [LoggerMessage(11005, LogLevel.Warning, "Relay:SharedStreams:Enabled is on but Relay:PocketBase:SuperuserEmail and Relay:PocketBase:SuperuserPassword are not set: collection rules cannot be read, so nothing is shared.")]
         public static partial void NoCredentials(ILogger logger);
+
+        [LoggerMessage(11006, LogLevel.Warning, "Relay:SharedStreams:Enabled is on in cluster mode (Relay:Redis:Configuration): class streams are not supported there, every user keeps a stream of their own.")]
+        public static partial void ClusterMode(ILogger logger);
     }
 }

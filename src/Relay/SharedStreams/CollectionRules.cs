@@ -103,6 +103,8 @@ internal sealed partial class CollectionRules : IDisposable
         {
             _gate.Release();
         }
+
+        ReadCompleted?.Invoke();
     }
 
     /// <summary>One periodic read (<see cref="CollectionRulesRefresher"/>'s iteration); true when the rules were read.</summary>
@@ -121,8 +123,13 @@ internal sealed partial class CollectionRules : IDisposable
         finally
         {
             _gate.Release();
+            // Class streams check after every periodic read whether their rules changed or went stale.
+            ReadCompleted?.Invoke();
         }
     }
+
+    /// <summary>Raised after each read (periodic or on demand), whatever its outcome (<see cref="Generation"/> and <see cref="Current"/> tell what changed).</summary>
+    public event Action? ReadCompleted;
 
     public void Dispose() => _gate.Dispose();
 

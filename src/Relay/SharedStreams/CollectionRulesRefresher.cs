@@ -6,6 +6,7 @@ namespace Relay.SharedStreams;
 internal sealed class CollectionRulesRefresher(
     CollectionRules rules,
     IOptions<SharedStreamsOptions> options,
+    IOptions<Relay.Redis.RedisOptions> redisOptions,
     TimeProvider timeProvider,
     ILogger<CollectionRules> logger) : BackgroundService
 {
@@ -16,6 +17,11 @@ internal sealed class CollectionRulesRefresher(
         if (options.Value.Enabled && !rules.CanRead)
         {
             CollectionRules.Log.NoCredentials(logger);
+        }
+
+        if (options.Value.Enabled && redisOptions.Value.IsConfigured)
+        {
+            CollectionRules.Log.ClusterMode(logger);
         }
 
         // Created before the loop runs, so the first interval counts from start and a tick before the loop awaits is not lost.

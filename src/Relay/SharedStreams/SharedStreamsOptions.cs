@@ -32,6 +32,21 @@ internal sealed class SharedStreamsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RefreshSpacing { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Shadow verification: how many members (at most) also keep their shared topics on their own stream, so what the
+    /// class stream carried can be compared with what PocketBase sends them alone. Always on while sharing.
+    /// </summary>
+    [Range(1, 100)]
+    public int ShadowSampleSize { get; set; } = 3;
+
+    /// <summary>How long an event may be carried by one side (class stream or own stream) before the other's absence is a disagreement.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan ShadowWindow { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the sampled members are chosen again (a rotating sample covers every class over time).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ShadowRotateInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (RulesMaxAge <= RulesRefreshInterval)

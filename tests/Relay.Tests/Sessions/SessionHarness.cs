@@ -24,7 +24,8 @@ internal sealed class SessionHarness : IAsyncDisposable
     private readonly TestMetrics _metrics;
     private int _connections;
 
-    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null)
+    // With rules (read from a fake schema), shared streams are on: ClassStreams routes shared topics.
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null)
     {
         History = history ?? new HistoryOptions();
         var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
@@ -36,19 +37,45 @@ internal sealed class SessionHarness : IAsyncDisposable
         var verifier = new TokenVerifier(
             new PocketBaseAuthClient(PocketBase), Options.Create(Auth), new VerificationThrottle(Options.Create(Auth), Time), _metrics.Metrics, Time, NullLogger<TokenVerifier>.Instance);
         var realtimeClient = new PocketBaseRealtimeClient(PocketBase, pocketBaseOptions, Time);
+        var upstreams = new UpstreamConnectionFactory(realtimeClient, new UpstreamConnectPipeline(pocketBaseOptions, Time, _metrics.Metrics), pocketBaseOptions, Time, _metrics.Metrics, NullLoggerFactory.Instance);
+        var fanout = new FanoutDispatcher(Options.Create(new FanoutOptions()), _metrics.Metrics);
+        var eventLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
+        if (rules is not null)
+        {
+            ClassStreams = new Relay.SharedStreams.ClassStreams(
+                Options.Create(new Relay.SharedStreams.SharedStreamsOptions { Enabled = true }),
+                Options.Create(new Relay.Redis.RedisOptions()),
+                rules,
+                upstreams,
+                fanout,
+                Options.Create(sessionOptions),
+                Options.Create(History),
+                pocketBaseOptions,
+                Time,
+                realtimeClient,
+                eventLogs,
+                verifier,
+                new Relay.SharedStreams.SharedStreamsMetrics(_metrics.MeterFactory),
+                NullLogger<Relay.SharedStreams.ClassStreams>.Instance);
+        }
+
         Manager = new SessionManager(
             Options.Create(sessionOptions),
             Options.Create(Auth),
             verifier,
-            new FanoutDispatcher(Options.Create(new FanoutOptions()), _metrics.Metrics),
+            fanout,
             realtimeClient,
-            new UpstreamConnectionFactory(realtimeClient, new UpstreamConnectPipeline(pocketBaseOptions, Time, _metrics.Metrics), pocketBaseOptions, Time, _metrics.Metrics, NullLoggerFactory.Instance),
+            upstreams,
             _metrics.Metrics,
             Time,
             NullLoggerFactory.Instance,
-            new MemorySessionEventLogFactory(Options.Create(History), Time),
-            Options.Create(History));
+            eventLogs,
+            Options.Create(History),
+            ClassStreams);
     }
+
+    /// <summary>Shared streams' router; null unless the harness was given rules.</summary>
+    public Relay.SharedStreams.ClassStreams? ClassStreams { get; }
 
     public HistoryOptions History { get; }
 

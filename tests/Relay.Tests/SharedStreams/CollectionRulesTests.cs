@@ -96,10 +96,27 @@ public sealed class CollectionRulesTests : IDisposable
     }
 
     [Fact]
+    public async Task Refresher_InClusterMode_WarnsThatNothingIsShared()
+    {
+        var rules = Create();
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<CollectionRules>();
+        using var refresher = new CollectionRulesRefresher(
+            rules,
+            Options.Create(new SharedStreamsOptions { Enabled = true }),
+            Options.Create(new Relay.Redis.RedisOptions { Configuration = "localhost:6379" }),
+            _time,
+            logger);
+
+        await refresher.StartAsync(CancellationToken.None).WaitAsync(Timeout);
+        Assert.Contains(logger.Collector.GetSnapshot(), static record => record.Id.Id == 11006);
+        await refresher.StopAsync(CancellationToken.None).WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task Refresher_ReadsAtStartThenEveryInterval()
     {
         var rules = Create();
-        using var refresher = new CollectionRulesRefresher(rules, Options.Create(new SharedStreamsOptions { Enabled = true, RulesRefreshInterval = TimeSpan.FromMinutes(1) }), _time, NullLogger<CollectionRules>.Instance);
+        using var refresher = new CollectionRulesRefresher(rules, Options.Create(new SharedStreamsOptions { Enabled = true, RulesRefreshInterval = TimeSpan.FromMinutes(1) }), Options.Create(new Relay.Redis.RedisOptions()), _time, NullLogger<CollectionRules>.Instance);
 
         await refresher.StartAsync(CancellationToken.None).WaitAsync(Timeout);
         await TestWait.WaitUntilAsync(() => _pocketBase.Lists == 1);

@@ -1,0 +1,202 @@
+using Relay.Client.Protocol;
+using Relay.Fanout;
+using Relay.Routing;
+using Relay.Upstream;
+
+namespace Relay.Sessions;
+
+/// <summary>
+/// What shared streams (issue #22) need of a session: a member session's topics held on class sessions (so an
+/// overflow's Resync names them too), a watch on the member's own auth record, and, for a class session, a change of
+/// the member whose token holds its stream.
+/// </summary>
+internal sealed partial class UserSession
+{
+    private IConnectionOwner? _sharedTopics;
+
+    /// <summary>Raised (outside the lock) when <see cref="UseToken"/> took a new token, so a class stream held with it follows.</summary>
+    public event Action<UserSession>? TokenChanged;
+
+    /// <summary>
+    /// Where this member session's connections hold topics beyond its own routes (class sessions):
+    /// <see cref="GetTopicsOf"/> answers with both, so an overflow's Resync covers every topic of the connection.
+    /// </summary>
+    public void UseSharedTopics(IConnectionOwner sharedTopics) => _sharedTopics = sharedTopics;
+
+    /// <summary>
+    /// Holds <paramref name="upstreamTopic"/> on this session's own stream with no connection needed, and hands its
+    /// events to <paramref name="watcher"/> (null: the stream was re-established or PocketBase refused the topic, so an
+    /// event may have been missed). Completes once PocketBase holds it. The route stays until the session closes.
+    /// </summary>
+    /// <exception cref="SubscriptionException">No room for one more topic, or PocketBase did not accept it.</exception>
+    public async Task WatchAsync(string upstreamTopic, Action<UpstreamEvent?> watcher, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        IUpstream upstream;
+        long waitVersion;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (!_routes.TryGetValue(upstreamTopic, out var route))
+            {
+                var shard = PickShard() ?? throw new SubscriptionException(RelayErrorCodes.TooManySubscriptions, "no room to watch the user's own record");
+                route = new TopicRoute(upstreamTopic, ++_version, shard);
+                shard.TopicCount++;
+                _routes.Add(upstreamTopic, route);
+                _log.Hold(upstreamTopic);
+            }
+
+            route.Watcher = watcher;
+            upstream = route.Shard.Connection ??= StartUpstream(route.Shard);
+            waitVersion = route.AddedVersion;
+        }
+
+        try
+        {
+            await upstream.WaitForSyncAsync(waitVersion, cancellationToken, upstreamTopic).WaitAsync(timeout, _timeProvider, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SubscriptionException(RelayErrorCodes.UpstreamUnavailable, "PocketBase did not accept the watch of the user's own record: " + ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// For a class session: from now on its stream is held with <paramref name="token"/>, another member's. PocketBase
+    /// refuses another user's token on an open stream, so each stream is closed and opened again with it; what PocketBase
+    /// sent in between is lost, so the connections get a Resync for those topics once the new stream holds them.
+    /// Events of the old stream are dropped from the moment this is called (its holder may no longer be a member).
+    /// </summary>
+    public async Task ChangeHolderAsync(string token, DateTimeOffset expiresAt, TimeSpan timeout)
+    {
+        List<IUpstream> old = [];
+        List<UpstreamShard> moved = [];
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _expiresAt = expiresAt;
+            Volatile.Write(ref _token, token);
+            foreach (var shard in _shards)
+            {
+                shard.Suspended = true;
+                if (shard.Connection is { } upstream)
+                {
+                    old.Add(upstream);
+                    shard.Connection = null;
+                    moved.Add(shard);
+                }
+            }
+        }
+
+        foreach (var upstream in old)
+        {
+            await upstream.DisposeAsync();
+        }
+
+        List<(IUpstream Upstream, long Version)> started = [];
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            foreach (var shard in _shards)
+            {
+                shard.Suspended = false;
+            }
+
+            foreach (var shard in moved)
+            {
+                if (shard.TopicCount > 0 && shard.Connection is null)
+                {
+                    shard.Connection = StartUpstream(shard);
+                    started.Add((shard.Connection, _version));
+                }
+            }
+        }
+
+        foreach (var (upstream, version) in started)
+        {
+            try
+            {
+                await upstream.WaitForSyncAsync(version, CancellationToken.None).WaitAsync(timeout, _timeProvider);
+            }
+            catch (Exception ex) when (ex is TimeoutException or TopicRefusedException or InvalidOperationException or ObjectDisposedException)
+            {
+                // The Resync below still goes out: the clients refetch, and the stream keeps retrying on its own.
+            }
+        }
+
+        foreach (var shard in moved)
+        {
+            await OnResubscribedAsync(shard);
+        }
+    }
+
+    /// <summary>
+    /// For a class session: sees every event routed on it (shadow verification compares them), and null when the
+    /// stream was re-established or changed holder (what was in flight is not comparable).
+    /// </summary>
+    public Action<UpstreamEvent?>? Tap { get; set; }
+
+    /// <summary>Ends a watch of <see cref="WatchAsync"/>: the route goes when no connection holds it.</summary>
+    public void Unwatch(string upstreamTopic)
+    {
+        IUpstream? upstream = null;
+        lock (_gate)
+        {
+            if (_closed || !_routes.TryGetValue(upstreamTopic, out var route) || route.Watcher is null)
+            {
+                return;
+            }
+
+            route.Watcher = null;
+            if (route.Count == 0)
+            {
+                DropRoute(upstreamTopic, route);
+                upstream = route.Shard.Connection;
+            }
+        }
+
+        upstream?.RequestSync();
+    }
+
+    /// <summary>
+    /// For a class session whose holder is leaving the class: its events are dropped from now on, until
+    /// <see cref="ChangeHolderAsync"/> reopens it with another member's token (or it closes).
+    /// </summary>
+    public void Suspend()
+    {
+        lock (_gate)
+        {
+            foreach (var shard in _shards)
+            {
+                shard.Suspended = true;
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="connection"/> is attached to this session.</summary>
+    public bool HasConnection(RelayConnection connection)
+    {
+        lock (_gate)
+        {
+            return _connections.ContainsKey(connection);
+        }
+    }
+
+    /// <summary>Topics <paramref name="connection"/> holds on this session (the count toward its per-connection limit).</summary>
+    public int SubscriptionCountOf(RelayConnection connection)
+    {
+        lock (_gate)
+        {
+            return _connections.TryGetValue(connection, out var subscriptions) ? subscriptions.Count : 0;
+        }
+    }
+
+    private void RaiseTokenChanged() => TokenChanged?.Invoke(this);
+}

@@ -1,0 +1,280 @@
+using Relay.Client.Protocol;
+using Relay.Fanout;
+using Relay.Routing;
+using Relay.Sessions;
+using Relay.Upstream;
+
+namespace Relay.SharedStreams;
+
+internal sealed partial class ClassStreams
+{
+    /// <summary>
+    /// Makes sure <paramref name="member"/>'s own auth record is known and watched: first the watch of
+    /// <c>COLLECTION_ID/RECORD_ID</c> on the member's own stream (so no change after the read below goes unseen), then
+    /// one uncached <c>auth-refresh</c> for the record as PocketBase has it now. Once per member session.
+    /// </summary>
+    /// <returns>Whether the record is known (false: the member's topics stay per user).</returns>
+    private async Task<bool> EnsureMemberAsync(UserSession member, CancellationToken cancellationToken)
+    {
+        ClassMember? state;
+        Task<bool> ready;
+        lock (_gate)
+        {
+            if (!_members.TryGetValue(member, out state))
+            {
+                state = new ClassMember(member);
+                _members[member] = state;
+                state.Ready = InitMemberAsync(state);
+            }
+
+            ready = state.Ready!;
+        }
+
+        var known = await ready.WaitAsync(cancellationToken);
+        lock (_gate)
+        {
+            return known && state.Record is not null && _members.TryGetValue(member, out var current) && current == state;
+        }
+    }
+
+    private async Task<bool> InitMemberAsync(ClassMember state)
+    {
+        await Task.Yield();
+        var member = state.Session;
+        try
+        {
+            member.UseSharedTopics(this);
+            await member.WatchAsync($"{member.Key.CollectionId}/{member.Key.RecordId}", upstreamEvent => OnOwnRecord(state, upstreamEvent), _subscribeTimeout, CancellationToken.None);
+            if (member.Token is not { } token)
+            {
+                return false;
+            }
+
+            var verdict = await _verifier.RefreshAsync(token);
+            if (verdict.Token is not { Record: { } record } fresh || fresh.CollectionId != member.Key.CollectionId || fresh.RecordId != member.Key.RecordId)
+            {
+                Forget(state);
+                return false;
+            }
+
+            member.UseToken(fresh.Token, fresh.ExpiresAt);
+            lock (_gate)
+            {
+                // A change the watch saw meanwhile is newer than this read.
+                if (state.Version == 0)
+                {
+                    state.Record = record;
+                    state.Version++;
+                }
+            }
+
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // Whatever failed (the watch refused, PocketBase unreachable, the session closing), the member is not known.
+            Log.MemberUnknown(_logger, member.Name, ex.GetType().Name);
+            Forget(state);
+            return false;
+        }
+    }
+
+    /// <summary>Drops what is known of a member (it is read again on its next shared subscription).</summary>
+    private void Forget(ClassMember state)
+    {
+        lock (_gate)
+        {
+            if (_members.TryGetValue(state.Session, out var current) && current == state)
+            {
+                _members.Remove(state.Session);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An event of the member's own auth record (null: one may have been missed). PocketBase reads every rule field but
+    /// id, collectionId, collectionName, email, emailVisibility and verified from the database at each event, so the
+    /// member's class changed the moment the record did: the member's shared topics move now.
+    /// </summary>
+    private void OnOwnRecord(ClassMember state, UpstreamEvent? upstreamEvent)
+    {
+        lock (_gate)
+        {
+            if (!_members.TryGetValue(state.Session, out var current) || current != state)
+            {
+                return;
+            }
+
+            state.Version++;
+            // The member's own stream is evaluated under its new record from now on: not comparable with its old class.
+            StopShadows(state.Session);
+            if (upstreamEvent is { Action: "update" } update)
+            {
+                state.Record = update.Record.Clone();
+            }
+            else
+            {
+                // Deleted, or a gap on the watch (the record may have changed unseen): per user until read again.
+                state.Record = null;
+                _members.Remove(state.Session);
+            }
+        }
+
+        _ = MoveMemberAsync(state.Session);
+    }
+
+    /// <summary>
+    /// Moves each shared topic of <paramref name="member"/>'s connections whose class changed: off the old class stream
+    /// first (no event of the old class after this), onto the new class's stream or the member's own, then a Resync of
+    /// the moved topics to each connection (what changed meanwhile is refetched under the new rights).
+    /// </summary>
+    internal async Task MoveMemberAsync(UserSession member)
+    {
+        List<(RelayConnection Connection, ClassPlacement Placement, ClassStream? Target)> moves = [];
+        List<Task> holderChanges = [];
+        lock (_gate)
+        {
+            var known = _members.TryGetValue(member, out var state) && state.Record is not null;
+            foreach (var (connection, placements) in _placements)
+            {
+                foreach (var placement in placements.Values)
+                {
+                    if (!placement.Stream.Connections.TryGetValue(connection, out var owner) || owner != member)
+                    {
+                        continue;
+                    }
+
+                    var ruleClass = _rules.ClassifyTopic(placement.Collection, placement.Wildcard, placement.Options);
+                    var target = known && ruleClass.IsShared ? StreamFor(member, placement.Collection, placement.Wildcard, ruleClass) : null;
+                    if (target != placement.Stream)
+                    {
+                        moves.Add((connection, placement, target));
+                    }
+                }
+            }
+
+            foreach (var (connection, placement, target) in moves)
+            {
+                if (placement.Stream.Holder == member && !placement.Stream.Closed)
+                {
+                    // PocketBase evaluates the stream under the holder's new record already: nothing more of it reaches
+                    // the members until another member's token holds it.
+                    placement.Stream.Session.Suspend();
+                    PauseShadows(placement.Stream);
+                }
+
+                holderChanges.AddRange(Unplace(connection, placement.Request.Topic, except: null));
+                if (target is not null && !target.Closed)
+                {
+                    if (target.Connections.TryAdd(connection, member))
+                    {
+                        target.Session.AddConnection(connection);
+                    }
+
+                    if (!_placements.TryGetValue(connection, out var placements))
+                    {
+                        _placements[connection] = placements = new Dictionary<string, ClassPlacement>(StringComparer.Ordinal);
+                    }
+
+                    placements[placement.Request.Topic] = placement with { Stream = target };
+                    PublishTopics(connection, placements);
+                }
+            }
+        }
+
+        if (moves.Count == 0)
+        {
+            return;
+        }
+
+        _metrics.Moved(moves.Count);
+        Log.MemberMoved(_logger, member.Name, moves.Count);
+        await Task.WhenAll(holderChanges);
+        foreach (var byConnection in moves.GroupBy(static move => move.Connection))
+        {
+            foreach (var (connection, placement, target) in byConnection)
+            {
+                var session = target is { Closed: false } ? target.Session : member;
+                try
+                {
+                    await session.SubscribeCheckedAsync(connection, placement.Request, since: null, int.MaxValue, _subscribeTimeout, CancellationToken.None);
+                }
+                catch (SubscriptionException ex)
+                {
+                    Log.MoveFailed(_logger, member.Name, ex.Code);
+                }
+            }
+
+            byConnection.Key.EnqueueControl(RelayConnection.CreateResync([.. byConnection.Select(static move => move.Placement.Request.Topic)], ResyncReasons.UpstreamReconnected));
+        }
+    }
+
+    /// <summary>
+    /// After each read of the rules: when they changed (or went stale), every member's shared topics are classified
+    /// again and move where they now belong. The rule's text is part of a class stream's key, so a changed rule never
+    /// keeps serving members on a stream PocketBase now evaluates under another rule for its holder alone.
+    /// </summary>
+    private void OnRulesRead()
+    {
+        var generation = _rules.Generation;
+        var stale = _rules.Current == CollectionRuleSet.Empty;
+        UserSession[] members;
+        lock (_gate)
+        {
+            if (generation == _rulesGeneration && !stale)
+            {
+                return;
+            }
+
+            _rulesGeneration = generation;
+            members = [.. _streams.Values.SelectMany(static stream => stream.Connections.Values).Distinct()];
+        }
+
+        foreach (var member in members)
+        {
+            _ = MoveMemberAsync(member);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="leaving"/>, the holder of <paramref name="stream"/>, has no connection on it any more: the stream
+    /// is opened again with another member's token (PocketBase refuses another user's token on an open stream).
+    /// </summary>
+    private async Task ChangeHolderAsync(ClassStream stream, UserSession leaving)
+    {
+        await stream.HolderChange.WaitAsync();
+        try
+        {
+            string token;
+            DateTimeOffset expiresAt;
+            lock (_gate)
+            {
+                if (stream.Closed || stream.Holder != leaving)
+                {
+                    return;
+                }
+
+                var next = stream.Connections.Values.FirstOrDefault(member => member != leaving && member.Token is not null);
+                if (next is null)
+                {
+                    return;
+                }
+
+                PauseShadows(stream);
+                leaving.TokenChanged -= stream.OnHolderToken;
+                stream.Holder = next;
+                next.TokenChanged += stream.OnHolderToken;
+                token = next.Token!;
+                expiresAt = next.ExpiresAt;
+            }
+
+            _metrics.HolderChanged(stream.Collection);
+            Log.HolderChanged(_logger, stream.Collection);
+            await stream.Session.ChangeHolderAsync(token, expiresAt, _subscribeTimeout);
+        }
+        finally
+        {
+            stream.HolderChange.Release();
+        }
+    }
+}

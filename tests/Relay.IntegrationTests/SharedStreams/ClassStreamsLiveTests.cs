@@ -1,0 +1,257 @@
+using Microsoft.Extensions.DependencyInjection;
+using Relay.IntegrationTests.Infrastructure;
+using Relay.Sessions;
+using Relay.SharedStreams;
+using Relay.Testing.PocketBase;
+
+namespace Relay.IntegrationTests.SharedStreams;
+
+/// <summary>
+/// Issue 22, item 3, against the real PocketBase of the run: members of one class share one PocketBase stream held with
+/// a member's own token, each gets each event once, another class gets none of it, a role change moves the member at
+/// once, the holder leaving moves the stream to another member, per-user rules stay per user, and sharing off is
+/// today's behaviour. The rule reads <c>name</c>, a field PocketBase reads from the user's record at each event.
+/// </summary>
+[Collection(PocketBaseCollection.Name)]
+public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
+{
+    private const string Rule = "@request.auth.name = \"editor\" || title = \"public\"";
+
+    [Fact]
+    public async Task TwoMembersOfOneClass_ShareOneStream_AnotherClassGetsNoneOfItsEvents()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
+        var editor1 = await scene.ConnectAsync("editor");
+        var editor2 = await scene.ConnectAsync("editor");
+        var viewer = await scene.ConnectAsync("viewer");
+
+        // Two classes, so two class streams, each holding the topic once, beside the users' own streams (which hold
+        // the watch of their own record, and the topic only for the shadow-verified sample).
+        Assert.Equal(2, scene.ClassStreams.Count);
+        Assert.Equal(2, scene.Relay.Gauge("relay.shared.class_streams", new("collection", scene.Collection)));
+        Assert.Equal(2, scene.Relay.Gauge("relay.shared.topics", new("mode", "shared")));
+        Assert.Equal(5, scene.Relay.Gauge("relay.upstream.streams"));
+
+        var secret = await scene.CreateAsync("secret");
+        var open = await scene.CreateAsync("public");
+        foreach (var editor in new[] { editor1, editor2 })
+        {
+            await editor.Connection.NextEventAsync("create", secret);
+            await editor.Connection.NextEventAsync("create", open);
+        }
+
+        // The viewer's first event is the public one: had the secret reached it, it would be queued before.
+        await viewer.Connection.NextEventAsync("create", open);
+        foreach (var user in new[] { editor1, editor2, viewer })
+        {
+            await user.Connection.AssertNoEventAsync();
+        }
+
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task RoleChange_MovesTheMemberAtOnce()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
+        var stays = await scene.ConnectAsync("editor");
+        var demoted = await scene.ConnectAsync("editor");
+
+        await pocketBase.Admin.UpdateRecordAsync("users", demoted.User.Id, new { name = "viewer" }).DefaultTimeout();
+        var resync = await demoted.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Contains(scene.Topic, resync.Signal.Topics);
+
+        var secret = await scene.CreateAsync("secret");
+        var open = await scene.CreateAsync("public");
+        await stays.Connection.NextEventAsync("create", secret);
+        await stays.Connection.NextEventAsync("create", open);
+        await demoted.Connection.NextEventAsync("create", open);
+        await demoted.Connection.AssertNoEventAsync();
+
+        // And back: promoted again, the member sees the editors' records again.
+        await pocketBase.Admin.UpdateRecordAsync("users", demoted.User.Id, new { name = "editor" }).DefaultTimeout();
+        await demoted.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        var second = await scene.CreateAsync("secret");
+        await demoted.Connection.NextEventAsync("create", second);
+        await stays.Connection.NextEventAsync("create", second);
+        Assert.True(scene.Relay.Logs.Entries.Count(entry => entry.EventId.Id == 11023) >= 2, "both moves are logged");
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task HolderLeaves_TheOthersKeepReceiving()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
+        // The first member opens the stream with its token.
+        var holder = await scene.ConnectAsync("editor");
+        var other = await scene.ConnectAsync("editor");
+        await holder.Connection.DisposeAsync();
+
+        // The stream is opened again with the other member's token; what PocketBase sent in between is a Resync.
+        var resync = await other.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Contains(scene.Topic, resync.Signal.Topics);
+        Assert.Equal(1, scene.ClassStreams.Count);
+
+        var secret = await scene.CreateAsync("secret");
+        await other.Connection.NextEventAsync("create", secret);
+        await other.Connection.AssertNoEventAsync();
+
+        // The last member leaves: the class stream closes.
+        await other.Connection.DisposeAsync();
+        await scene.Relay.WaitForGaugeAsync("relay.shared.class_streams", 0, new("collection", scene.Collection));
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task RuleChangedToPerUser_ReadAgain_MembersGoBackToTheirOwnStreams()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
+        var first = await scene.ConnectAsync("editor");
+        var second = await scene.ConnectAsync("editor");
+        Assert.Equal(1, scene.ClassStreams.Count);
+
+        // PocketBase now shows each user only their own records; Relay's next read of the rules must take the members
+        // off the class stream, or the holder's records would keep reaching the other member.
+        await pocketBase.Admin.SendAsync(HttpMethod.Patch, $"api/collections/{scene.Collection}", new { listRule = "title = @request.auth.id", viewRule = "title = @request.auth.id" }, null).DefaultTimeout();
+        await scene.Relay.Services.GetRequiredService<CollectionRules>().RefreshAsync(CancellationToken.None).DefaultTimeout();
+        await first.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        await second.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        await scene.Relay.WaitForGaugeAsync("relay.shared.class_streams", 0, new("collection", scene.Collection));
+
+        var firsts = await scene.CreateAsync(first.User.Id);
+        await first.Connection.NextEventAsync("create", firsts);
+        await second.Connection.AssertNoEventAsync();
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task ShadowVerification_RuleChangedUnseen_DisagreementSwitchesSharingOffForTheCollection()
+    {
+        // Relay does not read the rules again during the test: only shadow verification can notice the change.
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true, new()
+        {
+            ["Relay:SharedStreams:RulesRefreshInterval"] = "01:00:00",
+            ["Relay:SharedStreams:RulesMaxAge"] = "02:00:00",
+            ["Relay:SharedStreams:ShadowSampleSize"] = "10",
+            ["Relay:SharedStreams:ShadowWindow"] = "00:00:01",
+            ["Relay:SharedStreams:ShadowRotateInterval"] = "00:00:01",
+        });
+        var holder = await scene.ConnectAsync("editor");
+        var sampled = await scene.ConnectAsync("editor");
+        // Both members shadowed (the sample covers everyone), and comparing (past the grace after it started).
+        await scene.CreateAsync("public");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        holder.Connection.Drain();
+        sampled.Connection.Drain();
+
+        await pocketBase.Admin.SendAsync(HttpMethod.Patch, $"api/collections/{scene.Collection}", new { listRule = "title = @request.auth.id", viewRule = "title = @request.auth.id" }, null).DefaultTimeout();
+        // The class stream (the holder's rights) does not carry this one; the sampled member's own stream does.
+        await scene.CreateAsync(sampled.User.Id);
+        await scene.Relay.WaitForGaugeAsync("relay.shared.class_streams", 0, new("collection", scene.Collection));
+        Assert.Contains(scene.Relay.Logs.Entries, entry => entry.EventId.Id == 11026);
+        Assert.Single(scene.ClassStreams.Disabled);
+
+        // Per user from now on: each member gets only what PocketBase sends them alone. The holder's Resync (it never
+        // got one before: it held the stream) comes once its own stream holds the topic again.
+        var moved = await holder.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Contains(scene.Topic, moved.Signal.Topics);
+        sampled.Connection.Drain();
+        holder.Connection.Drain();
+        var holders = await scene.CreateAsync(holder.User.Id);
+        await holder.Connection.NextEventAsync("create", holders);
+        await sampled.Connection.AssertNoEventAsync();
+    }
+
+    [Fact]
+    public async Task OwnerRule_StaysPerUser()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
+        var alice = await scene.Relay.ConnectAsync(pocketBase.Alice.Token);
+        var bob = await scene.Relay.ConnectAsync(pocketBase.Bob.Token);
+        await alice.SubscribeAsync("notes/*");
+        await bob.SubscribeAsync("notes/*");
+        Assert.Equal(0, scene.ClassStreams.Count);
+        Assert.Equal(0, scene.Relay.Gauge("relay.shared.topics", new("mode", "shared")));
+
+        var note = await pocketBase.Admin.CreateRecordAsync("notes", new { title = "alice's", owner = pocketBase.Alice.Id }, pocketBase.Alice.Token).DefaultTimeout();
+        await alice.NextEventAsync("create", note.GetProperty("id").GetString()!);
+        await bob.AssertNoEventAsync();
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
+    public async Task SharingOff_EveryUserKeepsTheirOwnStream()
+    {
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: false);
+        var editor1 = await scene.ConnectAsync("editor");
+        var editor2 = await scene.ConnectAsync("editor");
+        var viewer = await scene.ConnectAsync("viewer");
+        Assert.Equal(0, scene.ClassStreams.Count);
+        Assert.Equal(3, scene.Relay.Gauge("relay.upstream.streams"));
+
+        var secret = await scene.CreateAsync("secret");
+        var open = await scene.CreateAsync("public");
+        await editor1.Connection.NextEventAsync("create", secret);
+        await editor2.Connection.NextEventAsync("create", secret);
+        await viewer.Connection.NextEventAsync("create", open);
+        await viewer.Connection.AssertNoEventAsync();
+    }
+
+    private sealed record Member(PocketBaseUser User, TestConnection Connection);
+
+    /// <summary>A collection under <see cref="Rule"/>, a Relay reading its rules, and users connected to its topic.</summary>
+    private sealed class Scene(PocketBaseFixture pocketBase, string collection, RelayServer relay) : IAsyncDisposable
+    {
+        public string Collection => collection;
+
+        public string Topic => collection + "/*";
+
+        public RelayServer Relay => relay;
+
+        public ClassStreams ClassStreams => relay.Services.GetRequiredService<ClassStreams>();
+
+        public SessionManager Sessions => relay.Services.GetRequiredService<SessionManager>();
+
+        public static async Task<Scene> StartAsync(PocketBaseFixture pocketBase, bool sharing, Dictionary<string, string?>? extra = null)
+        {
+            var collection = $"sh_class_{Guid.NewGuid().ToString("N")[..8]}";
+            await pocketBase.Admin.CreateCollectionAsync(new CollectionDefinition(collection, FieldDefinition.Text("title")).WithReadRule(Rule)).DefaultTimeout();
+            var relay = RelayServer.Start(pocketBase.Server.Url, new Dictionary<string, string?>
+            {
+                ["Relay:SharedStreams:Enabled"] = sharing ? "true" : "false",
+                ["Relay:PocketBase:SuperuserEmail"] = PocketBaseAdmin.Email,
+                ["Relay:PocketBase:SuperuserPassword"] = pocketBase.Server.SuperuserPassword,
+            }.Concat(extra ?? []).ToDictionary());
+            if (sharing)
+            {
+                var rules = relay.Services.GetRequiredService<CollectionRules>();
+                var deadline = DateTime.UtcNow + TestTimeouts.Default;
+                while (!rules.Current.TryGet(collection, out _))
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "the rules were not read in time");
+                    await Task.Delay(20);
+                }
+            }
+
+            return new Scene(pocketBase, collection, relay);
+        }
+
+        public async Task<Member> ConnectAsync(string role)
+        {
+            var user = await pocketBase.CreateUserAsync("class");
+            await pocketBase.Admin.UpdateRecordAsync("users", user.Id, new { name = role }).DefaultTimeout();
+            var connection = await relay.ConnectAsync(user.Token);
+            await connection.SubscribeAsync(Topic);
+            return new Member(user, connection);
+        }
+
+        public async Task<string> CreateAsync(string title)
+            => (await pocketBase.Admin.CreateRecordAsync(collection, new { title }).DefaultTimeout()).GetProperty("id").GetString()!;
+
+        public async ValueTask DisposeAsync()
+        {
+            await relay.DisposeAsync();
+            await pocketBase.Admin.SendAsync(HttpMethod.Delete, $"api/collections/{collection}", null, null).DefaultTimeout();
+        }
+    }
+}

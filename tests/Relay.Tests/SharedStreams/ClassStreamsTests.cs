@@ -1,0 +1,222 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Relay.Fanout;
+using Relay.PocketBase;
+using Relay.Routing;
+using Relay.Sessions;
+using Relay.SharedStreams;
+using Relay.Tests.Sessions;
+using Relay.Tests.Upstream;
+
+namespace Relay.Tests.SharedStreams;
+
+/// <summary>
+/// Class streams' routing on the fake PocketBase (issue #22 item 3): members of a class share one stream held with a
+/// member's token, another class gets its own, a role change seen on the member's own record moves the member, and the
+/// holder leaving reopens the stream with another member's token. The live behaviour is in ClassStreamsLiveTests.
+/// </summary>
+public sealed class ClassStreamsTests : IAsyncDisposable
+{
+    private const string Topic = "posts/*";
+    private readonly FakeSchemaPocketBase _schema = new() { ListRule = "@request.auth.name = \"editor\"" };
+    private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly ConcurrentDictionary<string, string> _names = new();
+    private readonly ConcurrentDictionary<string, FakePocketBase.SseStream> _streams = new();
+    private readonly ConcurrentDictionary<string, (string ClientId, string? Authorization)> _holders = new();
+    private readonly CollectionRules _rules;
+    private readonly SessionHarness _harness;
+
+    public ClassStreamsTests()
+    {
+        var credentials = Options.Create(new SuperuserCredentialsOptions { SuperuserEmail = "admin@relay.test", SuperuserPassword = "admin-password" });
+        _rules = new CollectionRules(
+            new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_schema), credentials),
+            Options.Create(new SharedStreamsOptions { Enabled = true }),
+            credentials,
+            new SharedStreamsMetrics(_meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+            new FakeTimeProvider(DateTimeOffset.UtcNow),
+            NullLogger<CollectionRules>.Instance);
+        _harness = new SessionHarness(rules: _rules);
+        _harness.PocketBase.AuthRefresh = authorization =>
+        {
+            var id = IdOf(authorization!);
+            var fresh = SessionHarness.Token(id, _harness.Time.GetUtcNow() + TimeSpan.FromHours(1), salt: "fresh");
+            return SessionHarness.Json(HttpStatusCode.OK, $$$"""{"token":"{{{fresh}}}","record":{"id":"{{{id}}}","collectionId":"{{{SessionHarness.UsersCollection}}}","collectionName":"users","name":"{{{_names[id]}}}"}}""");
+        };
+    }
+
+    [Fact]
+    public async Task MembersOfOneClass_ShareOneStreamHeldWithAMembersToken_AnotherClassHasItsOwn()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var carol = await JoinAsync("carol", "viewer");
+
+        Assert.Same(alice.Session, bob.Session);
+        Assert.NotSame(alice.Session, carol.Session);
+        Assert.Equal(2, _harness.ClassStreams!.Count);
+        // Each class stream is held with its first member's own token, never anyone else's.
+        Assert.Equal("alice", IdOf(Holder(alice.Session).Authorization!));
+        Assert.Equal("carol", IdOf(Holder(carol.Session).Authorization!));
+        // The users' own streams hold only the watch of their own record.
+        Assert.Equal(1, _harness.Manager.Find(Key("bob"))!.TopicCount);
+        // A connection's overflow Resync asks its own session for its topics: the shared ones are named too.
+        Assert.Equal([Topic], _harness.Manager.Find(Key("bob"))!.GetTopicsOf(bob.Connection));
+
+        await _streams[Holder(alice.Session).ClientId].WriteRecordAsync(Topic, "create", "r1");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(0, carol.Connection.QueuedCount);
+    }
+
+    [Fact]
+    public async Task OwnRecordChanges_MovesTheMemberToItsNewClass()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var carol = await JoinAsync("carol", "viewer");
+        var editors = Holder(alice.Session).ClientId;
+
+        // PocketBase tells bob's own stream that bob's record changed: bob is a viewer from now on.
+        _names["bob"] = "viewer";
+        await _streams[Own("bob")].WriteAsync($"{SessionHarness.UsersCollection}/bob", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"viewer"}}""");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        Assert.Contains(bob.Connection, ConnectionsOf(carol.Session));
+
+        await _streams[editors].WriteRecordAsync(Topic, "create", "for-editors");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+    }
+
+    [Fact]
+    public async Task HolderLeaves_StreamReopensWithAnotherMembersToken_WithAResync()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var before = Holder(alice.Session).ClientId;
+
+        _harness.Manager.Detach(alice.Connection);
+        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId != before && bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        Assert.Equal("bob", IdOf(Holder(bob.Session).Authorization!));
+
+        await _streams[Holder(bob.Session).ClientId].WriteRecordAsync(Topic, "create", "r1");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 2, TimeSpan.FromMilliseconds(10));
+
+        // The last member leaves: the class stream closes.
+        _harness.Manager.Detach(bob.Connection);
+        await _harness.AdvanceUntilAsync(() => _harness.ClassStreams!.Count == 0, TimeSpan.FromMilliseconds(10));
+    }
+
+    [Fact]
+    public async Task RuleChangedToPerUser_ReadAgain_MembersMoveToTheirOwnStreams_WithAResync()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+
+        _schema.ListRule = "owner = @request.auth.id";
+        await ReadRulesAsync();
+        // At least one Resync each (the member moving last may also get one for the holder change the first caused).
+        await _harness.AdvanceUntilAsync(() => _harness.ClassStreams!.Count == 0 && alice.Connection.QueuedCount >= 1 && bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(10));
+        Assert.True(_harness.Manager.Find(Key("alice"))!.HoldsTopic(Topic));
+        Assert.True(_harness.Manager.Find(Key("bob"))!.HoldsTopic(Topic));
+    }
+
+    [Fact]
+    public async Task PerUserRule_StaysOnTheUsersOwnStream()
+    {
+        _schema.ListRule = "owner = @request.auth.id";
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        Assert.Same(_harness.Manager.Find(Key("alice")), alice.Session);
+        Assert.Equal(0, _harness.ClassStreams!.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _harness.DisposeAsync();
+        _rules.Dispose();
+        await _meters.DisposeAsync();
+    }
+
+    private static SessionKey Key(string id) => new(SessionHarness.UsersCollection, id);
+
+    /// <summary>The user a token (as SessionHarness.Token makes them) was issued to.</summary>
+    private static string IdOf(string token)
+    {
+        using var payload = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
+        return payload.RootElement.GetProperty("id").GetString()!;
+    }
+
+    private async Task ReadRulesAsync() => Assert.True(await _rules.ReadOnceAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+
+    private async Task<(RelayConnection Connection, UserSession Session)> JoinAsync(string id, string name)
+    {
+        _names[id] = name;
+        var connection = _harness.NewConnection();
+        var expiresAt = _harness.Time.GetUtcNow() + TimeSpan.FromHours(1);
+        var member = _harness.Manager.Attach(connection, Key(id), SessionHarness.Token(id, expiresAt), expiresAt);
+        var request = new TopicSubscription(Topic, Topic);
+        var routing = _harness.ClassStreams!.RouteAsync(member, connection, request, options: null, CancellationToken.None).AsTask();
+        await PumpAsync(routing);
+        var session = await routing;
+        await PumpAsync(session.SubscribeCheckedAsync(connection, request, since: null, 100, TimeSpan.FromSeconds(10), CancellationToken.None));
+        return (connection, session);
+    }
+
+    /// <summary>Records the fake's streams and posts while <paramref name="task"/> runs.</summary>
+    private async Task PumpAsync(Task task)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!task.IsCompleted)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not done in time");
+            Collect();
+            await Task.Delay(10);
+        }
+
+        Collect();
+        await task;
+    }
+
+    private void Collect()
+    {
+        while (_harness.PocketBase.Streams.Reader.TryRead(out var stream))
+        {
+            _streams[stream.ClientId] = stream;
+        }
+
+        while (_harness.PocketBase.Posts.Reader.TryRead(out var post))
+        {
+            foreach (var topic in post.Topics)
+            {
+                _holders[topic + "@" + post.ClientId] = (post.ClientId, post.Authorization);
+            }
+        }
+    }
+
+    /// <summary>The newest stream that posted the class topic on behalf of <paramref name="session"/>'s class.</summary>
+    private (string ClientId, string? Authorization) Holder(UserSession session)
+    {
+        Collect();
+        var clientIds = _holders.Where(pair => pair.Key.StartsWith(Topic + "@", StringComparison.Ordinal)).Select(pair => pair.Value).ToArray();
+        var token = session.Token!;
+        return clientIds.LastOrDefault(entry => entry.Authorization == token && _streams.TryGetValue(entry.ClientId, out var stream) && !stream.IsClosed);
+    }
+
+    private string Own(string id)
+    {
+        Collect();
+        return _holders[$"{SessionHarness.UsersCollection}/{id}@" + _holders.Keys.Where(key => key.StartsWith($"{SessionHarness.UsersCollection}/{id}@", StringComparison.Ordinal)).Select(key => key.Split('@')[1]).Last()].ClientId;
+    }
+
+    private static IReadOnlyList<RelayConnection> ConnectionsOf(UserSession session) => session.Connections;
+}
