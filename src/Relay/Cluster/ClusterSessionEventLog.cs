@@ -22,6 +22,13 @@ namespace Relay.Cluster;
 /// or neither. Lock order: the session's lock, then <c>_readAheadGate</c>.
 /// Events read while running alone (Redis unreachable) have no Stream offset and go to an in-memory log as when alone.
 /// </para>
+/// <para>
+/// The guest session spreads its topics over several streams (<c>name</c>, <c>name#1</c>, ...), each its own Redis
+/// Stream with its own epoch: an offset names its Stream by its epoch. Before the lock the Stream is found (from the
+/// streams followed here, else from the epochs in Redis) and read ahead; the session then routes the topic to that
+/// stream when it has room (<see cref="StreamIndexOf"/>), and a replay reads only the Stream of the stream the topic is
+/// routed to, so replay and live events come from one history (another stream's offset is not recovered).
+/// </para>
 /// </summary>
 internal sealed class ClusterSessionEventLog : ISessionEventLog
 {
@@ -38,6 +45,7 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private readonly IClusterStore _store;
     private readonly IStreamFollowers _followers;
     private readonly MemorySessionEventLog _local;
+    private readonly int _streams;
     private readonly int _maxEvents;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _timeProvider;
@@ -47,8 +55,9 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private readonly Dictionary<string, Task<ReadAhead?>> _readAhead = new(StringComparer.Ordinal);
     private int _readAheadEntries;
 
-    public ClusterSessionEventLog(SessionKey key, IClusterStore store, IStreamFollowers followers, HistoryOptions options, TimeProvider timeProvider)
+    public ClusterSessionEventLog(SessionKey key, IClusterStore store, IStreamFollowers followers, HistoryOptions options, TimeProvider timeProvider, int streams = 1)
     {
+        _streams = Math.Max(1, streams);
         _key = key;
         _name = key.ToString();
         _keys = new ClusterKeys(_name);
@@ -64,10 +73,65 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     /// Never waits for Redis (it is read for every subscription, under the session's lock): while this instance follows
     /// the Stream but has not yet read where it ends, there is no offset to give (null).
     /// </summary>
-    public string? Head
-        => _followers.FindFollower(_name) is { FollowsStream: true } follower
+    public string? Head => HeadOf(_name);
+
+    /// <inheritdoc cref="Head"/>
+    public string? HeadOf(string streamName)
+        => _followers.FindFollower(streamName) is { FollowsStream: true } follower
             ? TryGetHead(follower.LogHead, out var epoch, out var head) ? Format(epoch, head) : null
             : _local.Head;
+
+    /// <summary>
+    /// The session's stream whose Stream <paramref name="offset"/> belongs to: one followed here at that epoch, else the
+    /// one a fresh read-ahead found. No I/O (under the session's lock).
+    /// </summary>
+    public int? StreamIndexOf(string offset)
+    {
+        if (_streams == 1 || !TryParse(offset, out var epoch, out _))
+        {
+            return null;
+        }
+
+        if (FollowedIndexOf(epoch) is { } followed)
+        {
+            return followed;
+        }
+
+        lock (_readAheadGate)
+        {
+            return _readAhead.TryGetValue(offset, out var reading) && IsUsable(reading) && reading.Result!.Epoch == epoch ? reading.Result.Stream : null;
+        }
+    }
+
+    private string StreamName(int index) => index == 0 ? _name : $"{_name}#{index}";
+
+    /// <summary>The stream followed here whose Stream has <paramref name="epoch"/>, if any.</summary>
+    private int? FollowedIndexOf(string epoch)
+    {
+        for (var i = 0; i < _streams; i++)
+        {
+            if (_followers.FindFollower(StreamName(i)) is { FollowsStream: true, LogHead: { } head } && head.Epoch == epoch)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Every stream of the session is followed here at another epoch than <paramref name="epoch"/>: no Stream to read.</summary>
+    private bool AllFollowedElsewhere(string epoch)
+    {
+        for (var i = 0; i < _streams; i++)
+        {
+            if (_followers.FindFollower(StreamName(i)) is not { FollowsStream: true, LogHead: { } head } || head.Epoch == epoch)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Read-aheads held or in flight, and the entries they hold or reserve (for tests).</summary>
     internal (int Count, int Entries) ReadAheads
@@ -99,15 +163,14 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
 
     /// <summary>
     /// Reads the Stream from <paramref name="offset"/> to its end without the session's lock (and the epoch), kept a few
-    /// seconds for the <see cref="TryReadSince"/> that follows: that one then positions a stream that has not started
+    /// seconds for the <see cref="TryReadSince(string, string, string, out IReadOnlyList{RelayEvent})"/> that follows: that one then positions a stream that has not started
     /// reading at the end read here and replays from memory, so a burst of reconnecting clients waits for no Redis call
     /// under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
     /// The offset's epoch is checked first: an offset of another Stream (an earlier one, or made up) reads no entries.
     /// </summary>
     public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
     {
-        if (_maxEvents == 0 || !TryParse(offset, out var epoch, out var since) || !_store.IsConnected
-            || (_followers.FindFollower(_name) is { FollowsStream: true, LogHead: { } head } && head.Epoch != epoch))
+        if (_maxEvents == 0 || !TryParse(offset, out var epoch, out var since) || !_store.IsConnected || AllFollowedElsewhere(epoch))
         {
             return;
         }
@@ -126,7 +189,7 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
                 }
 
                 _readAheadEntries += _maxEvents + 2;
-                reading = ReadAheadAsync(epoch, since);
+                reading = ReadAheadAsync(epoch, since, FollowedIndexOf(epoch));
                 _readAhead[offset] = reading;
             }
         }
@@ -134,20 +197,27 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         await ((Task)reading).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private async Task<ReadAhead?> ReadAheadAsync(string epoch, StreamEntryId since)
+    private async Task<ReadAhead?> ReadAheadAsync(string epoch, StreamEntryId since, int? followed)
     {
         var held = 0;
         try
         {
-            // As a stream starting to read does: the epoch is drawn when the Stream's keys are created.
-            if (await _store.GetOrCreateEpochAsync(_keys) != epoch)
+            for (var i = followed ?? 0; i < (followed + 1 ?? _streams); i++)
             {
-                return null;
+                // As a stream starting to read does: the epoch is drawn when the Stream's keys are created. The guests'
+                // further Streams are only looked at: one that does not exist holds no offset.
+                var keys = i == 0 ? _keys : new ClusterKeys(StreamName(i));
+                if ((i == 0 ? await _store.GetOrCreateEpochAsync(keys) : await _store.GetAsync(keys.Epoch)) != epoch)
+                {
+                    continue;
+                }
+
+                var entries = await _store.RangeAsync(keys, since.ToString(), "+", _maxEvents + 2);
+                held = entries.Length;
+                return new ReadAhead(epoch, i, entries, _timeProvider.GetTimestamp());
             }
 
-            var entries = await _store.RangeAsync(_keys, since.ToString(), "+", _maxEvents + 2);
-            held = entries.Length;
-            return new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
+            return null;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -181,6 +251,9 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         => reading.IsCompletedSuccessfully && reading.Result is { } done && _timeProvider.GetElapsedTime(done.ReadAt) < ReadAheadLifetime;
 
     public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)
+        => TryReadSince(offset, upstreamTopic, _name, out events);
+
+    public bool TryReadSince(string offset, string upstreamTopic, string streamName, out IReadOnlyList<RelayEvent> events)
     {
         events = [];
         if (!TryParse(offset, out var epoch, out var since))
@@ -194,7 +267,13 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             ahead = _readAhead.TryGetValue(offset, out var reading) && IsUsable(reading) && reading.Result!.Epoch == epoch ? reading.Result : null;
         }
 
-        var follower = _followers.FindFollower(_name);
+        // Only the Stream of the stream the topic is routed to: its live events come from there.
+        if (ahead is not null && StreamName(ahead.Stream) != streamName)
+        {
+            return false;
+        }
+
+        var follower = _followers.FindFollower(streamName);
         if (ahead is not null)
         {
             // The offset's own entry trimmed away, or more after it than the history keeps: not recoverable.
@@ -215,12 +294,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             || (_gapAt.TryGetValue(epoch, out var gap) && since.CompareTo(gap) < 0)
             || since.Milliseconds < (_timeProvider.GetUtcNow() - _maxAge).ToUnixTimeMilliseconds())
         {
-            return false;
-        }
-
-        if (_key.IsGuest && _followers.HasShards(_name))
-        {
-            // The guests' topics spread over several Streams and the offset names only the first: not recoverable.
             return false;
         }
 
@@ -276,9 +349,14 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     public void MarkGap()
     {
         _local.MarkGap();
-        if (TryGetHead(_followers.FindFollower(_name)?.LogHead, out var epoch, out var head))
+
+        // The session does not say which stream lost PocketBase: no replay spans this point on any of them.
+        for (var i = 0; i < _streams; i++)
         {
-            _gapAt[epoch] = head;
+            if (TryGetHead(_followers.FindFollower(StreamName(i))?.LogHead, out var epoch, out var head))
+            {
+                _gapAt[epoch] = head;
+            }
         }
     }
 
@@ -317,6 +395,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         return true;
     }
 
-    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch and the Stream's entries from the offset on.</summary>
-    private sealed record ReadAhead(string Epoch, StreamEntry[] Entries, long ReadAt);
+    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch, the session's stream it is of, and the Stream's entries from the offset on.</summary>
+    private sealed record ReadAhead(string Epoch, int Stream, StreamEntry[] Entries, long ReadAt);
 }
