@@ -30,7 +30,7 @@ namespace Relay.Cluster;
 /// routed to, so replay and live events come from one history (another stream's offset is not recovered).
 /// </para>
 /// </summary>
-internal sealed class ClusterSessionEventLog : ISessionEventLog
+internal sealed partial class ClusterSessionEventLog : ISessionEventLog
 {
     // A read-ahead serves the replays of the next few seconds (the burst it was made for). Bounded by offsets and by
     // entries held, reads in flight included (each reserves MaxEvents + 2 entries until it is done; a client can name
@@ -39,7 +39,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private const int MaxReadAheadEntries = 10_000;
     private static readonly TimeSpan ReadAheadLifetime = TimeSpan.FromSeconds(5);
 
-    private readonly SessionKey _key;
     private readonly string _name;
     private readonly ClusterKeys _keys;
     private readonly IClusterStore _store;
@@ -58,7 +57,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     public ClusterSessionEventLog(SessionKey key, IClusterStore store, IStreamFollowers followers, HistoryOptions options, TimeProvider timeProvider, int streams = 1)
     {
         _streams = Math.Max(1, streams);
-        _key = key;
         _name = key.ToString();
         _keys = new ClusterKeys(_name);
         _store = store;
@@ -81,70 +79,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             ? TryGetHead(follower.LogHead, out var epoch, out var head) ? Format(epoch, head) : null
             : _local.Head;
 
-    /// <summary>
-    /// The session's stream whose Stream <paramref name="offset"/> belongs to: one followed here at that epoch, else the
-    /// one a fresh read-ahead found. No I/O (under the session's lock).
-    /// </summary>
-    public int? StreamIndexOf(string offset)
-    {
-        if (_streams == 1 || !TryParse(offset, out var epoch, out _))
-        {
-            return null;
-        }
-
-        if (FollowedIndexOf(epoch) is { } followed)
-        {
-            return followed;
-        }
-
-        lock (_readAheadGate)
-        {
-            return _readAhead.TryGetValue(offset, out var reading) && IsUsable(reading) && reading.Result!.Epoch == epoch ? reading.Result.Stream : null;
-        }
-    }
-
-    private string StreamName(int index) => index == 0 ? _name : $"{_name}#{index}";
-
-    /// <summary>The stream followed here whose Stream has <paramref name="epoch"/>, if any.</summary>
-    private int? FollowedIndexOf(string epoch)
-    {
-        for (var i = 0; i < _streams; i++)
-        {
-            if (_followers.FindFollower(StreamName(i)) is { FollowsStream: true, LogHead: { } head } && head.Epoch == epoch)
-            {
-                return i;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>Every stream of the session is followed here at another epoch than <paramref name="epoch"/>: no Stream to read.</summary>
-    private bool AllFollowedElsewhere(string epoch)
-    {
-        for (var i = 0; i < _streams; i++)
-        {
-            if (_followers.FindFollower(StreamName(i)) is not { FollowsStream: true, LogHead: { } head } || head.Epoch == epoch)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Read-aheads held or in flight, and the entries they hold or reserve (for tests).</summary>
-    internal (int Count, int Entries) ReadAheads
-    {
-        get
-        {
-            lock (_readAheadGate)
-            {
-                return (_readAhead.Count, _readAheadEntries);
-            }
-        }
-    }
-
     public void Hold(string upstreamTopic) => _local.Hold(upstreamTopic);
 
     public void Release(string upstreamTopic) => _local.Release(upstreamTopic);
@@ -160,95 +94,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
 
     public string Append(string upstreamTopic, RelayEvent relayEvent)
         => relayEvent.Offset is { } offset && TryParse(offset, out _, out _) ? offset : _local.Append(upstreamTopic, relayEvent);
-
-    /// <summary>
-    /// Reads the Stream from <paramref name="offset"/> to its end without the session's lock (and the epoch), kept a few
-    /// seconds for the <see cref="TryReadSince(string, string, string, out IReadOnlyList{RelayEvent})"/> that follows: that one then positions a stream that has not started
-    /// reading at the end read here and replays from memory, so a burst of reconnecting clients waits for no Redis call
-    /// under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
-    /// The offset's epoch is checked first: an offset of another Stream (an earlier one, or made up) reads no entries.
-    /// </summary>
-    public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
-    {
-        if (_maxEvents == 0 || !TryParse(offset, out var epoch, out var since) || !_store.IsConnected || AllFollowedElsewhere(epoch))
-        {
-            return;
-        }
-
-        Task<ReadAhead?> reading;
-        lock (_readAheadGate)
-        {
-            // Callers with the same offset share one read (in flight, or done and fresh).
-            if (!_readAhead.TryGetValue(offset, out reading!) || (reading.IsCompleted && !IsUsable(reading)))
-            {
-                EvictUnusable();
-                if (_readAhead.Count >= MaxReadAheads || _readAheadEntries + _maxEvents + 2 > MaxReadAheadEntries)
-                {
-                    // Bounded: without a read-ahead the replay takes what the stream read lately, or is not recovered.
-                    return;
-                }
-
-                _readAheadEntries += _maxEvents + 2;
-                reading = ReadAheadAsync(epoch, since, FollowedIndexOf(epoch));
-                _readAhead[offset] = reading;
-            }
-        }
-
-        await ((Task)reading).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    private async Task<ReadAhead?> ReadAheadAsync(string epoch, StreamEntryId since, int? followed)
-    {
-        var held = 0;
-        try
-        {
-            for (var i = followed ?? 0; i < (followed + 1 ?? _streams); i++)
-            {
-                // As a stream starting to read does: the epoch is drawn when the Stream's keys are created. The guests'
-                // further Streams are only looked at: one that does not exist holds no offset.
-                var keys = i == 0 ? _keys : new ClusterKeys(StreamName(i));
-                if ((i == 0 ? await _store.GetOrCreateEpochAsync(keys) : await _store.GetAsync(keys.Epoch)) != epoch)
-                {
-                    continue;
-                }
-
-                var entries = await _store.RangeAsync(keys, since.ToString(), "+", _maxEvents + 2);
-                held = entries.Length;
-                return new ReadAhead(epoch, i, entries, _timeProvider.GetTimestamp());
-            }
-
-            return null;
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The replay takes what the stream read lately, or finds Redis gone and resyncs.
-            return null;
-        }
-        finally
-        {
-            lock (_readAheadGate)
-            {
-                // The reservation made when the read started becomes what it holds.
-                _readAheadEntries += held - (_maxEvents + 2);
-            }
-        }
-    }
-
-    /// <summary>Drops finished read-aheads that serve no replay any more (failed, another epoch, stale); under <c>_readAheadGate</c>.</summary>
-    private void EvictUnusable()
-    {
-        foreach (var (offset, reading) in _readAhead)
-        {
-            if (reading.IsCompleted && !IsUsable(reading))
-            {
-                _readAhead.Remove(offset);
-                _readAheadEntries -= reading.IsCompletedSuccessfully && reading.Result is { } done ? done.Entries.Length : 0;
-            }
-        }
-    }
-
-    private bool IsUsable(Task<ReadAhead?> reading)
-        => reading.IsCompletedSuccessfully && reading.Result is { } done && _timeProvider.GetElapsedTime(done.ReadAt) < ReadAheadLifetime;
 
     public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)
         => TryReadSince(offset, upstreamTopic, _name, out events);
@@ -394,7 +239,4 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         epoch = offset[..dash];
         return true;
     }
-
-    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch, the session's stream it is of, and the Stream's entries from the offset on.</summary>
-    private sealed record ReadAhead(string Epoch, int Stream, StreamEntry[] Entries, long ReadAt);
 }
