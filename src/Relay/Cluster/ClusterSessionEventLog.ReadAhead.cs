@@ -72,9 +72,9 @@ internal sealed partial class ClusterSessionEventLog
 
     /// <summary>
     /// Reads the Stream from <paramref name="offset"/> to its end without the session's lock (and the epoch), kept a few
-    /// seconds for the <see cref="TryReadSince(string, string, string, out IReadOnlyList{RelayEvent})"/> that follows: that one then positions a stream that has not started
-    /// reading at the end read here and replays from memory, so a burst of reconnecting clients waits for no Redis call
-    /// under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
+    /// seconds for the <see cref="TryReadSince(string, string, string, out IReadOnlyList{RelayEvent})"/> that follows:
+    /// that one then positions a stream that has not started reading at the end read here and replays from memory, so a
+    /// burst of reconnecting clients waits for no Redis call under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
     /// The offset's epoch is checked first: an offset of another Stream (an earlier one, or made up) reads no entries.
     /// </summary>
     public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
