@@ -39,6 +39,8 @@ public static class RelayServiceCollectionExtensions
         services.AddRelayCluster(configuration);
         services.AddRelaySharedStreams(configuration);
         services.TryAddSingleton<TopicSubscriptionFactory>();
+        services.TryAddSingleton(static services => new CommitLagRecorder(
+            services.GetRequiredService<Relay.SharedStreams.SharedStreamsMetrics>().CommitLag, services.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<FanoutDispatcher>();
         services.TryAddSingleton<ISessionEventLogFactory, MemorySessionEventLogFactory>();
         services.TryAddSingleton<SessionManager>();
@@ -50,7 +52,10 @@ public static class RelayServiceCollectionExtensions
         // Prometheus scraping at /metrics (MapRelay): the de-facto standard exporter for System.Diagnostics.Metrics.
         services.AddOpenTelemetry()
             .ConfigureResource(static resource => resource.AddService("relay"))
-            .WithMetrics(static metrics => metrics.AddMeter(RelayMetrics.MeterName).AddPrometheusExporter());
+            .WithMetrics(static metrics => metrics.AddMeter(RelayMetrics.MeterName)
+                // Commit lag spans PocketBase's write path and Relay's: from a few ms on one machine to seconds under load.
+                .AddView("relay.shared.commit_lag", new ExplicitBucketHistogramConfiguration { Boundaries = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] })
+                .AddPrometheusExporter());
         if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             // Traces only leave the process when an OTLP collector is configured (the standard OTEL_* variables).

@@ -10,34 +10,7 @@ internal static class CollectionShape
         var fields = new List<Dictionary<string, object?>>();
         foreach (var field in definition.Fields)
         {
-            var options = new Dictionary<string, object?>();
-            if (field.RelatedCollection is { } related)
-            {
-                options["collectionId"] = await collectionId(related);
-                options["maxSelect"] = field.MaxSelect ?? 1;
-                options["cascadeDelete"] = field.CascadeDelete;
-            }
-
-            if (field.Max is { } max)
-            {
-                options["max"] = max;
-            }
-
-            var entry = new Dictionary<string, object?> { ["name"] = field.Name, ["type"] = field.Type, ["required"] = field.Required };
-            if (version.HasSuperuserCollection)
-            {
-                // 0.23+: a field's options sit at its top level.
-                foreach (var (key, value) in options)
-                {
-                    entry[key] = value;
-                }
-            }
-            else
-            {
-                entry["options"] = options;
-            }
-
-            fields.Add(entry);
+            fields.Add(await ToFieldAsync(field, version, collectionId));
         }
 
         if (version.HasSuperuserCollection)
@@ -59,5 +32,38 @@ internal static class CollectionShape
             ["updateRule"] = definition.UpdateRule,
             ["deleteRule"] = definition.DeleteRule,
         };
+    }
+
+    /// <summary>One field as this version spells it (a 0.23+ field, or a 0.22 schema entry).</summary>
+    public static async Task<Dictionary<string, object?>> ToFieldAsync(FieldDefinition field, PocketBaseVersion version, Func<string, Task<string>> collectionId)
+    {
+        var options = new Dictionary<string, object?>();
+        if (field.RelatedCollection is { } related)
+        {
+            options["collectionId"] = await collectionId(related);
+            options["maxSelect"] = field.MaxSelect ?? 1;
+            options["cascadeDelete"] = field.CascadeDelete;
+        }
+
+        if (field.Max is { } max)
+        {
+            options["max"] = max;
+        }
+
+        var entry = new Dictionary<string, object?> { ["name"] = field.Name, ["type"] = field.Type, ["required"] = field.Required };
+        if (version.HasSuperuserCollection)
+        {
+            // 0.23+: a field's options sit at its top level.
+            foreach (var (key, value) in options)
+            {
+                entry[key] = value;
+            }
+        }
+        else
+        {
+            entry["options"] = options;
+        }
+
+        return entry;
     }
 }

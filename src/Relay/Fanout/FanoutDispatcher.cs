@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Relay.Client.Protocol;
 using Relay.Diagnostics;
 
 namespace Relay.Fanout;
@@ -9,15 +10,24 @@ namespace Relay.Fanout;
 /// when every recipient has the message queued, so the next event of the same session is queued after it on every
 /// connection: per-connection order follows PocketBase's order without any per-connection lock.
 /// </summary>
-internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMetrics metrics)
+internal sealed class FanoutDispatcher(IOptions<FanoutOptions> options, RelayMetrics metrics, CommitLagRecorder? commitLag = null)
 {
     private readonly int _chunkSize = options.Value.ChunkSize;
 
-    public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp, string? collection = null)
+    /// <summary>
+    /// Queues <paramref name="message"/> for every recipient. <paramref name="relayEvent"/>, the event it carries, feeds
+    /// <c>relay.shared.commit_lag</c> (<see cref="CommitLagRecorder"/>): observed here, once per event, where it enters the fan-out.
+    /// </summary>
+    public ValueTask DispatchAsync(IReadOnlyList<IEventRecipient> recipients, OutboundMessage message, long receivedTimestamp, string? collection = null, RelayEvent? relayEvent = null)
     {
         if (recipients.Count == 0)
         {
             return default;
+        }
+
+        if (relayEvent is not null)
+        {
+            commitLag?.Observe(relayEvent, collection);
         }
 
         var started = metrics.GetTimestamp();

@@ -53,7 +53,7 @@ internal sealed partial class UserSession
 
         route.Watcher?.Invoke(upstreamEvent);
         Tap?.Invoke(upstreamEvent);
-        return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection);
+        return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection, relayEvent);
     }
 
     private static OutboundMessage ToOutbound(RelayEvent relayEvent)
