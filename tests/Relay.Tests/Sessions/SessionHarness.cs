@@ -25,7 +25,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     private int _connections;
 
     // With rules (read from a fake schema), shared streams are on: ClassStreams routes shared topics.
-    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null)
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, ISessionEventLogFactory? eventLogs = null)
     {
         History = history ?? new HistoryOptions();
         var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
@@ -39,7 +39,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         var realtimeClient = new PocketBaseRealtimeClient(PocketBase, pocketBaseOptions, Time);
         var upstreams = new UpstreamConnectionFactory(realtimeClient, new UpstreamConnectPipeline(pocketBaseOptions, Time, _metrics.Metrics), pocketBaseOptions, Time, _metrics.Metrics, NullLoggerFactory.Instance);
         var fanout = new FanoutDispatcher(Options.Create(new FanoutOptions()), _metrics.Metrics);
-        var eventLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
+        var memoryLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
         if (rules is not null)
         {
             ClassStreams = new Relay.SharedStreams.ClassStreams(
@@ -53,7 +53,7 @@ internal sealed class SessionHarness : IAsyncDisposable
                 pocketBaseOptions,
                 Time,
                 realtimeClient,
-                eventLogs,
+                memoryLogs,
                 verifier,
                 new Relay.SharedStreams.SharedStreamsMetrics(_metrics.MeterFactory),
                 NullLogger<Relay.SharedStreams.ClassStreams>.Instance);
@@ -69,7 +69,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             _metrics.Metrics,
             Time,
             NullLoggerFactory.Instance,
-            eventLogs,
+            eventLogs ?? memoryLogs,
             Options.Create(History),
             ClassStreams);
     }
