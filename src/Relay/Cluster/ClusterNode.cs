@@ -115,9 +115,6 @@ internal sealed class ClusterNode : IHostedService, IStreamFollowers
 
     public IStreamFollower? FindFollower(string streamName) => Find(streamName);
 
-    public bool HasShards(string streamName)
-        => _upstreams.Keys.Any(name => name.Length > streamName.Length && name.StartsWith(streamName, StringComparison.Ordinal) && name[streamName.Length] == '#');
-
     /// <summary><c>Relay:History:MaxAge</c>: the Redis Streams are trimmed to it.</summary>
     public TimeSpan HistoryMaxAge => _historyMaxAge();
 

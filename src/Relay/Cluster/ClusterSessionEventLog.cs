@@ -22,8 +22,15 @@ namespace Relay.Cluster;
 /// or neither. Lock order: the session's lock, then <c>_readAheadGate</c>.
 /// Events read while running alone (Redis unreachable) have no Stream offset and go to an in-memory log as when alone.
 /// </para>
+/// <para>
+/// The guest session spreads its topics over several streams (<c>name</c>, <c>name#1</c>, ...), each its own Redis
+/// Stream with its own epoch: an offset names its Stream by its epoch. Before the lock the Stream is found (from the
+/// streams followed here, else from the epochs in Redis) and read ahead; the session then routes the topic to that
+/// stream when it has room (<see cref="StreamIndexOf"/>), and a replay reads only the Stream of the stream the topic is
+/// routed to, so replay and live events come from one history (another stream's offset is not recovered).
+/// </para>
 /// </summary>
-internal sealed class ClusterSessionEventLog : ISessionEventLog
+internal sealed partial class ClusterSessionEventLog : ISessionEventLog
 {
     // A read-ahead serves the replays of the next few seconds (the burst it was made for). Bounded by offsets and by
     // entries held, reads in flight included (each reserves MaxEvents + 2 entries until it is done; a client can name
@@ -32,12 +39,12 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private const int MaxReadAheadEntries = 10_000;
     private static readonly TimeSpan ReadAheadLifetime = TimeSpan.FromSeconds(5);
 
-    private readonly SessionKey _key;
     private readonly string _name;
     private readonly ClusterKeys _keys;
     private readonly IClusterStore _store;
     private readonly IStreamFollowers _followers;
     private readonly MemorySessionEventLog _local;
+    private readonly int _streams;
     private readonly int _maxEvents;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _timeProvider;
@@ -47,9 +54,9 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     private readonly Dictionary<string, Task<ReadAhead?>> _readAhead = new(StringComparer.Ordinal);
     private int _readAheadEntries;
 
-    public ClusterSessionEventLog(SessionKey key, IClusterStore store, IStreamFollowers followers, HistoryOptions options, TimeProvider timeProvider)
+    public ClusterSessionEventLog(SessionKey key, IClusterStore store, IStreamFollowers followers, HistoryOptions options, TimeProvider timeProvider, int streams = 1)
     {
-        _key = key;
+        _streams = Math.Max(1, streams);
         _name = key.ToString();
         _keys = new ClusterKeys(_name);
         _store = store;
@@ -64,22 +71,13 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     /// Never waits for Redis (it is read for every subscription, under the session's lock): while this instance follows
     /// the Stream but has not yet read where it ends, there is no offset to give (null).
     /// </summary>
-    public string? Head
-        => _followers.FindFollower(_name) is { FollowsStream: true } follower
+    public string? Head => HeadOf(_name);
+
+    /// <inheritdoc cref="Head"/>
+    public string? HeadOf(string streamName)
+        => _followers.FindFollower(streamName) is { FollowsStream: true } follower
             ? TryGetHead(follower.LogHead, out var epoch, out var head) ? Format(epoch, head) : null
             : _local.Head;
-
-    /// <summary>Read-aheads held or in flight, and the entries they hold or reserve (for tests).</summary>
-    internal (int Count, int Entries) ReadAheads
-    {
-        get
-        {
-            lock (_readAheadGate)
-            {
-                return (_readAhead.Count, _readAheadEntries);
-            }
-        }
-    }
 
     public void Hold(string upstreamTopic) => _local.Hold(upstreamTopic);
 
@@ -97,90 +95,10 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     public string Append(string upstreamTopic, RelayEvent relayEvent)
         => relayEvent.Offset is { } offset && TryParse(offset, out _, out _) ? offset : _local.Append(upstreamTopic, relayEvent);
 
-    /// <summary>
-    /// Reads the Stream from <paramref name="offset"/> to its end without the session's lock (and the epoch), kept a few
-    /// seconds for the <see cref="TryReadSince"/> that follows: that one then positions a stream that has not started
-    /// reading at the end read here and replays from memory, so a burst of reconnecting clients waits for no Redis call
-    /// under the lock. Shared by callers with the same offset (a deploy moves many clients that saw the same event).
-    /// The offset's epoch is checked first: an offset of another Stream (an earlier one, or made up) reads no entries.
-    /// </summary>
-    public async ValueTask PrepareReadAsync(string offset, CancellationToken cancellationToken)
-    {
-        if (_maxEvents == 0 || !TryParse(offset, out var epoch, out var since) || !_store.IsConnected
-            || (_followers.FindFollower(_name) is { FollowsStream: true, LogHead: { } head } && head.Epoch != epoch))
-        {
-            return;
-        }
-
-        Task<ReadAhead?> reading;
-        lock (_readAheadGate)
-        {
-            // Callers with the same offset share one read (in flight, or done and fresh).
-            if (!_readAhead.TryGetValue(offset, out reading!) || (reading.IsCompleted && !IsUsable(reading)))
-            {
-                EvictUnusable();
-                if (_readAhead.Count >= MaxReadAheads || _readAheadEntries + _maxEvents + 2 > MaxReadAheadEntries)
-                {
-                    // Bounded: without a read-ahead the replay takes what the stream read lately, or is not recovered.
-                    return;
-                }
-
-                _readAheadEntries += _maxEvents + 2;
-                reading = ReadAheadAsync(epoch, since);
-                _readAhead[offset] = reading;
-            }
-        }
-
-        await ((Task)reading).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    private async Task<ReadAhead?> ReadAheadAsync(string epoch, StreamEntryId since)
-    {
-        var held = 0;
-        try
-        {
-            // As a stream starting to read does: the epoch is drawn when the Stream's keys are created.
-            if (await _store.GetOrCreateEpochAsync(_keys) != epoch)
-            {
-                return null;
-            }
-
-            var entries = await _store.RangeAsync(_keys, since.ToString(), "+", _maxEvents + 2);
-            held = entries.Length;
-            return new ReadAhead(epoch, entries, _timeProvider.GetTimestamp());
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The replay takes what the stream read lately, or finds Redis gone and resyncs.
-            return null;
-        }
-        finally
-        {
-            lock (_readAheadGate)
-            {
-                // The reservation made when the read started becomes what it holds.
-                _readAheadEntries += held - (_maxEvents + 2);
-            }
-        }
-    }
-
-    /// <summary>Drops finished read-aheads that serve no replay any more (failed, another epoch, stale); under <c>_readAheadGate</c>.</summary>
-    private void EvictUnusable()
-    {
-        foreach (var (offset, reading) in _readAhead)
-        {
-            if (reading.IsCompleted && !IsUsable(reading))
-            {
-                _readAhead.Remove(offset);
-                _readAheadEntries -= reading.IsCompletedSuccessfully && reading.Result is { } done ? done.Entries.Length : 0;
-            }
-        }
-    }
-
-    private bool IsUsable(Task<ReadAhead?> reading)
-        => reading.IsCompletedSuccessfully && reading.Result is { } done && _timeProvider.GetElapsedTime(done.ReadAt) < ReadAheadLifetime;
-
     public bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events)
+        => TryReadSince(offset, upstreamTopic, _name, out events);
+
+    public bool TryReadSince(string offset, string upstreamTopic, string streamName, out IReadOnlyList<RelayEvent> events)
     {
         events = [];
         if (!TryParse(offset, out var epoch, out var since))
@@ -194,7 +112,13 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             ahead = _readAhead.TryGetValue(offset, out var reading) && IsUsable(reading) && reading.Result!.Epoch == epoch ? reading.Result : null;
         }
 
-        var follower = _followers.FindFollower(_name);
+        // Only the Stream of the stream the topic is routed to: its live events come from there.
+        if (ahead is not null && StreamName(ahead.Stream) != streamName)
+        {
+            return false;
+        }
+
+        var follower = _followers.FindFollower(streamName);
         if (ahead is not null)
         {
             // The offset's own entry trimmed away, or more after it than the history keeps: not recoverable.
@@ -215,12 +139,6 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
             || (_gapAt.TryGetValue(epoch, out var gap) && since.CompareTo(gap) < 0)
             || since.Milliseconds < (_timeProvider.GetUtcNow() - _maxAge).ToUnixTimeMilliseconds())
         {
-            return false;
-        }
-
-        if (_key.IsGuest && _followers.HasShards(_name))
-        {
-            // The guests' topics spread over several Streams and the offset names only the first: not recoverable.
             return false;
         }
 
@@ -276,9 +194,14 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
     public void MarkGap()
     {
         _local.MarkGap();
-        if (TryGetHead(_followers.FindFollower(_name)?.LogHead, out var epoch, out var head))
+
+        // The session does not say which stream lost PocketBase: no replay spans this point on any of them.
+        for (var i = 0; i < _streams; i++)
         {
-            _gapAt[epoch] = head;
+            if (TryGetHead(_followers.FindFollower(StreamName(i))?.LogHead, out var epoch, out var head))
+            {
+                _gapAt[epoch] = head;
+            }
         }
     }
 
@@ -316,7 +239,4 @@ internal sealed class ClusterSessionEventLog : ISessionEventLog
         epoch = offset[..dash];
         return true;
     }
-
-    /// <summary>What <see cref="PrepareReadAsync"/> read: the epoch and the Stream's entries from the offset on.</summary>
-    private sealed record ReadAhead(string Epoch, StreamEntry[] Entries, long ReadAt);
 }

@@ -30,7 +30,7 @@ internal interface ISessionEventLog
     void Release(string upstreamTopic);
 
     /// <summary>
-    /// Before the session's lock is taken (it may wait for I/O): reads ahead what a later <see cref="TryReadSince"/> from
+    /// Before the session's lock is taken (it may wait for I/O): reads ahead what a later <see cref="TryReadSince(string, string, out IReadOnlyList{RelayEvent})"/> from
     /// <paramref name="offset"/> needs, so that the read under the lock waits for no I/O. Never throws: a read-ahead that
     /// fails leaves the read to do what it can.
     /// </summary>
@@ -52,6 +52,26 @@ internal interface ISessionEventLog
     /// (by count or age), a <see cref="MarkGap"/> since, or the topic not held continuously since.
     /// </summary>
     bool TryReadSince(string offset, string upstreamTopic, out IReadOnlyList<RelayEvent> events);
+
+    /// <summary>
+    /// <see cref="Head"/> for a topic held on the session's stream <paramref name="streamName"/> (<see cref="UpstreamShard.Name"/>):
+    /// a log over several streams (cluster mode, the guests' topics spread) has a position per stream.
+    /// </summary>
+    string? HeadOf(string streamName) => Head;
+
+    /// <summary>
+    /// The index of the session's stream (<see cref="UpstreamShard.Index"/>) whose history <paramref name="offset"/> is a
+    /// position of, when known without I/O (after <see cref="PrepareReadAsync"/>): a new topic with that <c>since</c> goes
+    /// to that stream when it has room, so the replay and the live events come from one history. Null when any will do.
+    /// </summary>
+    int? StreamIndexOf(string offset) => null;
+
+    /// <summary>
+    /// <see cref="TryReadSince(string, string, out IReadOnlyList{RelayEvent})"/> for a topic held on the session's stream
+    /// <paramref name="streamName"/>: not covered when <paramref name="offset"/> is a position of another stream's history.
+    /// </summary>
+    bool TryReadSince(string offset, string upstreamTopic, string streamName, out IReadOnlyList<RelayEvent> events)
+        => TryReadSince(offset, upstreamTopic, out events);
 
     /// <summary>An unplanned upstream loss: events may have been missed, so no read may span this point.</summary>
     void MarkGap();

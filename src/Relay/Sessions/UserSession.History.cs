@@ -11,12 +11,13 @@ internal sealed partial class UserSession
     /// </summary>
     private bool Replay(RelayConnection connection, string since, string upstreamTopic)
     {
-        if (!_log.TryReadSince(since, upstreamTopic, out var missed))
+        var route = _routes[upstreamTopic];
+        if (!_log.TryReadSince(since, upstreamTopic, route.Shard.Name, out var missed))
         {
             return false;
         }
 
-        var topic = _routes[upstreamTopic].Topic;
+        var topic = route.Topic;
         foreach (var relayEvent in missed)
         {
             // A shared log (cluster mode) knows upstream topics only: the client's topic is this route's.

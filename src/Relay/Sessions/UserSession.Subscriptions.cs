@@ -67,7 +67,8 @@ internal sealed partial class UserSession
 
             if (!_routes.TryGetValue(request.UpstreamTopic, out var route))
             {
-                var shard = PickShard() ?? PickShardAfterEvicting(out evictedFrom) ?? throw new SubscriptionException(
+                // With since, the stream whose history it names: the replay and the live events then come from one history.
+                var shard = (since is null ? null : PickShard(_log.StreamIndexOf(since))) ?? PickShard() ?? PickShardAfterEvicting(out evictedFrom) ?? throw new SubscriptionException(
                     RelayErrorCodes.TooManySubscriptions,
                     Key.IsGuest
                         ? $"the guests' connections already hold {_routes.Count} distinct topics (Relay:Sessions:GuestTopicsPerStream x MaxGuestStreams)"
@@ -94,13 +95,13 @@ internal sealed partial class UserSession
 
                 // Replay and join in one step under the lock: every event appended before is in the replay, every
                 // later one reaches the connection live, after it (see OnEventAsync).
-                outcome = new SubscribeOutcome(since is not null && Replay(connection, since, request.UpstreamTopic), _log.Head);
+                outcome = new SubscribeOutcome(since is not null && Replay(connection, since, request.UpstreamTopic), _log.HeadOf(route.Shard.Name));
                 route.Add(connection);
             }
             else
             {
                 // Already receiving this topic live on this connection: nothing to replay.
-                outcome = new SubscribeOutcome(since is not null && _log.TryReadSince(since, request.UpstreamTopic, out _), _log.Head);
+                outcome = new SubscribeOutcome(since is not null && _log.TryReadSince(since, request.UpstreamTopic, route.Shard.Name, out _), _log.HeadOf(route.Shard.Name));
             }
 
             waitVersion = route.AddedVersion;
@@ -233,6 +234,22 @@ internal sealed partial class UserSession
         }
 
         return best;
+    }
+
+    /// <summary>The stream <paramref name="index"/> (opened, with those before it, if need be) when it has room; else null. Under the lock.</summary>
+    private UpstreamShard? PickShard(int? index)
+    {
+        if (index is not { } wanted || wanted < 0 || wanted >= _maxStreams)
+        {
+            return null;
+        }
+
+        while (_shards.Count <= wanted)
+        {
+            _shards.Add(new UpstreamShard(this, _shards.Count));
+        }
+
+        return _shards[wanted].TopicCount < _topicsPerStream ? _shards[wanted] : null;
     }
 
     /// <remarks>With linger set (the connection dropped, it did not unsubscribe) an emptied route stays held for the history's age.</remarks>

@@ -14,8 +14,6 @@ internal sealed class FakeStreamFollower(int recentCapacity = 256) : IStreamFoll
 
     public bool Registered { get; set; } = true;
 
-    public bool Shards { get; set; }
-
     public (string Epoch, string EntryId)? LogHead => FollowsStream && _epoch is { } epoch && _head is { } head ? (epoch, head) : null;
 
     public void StartAt(string epoch, RedisValue position)
@@ -44,6 +42,4 @@ internal sealed class FakeStreamFollower(int recentCapacity = 256) : IStreamFoll
         => _recent.TryRead(first, last, inclusive, out entries);
 
     public IStreamFollower? FindFollower(string streamName) => Registered ? this : null;
-
-    public bool HasShards(string streamName) => Shards;
 }

@@ -25,7 +25,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     private int _connections;
 
     // With rules (read from a fake schema), shared streams are on: ClassStreams routes shared topics.
-    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, Relay.SharedStreams.PocketBaseSchemaClient? superuser = null)
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, ISessionEventLogFactory? eventLogs = null, Relay.SharedStreams.PocketBaseSchemaClient? superuser = null)
     {
         History = history ?? new HistoryOptions();
         var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
@@ -39,7 +39,7 @@ internal sealed class SessionHarness : IAsyncDisposable
         var realtimeClient = new PocketBaseRealtimeClient(PocketBase, pocketBaseOptions, Time);
         var upstreams = new UpstreamConnectionFactory(realtimeClient, new UpstreamConnectPipeline(pocketBaseOptions, Time, _metrics.Metrics), pocketBaseOptions, Time, _metrics.Metrics, NullLoggerFactory.Instance);
         var fanout = new FanoutDispatcher(Options.Create(new FanoutOptions()), _metrics.Metrics);
-        var eventLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
+        var memoryLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
         if (rules is not null)
         {
             // With the superuser's client, deaths are watched on a stream held with its token (as Relay does).
@@ -55,7 +55,7 @@ internal sealed class SessionHarness : IAsyncDisposable
                 pocketBaseOptions,
                 Time,
                 realtimeClient,
-                eventLogs,
+                memoryLogs,
                 verifier,
                 new Relay.SharedStreams.SharedStreamsMetrics(_metrics.MeterFactory),
                 NullLogger<Relay.SharedStreams.ClassStreams>.Instance,
@@ -72,7 +72,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             _metrics.Metrics,
             Time,
             NullLoggerFactory.Instance,
-            eventLogs,
+            eventLogs ?? memoryLogs,
             Options.Create(History),
             ClassStreams);
     }
