@@ -5,8 +5,9 @@ namespace Relay.SharedStreams;
 /// <summary>
 /// One PocketBase stream, held with the superuser token <see cref="PocketBaseSchemaClient"/> signed in with, on
 /// <c>COLLECTION_ID/*</c> of each auth collection that has sharing members: the only way Relay learns at once that a
-/// member's token died. PocketBase unsets a realtime client's auth before it sends the deletion of that client's own
-/// record (and, on 0.39+, when its token key changes), so a member's watch of its own record never sees its own death.
+/// member's token died. PocketBase drops a realtime client's auth when its record is deleted (0.22 closes the stream)
+/// and, on 0.39+, when its token key changes, before or without sending that record's event to it, so a member's watch
+/// of its own record cannot be relied on to see its own death.
 /// This is deliberately not a session: it has no connections, no history and no route, and it is never handed to the
 /// fan-out; what it reads leaves it as ids and an action (<see cref="AuthRecordChange"/>), to <see cref="ClassStreams"/>
 /// alone, which re-verifies the member with the member's own token.
