@@ -32,6 +32,7 @@ internal sealed partial class ClassStreams
         stream = new ClassStream(key, rule.Id, rule.Name, session, member);
         session.Tap = upstreamEvent => OnClassEvent(stream, upstreamEvent);
         session.Admits = Admits;
+        session.HoldEvents(_options.DeathHold);
         member.TokenChanged += stream.OnHolderToken;
         _streams.Add(key, stream);
         Log.StreamOpened(_logger, rule.Name, wildcard ? "list" : "view", string.Join(", ", ruleClass.AuthFields));

@@ -66,6 +66,28 @@ public sealed partial class ClassStreamsTests
         await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(10));
     }
 
+    [Fact]
+    public async Task EventReadBeforeTheDeletion_StillHeld_DoesNotReachTheDeletedMember()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+
+        // PocketBase sends what it updates inside a deletion (a relation to bob cleared) before the deletion itself.
+        await _streams[editors].WriteRecordAsync(Topic, "update", "relation-cleared");
+        await SessionHarness.SettleAsync();
+        Assert.Equal(0, alice.Connection.QueuedCount);
+        _dead["bob"] = true;
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"delete","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        await SessionHarness.SettleAsync();
+
+        // The hold ends: alice gets the update; bob only the Resync of its move to its own stream.
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+    }
+
     /// <summary>The stream the superuser's watch of the users collection is held on.</summary>
     private string Watch()
     {
