@@ -29,9 +29,11 @@ internal sealed partial class ClassStreams
         UserSession[] members;
         lock (_gate)
         {
+            // Members known, and any member still routed to a class stream (its record may have been forgotten since).
+            var all = _members.Keys.Concat(_streams.Values.SelectMany(static stream => stream.Connections.Values)).Distinct();
             members = change is { } seen
-                ? [.. _members.Keys.Where(member => member.Key.CollectionId == seen.CollectionId && member.Key.RecordId == seen.RecordId)]
-                : [.. _members.Keys];
+                ? [.. all.Where(member => member.Key.CollectionId == seen.CollectionId && member.Key.RecordId == seen.RecordId)]
+                : [.. all];
         }
 
         foreach (var member in members)

@@ -111,6 +111,13 @@ internal sealed partial class ClassStreams
     /// </summary>
     private void OnOwnRecord(ClassMember state, UpstreamEvent? upstreamEvent)
     {
+        if (upstreamEvent is { Action: "delete" })
+        {
+            // The member is dead: fenced at once, so events read before its move (still held) do not reach it either.
+            Dismiss(state.Session, Fence(state.Session));
+            return;
+        }
+
         lock (_gate)
         {
             if (!_members.TryGetValue(state.Session, out var current) || current != state)
