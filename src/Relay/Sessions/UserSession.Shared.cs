@@ -12,7 +12,9 @@ namespace Relay.Sessions;
 /// </summary>
 internal sealed partial class UserSession
 {
+    private const int HeldCapacity = 10_000;
     private IConnectionOwner? _sharedTopics;
+    private System.Threading.Channels.Channel<HeldEvent>? _held;
 
     /// <summary>Raised (outside the lock) when <see cref="UseToken"/> took a new token, so a class stream held with it follows.</summary>
     public event Action<UserSession>? TokenChanged;
@@ -142,6 +144,57 @@ internal sealed partial class UserSession
     /// stream was re-established or changed holder (what was in flight is not comparable).
     /// </summary>
     public Action<UpstreamEvent?>? Tap { get; set; }
+
+    /// <summary>
+    /// For a class session: whether an event may still go to a connection (false for a member whose token Relay has just
+    /// learned is dead, or whose record is being verified again). Called without this session's lock; must not block.
+    /// </summary>
+    public Predicate<RelayConnection>? Admits { get; set; }
+
+    /// <summary>
+    /// For a class session: each event is sent <paramref name="hold"/> after it was read, in order, to the recipients
+    /// <see cref="Admits"/> still lets through then. PocketBase sends what it writes inside a user's deletion before the
+    /// deletion, on other streams: the hold lets Relay learn of the death before those reach the dead member. Call once,
+    /// before the first event. A full queue (a stalled fan-out) slows the stream's reading, as without a hold.
+    /// </summary>
+    public void HoldEvents(TimeSpan hold)
+    {
+        if (hold <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var held = System.Threading.Channels.Channel.CreateBounded<HeldEvent>(new System.Threading.Channels.BoundedChannelOptions(HeldCapacity)
+        {
+            SingleReader = true,
+            FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
+        });
+        _held = held;
+        _ = SendHeldAsync(held.Reader, hold);
+    }
+
+    private async Task SendHeldAsync(System.Threading.Channels.ChannelReader<HeldEvent> reader, TimeSpan hold)
+    {
+        await foreach (var held in reader.ReadAllAsync())
+        {
+            try
+            {
+                // Every event waits the same time from its reading, so one reader in order keeps the stream's order.
+                var left = hold - _timeProvider.GetElapsedTime(held.ReceivedTimestamp);
+                if (left > TimeSpan.Zero)
+                {
+                    await Task.Delay(left, _timeProvider);
+                }
+
+                var recipients = Admits is { } admits ? Array.FindAll(held.Recipients, admits) : held.Recipients;
+                await _fanout.DispatchAsync(recipients, held.Message, held.ReceivedTimestamp, held.Collection, held.RelayEvent);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One event's failed send must not stop the ones after it (the fan-out handles slow connections itself).
+            }
+        }
+    }
 
     /// <summary>Ends a watch of <see cref="WatchAsync"/>: the route goes when no connection holds it.</summary>
     public void Unwatch(string upstreamTopic)

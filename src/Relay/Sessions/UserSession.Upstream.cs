@@ -53,6 +53,17 @@ internal sealed partial class UserSession
 
         route.Watcher?.Invoke(upstreamEvent);
         Tap?.Invoke(upstreamEvent);
+        if (_held is { } held)
+        {
+            return held.Writer.WriteAsync(new HeldEvent(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection, relayEvent));
+        }
+
+        if (Admits is { } admits)
+        {
+            // Read at send time, after the event was read: a member found dead before this point gets nothing of it.
+            recipients = Array.FindAll(recipients, admits);
+        }
+
         return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection, relayEvent);
     }
 

@@ -198,6 +198,7 @@ internal sealed partial class UserSession : IConnectionOwner, IAsyncDisposable
         lock (_gate)
         {
             _closed = true;
+            _held?.Writer.TryComplete();
             _lingerSweep?.Dispose();
             _lingerSweep = null;
             foreach (var shard in _shards)

@@ -25,6 +25,9 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11026, LogLevel.Error, "Shadow verification: {Collection}'s class stream and member {Session}'s own stream disagree on {Count} events (first: {First}); sharing is off for this collection until Relay restarts, its members go back to their own streams.")]
         public static partial void ShadowDisagreement(ILogger logger, string collection, string session, int count, string first);
 
+        [LoggerMessage(11030, LogLevel.Information, "Member {Session}'s token is dead or could not be verified (its auth record was deleted or changed): it leaves every class stream; its own stream serves it.")]
+        public static partial void MemberDismissed(ILogger logger, string session);
+
         [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the next rotation picks again.")]
         public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }

@@ -41,9 +41,17 @@ internal sealed partial class ClassStreams
     {
         await Task.Yield();
         var member = state.Session;
+        // A fence standing before this read belongs to a death seen earlier; one set after it may be newer than this read.
+        var (fenceBefore, holdsBefore) = FenceOf(member);
         try
         {
             member.UseSharedTopics(this);
+            if (_authRecords is not null)
+            {
+                // First: a deletion or revocation after the read below cannot go unseen.
+                await _authRecords.WatchAsync(member.Key.CollectionId, _subscribeTimeout);
+            }
+
             await member.WatchAsync($"{member.Key.CollectionId}/{member.Key.RecordId}", upstreamEvent => OnOwnRecord(state, upstreamEvent), _subscribeTimeout, CancellationToken.None);
             if (member.Token is not { } token)
             {
@@ -66,6 +74,11 @@ internal sealed partial class ClassStreams
                     state.Record = record;
                     state.Version++;
                 }
+            }
+
+            if (fenceBefore is not null)
+            {
+                Unfence(member, fenceBefore, holdsBefore);
             }
 
             return true;
@@ -98,6 +111,13 @@ internal sealed partial class ClassStreams
     /// </summary>
     private void OnOwnRecord(ClassMember state, UpstreamEvent? upstreamEvent)
     {
+        if (upstreamEvent is { Action: "delete" })
+        {
+            // The member is dead: fenced at once, so events read before its move (still held) do not reach it either.
+            Dismiss(state.Session, Fence(state.Session));
+            return;
+        }
+
         lock (_gate)
         {
             if (!_members.TryGetValue(state.Session, out var current) || current != state)
@@ -170,6 +190,8 @@ internal sealed partial class ClassStreams
                     {
                         target.Session.AddConnection(connection);
                     }
+
+                    _owners[connection] = member;
 
                     if (!_placements.TryGetValue(connection, out var placements))
                     {

@@ -39,6 +39,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
     private readonly SharedStreamsMetrics _metrics;
     private readonly ILogger<ClassStreams> _logger;
     private readonly SharedStreamsOptions _options;
+    private readonly AuthRecordWatch? _authRecords;
     private long _rulesGeneration;
 
     public ClassStreams(
@@ -55,8 +56,10 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         ISessionEventLogFactory eventLogs,
         TokenVerifier verifier,
         SharedStreamsMetrics metrics,
-        ILogger<ClassStreams> logger)
+        ILogger<ClassStreams> logger,
+        AuthRecordWatch? authRecords = null)
     {
+        _authRecords = authRecords;
         _rules = rules;
         _options = options.Value;
         _upstreams = upstreams;
@@ -77,6 +80,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         if (Enabled)
         {
             rules.ReadCompleted += OnRulesRead;
+            authRecords?.OnChange(OnAuthRecordChange);
             StartShadowing();
         }
     }
@@ -125,6 +129,8 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
                 {
                     stream.Session.AddConnection(connection);
                 }
+
+                _owners[connection] = member;
 
                 if (!_placements.TryGetValue(connection, out var placements))
                 {
@@ -197,6 +203,8 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
                     holderChanges.AddRange(Unplace(connection, topic, except: null));
                 }
             }
+
+            _owners.TryRemove(connection, out _);
         }
 
         _ = Task.WhenAll(holderChanges);
@@ -212,6 +220,8 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         {
             _members.Remove(member);
         }
+
+        Unfence(member);
     }
 
     /// <summary>

@@ -10,9 +10,9 @@ namespace Relay.SharedStreams;
 /// (<see cref="RefreshAsync"/>, when PocketBase refuses a topic that was shared). Without credentials, or with sharing
 /// off, it reads nothing and <see cref="Current"/> knows no collection: nothing is shared.
 /// The superuser's access is read-only by use: Relay signs in and lists collections, nothing else; the token is never
-/// logged and never used to open a realtime stream (which would skip every rule: see <see cref="PocketBaseSchemaClient"/>).
-/// Class streams (#22, not built yet) are to be opened with a member's own token, so PocketBase still evaluates the rule
-/// for every event.
+/// logged, and opens no stream whose events reach a connection (only <see cref="AuthRecordWatch"/>, which learns of
+/// members' deaths: see <see cref="PocketBaseSchemaClient"/>). Class streams are opened with a member's own token, so
+/// PocketBase still evaluates the rule for every event.
 /// </summary>
 internal sealed partial class CollectionRules : IDisposable
 {

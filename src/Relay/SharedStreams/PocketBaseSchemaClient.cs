@@ -9,10 +9,10 @@ namespace Relay.SharedStreams;
 /// Reads collection rules as a PocketBase superuser through <see cref="PocketBaseCollectionsClient"/>: signs in (a
 /// <c>_superusers</c> record on 0.23+, an admin on 0.22: tried in that order, the one that answers is remembered) and
 /// lists <c>GET /api/collections</c>, nothing else. The superuser token stays in this object: sent (by that client,
-/// which keeps nothing) only with the list request, never logged, never handed out, and never
-/// used to open a realtime stream: PocketBase skips every rule for a superuser and shows hidden fields, so such a stream
-/// would carry every record to whoever Relay routed it to. Not thread-safe: <see cref="CollectionRules"/> calls it
-/// under its gate.
+/// which keeps nothing) with the list request, never logged, and handed out only to <see cref="AuthRecordWatch"/>
+/// (<see cref="RealtimeToken"/>), whose stream is not a session and never reaches the fan-out: PocketBase skips every
+/// rule for a superuser and shows hidden fields, so a session's stream held with it would carry every record to whoever
+/// Relay routed it to. Not thread-safe: <see cref="CollectionRules"/> calls it under its gate.
 /// </summary>
 internal sealed class PocketBaseSchemaClient(PocketBaseCollectionsClient pocketBase, IOptions<SuperuserCredentialsOptions> credentials)
 {
@@ -20,6 +20,12 @@ internal sealed class PocketBaseSchemaClient(PocketBaseCollectionsClient pocketB
 
     private string? _token;
     private string? _signInPath;
+
+    /// <summary>
+    /// The superuser token last signed in with (null before the first read), for <see cref="AuthRecordWatch"/> only: a
+    /// stream that learns of auth records' changes and routes nothing. Renewed by the next read after a 401.
+    /// </summary>
+    public string? RealtimeToken => Volatile.Read(ref _token);
 
     /// <summary>Every collection's id, name, type and read rules; the same fields on 0.22 (<c>schema</c>) and 0.23+ (<c>fields</c>).</summary>
     public async Task<IReadOnlyList<CollectionRule>> ReadCollectionsAsync(CancellationToken cancellationToken)

@@ -47,6 +47,15 @@ internal sealed class SharedStreamsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ShadowRotateInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a class stream holds each event before sending it, checking then whether each member is still alive.
+    /// PocketBase sends the updates it makes inside a user's deletion (a relation to the user cleared) before the deletion
+    /// itself, on other streams than the one that tells Relay of the death: the hold lets that news arrive first. Zero
+    /// sends at once (those updates may then reach the deleted member).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan DeathHold { get; set; } = TimeSpan.FromMilliseconds(50);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (RulesMaxAge <= RulesRefreshInterval)

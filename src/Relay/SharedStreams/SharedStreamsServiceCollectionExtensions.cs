@@ -14,6 +14,7 @@ internal static class SharedStreamsServiceCollectionExtensions
         services.TryAddSingleton<SharedStreamsMetrics>();
         services.TryAddSingleton<PocketBaseSchemaClient>();
         services.TryAddSingleton<CollectionRules>();
+        services.TryAddSingleton<AuthRecordWatch>();
         services.TryAddSingleton<ClassStreams>();
         services.TryAddSingleton<Relay.Sessions.ISessionListener>(static provider => provider.GetRequiredService<ClassStreams>());
         services.AddHostedService<CollectionRulesRefresher>();

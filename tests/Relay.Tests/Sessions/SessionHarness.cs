@@ -25,7 +25,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     private int _connections;
 
     // With rules (read from a fake schema), shared streams are on: ClassStreams routes shared topics.
-    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, ISessionEventLogFactory? eventLogs = null)
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, ISessionEventLogFactory? eventLogs = null, Relay.SharedStreams.PocketBaseSchemaClient? superuser = null)
     {
         History = history ?? new HistoryOptions();
         var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
@@ -42,6 +42,8 @@ internal sealed class SessionHarness : IAsyncDisposable
         var memoryLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
         if (rules is not null)
         {
+            // With the superuser's client, deaths are watched on a stream held with its token (as Relay does).
+            AuthRecordWatch = superuser is null ? null : new Relay.SharedStreams.AuthRecordWatch(upstreams, superuser, Time, NullLogger<Relay.SharedStreams.AuthRecordWatch>.Instance);
             ClassStreams = new Relay.SharedStreams.ClassStreams(
                 Options.Create(new Relay.SharedStreams.SharedStreamsOptions { Enabled = true }),
                 Options.Create(new Relay.Redis.RedisOptions()),
@@ -56,7 +58,8 @@ internal sealed class SessionHarness : IAsyncDisposable
                 memoryLogs,
                 verifier,
                 new Relay.SharedStreams.SharedStreamsMetrics(_metrics.MeterFactory),
-                NullLogger<Relay.SharedStreams.ClassStreams>.Instance);
+                NullLogger<Relay.SharedStreams.ClassStreams>.Instance,
+                AuthRecordWatch);
         }
 
         Manager = new SessionManager(
@@ -73,6 +76,9 @@ internal sealed class SessionHarness : IAsyncDisposable
             Options.Create(History),
             ClassStreams);
     }
+
+    /// <summary>The superuser's watch of auth records; null unless the harness was given the superuser's client.</summary>
+    public Relay.SharedStreams.AuthRecordWatch? AuthRecordWatch { get; }
 
     /// <summary>Shared streams' router; null unless the harness was given rules.</summary>
     public Relay.SharedStreams.ClassStreams? ClassStreams { get; }
@@ -147,6 +153,11 @@ internal sealed class SessionHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Manager.DisposeAsync();
+        if (AuthRecordWatch is not null)
+        {
+            await AuthRecordWatch.DisposeAsync();
+        }
+
         _metrics.Dispose();
     }
 }

@@ -19,7 +19,7 @@ namespace Relay.Tests.SharedStreams;
 /// member's token, another class gets its own, a role change seen on the member's own record moves the member, and the
 /// holder leaving reopens the stream with another member's token. The live behaviour is in ClassStreamsLiveTests.
 /// </summary>
-public sealed class ClassStreamsTests : IAsyncDisposable
+public sealed partial class ClassStreamsTests : IAsyncDisposable
 {
     private const string Topic = "posts/*";
     private readonly FakeSchemaPocketBase _schema = new() { ListRule = "@request.auth.name = \"editor\"" };
@@ -33,17 +33,23 @@ public sealed class ClassStreamsTests : IAsyncDisposable
     public ClassStreamsTests()
     {
         var credentials = Options.Create(new SuperuserCredentialsOptions { SuperuserEmail = "admin@relay.test", SuperuserPassword = "admin-password" });
+        var superuser = new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_schema), credentials);
         _rules = new CollectionRules(
-            new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_schema), credentials),
+            superuser,
             Options.Create(new SharedStreamsOptions { Enabled = true }),
             credentials,
             new SharedStreamsMetrics(_meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             new FakeTimeProvider(DateTimeOffset.UtcNow),
             NullLogger<CollectionRules>.Instance);
-        _harness = new SessionHarness(rules: _rules);
+        _harness = new SessionHarness(rules: _rules, superuser: superuser);
         _harness.PocketBase.AuthRefresh = authorization =>
         {
             var id = IdOf(authorization!);
+            if (_dead.ContainsKey(id))
+            {
+                return SessionHarness.Json(HttpStatusCode.Unauthorized, """{"message":"invalid token"}""");
+            }
+
             var fresh = SessionHarness.Token(id, _harness.Time.GetUtcNow() + TimeSpan.FromHours(1), salt: "fresh");
             return SessionHarness.Json(HttpStatusCode.OK, $$$"""{"token":"{{{fresh}}}","record":{"id":"{{{id}}}","collectionId":"{{{SessionHarness.UsersCollection}}}","collectionName":"users","name":"{{{_names[id]}}}"}}""");
         };

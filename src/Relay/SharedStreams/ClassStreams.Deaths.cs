@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using Relay.Client.Protocol;
+using Relay.Fanout;
+using Relay.Sessions;
+
+namespace Relay.SharedStreams;
+
+/// <summary>
+/// Members whose token died: a deleted user, or a revoked token (a password change rotates the token key). PocketBase
+/// unsets the member's own stream's auth first, so the member's watch of its own record never sees it; the class
+/// stream, held with another member's token, still carries the class's events. <see cref="AuthRecordWatch"/> sees every
+/// change of a member's record: a deletion takes the member off every class stream at once; an update fences the member
+/// (class streams send it nothing) until its own token has been verified again, and then either moves it to its class
+/// (alive) or per user (refused), where its own stream carries what PocketBase still sends that token.
+/// </summary>
+internal sealed partial class ClassStreams
+{
+    private readonly ConcurrentDictionary<UserSession, MemberFence> _fences = new();
+    private readonly ConcurrentDictionary<RelayConnection, UserSession> _owners = new();
+    private readonly Lock _fenceGate = new();
+
+    /// <summary>The class sessions' send-time check: nothing goes to a fenced member's connections.</summary>
+    private bool Admits(RelayConnection connection)
+        => !_owners.TryGetValue(connection, out var member) || !_fences.TryGetValue(member, out var fence) || fence.Drop();
+
+    /// <summary>A change of an auth record (null: the watch may have missed one, so every member is verified again).</summary>
+    private void OnAuthRecordChange(AuthRecordChange? change)
+    {
+        UserSession[] members;
+        lock (_gate)
+        {
+            // Members known, and any member still routed to a class stream (its record may have been forgotten since).
+            var all = _members.Keys.Concat(_streams.Values.SelectMany(static stream => stream.Connections.Values)).Distinct();
+            members = change is { } seen
+                ? [.. all.Where(member => member.Key.CollectionId == seen.CollectionId && member.Key.RecordId == seen.RecordId)]
+                : [.. all];
+        }
+
+        foreach (var member in members)
+        {
+            // Fenced before anything else: every class event read from now on skips the member until it is verified.
+            var fence = Fence(member);
+            if (change is { Action: "delete" })
+            {
+                Dismiss(member, fence);
+            }
+            else
+            {
+                _ = VerifyAsync(member, fence);
+            }
+        }
+    }
+
+    /// <summary>Asks PocketBase with the member's own token whether it still lives, and takes the record it answers with.</summary>
+    private async Task VerifyAsync(UserSession member, MemberFence fence)
+    {
+        try
+        {
+            if (member.Token is { } token
+                && await _verifier.RefreshAsync(token) is { Token: { Record: { } record } fresh }
+                && fresh.CollectionId == member.Key.CollectionId && fresh.RecordId == member.Key.RecordId)
+            {
+                member.UseToken(fresh.Token, fresh.ExpiresAt);
+                lock (_gate)
+                {
+                    if (_members.TryGetValue(member, out var state) && state.Record is not null)
+                    {
+                        state.Record = record;
+                        state.Version++;
+                        StopShadows(member);
+                    }
+                }
+
+                // Topics whose class changed leave the old class stream before this returns (its first lock section);
+                // those that stay get a Resync when the fence held an event back.
+                var moving = MoveMemberAsync(member);
+                Lift(member, fence);
+                await moving;
+                return;
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.MemberUnknown(_logger, member.Name, ex.GetType().Name);
+        }
+
+        // Refused (deleted, revoked, expired), or PocketBase could not be asked: per user, where PocketBase decides.
+        Dismiss(member, fence);
+    }
+
+    /// <summary>Takes the member off every class stream now (its own stream serves it, as in per-user mode).</summary>
+    private void Dismiss(UserSession member, MemberFence fence)
+    {
+        lock (_fenceGate)
+        {
+            // Still (or again) the member's fence, even if a concurrent verification found it alive a moment ago.
+            _fences[member] = fence;
+        }
+
+        lock (_gate)
+        {
+            if (_members.Remove(member, out var state))
+            {
+                state.Record = null;
+                state.Version++;
+            }
+
+            StopShadows(member);
+        }
+
+        Log.MemberDismissed(_logger, member.Name);
+        // The fence's hold is never released: an event whose recipients were taken before the member left a class stream
+        // is still checked at send time. It goes when the member is read again and found alive (a new sign-in), or its
+        // session closes.
+        _ = MoveMemberAsync(member);
+    }
+
+    private MemberFence Fence(UserSession member)
+    {
+        lock (_fenceGate)
+        {
+            var fence = _fences.GetOrAdd(member, static _ => new MemberFence());
+            fence.Holds++;
+            return fence;
+        }
+    }
+
+    private (MemberFence? Fence, int Holds) FenceOf(UserSession member)
+    {
+        lock (_fenceGate)
+        {
+            return _fences.TryGetValue(member, out var fence) ? (fence, fence.Holds) : (null, 0);
+        }
+    }
+
+    /// <summary>
+    /// Drops <paramref name="member"/>'s fence: its session closed (<paramref name="only"/> null), or it was read again and
+    /// found alive after <paramref name="only"/> was seen with <paramref name="holds"/> holds (a change seen since then
+    /// added a hold, and keeps it).
+    /// </summary>
+    private void Unfence(UserSession member, MemberFence? only = null, int holds = 0)
+    {
+        lock (_fenceGate)
+        {
+            if (_fences.TryGetValue(member, out var fence) && (only is null || (fence == only && fence.Holds == holds)))
+            {
+                _fences.TryRemove(member, out _);
+            }
+        }
+    }
+
+    /// <summary>Releases one hold of a member found alive; once none is left, its shared topics get a Resync if an event was held back.</summary>
+    private void Lift(UserSession member, MemberFence fence)
+    {
+        lock (_fenceGate)
+        {
+            if (--fence.Holds > 0)
+            {
+                return;
+            }
+
+            if (_fences.TryGetValue(member, out var current) && current == fence)
+            {
+                _fences.TryRemove(member, out _);
+            }
+        }
+
+        if (!fence.Dropped)
+        {
+            return;
+        }
+
+        List<(RelayConnection Connection, string[] Topics)> resyncs = [];
+        lock (_gate)
+        {
+            foreach (var (connection, placements) in _placements)
+            {
+                string[] topics = [.. placements.Values
+                    .Where(placement => placement.Stream.Connections.TryGetValue(connection, out var owner) && owner == member)
+                    .Select(static placement => placement.Request.Topic)];
+                if (topics.Length > 0)
+                {
+                    resyncs.Add((connection, topics));
+                }
+            }
+        }
+
+        foreach (var (connection, topics) in resyncs)
+        {
+            connection.EnqueueControl(RelayConnection.CreateResync(topics, ResyncReasons.UpstreamReconnected));
+        }
+    }
+}

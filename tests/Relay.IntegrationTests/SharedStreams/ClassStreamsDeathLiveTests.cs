@@ -1,0 +1,94 @@
+using Microsoft.Extensions.DependencyInjection;
+using Relay.IntegrationTests.Infrastructure;
+using Relay.SharedStreams;
+using Relay.Testing.PocketBase;
+
+namespace Relay.IntegrationTests.SharedStreams;
+
+/// <summary>
+/// A member of a class whose token dies (the user is deleted, or its password changed, which rotates the token key)
+/// while another member's token holds or shares the class stream: PocketBase stops sending the class's events on the
+/// dead member's own stream, and Relay must stop sending them too, at once. The write comes right after PocketBase
+/// answered the deletion or the password change, as an attacker (or the isolation soak) would time it.
+/// </summary>
+[Collection(PocketBaseCollection.Name)]
+public sealed class ClassStreamsDeathLiveTests(PocketBaseFixture pocketBase)
+{
+    private const string Rule = "@request.auth.name = \"editor\"";
+
+    [Theory]
+    [InlineData("delete", false)]
+    [InlineData("delete", true)]
+    [InlineData("revoke", false)]
+    [InlineData("revoke", true)]
+    public async Task MemberTokenDies_NextWriteReachesOnlyTheLiveMember(string death, bool deadHoldsTheStream)
+    {
+        var collection = $"sh_death_{Guid.NewGuid().ToString("N")[..8]}";
+        await pocketBase.Admin.CreateCollectionAsync(new CollectionDefinition(collection, FieldDefinition.Text("title")).WithReadRule(Rule)).DefaultTimeout();
+        await using var relay = RelayServer.Start(pocketBase.Server.Url, new Dictionary<string, string?>
+        {
+            ["Relay:SharedStreams:Enabled"] = "true",
+            ["Relay:PocketBase:SuperuserEmail"] = PocketBaseAdmin.Email,
+            ["Relay:PocketBase:SuperuserPassword"] = pocketBase.Server.SuperuserPassword,
+        });
+        try
+        {
+            var rules = relay.Services.GetRequiredService<CollectionRules>();
+            var deadline = DateTime.UtcNow + TestTimeouts.Default;
+            while (!rules.Current.TryGet(collection, out _))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the rules were not read in time");
+                await Task.Delay(20);
+            }
+
+            // The first member to subscribe holds the class stream.
+            var first = await ConnectAsync(relay, collection);
+            var second = await ConnectAsync(relay, collection);
+            Assert.Equal(1, relay.Services.GetRequiredService<ClassStreams>().Count);
+            var (dead, live) = deadHoldsTheStream ? (first, second) : (second, first);
+
+            if (death == "delete")
+            {
+                await pocketBase.Admin.DeleteRecordAsync("users", dead.User.Id).DefaultTimeout();
+            }
+            else
+            {
+                await pocketBase.Admin.UpdateRecordAsync("users", dead.User.Id, new { password = "a-new-password-1", passwordConfirm = "a-new-password-1" }).DefaultTimeout();
+            }
+
+            var secret = await CreateAsync(collection);
+            if (deadHoldsTheStream)
+            {
+                // The class stream is reopened with the live member's token: what came meanwhile is owed as a Resync.
+                await live.Connection.Resyncs.ReadAsync().AsTask().DefaultTimeout();
+                secret = await CreateAsync(collection);
+            }
+
+            await live.Connection.NextEventAsync("create", secret);
+            if (death == "delete" || pocketBase.Version.Minor >= 39)
+            {
+                // 0.22 keeps a client whose password changed signed in (it takes the updated record as the client's
+                // auth), so the revoked user's own stream still carries the class's events there: not a leak.
+                await dead.Connection.AssertNoEventAsync();
+            }
+
+            relay.AssertNoErrorLogs();
+        }
+        finally
+        {
+            await pocketBase.Admin.SendAsync(HttpMethod.Delete, $"api/collections/{collection}", null, null).DefaultTimeout();
+        }
+    }
+
+    private async Task<string> CreateAsync(string collection)
+        => (await pocketBase.Admin.CreateRecordAsync(collection, new { title = "secret" }).DefaultTimeout()).GetProperty("id").GetString()!;
+
+    private async Task<(PocketBaseUser User, TestConnection Connection)> ConnectAsync(RelayServer relay, string collection)
+    {
+        var user = await pocketBase.CreateUserAsync("death");
+        await pocketBase.Admin.UpdateRecordAsync("users", user.Id, new { name = "editor" }).DefaultTimeout();
+        var connection = await relay.ConnectAsync(user.Token);
+        await connection.SubscribeAsync(collection + "/*");
+        return (user, connection);
+    }
+}

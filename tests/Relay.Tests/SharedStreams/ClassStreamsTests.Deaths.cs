@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Relay.Tests.Sessions;
+
+namespace Relay.Tests.SharedStreams;
+
+/// <summary>
+/// A member's death seen on the superuser's watch of the auth collection (the member's own stream never sees it:
+/// PocketBase unsets that client's auth first): a deletion takes the member off the class stream at once; an update
+/// is verified with the member's own token, refused means dead, accepted keeps the member in its class.
+/// </summary>
+public sealed partial class ClassStreamsTests
+{
+    private readonly ConcurrentDictionary<string, bool> _dead = new();
+
+    [Fact]
+    public async Task MemberDeleted_SeenOnTheSuperusersWatch_LeavesTheClassStream_TheOtherKeepsIt()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+
+        _dead["bob"] = true;
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"delete","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        // Moved per user at once: a Resync, and no longer a connection of the class stream.
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1 && !ConnectionsOf(alice.Session).Contains(bob.Connection), TimeSpan.FromMilliseconds(10));
+
+        await _streams[editors].WriteRecordAsync(Topic, "create", "after-the-death");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+    }
+
+    [Fact]
+    public async Task MemberRevoked_UpdateSeenOnTheSuperusersWatch_RefreshRefused_LeavesTheClassStream()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+
+        // A password change: the record's update carries nothing the rule reads; only bob's own token tells.
+        _dead["bob"] = true;
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1 && !ConnectionsOf(alice.Session).Contains(bob.Connection), TimeSpan.FromMilliseconds(10));
+
+        await _streams[editors].WriteRecordAsync(Topic, "create", "after-the-revocation");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+    }
+
+    [Fact]
+    public async Task MemberUpdated_RefreshAccepted_StaysInItsClass()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        await SessionHarness.SettleAsync();
+        Assert.Contains(bob.Connection, ConnectionsOf(alice.Session));
+
+        await _streams[editors].WriteRecordAsync(Topic, "create", "still-an-editor");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(10));
+    }
+
+    [Fact]
+    public async Task EventReadBeforeTheDeletion_StillHeld_DoesNotReachTheDeletedMember()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+
+        // PocketBase sends what it updates inside a deletion (a relation to bob cleared) before the deletion itself.
+        await _streams[editors].WriteRecordAsync(Topic, "update", "relation-cleared");
+        await SessionHarness.SettleAsync();
+        Assert.Equal(0, alice.Connection.QueuedCount);
+        _dead["bob"] = true;
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"delete","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        await SessionHarness.SettleAsync();
+
+        // The hold ends: alice gets the update; bob only the Resync of its move to its own stream.
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+    }
+
+    /// <summary>The stream the superuser's watch of the users collection is held on.</summary>
+    private string Watch()
+    {
+        Collect();
+        return _holders.Where(pair => pair.Key.StartsWith($"{SessionHarness.UsersCollection}/*@", StringComparison.Ordinal)).Select(pair => pair.Value.ClientId).Last();
+    }
+}
