@@ -146,10 +146,11 @@ internal sealed partial class UserSession
     public Action<UpstreamEvent?>? Tap { get; set; }
 
     /// <summary>
-    /// For a class session: whether an event may still go to a connection (false for a member whose token Relay has just
-    /// learned is dead, or whose record is being verified again). Called without this session's lock; must not block.
+    /// For a class session: the recipients an event may still go to at send time (without a member whose token Relay has
+    /// just learned is dead, or whose record is being verified again); the same array when nobody is held back, so the
+    /// common case costs neither a lookup per recipient nor a copy. Called without this session's lock; must not block.
     /// </summary>
-    public Predicate<RelayConnection>? Admits { get; set; }
+    public Func<RelayConnection[], RelayConnection[]>? Admits { get; set; }
 
     /// <summary>
     /// For a class session: each event is sent <paramref name="hold"/> after it was read, in order, to the recipients
@@ -186,7 +187,7 @@ internal sealed partial class UserSession
                     await Task.Delay(left, _timeProvider);
                 }
 
-                var recipients = Admits is { } admits ? Array.FindAll(held.Recipients, admits) : held.Recipients;
+                var recipients = Admits is { } admits ? admits(held.Recipients) : held.Recipients;
                 await _fanout.DispatchAsync(recipients, held.Message, held.ReceivedTimestamp, held.Collection, held.RelayEvent);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

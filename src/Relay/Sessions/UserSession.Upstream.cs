@@ -61,7 +61,7 @@ internal sealed partial class UserSession
         if (Admits is { } admits)
         {
             // Read at send time, after the event was read: a member found dead before this point gets nothing of it.
-            recipients = Array.FindAll(recipients, admits);
+            recipients = admits(recipients);
         }
 
         return _fanout.DispatchAsync(recipients, ToOutbound(relayEvent), upstreamEvent.ReceivedTimestamp, route.Collection, relayEvent);

@@ -31,7 +31,7 @@ internal sealed partial class ClassStreams
         var session = new UserSession(key, token, member.ExpiresAt, _upstreams.Create, _fanout, _sessionOptions.MaxTopicsPerSession, 1, _timeProvider, _realtimeClient, _eventLogs.Create(key), _routeLinger);
         stream = new ClassStream(key, rule.Id, rule.Name, session, member);
         session.Tap = upstreamEvent => OnClassEvent(stream, upstreamEvent);
-        session.Admits = Admits;
+        session.Admits = Admitted;
         session.HoldEvents(_options.DeathHold);
         member.TokenChanged += stream.OnHolderToken;
         _streams.Add(key, stream);
