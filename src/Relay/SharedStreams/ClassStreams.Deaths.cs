@@ -66,6 +66,16 @@ internal sealed partial class ClassStreams
     {
         try
         {
+            ClassMember? state;
+            long read = 0;
+            lock (_gate)
+            {
+                if (_members.TryGetValue(member, out state))
+                {
+                    read = ++state.ReadsStarted;
+                }
+            }
+
             if (member.Token is { } token
                 && await _verifier.RefreshAsync(token) is { Token: { Record: { } record } fresh }
                 && fresh.CollectionId == member.Key.CollectionId && fresh.RecordId == member.Key.RecordId)
@@ -73,10 +83,9 @@ internal sealed partial class ClassStreams
                 member.UseToken(fresh.Token, fresh.ExpiresAt);
                 lock (_gate)
                 {
-                    if (_members.TryGetValue(member, out var state) && state.Record is not null)
+                    // Also while the member's first read is still out (no record yet): this read started after it.
+                    if (state is not null && _members.TryGetValue(member, out var current) && current == state && TakeRead(state, read, record))
                     {
-                        state.Record = record;
-                        state.Version++;
                         StopShadows(member);
                     }
                 }
@@ -113,7 +122,6 @@ internal sealed partial class ClassStreams
             if (_members.Remove(member, out var state))
             {
                 state.Record = null;
-                state.Version++;
             }
 
             StopShadows(member);

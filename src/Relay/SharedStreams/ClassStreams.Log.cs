@@ -28,6 +28,9 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11030, LogLevel.Information, "Member {Session}'s token is dead or could not be verified (its auth record was deleted or changed): it leaves every class stream; its own stream serves it.")]
         public static partial void MemberDismissed(ILogger logger, string session);
 
+        [LoggerMessage(11031, LogLevel.Warning, "The own auth record of member {Session}, a class stream's holder, could not be watched on its own stream ({Code}); a change of its class is seen on the superuser's watch instead, once verified.")]
+        public static partial void HolderWatchFailed(ILogger logger, string session, string code);
+
         [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the next rotation picks again.")]
         public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }

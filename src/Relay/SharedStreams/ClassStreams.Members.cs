@@ -46,18 +46,14 @@ internal sealed partial class ClassStreams
         try
         {
             member.UseSharedTopics(this);
-            if (_authRecords is not null)
-            {
-                // First: a deletion or revocation after the read below cannot go unseen.
-                await _authRecords.WatchAsync(member.Key.CollectionId, _subscribeTimeout);
-            }
-
-            await member.WatchAsync($"{member.Key.CollectionId}/{member.Key.RecordId}", upstreamEvent => OnOwnRecord(state, upstreamEvent), _subscribeTimeout, CancellationToken.None);
+            // First: no change of the record after the read below goes unseen (a deletion, a revocation, a class change).
+            await _authRecords.WatchAsync(member.Key.CollectionId, _subscribeTimeout);
             if (member.Token is not { } token)
             {
                 return false;
             }
 
+            var read = StartRead(state);
             var verdict = await _verifier.RefreshAsync(token);
             if (verdict.Token is not { Record: { } record } fresh || fresh.CollectionId != member.Key.CollectionId || fresh.RecordId != member.Key.RecordId)
             {
@@ -68,12 +64,8 @@ internal sealed partial class ClassStreams
             member.UseToken(fresh.Token, fresh.ExpiresAt);
             lock (_gate)
             {
-                // A change the watch saw meanwhile is newer than this read.
-                if (state.Version == 0)
-                {
-                    state.Record = record;
-                    state.Version++;
-                }
+                // A verification started after this read (a change seen meanwhile) may have answered first: it is newer.
+                TakeRead(state, read, record);
             }
 
             if (fenceBefore is not null)
@@ -92,6 +84,72 @@ internal sealed partial class ClassStreams
         }
     }
 
+    /// <summary>Numbers a read of <paramref name="state"/>'s record about to start (the order its answer is taken in).</summary>
+    private long StartRead(ClassMember state)
+    {
+        lock (_gate)
+        {
+            return ++state.ReadsStarted;
+        }
+    }
+
+    /// <summary>Takes <paramref name="record"/>, the answer to read <paramref name="read"/>, unless an answer to a later read was taken. Under the lock.</summary>
+    private static bool TakeRead(ClassMember state, long read, System.Text.Json.JsonElement record)
+    {
+        if (read < state.ReadTaken)
+        {
+            return false;
+        }
+
+        state.ReadTaken = read;
+        state.Record = record;
+        return true;
+    }
+
+    /// <summary>
+    /// A holder's own record is watched on its own stream (the only members that keep one: a member that holds no class
+    /// stream has none, so PocketBase serves one stream per class, not one per member). PocketBase evaluates a class
+    /// stream under its holder's record as it is now, so a holder whose class changed must be taken off the stream the
+    /// moment its record's event is read, without waiting for the superuser watch's verification. Under the lock.
+    /// </summary>
+    private void WatchHolder(UserSession holder)
+    {
+        if (!_members.TryGetValue(holder, out var state) || state.Watched)
+        {
+            return;
+        }
+
+        state.Watched = true;
+        _ = WatchOwnRecordAsync(state);
+    }
+
+    private async Task WatchOwnRecordAsync(ClassMember state)
+    {
+        try
+        {
+            await state.Session.WatchAsync(OwnRecordTopic(state.Session), upstreamEvent => OnOwnRecord(state, upstreamEvent), _subscribeTimeout, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is SubscriptionException or ObjectDisposedException)
+        {
+            // The superuser watch still sees every change of the record (a class change then waits for its verification).
+            Log.HolderWatchFailed(_logger, state.Session.Name, ex is SubscriptionException refused ? refused.Code : "closed");
+        }
+    }
+
+    /// <summary>Ends the watch of a member's own record once it holds no class stream. Under the lock.</summary>
+    private void UnwatchUnlessHolder(UserSession member)
+    {
+        if (!_members.TryGetValue(member, out var state) || !state.Watched || _streams.Values.Any(stream => stream.Holder == member))
+        {
+            return;
+        }
+
+        state.Watched = false;
+        member.Unwatch(OwnRecordTopic(member));
+    }
+
+    private static string OwnRecordTopic(UserSession member) => $"{member.Key.CollectionId}/{member.Key.RecordId}";
+
     /// <summary>Drops what is known of a member (it is read again on its next shared subscription).</summary>
     private void Forget(ClassMember state)
     {
@@ -105,9 +163,10 @@ internal sealed partial class ClassStreams
     }
 
     /// <summary>
-    /// An event of the member's own auth record (null: one may have been missed). PocketBase reads every rule field but
+    /// An event of a holder's own auth record (null: one may have been missed). PocketBase reads every rule field but
     /// id, collectionId, collectionName, email, emailVisibility and verified from the database at each event, so the
-    /// member's class changed the moment the record did: the member's shared topics move now.
+    /// member's class changed the moment the record did: the member's shared topics move now (a holder's class stream
+    /// is suspended until another member's token holds it).
     /// </summary>
     private void OnOwnRecord(ClassMember state, UpstreamEvent? upstreamEvent)
     {
@@ -125,7 +184,8 @@ internal sealed partial class ClassStreams
                 return;
             }
 
-            state.Version++;
+            // Newer than any read started before it; a read started after it may still answer later, and is newer still.
+            state.ReadTaken = state.ReadsStarted;
             // The member's own stream is evaluated under its new record from now on: not comparable with its old class.
             StopShadows(state.Session);
             if (upstreamEvent is { Action: "update" } update)
@@ -286,6 +346,8 @@ internal sealed partial class ClassStreams
                 leaving.TokenChanged -= stream.OnHolderToken;
                 stream.Holder = next;
                 next.TokenChanged += stream.OnHolderToken;
+                WatchHolder(next);
+                UnwatchUnlessHolder(leaving);
                 token = next.Token!;
                 expiresAt = next.ExpiresAt;
             }

@@ -35,6 +35,7 @@ internal sealed partial class ClassStreams
         session.HoldEvents(_options.DeathHold);
         member.TokenChanged += stream.OnHolderToken;
         _streams.Add(key, stream);
+        WatchHolder(member);
         Log.StreamOpened(_logger, rule.Name, wildcard ? "list" : "view", string.Join(", ", ruleClass.AuthFields));
         return stream;
     }
@@ -92,6 +93,7 @@ internal sealed partial class ClassStreams
         stream.Closed = true;
         _streams.Remove(stream.Key);
         stream.Holder.TokenChanged -= stream.OnHolderToken;
+        UnwatchUnlessHolder(stream.Holder);
         Log.StreamClosed(_logger, stream.Collection);
         return stream.Session.DisposeAsync().AsTask();
     }

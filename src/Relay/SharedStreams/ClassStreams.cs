@@ -39,7 +39,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
     private readonly SharedStreamsMetrics _metrics;
     private readonly ILogger<ClassStreams> _logger;
     private readonly SharedStreamsOptions _options;
-    private readonly AuthRecordWatch? _authRecords;
+    private readonly AuthRecordWatch _authRecords;
     private long _rulesGeneration;
 
     public ClassStreams(
@@ -57,7 +57,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         TokenVerifier verifier,
         SharedStreamsMetrics metrics,
         ILogger<ClassStreams> logger,
-        AuthRecordWatch? authRecords = null)
+        AuthRecordWatch authRecords)
     {
         _authRecords = authRecords;
         _rules = rules;
@@ -80,7 +80,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         if (Enabled)
         {
             rules.ReadCompleted += OnRulesRead;
-            authRecords?.OnChange(OnAuthRecordChange);
+            authRecords.OnChange(OnAuthRecordChange);
             StartShadowing();
         }
     }

@@ -57,6 +57,7 @@ public sealed class ClassStreamsDeathLiveTests(PocketBaseFixture pocketBase)
             }
 
             var secret = await CreateAsync(collection);
+            var before = secret;
             if (deadHoldsTheStream)
             {
                 // The class stream is reopened with the live member's token: what came meanwhile is owed as a Resync.
@@ -64,7 +65,15 @@ public sealed class ClassStreamsDeathLiveTests(PocketBaseFixture pocketBase)
                 secret = await CreateAsync(collection);
             }
 
-            await live.Connection.NextEventAsync("create", secret);
+            var received = await live.Connection.NextEventAsync();
+            if (deadHoldsTheStream && received.Record.GetProperty("id").GetString() == before)
+            {
+                // The live member may get the write made before the Resync too: on 0.22 the revoked holder's stream
+                // still carries it (PocketBase keeps that client signed in), and it is the live member's to see.
+                received = await live.Connection.NextEventAsync();
+            }
+
+            Assert.Equal(("create", secret), (received.Action, received.Record.GetProperty("id").GetString()));
             if (death == "delete" || pocketBase.Version.Minor >= 39)
             {
                 // 0.22 keeps a client whose password changed signed in (it takes the updated record as the client's

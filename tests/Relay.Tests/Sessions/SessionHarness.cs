@@ -42,8 +42,9 @@ internal sealed class SessionHarness : IAsyncDisposable
         var memoryLogs = new MemorySessionEventLogFactory(Options.Create(History), Time);
         if (rules is not null)
         {
-            // With the superuser's client, deaths are watched on a stream held with its token (as Relay does).
-            AuthRecordWatch = superuser is null ? null : new Relay.SharedStreams.AuthRecordWatch(upstreams, superuser, Time, NullLogger<Relay.SharedStreams.AuthRecordWatch>.Instance);
+            // Auth records are watched on a stream held with the superuser's token, as Relay does.
+            ArgumentNullException.ThrowIfNull(superuser);
+            AuthRecordWatch = new Relay.SharedStreams.AuthRecordWatch(upstreams, superuser, Time, NullLogger<Relay.SharedStreams.AuthRecordWatch>.Instance);
             ClassStreams = new Relay.SharedStreams.ClassStreams(
                 Options.Create(new Relay.SharedStreams.SharedStreamsOptions { Enabled = true }),
                 Options.Create(new Relay.Redis.RedisOptions()),
@@ -77,7 +78,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             ClassStreams);
     }
 
-    /// <summary>The superuser's watch of auth records; null unless the harness was given the superuser's client.</summary>
+    /// <summary>The superuser's watch of auth records; null unless the harness was given rules (and the superuser's client).</summary>
     public Relay.SharedStreams.AuthRecordWatch? AuthRecordWatch { get; }
 
     /// <summary>Shared streams' router; null unless the harness was given rules.</summary>

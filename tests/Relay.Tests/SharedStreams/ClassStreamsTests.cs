@@ -16,7 +16,7 @@ namespace Relay.Tests.SharedStreams;
 
 /// <summary>
 /// Class streams' routing on the fake PocketBase (issue #22 item 3): members of a class share one stream held with a
-/// member's token, another class gets its own, a role change seen on the member's own record moves the member, and the
+/// member's token, another class gets its own, a role change (seen on the superuser's watch, or on a holder's own record) moves the member, and the
 /// holder leaving reopens the stream with another member's token. The live behaviour is in ClassStreamsLiveTests.
 /// </summary>
 public sealed partial class ClassStreamsTests : IAsyncDisposable
@@ -69,8 +69,10 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
         // Each class stream is held with its first member's own token, never anyone else's.
         Assert.Equal("alice", IdOf(Holder(alice.Session).Authorization!));
         Assert.Equal("carol", IdOf(Holder(carol.Session).Authorization!));
-        // The users' own streams hold only the watch of their own record.
-        Assert.Equal(1, _harness.Manager.Find(Key("bob"))!.TopicCount);
+        // A member's own stream holds nothing for it (PocketBase serves the class one stream); the holder's holds only
+        // the watch of its own record.
+        Assert.Equal(0, _harness.Manager.Find(Key("bob"))!.TopicCount);
+        Assert.Equal(1, _harness.Manager.Find(Key("alice"))!.TopicCount);
         // A connection's overflow Resync asks its own session for its topics: the shared ones are named too.
         Assert.Equal([Topic], _harness.Manager.Find(Key("bob"))!.GetTopicsOf(bob.Connection));
 
@@ -81,7 +83,30 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task OwnRecordChanges_MovesTheMemberToItsNewClass()
+    public async Task HoldersOwnRecordChanges_MovesItToItsNewClass_AnotherMemberHoldsTheStream()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var carol = await JoinAsync("carol", "viewer");
+        var editors = alice.Session;
+
+        // PocketBase tells alice's own stream (she holds the editors' stream) that her record changed: a viewer now.
+        _names["alice"] = "viewer";
+        await _streams[Own("alice")].WriteAsync($"{SessionHarness.UsersCollection}/alice", """{"action":"update","record":{"id":"alice","collectionId":"_pb_users_auth_","name":"viewer"}}""");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && IdOf(Holder(editors).Authorization ?? SessionHarness.Token("alice", default)) == "bob", TimeSpan.FromMilliseconds(10));
+        Assert.Contains(alice.Connection, ConnectionsOf(carol.Session));
+        // No longer a holder: its own record is no longer watched on its own stream.
+        await _harness.AdvanceUntilAsync(() => _harness.Manager.Find(Key("alice"))!.TopicCount == 0, TimeSpan.FromMilliseconds(10));
+
+        await _streams[Holder(editors).ClientId].WriteRecordAsync(Topic, "create", "for-editors");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount >= 2, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, alice.Connection.QueuedCount);
+    }
+
+    [Fact]
+    public async Task MembersRecordChanges_SeenOnTheSuperusersWatch_MovesItToItsNewClass()
     {
         await ReadRulesAsync();
         var alice = await JoinAsync("alice", "editor");
@@ -89,11 +114,11 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
         var carol = await JoinAsync("carol", "viewer");
         var editors = Holder(alice.Session).ClientId;
 
-        // PocketBase tells bob's own stream that bob's record changed: bob is a viewer from now on.
+        // bob holds nothing, so only the superuser's watch sees his record change; his own token's answer is the new record.
         _names["bob"] = "viewer";
-        await _streams[Own("bob")].WriteAsync($"{SessionHarness.UsersCollection}/bob", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"viewer"}}""");
-        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
-        Assert.Contains(bob.Connection, ConnectionsOf(carol.Session));
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"viewer"}}""");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1 && ConnectionsOf(carol.Session).Contains(bob.Connection), TimeSpan.FromMilliseconds(10));
+        Assert.DoesNotContain(bob.Connection, ConnectionsOf(alice.Session));
 
         await _streams[editors].WriteRecordAsync(Topic, "create", "for-editors");
         await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
