@@ -62,14 +62,12 @@ internal sealed partial class AuthRecordWatch : IUpstreamSubscriber, IAsyncDispo
                 _upstream = _upstreams.CreateConnection(this);
                 _upstream.Start();
             }
-            else
-            {
-                _upstream.RequestSync();
-            }
 
             upstream = _upstream;
         }
 
+        // Asks for a POST only while that version is not held yet: every member's first shared subscription comes
+        // here, and a POST per member (of a set PocketBase already holds) cost PocketBase and Relay one request each.
         await upstream.WaitForSyncAsync(version, CancellationToken.None, topic).WaitAsync(timeout, _timeProvider);
     }
 

@@ -32,6 +32,20 @@ public sealed partial class ClassStreamsTests
     }
 
     [Fact]
+    public async Task MembersJoining_TheSuperusersWatchIsPostedOnce_NotOncePerMember()
+    {
+        await ReadRulesAsync();
+        await JoinAsync("alice", "editor");
+        var watch = Watch();
+        await JoinAsync("bob", "editor");
+        await JoinAsync("carol", "viewer");
+        await SessionHarness.SettleAsync();
+
+        Collect();
+        Assert.Single(_postedTo, clientId => clientId == watch);
+    }
+
+    [Fact]
     public async Task MemberRevoked_UpdateSeenOnTheSuperusersWatch_RefreshRefused_LeavesTheClassStream()
     {
         await ReadRulesAsync();

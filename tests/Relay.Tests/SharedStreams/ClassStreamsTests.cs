@@ -27,6 +27,7 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _names = new();
     private readonly ConcurrentDictionary<string, FakePocketBase.SseStream> _streams = new();
     private readonly ConcurrentDictionary<string, (string ClientId, string? Authorization)> _holders = new();
+    private readonly ConcurrentQueue<string> _postedTo = new();
     private readonly CollectionRules _rules;
     private readonly SessionHarness _harness;
 
@@ -227,6 +228,7 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
 
         while (_harness.PocketBase.Posts.Reader.TryRead(out var post))
         {
+            _postedTo.Enqueue(post.ClientId);
             foreach (var topic in post.Topics)
             {
                 _holders[topic + "@" + post.ClientId] = (post.ClientId, post.Authorization);
