@@ -24,7 +24,4 @@ internal sealed class ClassMember(UserSession session)
 
     /// <summary>The read <see cref="Record"/> came from (or the last one started before a change the own watch brought): an older answer never replaces it.</summary>
     public long ReadTaken { get; set; }
-
-    /// <summary>Whether the member's own record is watched on its own stream (while it holds a class stream).</summary>
-    public bool Watched { get; set; }
 }

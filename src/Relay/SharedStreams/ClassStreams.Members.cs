@@ -114,37 +114,34 @@ internal sealed partial class ClassStreams
     /// </summary>
     private void WatchHolder(UserSession holder)
     {
-        if (!_members.TryGetValue(holder, out var state) || state.Watched)
+        if (_watchedHolders.Add(holder))
         {
-            return;
+            _ = WatchOwnRecordAsync(holder);
         }
-
-        state.Watched = true;
-        _ = WatchOwnRecordAsync(state);
     }
 
-    private async Task WatchOwnRecordAsync(ClassMember state)
+    private async Task WatchOwnRecordAsync(UserSession holder)
     {
         try
         {
-            await state.Session.WatchAsync(OwnRecordTopic(state.Session), upstreamEvent => OnOwnRecord(state, upstreamEvent), _subscribeTimeout, CancellationToken.None);
+            await holder.WatchAsync(OwnRecordTopic(holder), upstreamEvent => OnOwnRecord(holder, upstreamEvent), _subscribeTimeout, CancellationToken.None);
         }
         catch (Exception ex) when (ex is SubscriptionException or ObjectDisposedException)
         {
             // The superuser watch still sees every change of the record (a class change then waits for its verification).
-            Log.HolderWatchFailed(_logger, state.Session.Name, ex is SubscriptionException refused ? refused.Code : "closed");
+            Log.HolderWatchFailed(_logger, holder.Name, ex is SubscriptionException refused ? refused.Code : "closed");
         }
     }
 
-    /// <summary>Ends the watch of a member's own record once it holds no class stream. Under the lock.</summary>
+    /// <summary>Ends the watch of a member's own record once it holds no class stream (also once it was dismissed). Under the lock.</summary>
     private void UnwatchUnlessHolder(UserSession member)
     {
-        if (!_members.TryGetValue(member, out var state) || !state.Watched || _streams.Values.Any(stream => stream.Holder == member))
+        if (!_watchedHolders.Contains(member) || _streams.Values.Any(stream => stream.Holder == member))
         {
             return;
         }
 
-        state.Watched = false;
+        _watchedHolders.Remove(member);
         member.Unwatch(OwnRecordTopic(member));
     }
 
@@ -168,24 +165,24 @@ internal sealed partial class ClassStreams
     /// member's class changed the moment the record did: the member's shared topics move now (a holder's class stream
     /// is suspended until another member's token holds it).
     /// </summary>
-    private void OnOwnRecord(ClassMember state, UpstreamEvent? upstreamEvent)
+    private void OnOwnRecord(UserSession member, UpstreamEvent? upstreamEvent)
     {
         if (upstreamEvent is { Action: "delete" })
         {
             // The member is dead: fenced at once, so events read before its move (still held) do not reach it either.
-            Dismiss(state.Session, Fence(state.Session));
+            Dismiss(member, Fence(member));
             return;
         }
 
         lock (_gate)
         {
-            if (!_members.TryGetValue(state.Session, out var current) || current != state)
+            if (!_members.TryGetValue(member, out var state))
             {
                 return;
             }
 
-            // Newer than any read started before it; a read started after it may still answer later, and is newer still.
-            state.ReadTaken = state.ReadsStarted;
+            // Numbered as a read of its own: newer than any read started before it, older than any started after it.
+            state.ReadTaken = ++state.ReadsStarted;
             // The member's own stream is evaluated under its new record from now on: not comparable with its old class.
             StopShadows(state.Session);
             if (upstreamEvent is { Action: "update" } update)
@@ -200,7 +197,7 @@ internal sealed partial class ClassStreams
             }
         }
 
-        _ = MoveMemberAsync(state.Session);
+        _ = MoveMemberAsync(member);
     }
 
     /// <summary>

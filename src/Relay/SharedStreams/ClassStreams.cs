@@ -25,6 +25,8 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
     private readonly Dictionary<SessionKey, ClassStream> _streams = [];
     private readonly Dictionary<RelayConnection, Dictionary<string, ClassPlacement>> _placements = [];
     private readonly Dictionary<UserSession, ClassMember> _members = [];
+    // Members whose own record is watched on their own stream: the holders of class streams (ClassStreams.Members.cs).
+    private readonly HashSet<UserSession> _watchedHolders = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<RelayConnection, string[]> _topicSnapshots = new();
     private readonly CollectionRules _rules;
     private readonly IUpstreamFactory _upstreams;
@@ -219,6 +221,7 @@ internal sealed partial class ClassStreams : IConnectionOwner, ISessionListener
         lock (_gate)
         {
             _members.Remove(member);
+            _watchedHolders.Remove(member);
         }
 
         Unfence(member);
