@@ -13,8 +13,10 @@ namespace Relay.SharedStreams;
 internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, long> _sharedOnly = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _ownOnly = new(StringComparer.Ordinal);
+    // Per key, when it was first carried by one side only and how many times (two updates of a record within one
+    // millisecond share a key: each side carries it twice, in any order).
+    private readonly Dictionary<string, (long SeenAt, int Count)> _sharedOnly = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long SeenAt, int Count)> _ownOnly = new(StringComparer.Ordinal);
     private long _graceUntil = long.MaxValue;
     private long _matched;
 
@@ -65,7 +67,7 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
             List<string> late = [];
             foreach (var pending in new[] { _sharedOnly, _ownOnly })
             {
-                foreach (var (key, seenAt) in pending.ToArray())
+                foreach (var (key, (seenAt, _)) in pending.ToArray())
                 {
                     if (now - seenAt < limit)
                     {
@@ -93,7 +95,7 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
         return $"{upstreamEvent.UpstreamTopic} {upstreamEvent.Action} {id} {updated}";
     }
 
-    private void Observe(string key, Dictionary<string, long> mine, Dictionary<string, long> other)
+    private void Observe(string key, Dictionary<string, (long SeenAt, int Count)> mine, Dictionary<string, (long SeenAt, int Count)> other)
     {
         lock (_gate)
         {
@@ -102,13 +104,18 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
                 return;
             }
 
-            if (other.Remove(key))
+            if (other.Remove(key, out var waiting))
             {
                 _matched++;
+                if (waiting.Count > 1)
+                {
+                    other[key] = (waiting.SeenAt, waiting.Count - 1);
+                }
+
                 return;
             }
 
-            mine.TryAdd(key, timeProvider.GetTimestamp());
+            mine[key] = mine.TryGetValue(key, out var seen) ? (seen.SeenAt, seen.Count + 1) : (timeProvider.GetTimestamp(), 1);
         }
     }
 

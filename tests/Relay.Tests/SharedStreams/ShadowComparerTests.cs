@@ -26,6 +26,33 @@ public sealed class ShadowComparerTests
     }
 
     [Fact]
+    public void BothSidesCarryTheSameKeyTwice_InAnyOrder_Agree()
+    {
+        // Two updates of a record within one millisecond have the same key (0.22's `updated` has ms resolution).
+        var comparer = Armed();
+        comparer.OnShared(Key("r1", "a"));
+        comparer.OnShared(Key("r1", "a"));
+        comparer.OnOwn(Key("r1", "a"));
+        comparer.OnOwn(Key("r1", "a"));
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Empty(comparer.Sweep());
+        Assert.Equal(2, comparer.TakeMatched());
+    }
+
+    [Fact]
+    public void OneSideCarriesAKeyTwice_TheOtherOnce_Disagrees()
+    {
+        var comparer = Armed();
+        comparer.OnOwn(Key("r1", "a"));
+        comparer.OnOwn(Key("r1", "a"));
+        comparer.OnShared(Key("r1", "a"));
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.StartsWith("own stream only:", Assert.Single(comparer.Sweep()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OnlyTheClassStreamCarriesAnEvent_PastTheWindow_Disagrees()
     {
         var comparer = Armed();
