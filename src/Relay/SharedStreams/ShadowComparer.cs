@@ -13,10 +13,12 @@ namespace Relay.SharedStreams;
 internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
 {
     private readonly Lock _gate = new();
-    // Per key, when it was first carried by one side only and how many times (two updates of a record within one
-    // millisecond share a key: each side carries it twice, in any order).
-    private readonly Dictionary<string, (long SeenAt, int Count)> _sharedOnly = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long SeenAt, int Count)> _ownOnly = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _sharedOnly = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _ownOnly = new(StringComparer.Ordinal);
+
+    // Keys both sides carried, kept for a window: PocketBase sometimes sends one change twice on a stream (0.22.20, an
+    // update it makes while deleting a user), and a copy after the match is the same visibility, not a disagreement.
+    private readonly Dictionary<string, long> _matchedAt = new(StringComparer.Ordinal);
     private long _graceUntil = long.MaxValue;
     private long _matched;
 
@@ -27,6 +29,7 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
         {
             _sharedOnly.Clear();
             _ownOnly.Clear();
+            _matchedAt.Clear();
             _graceUntil = timeProvider.GetTimestamp() + ToTicks(window);
         }
     }
@@ -38,6 +41,7 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
         {
             _sharedOnly.Clear();
             _ownOnly.Clear();
+            _matchedAt.Clear();
             _graceUntil = long.MaxValue;
         }
     }
@@ -67,7 +71,7 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
             List<string> late = [];
             foreach (var pending in new[] { _sharedOnly, _ownOnly })
             {
-                foreach (var (key, (seenAt, _)) in pending.ToArray())
+                foreach (var (key, seenAt) in pending.ToArray())
                 {
                     if (now - seenAt < limit)
                     {
@@ -79,6 +83,14 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
                     {
                         late.Add(pending == _sharedOnly ? "class stream only: " + key : "own stream only: " + key);
                     }
+                }
+            }
+
+            foreach (var (key, matchedAt) in _matchedAt.ToArray())
+            {
+                if (now - matchedAt >= limit)
+                {
+                    _matchedAt.Remove(key);
                 }
             }
 
@@ -95,7 +107,7 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
         return $"{upstreamEvent.UpstreamTopic} {upstreamEvent.Action} {id} {updated}";
     }
 
-    private void Observe(string key, Dictionary<string, (long SeenAt, int Count)> mine, Dictionary<string, (long SeenAt, int Count)> other)
+    private void Observe(string key, Dictionary<string, long> mine, Dictionary<string, long> other)
     {
         lock (_gate)
         {
@@ -104,18 +116,17 @@ internal sealed class ShadowComparer(TimeProvider timeProvider, TimeSpan window)
                 return;
             }
 
-            if (other.Remove(key, out var waiting))
+            if (other.Remove(key))
             {
                 _matched++;
-                if (waiting.Count > 1)
-                {
-                    other[key] = (waiting.SeenAt, waiting.Count - 1);
-                }
-
+                _matchedAt[key] = timeProvider.GetTimestamp();
                 return;
             }
 
-            mine[key] = mine.TryGetValue(key, out var seen) ? (seen.SeenAt, seen.Count + 1) : (timeProvider.GetTimestamp(), 1);
+            if (!_matchedAt.ContainsKey(key))
+            {
+                mine.TryAdd(key, timeProvider.GetTimestamp());
+            }
         }
     }
 
