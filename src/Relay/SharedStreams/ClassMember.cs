@@ -22,6 +22,6 @@ internal sealed class ClassMember(UserSession session)
     /// <summary>Numbers each read of the record, in the order they started: reads answer out of order.</summary>
     public long ReadsStarted { get; set; }
 
-    /// <summary>The read <see cref="Record"/> came from (or the last one started before a change the own watch brought): an older answer never replaces it.</summary>
+    /// <summary>The read <see cref="Record"/> came from (a change a holder's own watch brought counts as a read of its own): an older answer never replaces it.</summary>
     public long ReadTaken { get; set; }
 }
