@@ -12,6 +12,11 @@ namespace Relay.SharedStreams;
 /// </summary>
 internal sealed class ClassMember(UserSession session)
 {
+    // Each read of the record is numbered when it starts (reads answer out of order); _taken is the number Record came
+    // from. A change a holder's own watch brought takes a number of its own.
+    private long _started;
+    private long _taken;
+
     public UserSession Session { get; } = session;
 
     public JsonElement? Record { get; set; }
@@ -19,9 +24,19 @@ internal sealed class ClassMember(UserSession session)
     /// <summary>The superuser watch and the first read of the record; completes with whether the record is known.</summary>
     public Task<bool>? Ready { get; set; }
 
-    /// <summary>Numbers each read of the record, in the order they started: reads answer out of order.</summary>
-    public long ReadsStarted { get; set; }
+    /// <summary>Numbers a read of the record about to start.</summary>
+    public long StartRead() => ++_started;
 
-    /// <summary>The read <see cref="Record"/> came from (a change a holder's own watch brought counts as a read of its own): an older answer never replaces it.</summary>
-    public long ReadTaken { get; set; }
+    /// <summary>Takes <paramref name="record"/>, the answer to read <paramref name="read"/>, unless an answer to a later read was taken.</summary>
+    public bool TakeRead(long read, JsonElement? record)
+    {
+        if (read < _taken)
+        {
+            return false;
+        }
+
+        _taken = read;
+        Record = record;
+        return true;
+    }
 }

@@ -72,7 +72,7 @@ internal sealed partial class ClassStreams
             {
                 if (_members.TryGetValue(member, out state))
                 {
-                    read = ++state.ReadsStarted;
+                    read = state.StartRead();
                 }
             }
 
@@ -84,7 +84,7 @@ internal sealed partial class ClassStreams
                 lock (_gate)
                 {
                     // Also while the member's first read is still out (no record yet): this read started after it.
-                    if (state is not null && _members.TryGetValue(member, out var current) && current == state && TakeRead(state, read, record))
+                    if (state is not null && _members.TryGetValue(member, out var current) && current == state && state.TakeRead(read, record))
                     {
                         StopShadows(member);
                     }

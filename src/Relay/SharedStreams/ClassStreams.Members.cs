@@ -53,7 +53,12 @@ internal sealed partial class ClassStreams
                 return false;
             }
 
-            var read = StartRead(state);
+            long read;
+            lock (_gate)
+            {
+                read = state.StartRead();
+            }
+
             var verdict = await _verifier.RefreshAsync(token);
             if (verdict.Token is not { Record: { } record } fresh || fresh.CollectionId != member.Key.CollectionId || fresh.RecordId != member.Key.RecordId)
             {
@@ -65,7 +70,7 @@ internal sealed partial class ClassStreams
             lock (_gate)
             {
                 // A verification started after this read (a change seen meanwhile) may have answered first: it is newer.
-                TakeRead(state, read, record);
+                state.TakeRead(read, record);
             }
 
             if (fenceBefore is not null)
@@ -82,28 +87,6 @@ internal sealed partial class ClassStreams
             Forget(state);
             return false;
         }
-    }
-
-    /// <summary>Numbers a read of <paramref name="state"/>'s record about to start (the order its answer is taken in).</summary>
-    private long StartRead(ClassMember state)
-    {
-        lock (_gate)
-        {
-            return ++state.ReadsStarted;
-        }
-    }
-
-    /// <summary>Takes <paramref name="record"/>, the answer to read <paramref name="read"/>, unless an answer to a later read was taken. Under the lock.</summary>
-    private static bool TakeRead(ClassMember state, long read, System.Text.Json.JsonElement record)
-    {
-        if (read < state.ReadTaken)
-        {
-            return false;
-        }
-
-        state.ReadTaken = read;
-        state.Record = record;
-        return true;
     }
 
     /// <summary>
@@ -181,13 +164,12 @@ internal sealed partial class ClassStreams
                 return;
             }
 
-            // Numbered as a read of its own: newer than any read started before it, older than any started after it.
-            state.ReadTaken = ++state.ReadsStarted;
             // The member's own stream is evaluated under its new record from now on: not comparable with its old class.
             StopShadows(state.Session);
             if (upstreamEvent is { Action: "update" } update)
             {
-                state.Record = update.Record.Clone();
+                // A read of its own: newer than any read started before it, older than any started after it.
+                state.TakeRead(state.StartRead(), update.Record.Clone());
             }
             else
             {
