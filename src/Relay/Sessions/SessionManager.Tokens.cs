@@ -12,6 +12,14 @@ internal sealed partial class SessionManager
 {
     internal static readonly TimeSpan RetryWhenUnavailable = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long after its exp the last re-check of a token PocketBase will not extend is due. Timers count whole
+    /// milliseconds and may fire a hair before the wall clock reaches their due time; a check at the exp itself could be
+    /// answered "still valid" and be followed by another at once, a call to PocketBase each, until the exp has passed.
+    /// After the exp the token is refused without a call (<see cref="Auth.TokenVerifier.RefreshAsync"/>).
+    /// </summary>
+    internal static readonly TimeSpan PastExp = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Schedules the next refresh of <paramref name="entry"/>'s token. Callers hold <see cref="_gate"/>.</summary>
     private void ScheduleRefresh(SessionTimers entry, TimeSpan? delay = null)
     {
@@ -67,8 +75,8 @@ internal sealed partial class SessionManager
             // A token PocketBase will not extend (0.30+ answers a non-refreshable impersonation token with itself):
             // refreshing it again before its exp would only come closer and closer to it, one call each time, until
             // PocketBase refused it and the session ended as "revoked". Re-check it at the usual interval, and end it
-            // at its exp as expired.
-            Reschedule(session, !same ? null : TimeSpan.FromTicks(Math.Clamp((fresh.ExpiresAt - _timeProvider.GetUtcNow()).Ticks, 0, _authOptions.RevalidateInterval.Ticks)));
+            // just after its exp as expired.
+            Reschedule(session, !same ? null : TimeSpan.FromTicks(Math.Clamp((fresh.ExpiresAt + PastExp - _timeProvider.GetUtcNow()).Ticks, 0, _authOptions.RevalidateInterval.Ticks)));
             return;
         }
 

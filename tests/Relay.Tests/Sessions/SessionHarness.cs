@@ -25,7 +25,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     private int _connections;
 
     // With rules (read from a fake schema), shared streams are on: ClassStreams routes shared topics.
-    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, ISessionEventLogFactory? eventLogs = null, Relay.SharedStreams.PocketBaseSchemaClient? superuser = null)
+    public SessionHarness(TimeSpan? linger = null, Action<SessionOptions>? configure = null, HistoryOptions? history = null, Relay.SharedStreams.CollectionRules? rules = null, ISessionEventLogFactory? eventLogs = null, Relay.SharedStreams.PocketBaseSchemaClient? superuser = null, TimeSpan timersEarly = default)
     {
         History = history ?? new HistoryOptions();
         var sessionOptions = new SessionOptions { Linger = linger ?? TimeSpan.FromSeconds(15) };
@@ -71,7 +71,7 @@ internal sealed class SessionHarness : IAsyncDisposable
             realtimeClient,
             upstreams,
             _metrics.Metrics,
-            Time,
+            timersEarly > TimeSpan.Zero ? new EarlyTimers(Time, timersEarly) : Time,
             NullLoggerFactory.Instance,
             eventLogs ?? memoryLogs,
             Options.Create(History),
@@ -83,6 +83,8 @@ internal sealed class SessionHarness : IAsyncDisposable
 
     /// <summary>Shared streams' router; null unless the harness was given rules.</summary>
     public Relay.SharedStreams.ClassStreams? ClassStreams { get; }
+
+    public System.Diagnostics.Metrics.IMeterFactory MeterFactory => _metrics.MeterFactory;
 
     public HistoryOptions History { get; }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Relay.Sessions;
 
 namespace Relay.Tests.Sessions;
@@ -92,6 +93,36 @@ public class SessionManagerTests
         // One check per RevalidateInterval (5 min) over the hour; before, each refresh was scheduled at half the
         // remaining life once less than 10 minutes were left, ever closer to the exp.
         Assert.InRange(harness.RefreshCalls, 10, 12);
+    }
+
+    [Fact]
+    public async Task Refresh_SameToken_TimersFiringAHairEarly_EndsAtItsExpAsExpiredWithoutCallsPiledUpAtIt()
+    {
+        // PocketBase 0.30+ answers auth-refresh of a non-refreshable token with that very token until its exp. The
+        // last re-check was due at the exp itself; a timer firing a hair early got the same token back, and the next
+        // check, due at once, did the same (5 calls instead of 4 in the live test on 0.40.4).
+        await using var harness = new SessionHarness(timersEarly: TimeSpan.FromMilliseconds(1));
+        using var expired = new MetricCollector<long>(harness.MeterFactory, Relay.Diagnostics.RelayMetrics.MeterName, "relay.auth.expired");
+        var expiresAt = harness.Time.GetUtcNow() + TimeSpan.FromMinutes(10);
+        var calls = 0;
+        harness.PocketBase.AuthRefresh = authorization =>
+        {
+            Interlocked.Increment(ref calls);
+            return harness.Time.GetUtcNow() < expiresAt
+                ? SessionHarness.Json(System.Net.HttpStatusCode.OK, $$$"""{"token":"{{{authorization}}}","record":{"id":"alice","collectionId":"{{{SessionHarness.UsersCollection}}}","collectionName":"users"}}""")
+                : harness.Refused();
+        };
+        harness.Manager.Attach(harness.NewConnection(), Alice, SessionHarness.Token("alice", expiresAt), expiresAt);
+
+        harness.Time.Advance(TimeSpan.FromMinutes(5));
+        await harness.AdvanceUntilAsync(() => Volatile.Read(ref calls) >= 1, TimeSpan.FromMilliseconds(1), limit: TimeSpan.FromSeconds(1));
+        harness.Time.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromMilliseconds(20));
+        await harness.AdvanceUntilAsync(() => harness.Manager.Find(Alice) is null, TimeSpan.FromMilliseconds(1), limit: TimeSpan.FromSeconds(1));
+
+        // The check at half its life, and the last one early enough to be answered "valid" at most; never a run of them.
+        Assert.InRange(Volatile.Read(ref calls), 1, 2);
+        var ended = Assert.Single(expired.GetMeasurementSnapshot());
+        Assert.Equal(Relay.Client.Protocol.AuthExpiredReasons.TokenExpired, ended.Tags["reason"]);
     }
 
     [Theory]
