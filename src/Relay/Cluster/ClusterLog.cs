@@ -50,4 +50,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(9016, LogLevel.Information, "Cluster: the successor for {Stream} gave up before the handover; waiting for another.")]
     public static partial void SuccessorWithdrew(ILogger logger, string stream);
+
+    [LoggerMessage(9017, LogLevel.Warning, "Cluster: the owner of {Stream} went without handing it over; this successor takes it over (its followers resync).")]
+    public static partial void SuccessionOwnerGone(ILogger logger, string stream);
 }

@@ -15,6 +15,12 @@ namespace Relay.Cluster;
 /// </summary>
 internal sealed class ClusterNode : IHostedService, IStreamFollowers
 {
+    /// <summary>
+    /// How long after SIGTERM a stream owned here that nobody else follows is still offered to a successor: the
+    /// connections drained at SIGTERM reconnect to another instance within about a second, and follow it there.
+    /// </summary>
+    internal static readonly TimeSpan DrainedClientsReturn = TimeSpan.FromSeconds(3);
+
     private readonly ConcurrentDictionary<string, ClusterUpstream> _upstreams = new(StringComparer.Ordinal);
 
     // Streams whose session closed, still handing over and leaving: the session may already have a new incarnation of
@@ -155,10 +161,31 @@ internal sealed class ClusterNode : IHostedService, IStreamFollowers
         }
 
         // Also the streams whose session closed and that are handing over now: the process must not end (and dispose the
-        // Redis connection) under their handover.
-        await Task.WhenAll(All().Select(static upstream => upstream.HandOverAsync()))
-            .WaitAsync(Options.HandoverTimeout + TimeSpan.FromSeconds(5), TimeProvider, cancellationToken)
-            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // Redis connection) under their handover. A stream nobody else follows yet is handed over as soon as somebody
+        // does: its connections were just told to reconnect elsewhere (RelayDrainService), and where they land they
+        // follow it; a session closing meanwhile hands its stream over too. Handed over later, after this returned, the
+        // handover would be cut by the process ending, its successor left waiting for a "handover done" that never comes.
+        var limit = Options.HandoverTimeout + TimeSpan.FromSeconds(5);
+        var started = TimeProvider.GetTimestamp();
+        while (true)
+        {
+            var remaining = limit - TimeProvider.GetElapsedTime(started);
+            var owned = All().Where(static upstream => upstream.IsOwner).ToList();
+            if (owned.Count == 0 || remaining <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            await Task.WhenAll(owned.Select(static upstream => upstream.HandOverAsync()))
+                .WaitAsync(remaining, TimeProvider, cancellationToken)
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (cancellationToken.IsCancellationRequested || TimeProvider.GetElapsedTime(started) >= DrainedClientsReturn)
+            {
+                return;
+            }
+
+            await Task.Delay(Options.RenewInterval, TimeProvider, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     /// <summary>

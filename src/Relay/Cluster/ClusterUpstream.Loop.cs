@@ -187,6 +187,13 @@ internal sealed partial class ClusterUpstream
 
         if (_succession.IsSucceeding)
         {
+            if (!_node.Stopping && await _succession.GiveUpIfOwnerGoneAsync(stopping))
+            {
+                // Not through TryStartAsync: the gone owner's handover key stays until it expires.
+                await _keeper.TryTakeAsync(stopping, ownerGone: true);
+                return;
+            }
+
             await _succession.CheckDeadlineAsync(withdraw: _node.Stopping);
             return;
         }

@@ -76,7 +76,12 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
     /// handover (crashed, or cut off from Redis): events may have been lost, so every follower is told to resync. So too
     /// when this incarnation lost the lease itself (<see cref="RenewAsync"/>) and takes it back.
     /// </summary>
-    public async Task TryTakeAsync(CancellationToken stopping)
+    /// <param name="stopping">The loop's stopping.</param>
+    /// <param name="ownerGone">
+    /// The owner this incarnation was succeeding went without handing over: a takeover (with its Resync) even when the
+    /// Stream's last entries are this incarnation's own (the successor's <c>handover begin</c> and <c>ready</c>).
+    /// </param>
+    public async Task TryTakeAsync(CancellationToken stopping, bool ownerGone = false)
     {
         var store = context.Store;
         if (!await store.TryTakeAsync(context.Keys.Lease, context.MemberId, context.Options.LeaseTime).WaitAsync(stopping))
@@ -85,7 +90,7 @@ internal sealed class LeaseKeeper(ClusterUpstreamContext context) : IDisposable
         }
 
         var last = await store.LastEntryAsync(context.Keys).WaitAsync(stopping);
-        var takeover = _lostWithoutHandover || (last is { } entry && ClusterEntry.Decode(entry).Member != context.MemberId);
+        var takeover = ownerGone || _lostWithoutHandover || (last is { } entry && ClusterEntry.Decode(entry).Member != context.MemberId);
         _lostWithoutHandover = false;
         var feed = context.CreateFeed(successor: false);
         await RefreshUnionAsync(feed, stopping);

@@ -113,6 +113,26 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
     }
 
     /// <summary>
+    /// A lease tick while succeeding: the owner's lease has expired, so it is gone without handing over (killed, or its
+    /// process ended under the handover). The succession is given up now, not at its deadline: true, and the caller takes
+    /// the stream over (with a Resync). Events held back since this successor was ready are dropped with its stream; the
+    /// Resync covers them.
+    /// </summary>
+    public async Task<bool> GiveUpIfOwnerGoneAsync(CancellationToken stopping)
+    {
+        if (_successor is null || await context.Store.GetAsync(context.Keys.Lease).WaitAsync(stopping) is not null)
+        {
+            return false;
+        }
+
+        ClusterLog.SuccessionOwnerGone(context.Logger, context.StreamName);
+        Release();
+        await _closing;
+        await WithdrawIfOwedAsync();
+        return true;
+    }
+
+    /// <summary>
     /// A succession given up frees the successor's key: the owner then lets go to nobody, and another incarnation may
     /// take the successor's place while the owner still hands over. Not while halted (a killed process says nothing).
     /// </summary>

@@ -83,6 +83,56 @@ public class ClusterHandoverTests
         Assert.Equal(0, onC.Resubscribed);
     }
 
+    [Fact]
+    public async Task OwnerDiesDuringTheHandover_SuccessorTakesOverOnceItsLeaseExpires_WithAResync_NotAtTheHandoverTimeout()
+    {
+        await using var cluster = new ClusterHarness();
+        var (onB, upstreamA, upstreamB, _) = await TwoInstancesAsync(cluster);
+        _ = upstreamA.HandOverAsync();
+        await cluster.NextStreamAsync();
+        await WaitUntilAsync(() => upstreamA.IsLettingGo, "the owner to see its successor ready");
+
+        // Its process ends under the handover (kill -9, or torn down before it let go): no word to Redis.
+        await WithinDeadline(upstreamA.HaltAsync().AsTask());
+        var diedAt = cluster.Time.GetUtcNow();
+        await cluster.AdvanceUntilAsync(() => upstreamB.IsOwner, "B to take the stream over");
+
+        // Before: B waited for its succession's deadline (HandoverTimeout) while nobody published, and nobody resynced.
+        Assert.True(cluster.Time.GetUtcNow() - diedAt < cluster.Options.HandoverTimeout, $"taken over {cluster.Time.GetUtcNow() - diedAt} after the owner died");
+        var stream = await cluster.NextStreamAsync();
+        await cluster.AdvanceUntilAsync(() => onB.Resubscribed > 0, "B's connections to resync (what was lost meanwhile)");
+        await stream.WriteRecordAsync("notes/*", "update", "after");
+        Assert.Equal("after", await NextIdAsync(onB));
+    }
+
+    [Fact]
+    public async Task Sigterm_NobodyElseFollowsYet_TheDrainedConnectionsFollowOnAnotherInstance_HandedOverBeforeStopReturns()
+    {
+        await using var cluster = new ClusterHarness();
+        var a = cluster.AddInstance();
+        var onA = new FakeSubscriber("token", "notes/*");
+        var upstreamA = cluster.Follow(a, onA);
+        await WithinDeadline(upstreamA.WaitForSyncAsync(onA.Version, CancellationToken.None));
+        await cluster.NextStreamAsync();
+        Assert.True(upstreamA.IsOwner);
+
+        var stopping = a.StopAsync(CancellationToken.None);
+        // Its connections, told to reconnect elsewhere, land on B and follow the stream there.
+        var onB = new FakeSubscriber("token", "notes/*");
+        var upstreamB = cluster.Follow(cluster.AddInstance(), onB);
+        await WithinDeadline(upstreamB.WaitForSyncAsync(onB.Version, CancellationToken.None));
+        await cluster.AdvanceUntilAsync(() => stopping.IsCompleted, "A's stop");
+
+        // Before: the stop returned at once (nothing to hand over at SIGTERM), and the stream was handed over, if at
+        // all, when the session closed, under the process's end.
+        Assert.False(upstreamA.IsOwner, "A's stop returned while A still owned the stream B follows.");
+        await WaitUntilAsync(() => upstreamB.IsOwner, "B to read the handover done");
+        var successor = await cluster.NextStreamAsync();
+        await successor.WriteRecordAsync("notes/*", "update", "after");
+        Assert.Equal("after", await NextIdAsync(onB));
+        Assert.Equal(0, onB.Resubscribed);
+    }
+
     private static async Task<(FakeSubscriber OnB, ClusterUpstream A, ClusterUpstream B, FakePocketBase.SseStream Old)> TwoInstancesAsync(ClusterHarness cluster)
     {
         var (a, b) = (cluster.AddInstance(), cluster.AddInstance());
