@@ -9,7 +9,7 @@ namespace Relay.Hubs;
 /// Around every hub call: the connection's rate limit first (a flooding client is refused before any work), then
 /// refusals are counted by code and logged at Debug (they are the client's mistakes, not Relay's errors). Anything else
 /// a call throws is Relay's error: counted as <c>internal</c> and left to SignalR, which logs it at Error and tells the
-/// client only that the call failed.
+/// client only that the call failed; except a call cancelled because its connection went away, which ends quietly.
 /// </summary>
 internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<RelayHubFilter> logger) : IHubFilter
 {
@@ -49,7 +49,15 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
             Log.Refused(logger, invocationContext.HubMethodName, context.ConnectionId, ex.Code);
             throw;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !context.ConnectionAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The connection went away during the call (closed, cut, drained): nobody is left for the answer, and it is
+            // not Relay's error. Rethrown, SignalR logged it at Error ("Failed to invoke hub method") for every client a
+            // network dropped in the middle of a subscription.
+            Log.Abandoned(logger, invocationContext.HubMethodName, context.ConnectionId);
+            return null;
+        }
+        catch
         {
             metrics.HubError(InternalError);
             throw;
@@ -74,5 +82,8 @@ internal sealed partial class RelayHubFilter(RelayMetrics metrics, ILogger<Relay
     {
         [LoggerMessage(5001, LogLevel.Debug, "Refused {Method} from connection {ConnectionId}: {Code}.")]
         public static partial void Refused(ILogger logger, string method, string connectionId, string code);
+
+        [LoggerMessage(5002, LogLevel.Debug, "{Method} of connection {ConnectionId} ended unanswered: the connection went away during the call.")]
+        public static partial void Abandoned(ILogger logger, string method, string connectionId);
     }
 }

@@ -39,6 +39,13 @@ internal sealed class RelayHubLifetimeManager(
             ? userSession
             : throw new InvalidOperationException($"Connection {context.ConnectionId} was not attached to a session by {nameof(RelayHubLifetimeManager)}.");
 
+    /// <summary>What <see cref="GetConnection"/> and <see cref="GetSession"/> read, kept in the connection's items.</summary>
+    internal static void Register(IDictionary<object, object?> items, RelayConnection connection, UserSession session)
+    {
+        items[ConnectionKey] = connection;
+        items[SessionKeyItem] = session;
+    }
+
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
         await base.OnConnectedAsync(connection);
@@ -52,8 +59,7 @@ internal sealed class RelayHubLifetimeManager(
         {
             ProtocolVersion = ReadProtocolVersion(connection),
         };
-        connection.Items[ConnectionKey] = relayConnection;
-        connection.Items[SessionKeyItem] = sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt);
+        Register(connection.Items, relayConnection, sessions.Attach(relayConnection, key, identity.Token, identity.ExpiresAt));
         relayConnection.Start();
         metrics.ConnectionOpened();
     }
