@@ -36,6 +36,13 @@ internal sealed partial class ClusterUpstream
                 ClusterLog.RedisFailed(_logger, StreamName, ex.GetType().Name);
                 GoAlone();
             }
+            catch (ObjectDisposedException) when (_node.Stopping)
+            {
+                // The host disposes the Redis connection once ClusterNode.StopAsync has handed the streams over, before
+                // the sessions (and this loop) are disposed: the instance is ending, and so does the loop. Caught as a
+                // failure below, it logged an Error at every pass until the process exited.
+                break;
+            }
             catch (Exception ex)
             {
                 // A bug here must not end the session's stream for good.

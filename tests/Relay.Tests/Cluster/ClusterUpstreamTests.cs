@@ -11,6 +11,33 @@ namespace Relay.Tests.Cluster;
 public class ClusterUpstreamTests
 {
     [Fact]
+    public async Task Stopped_TheHostDisposesRedisBeforeTheSessions_TheLoopEndsWithoutLoggingAFailure()
+    {
+        // The host disposes singletons in the reverse order of their creation: the Redis connection (made after the
+        // sessions' manager) before the sessions and their streams' loops. Seen in the cluster chaos runs as
+        // "Cluster: the loop of ... failed. ObjectDisposedException" at Error, once per pass until the process ended.
+        await using var cluster = new ClusterHarness();
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger();
+        var node = new ClusterNode(cluster.Store, cluster.Options, TimeSpan.FromMinutes(2), cluster.Time, logger);
+        var subscriber = new FakeSubscriber("token", "notes/*");
+        var upstream = cluster.Follow(node, subscriber);
+        await WithinDeadline(upstream.WaitForSyncAsync(subscriber.Version, CancellationToken.None));
+        await cluster.NextStreamAsync();
+        var stopping = node.StopAsync(CancellationToken.None);
+        await cluster.AdvanceUntilAsync(() => stopping.IsCompleted, "the node's stop");
+
+        cluster.Store.Disposed = true;
+        for (var pass = 0; pass < 5; pass++)
+        {
+            cluster.Time.Advance(cluster.Options.RenewInterval);
+            await Task.Delay(20);
+        }
+
+        cluster.Store.Disposed = false;
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), static record => record.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+
+    [Fact]
     public async Task OneInstance_OwnsTheStream_ConfirmsTheTopics_EventsCarryOffsets()
     {
         await using var cluster = new ClusterHarness();

@@ -357,8 +357,12 @@ internal sealed partial class FakeClusterStore(TimeProvider? timeProvider = null
         }
     }
 
+    /// <summary>The host disposed the connection (after the cluster's StopAsync): every call throws, as a disposed multiplexer's do.</summary>
+    public bool Disposed { get; set; }
+
     private void EnsureConnected()
     {
+        ObjectDisposedException.ThrowIf(Disposed, this);
         if (!_connected)
         {
             throw new RedisConnectionException(ConnectionFailureType.SocketFailure, "Redis is unreachable (test).");
