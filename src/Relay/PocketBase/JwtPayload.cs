@@ -62,6 +62,37 @@ internal readonly record struct JwtPayload(string CollectionId, string RecordId,
         }
     }
 
+    /// <summary>
+    /// The <c>exp</c> of any PocketBase token, a superuser's or 0.22 admin's included (which <see cref="TryRead"/>
+    /// refuses): for renewing Relay's own superuser token before it expires, never to accept a client's token.
+    /// </summary>
+    public static bool TryReadExpiry(string token, out DateTimeOffset expiresAt)
+    {
+        expiresAt = default;
+        var parts = token.Split('.');
+        if (token.Length > MaxTokenLength || parts.Length != 3 || parts[1].Length == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var seconds))
+            {
+                return false;
+            }
+
+            expiresAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
+            return true;
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
     private static bool TryGetString(JsonElement root, string name, out string value)
     {
         value = root.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String ? property.GetString()! : string.Empty;

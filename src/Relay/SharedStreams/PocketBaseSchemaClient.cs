@@ -14,16 +14,26 @@ namespace Relay.SharedStreams;
 /// rule for a superuser and shows hidden fields, so a session's stream held with it would carry every record to whoever
 /// Relay routed it to. Not thread-safe: <see cref="CollectionRules"/> calls it under its gate.
 /// </summary>
-internal sealed class PocketBaseSchemaClient(PocketBaseCollectionsClient pocketBase, IOptions<SuperuserCredentialsOptions> credentials)
+internal sealed class PocketBaseSchemaClient(
+    PocketBaseCollectionsClient pocketBase,
+    IOptions<SuperuserCredentialsOptions> credentials,
+    IOptions<SharedStreamsOptions> options,
+    TimeProvider timeProvider)
 {
     private const int MaxPages = 100;
+
+    // The token is renewed at the read before it would expire, with a read to spare: the watch may post it (a
+    // reconnect) at any moment until the next read. PocketBase treats an expired token on a realtime POST as no token:
+    // the watch would be subscribed as a guest and see no member's deletion, without an error.
+    private readonly TimeSpan _renewBefore = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(5).Ticks, options.Value.RulesRefreshInterval.Ticks * 2));
 
     private string? _token;
     private string? _signInPath;
 
     /// <summary>
     /// The superuser token last signed in with (null before the first read), for <see cref="AuthRecordWatch"/> only: a
-    /// stream that learns of auth records' changes and routes nothing. Renewed by the next read after a 401.
+    /// stream that learns of auth records' changes and routes nothing. Renewed by the read before it would expire (and
+    /// by the next read after a 401: revoked).
     /// </summary>
     public string? RealtimeToken => Volatile.Read(ref _token);
 
@@ -33,7 +43,11 @@ internal sealed class PocketBaseSchemaClient(PocketBaseCollectionsClient pocketB
         var collections = new List<CollectionRule>();
         for (var page = 1; page <= MaxPages; page++)
         {
-            _token ??= await SignInAsync(cancellationToken);
+            if (_token is null || (JwtPayload.TryReadExpiry(_token, out var expiresAt) && expiresAt - timeProvider.GetUtcNow() < _renewBefore))
+            {
+                _token = await SignInAsync(cancellationToken);
+            }
+
             var listed = await ListAsync(page, cancellationToken);
             if (listed.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {

@@ -34,10 +34,11 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     public ClassStreamsTests()
     {
         var credentials = Options.Create(new SuperuserCredentialsOptions { SuperuserEmail = "admin@relay.test", SuperuserPassword = "admin-password" });
-        var superuser = new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_schema), credentials);
+        var options = Options.Create(new SharedStreamsOptions { Enabled = true });
+        var superuser = new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_schema), credentials, options, TimeProvider.System);
         _rules = new CollectionRules(
             superuser,
-            Options.Create(new SharedStreamsOptions { Enabled = true }),
+            options,
             credentials,
             new SharedStreamsMetrics(_meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             new FakeTimeProvider(DateTimeOffset.UtcNow),

@@ -84,6 +84,31 @@ public sealed class CollectionRulesTests : IDisposable
     }
 
     [Fact]
+    public async Task SuperuserToken_RenewedAtTheReadBeforeItWouldExpire_TheWatchNeverHoldsAnExpiredOne()
+    {
+        // The auth-record watch posts this token whenever its stream reconnects. PocketBase (0.22.20 and 0.40.4, measured)
+        // answers a realtime POST with an expired token 204, as a guest: the watch would see no member's deletion, and
+        // say nothing. Before, the token was renewed only after the collection list refused it.
+        var pocketBase = new FakeSchemaPocketBase { TokenLifetime = TimeSpan.FromHours(1), Time = _time };
+        var options = Options.Create(new SharedStreamsOptions { Enabled = true, RulesRefreshInterval = TimeSpan.FromMinutes(1) });
+        var credentials = Options.Create(new SuperuserCredentialsOptions { SuperuserEmail = "admin@relay.test", SuperuserPassword = "admin-password" });
+        var schema = new PocketBaseSchemaClient(new PocketBaseCollectionsClient(pocketBase), credentials, options, _time);
+        await schema.ReadCollectionsAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        // The rules are read once a minute: at every read the token must outlive the next one.
+        for (var minute = 1; minute <= 120; minute++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await schema.ReadCollectionsAsync(CancellationToken.None).WaitAsync(Timeout);
+            Assert.True(Relay.PocketBase.JwtPayload.TryReadExpiry(schema.RealtimeToken!, out var expiresAt));
+            Assert.True(expiresAt - _time.GetUtcNow() > TimeSpan.FromMinutes(1), $"minute {minute}: the token left for the watch expires in {expiresAt - _time.GetUtcNow()}");
+        }
+
+        // Renewed about once per token lifetime, not at every read.
+        Assert.Equal(3, pocketBase.SignIns);
+    }
+
+    [Fact]
     public async Task ReadOnceAsync_SuperuserToken_SentWithTheCollectionListOnly()
     {
         var rules = Create();
@@ -204,7 +229,7 @@ public sealed class CollectionRulesTests : IDisposable
             RefreshSpacing = spacing ?? TimeSpan.Zero,
         });
         _rules = new CollectionRules(
-            new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_pocketBase), credentialOptions),
+            new PocketBaseSchemaClient(new PocketBaseCollectionsClient(_pocketBase), credentialOptions, options, _time),
             options,
             credentialOptions,
             new SharedStreamsMetrics(_meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),

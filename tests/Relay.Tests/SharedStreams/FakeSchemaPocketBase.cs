@@ -20,6 +20,13 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
 
     public volatile bool Fail;
 
+    /// <summary>When set (with <see cref="Time"/>), tokens are JWT-shaped with this lifetime, as PocketBase's are.</summary>
+    public TimeSpan? TokenLifetime { get; init; }
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _issued = new();
+
     public int SignIns => Volatile.Read(ref _signIns);
 
     public int Lists => Volatile.Read(ref _lists);
@@ -41,13 +48,15 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
         var path = request.RequestUri!.AbsolutePath;
         if (request.Headers.TryGetValues("Authorization", out var sent))
         {
-            Authorized.Enqueue($"{request.Method} {path} {(sent.Single().StartsWith("superuser-token-", StringComparison.Ordinal) ? "superuser" : "other")}");
+            Authorized.Enqueue($"{request.Method} {path} {(_issued.ContainsKey(sent.Single()) ? "superuser" : "other")}");
         }
 
         if (request.Method == HttpMethod.Post && path == "/api/collections/_superusers/auth-with-password")
         {
             Interlocked.Increment(ref _signIns);
-            _token = "superuser-token-" + Interlocked.Increment(ref _tokenNumber);
+            var number = Interlocked.Increment(ref _tokenNumber);
+            _token = TokenLifetime is { } lifetime ? Jwt(number, Time.GetUtcNow() + lifetime) : "superuser-token-" + number;
+            _issued[_token] = true;
             return Json(new { token = _token, record = new { id = "su1", collectionName = "_superusers" } });
         }
 
@@ -80,6 +89,12 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
                 new { id = "pbc_posts", name = "posts", type = "base", listRule = ListRule, viewRule = (string?)null, fields = Array.Empty<object>() },
             },
         });
+    }
+
+    private static string Jwt(int number, DateTimeOffset expiresAt)
+    {
+        static string Part(object value) => System.Buffers.Text.Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
+        return $"{Part(new { alg = "HS256", typ = "JWT" })}.{Part(new { id = "su1", collectionId = "pbc_3142635823", type = "auth", exp = expiresAt.ToUnixTimeSeconds(), n = number })}.signature";
     }
 
     private static HttpResponseMessage Json(object body) => new(HttpStatusCode.OK) { Content = new StringContent(JsonSerializer.Serialize(body)) };
