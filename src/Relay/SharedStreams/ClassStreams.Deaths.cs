@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using Relay.Auth;
 using Relay.Client.Protocol;
 using Relay.Fanout;
+using Relay.PocketBase;
 using Relay.Sessions;
 
 namespace Relay.SharedStreams;
@@ -98,13 +100,33 @@ internal sealed partial class ClassStreams
                 return;
             }
         }
+        catch (Exception ex) when (ex is UpstreamException or VerificationRateLimitedException)
+        {
+            // No verdict: PocketBase is down or restarting, or the verifier's queue is full (a gap on the superuser's watch
+            // verifies every member at once). The member stays fenced (class streams send it nothing) and is asked again.
+            // Dismissed instead, every member would get a PocketBase stream of its own after a PocketBase restart, and
+            // keep it until one of its connections subscribed again.
+            Log.MemberCheckDeferred(_logger, member.Name, ex.GetType().Name);
+            _ = VerifyLaterAsync(member, fence);
+            return;
+        }
         catch (Exception ex)
         {
             Log.MemberUnknown(_logger, member.Name, ex.GetType().Name);
         }
 
-        // Refused (deleted, revoked, expired), or PocketBase could not be asked: per user, where PocketBase decides.
+        // Refused (deleted, revoked, expired), or a failure of Relay's own: per user, where PocketBase decides.
         Dismiss(member, fence);
+    }
+
+    /// <summary>Asks PocketBase about <paramref name="member"/> again after a while (spread, so members fenced together are not asked together), while its fence stands.</summary>
+    private async Task VerifyLaterAsync(UserSession member, MemberFence fence)
+    {
+        await Task.Delay(SessionManager.RetryWhenUnavailable + TimeSpan.FromMilliseconds(Random.Shared.Next(5_000)), _timeProvider);
+        if (FenceOf(member).Fence == fence)
+        {
+            await VerifyAsync(member, fence);
+        }
     }
 
     /// <summary>Takes the member off every class stream now (its own stream serves it, as in per-user mode).</summary>

@@ -31,6 +31,9 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11031, LogLevel.Warning, "The own auth record of member {Session}, a class stream's holder, could not be watched on its own stream ({Code}); a change of its class is seen on the superuser's watch instead, once verified.")]
         public static partial void HolderWatchFailed(ILogger logger, string session, string code);
 
+        [LoggerMessage(11032, LogLevel.Information, "Member {Session}'s token could not be verified ({Error}): PocketBase gave no verdict; the member stays fenced (no class events) and is asked again.")]
+        public static partial void MemberCheckDeferred(ILogger logger, string session, string error);
+
         [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the next rotation picks again.")]
         public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }

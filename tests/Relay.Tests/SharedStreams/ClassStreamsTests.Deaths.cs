@@ -11,6 +11,8 @@ namespace Relay.Tests.SharedStreams;
 public sealed partial class ClassStreamsTests
 {
     private readonly ConcurrentDictionary<string, bool> _dead = new();
+    private readonly ConcurrentDictionary<string, bool> _unavailable = new();
+    private int _unavailableAnswers;
 
     [Fact]
     public async Task MemberDeleted_SeenOnTheSuperusersWatch_LeavesTheClassStream_TheOtherKeepsIt()
@@ -78,6 +80,37 @@ public sealed partial class ClassStreamsTests
 
         await _streams[editors].WriteRecordAsync(Topic, "create", "still-an-editor");
         await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1 && bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(10));
+    }
+
+    [Fact]
+    public async Task MemberUpdated_PocketBaseGivesNoVerdict_StaysFencedInItsClass_AskedAgain_NotMovedToAStreamOfItsOwn()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+
+        // PocketBase answers bob's auth-refresh 503 (restarting, overloaded): no verdict on his token.
+        _unavailable["bob"] = true;
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        await _harness.AdvanceUntilAsync(() => Volatile.Read(ref _unavailableAnswers) >= 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+
+        // Before: dismissed, with a PocketBase stream of its own until its next subscription (after a PocketBase restart,
+        // every member at once). Now it stays a class connection, fenced: the class's events skip it.
+        Assert.Contains(bob.Connection, ConnectionsOf(alice.Session));
+        Assert.Equal(0, _harness.Manager.Find(Key("bob"))!.TopicCount);
+        await _streams[editors].WriteRecordAsync(Topic, "create", "while-unverified");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(0, bob.Connection.QueuedCount);
+
+        // PocketBase answers again: bob is asked again within 10 s, verified, and the fence lifted with a Resync (it held
+        // an event back); the class's next event reaches him.
+        _unavailable.Clear();
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(100), limit: TimeSpan.FromSeconds(11));
+        await _streams[editors].WriteRecordAsync(Topic, "create", "verified");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 2, TimeSpan.FromMilliseconds(10));
     }
 
     [Fact]

@@ -47,6 +47,12 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
         _harness.PocketBase.AuthRefresh = authorization =>
         {
             var id = IdOf(authorization!);
+            if (_unavailable.ContainsKey(id))
+            {
+                Interlocked.Increment(ref _unavailableAnswers);
+                return SessionHarness.Json(HttpStatusCode.ServiceUnavailable, """{"message":"unavailable"}""");
+            }
+
             if (_dead.ContainsKey(id))
             {
                 return SessionHarness.Json(HttpStatusCode.Unauthorized, """{"message":"invalid token"}""");
