@@ -81,6 +81,61 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
     }
 
     [Fact]
+    public async Task PocketBaseGivesNoVerdictOnAMember_TheMemberStaysInItsClass_NoStreamOfItsOwn_BackOnceAnswered()
+    {
+        // auth-refresh answered 503 for a while (PocketBase restarting or overloaded; or, with thousands of members, the
+        // verifier's queue full after a gap on the superuser's watch): before, the member was dismissed to a stream of its
+        // own and kept it until one of its connections subscribed again.
+        await using var proxy = await CountingProxy.StartAsync(pocketBase.Server.Url, "/auth-refresh");
+        await using var scene = await Scene.StartAsync(pocketBase, sharing: true, new()
+        {
+            ["Relay:SharedStreams:ShadowSampleSize"] = "1",
+            ["Relay:SharedStreams:ShadowRotateInterval"] = "01:00:00",
+        }, upstream: proxy.Url);
+        var members = new List<Member>();
+        for (var i = 0; i < 3; i++)
+        {
+            members.Add(await scene.ConnectAsync("editor"));
+        }
+
+        // One that neither holds the class stream (the first) nor is the shadow sample (picked at once when nothing is):
+        // no topic on a stream of its own. The rotation is an hour away.
+        await scene.Relay.WaitForGaugeAsync("relay.shared.class_streams", 1, new("collection", scene.Collection));
+        await Task.Delay(TestTimeouts.Quiet);
+        var plain = members.Skip(1).First(member => scene.Sessions.Find(new SessionKey(member.User.CollectionId, member.User.Id))!.TopicCount == 0);
+        var session = scene.Sessions.Find(new SessionKey(plain.User.CollectionId, plain.User.Id))!;
+        var asked = proxy.Count("/auth-refresh");
+        proxy.AnswerInstead = path => path.EndsWith("/auth-refresh", StringComparison.Ordinal) ? 503 : null;
+        // A change of the member's record the rule does not read: seen on the superuser's watch, verified with its token.
+        await pocketBase.Admin.UpdateRecordAsync("users", plain.User.Id, new { name = "editor" }).DefaultTimeout();
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        while (proxy.Count("/auth-refresh") == asked)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the member was not verified again");
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(TestTimeouts.Quiet);
+        Assert.Equal(0, session.TopicCount);
+        Assert.Contains(scene.Relay.Logs.Entries, entry => entry.EventId.Id == 11032);
+
+        // PocketBase answers again: the member is asked again within 10 s, stays in its class, and gets its events.
+        proxy.AnswerInstead = null;
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (proxy.Count("/auth-refresh") < asked + 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the member was not asked again");
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(TestTimeouts.Quiet);
+        var secret = await scene.CreateAsync("secret");
+        await plain.Connection.NextEventAsync("create", secret);
+        Assert.Equal(0, session.TopicCount);
+        scene.Relay.AssertNoErrorLogs();
+    }
+
+    [Fact]
     public async Task HolderLeaves_TheOthersKeepReceiving()
     {
         await using var scene = await Scene.StartAsync(pocketBase, sharing: true);
@@ -214,11 +269,11 @@ public sealed class ClassStreamsLiveTests(PocketBaseFixture pocketBase)
 
         public SessionManager Sessions => relay.Services.GetRequiredService<SessionManager>();
 
-        public static async Task<Scene> StartAsync(PocketBaseFixture pocketBase, bool sharing, Dictionary<string, string?>? extra = null)
+        public static async Task<Scene> StartAsync(PocketBaseFixture pocketBase, bool sharing, Dictionary<string, string?>? extra = null, Uri? upstream = null)
         {
             var collection = $"sh_class_{Guid.NewGuid().ToString("N")[..8]}";
             await pocketBase.Admin.CreateCollectionAsync(new CollectionDefinition(collection, FieldDefinition.Text("title")).WithReadRule(Rule)).DefaultTimeout();
-            var relay = RelayServer.Start(pocketBase.Server.Url, new Dictionary<string, string?>
+            var relay = RelayServer.Start(upstream ?? pocketBase.Server.Url, new Dictionary<string, string?>
             {
                 ["Relay:SharedStreams:Enabled"] = sharing ? "true" : "false",
                 ["Relay:PocketBase:SuperuserEmail"] = PocketBaseAdmin.Email,
