@@ -107,9 +107,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             return;
         }
 
-        Release();
-        await _closing;
-        await WithdrawIfOwedAsync();
+        await GiveUpAsync();
     }
 
     /// <summary>
@@ -126,9 +124,7 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
         }
 
         ClusterLog.SuccessionOwnerGone(context.Logger, context.StreamName);
-        Release();
-        await _closing;
-        await WithdrawIfOwedAsync();
+        await GiveUpAsync();
         return true;
     }
 
@@ -292,6 +288,14 @@ internal sealed class Succession(ClusterUpstreamContext context, LeaseKeeper kee
             // The deadline abandons the succession; the owner then lets go without a handover.
             ClusterLog.SuccessionFailed(context.Logger, context.StreamName, ex.GetType().Name);
         }
+    }
+
+    /// <summary>Closes the successor's stream, waits for it, and frees the successor's key.</summary>
+    private async Task GiveUpAsync()
+    {
+        Release();
+        await _closing;
+        await WithdrawIfOwedAsync();
     }
 
     /// <summary>Once the task beside the last successor's stream is done, no task reads a retired source's token.</summary>

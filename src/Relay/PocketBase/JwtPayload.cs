@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace Relay.PocketBase;
@@ -20,6 +21,49 @@ internal readonly record struct JwtPayload(string CollectionId, string RecordId,
     public static bool TryRead(string token, out JwtPayload payload)
     {
         payload = default;
+        if (!TryParseClaims(token, out var claims))
+        {
+            return false;
+        }
+
+        using (claims)
+        {
+            var root = claims.RootElement;
+            if (!TryGetString(root, "collectionId", out var collectionId) || !IsIdentifier(collectionId)
+                || !TryGetString(root, "id", out var recordId) || recordId.Length > MaxIdLength
+                || !TryGetString(root, "type", out var type) || Array.IndexOf(AuthTokenTypes, type) < 0
+                || !TryGetExpiry(root, out var expiresAt))
+            {
+                return false;
+            }
+
+            payload = new JwtPayload(collectionId, recordId, expiresAt);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The <c>exp</c> of any PocketBase token, a superuser's or 0.22 admin's included (which <see cref="TryRead"/>
+    /// refuses): for renewing Relay's own superuser token before it expires, never to accept a client's token.
+    /// </summary>
+    public static bool TryReadExpiry(string token, out DateTimeOffset expiresAt)
+    {
+        expiresAt = default;
+        if (!TryParseClaims(token, out var claims))
+        {
+            return false;
+        }
+
+        using (claims)
+        {
+            return TryGetExpiry(claims.RootElement, out expiresAt);
+        }
+    }
+
+    /// <summary>A JWT's claims object, once its shape and header are those of a JWT; the caller disposes it.</summary>
+    private static bool TryParseClaims(string token, [NotNullWhen(true)] out JsonDocument? claims)
+    {
+        claims = null;
         if (token.Length > MaxTokenLength)
         {
             return false;
@@ -42,55 +86,33 @@ internal readonly record struct JwtPayload(string CollectionId, string RecordId,
                 }
             }
 
-            using var document = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !TryGetString(root, "collectionId", out var collectionId) || !IsIdentifier(collectionId)
-                || !TryGetString(root, "id", out var recordId) || recordId.Length > MaxIdLength
-                || !TryGetString(root, "type", out var type) || Array.IndexOf(AuthTokenTypes, type) < 0
-                || !root.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var seconds))
+            var document = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
+                document.Dispose();
                 return false;
             }
 
-            payload = new JwtPayload(collectionId, recordId, DateTimeOffset.FromUnixTimeSeconds(seconds));
+            claims = document;
             return true;
         }
-        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentOutOfRangeException)
+        catch (Exception ex) when (ex is FormatException or JsonException)
         {
             return false;
         }
     }
 
-    /// <summary>
-    /// The <c>exp</c> of any PocketBase token, a superuser's or 0.22 admin's included (which <see cref="TryRead"/>
-    /// refuses): for renewing Relay's own superuser token before it expires, never to accept a client's token.
-    /// </summary>
-    public static bool TryReadExpiry(string token, out DateTimeOffset expiresAt)
+    private static bool TryGetExpiry(JsonElement root, out DateTimeOffset expiresAt)
     {
         expiresAt = default;
-        var parts = token.Split('.');
-        if (token.Length > MaxTokenLength || parts.Length != 3 || parts[1].Length == 0)
+        if (!root.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var seconds)
+            || seconds < DateTimeOffset.MinValue.ToUnixTimeSeconds() || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
         {
             return false;
         }
 
-        try
-        {
-            using var document = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var seconds))
-            {
-                return false;
-            }
-
-            expiresAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
-            return true;
-        }
-        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentOutOfRangeException)
-        {
-            return false;
-        }
+        expiresAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
     }
 
     private static bool TryGetString(JsonElement root, string name, out string value)
