@@ -34,7 +34,7 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11032, LogLevel.Information, "Member {Session}'s token could not be verified ({Error}): PocketBase gave no verdict; the member stays fenced (no class events) and is asked again.")]
         public static partial void MemberCheckDeferred(ILogger logger, string session, string error);
 
-        [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the next rotation picks again.")]
+        [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the sample is topped up again at a later tick.")]
         public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }
 }

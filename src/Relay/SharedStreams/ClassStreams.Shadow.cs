@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Relay.Sessions;
 using Relay.Upstream;
 
@@ -63,10 +64,14 @@ internal sealed partial class ClassStreams
             DisableCollection(sample.Stream.CollectionId);
         }
 
-        if (_timeProvider.GetElapsedTime(_lastRotation) >= _options.ShadowRotateInterval || NeedsSample())
+        if (_timeProvider.GetElapsedTime(_lastRotation) >= _options.ShadowRotateInterval)
         {
             _lastRotation = _timeProvider.GetTimestamp();
-            RotateSample();
+            RotateSample(topUp: false);
+        }
+        else if (SampleShort())
+        {
+            RotateSample(topUp: true);
         }
     }
 
@@ -90,16 +95,58 @@ internal sealed partial class ClassStreams
         }
     }
 
-    private bool NeedsSample()
+    /// <summary>
+    /// Whether the sample holds fewer than <see cref="SharedStreamsOptions.ShadowSampleSize"/> members while a placed member
+    /// is not in it: members who arrived after the last pick, or a sample that could not start. Without this the sample
+    /// stayed at whoever was placed at the first tick (often a single member) until the next rotation.
+    /// </summary>
+    private bool SampleShort()
     {
         lock (_gate)
         {
-            return _shadows.Count == 0 && _placements.Count > 0;
+            if (_placements.Count == 0)
+            {
+                return false;
+            }
+
+            var sampled = SampledMembers();
+            if (sampled.Count >= _options.ShadowSampleSize)
+            {
+                return false;
+            }
+
+            foreach (var (connection, placements) in _placements)
+            {
+                foreach (var placement in placements.Values)
+                {
+                    if (placement.Stream.Connections.TryGetValue(connection, out var member) && !sampled.Contains(member))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
         }
     }
 
-    /// <summary>Picks up to <see cref="SharedStreamsOptions.ShadowSampleSize"/> members at random and shadows their shared topics.</summary>
-    private void RotateSample()
+    private HashSet<UserSession> SampledMembers()
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread);
+        var sampled = new HashSet<UserSession>();
+        foreach (var (member, _) in _shadows.Keys)
+        {
+            sampled.Add(member);
+        }
+
+        return sampled;
+    }
+
+    /// <summary>
+    /// Picks up to <see cref="SharedStreamsOptions.ShadowSampleSize"/> members at random and shadows their shared topics;
+    /// with <paramref name="topUp"/>, keeps the members sampled now and adds others at random up to that size.
+    /// </summary>
+    private void RotateSample(bool topUp)
     {
         List<ShadowSample> started = [];
         lock (_gate)
@@ -121,7 +168,18 @@ internal sealed partial class ClassStreams
                 }
             }
 
-            var chosen = candidates.Keys.OrderBy(static _ => Random.Shared.Next()).Take(_options.ShadowSampleSize).ToHashSet();
+            HashSet<UserSession> chosen;
+            if (topUp)
+            {
+                chosen = SampledMembers();
+                chosen.IntersectWith(candidates.Keys);
+                chosen.UnionWith(candidates.Keys.Where(member => !chosen.Contains(member)).OrderBy(static _ => Random.Shared.Next()).Take(_options.ShadowSampleSize - chosen.Count).ToArray());
+            }
+            else
+            {
+                chosen = candidates.Keys.OrderBy(static _ => Random.Shared.Next()).Take(_options.ShadowSampleSize).ToHashSet();
+            }
+
             foreach (var (key, sample) in _shadows.ToArray())
             {
                 if (!chosen.Contains(key.Member))
@@ -159,7 +217,7 @@ internal sealed partial class ClassStreams
         }
         catch (Exception ex)
         {
-            // Not comparable this round (the member left, PocketBase refused): the next rotation picks again.
+            // Not comparable this round (the member left, PocketBase refused): a later tick picks again.
             Log.ShadowNotStarted(_logger, sample.Member.Name, ex.GetType().Name);
             lock (_gate)
             {

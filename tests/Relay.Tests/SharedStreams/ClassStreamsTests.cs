@@ -170,6 +170,25 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task MembersArriveAfterTheFirstPick_TheSampleFillsUpAtTheNextSweep_NotAtTheNextRotation()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+
+        // The first sweep (every ShadowWindow ÷ 2 = 2.5 s) samples the only member placed: alice, whose own stream then
+        // holds the topic beside the watch of her own record.
+        await _harness.AdvanceUntilAsync(() => OwnHoldsTopic("alice"), TimeSpan.FromMilliseconds(500), limit: TimeSpan.FromSeconds(5));
+        await JoinAsync("bob", "editor");
+        await JoinAsync("dave", "editor");
+        Assert.False(OwnHoldsTopic("bob"));
+
+        // Sample size 3, three members: the two who came later are compared from the next sweep on, not from the next
+        // rotation a minute later (before, the sample stayed at alice alone until then).
+        await _harness.AdvanceUntilAsync(() => OwnHoldsTopic("bob") && OwnHoldsTopic("dave"), TimeSpan.FromMilliseconds(500), limit: TimeSpan.FromSeconds(5));
+        Assert.True(OwnHoldsTopic("alice"));
+    }
+
+    [Fact]
     public async Task PerUserRule_StaysOnTheUsersOwnStream()
     {
         _schema.ListRule = "owner = @request.auth.id";
@@ -187,6 +206,8 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     private static SessionKey Key(string id) => new(SessionHarness.UsersCollection, id);
+
+    private bool OwnHoldsTopic(string id) => _harness.Manager.Find(Key(id))?.HoldsTopic(Topic) == true;
 
     /// <summary>The user a token (as SessionHarness.Token makes them) was issued to.</summary>
     private static string IdOf(string token)
