@@ -170,6 +170,21 @@ public class UpstreamRotationTests
         var stream = await pocketBase.Streams.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
         await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
 
+        // Follows every rotation that started: a new stream sets itself up in real time against the fake, so the clock
+        // stands still until PocketBase has its POST, then moves in small steps through the overlap (running on at 10 s
+        // a step, a loaded machine reached PocketBase's 30-minute limit first and the old stream was cut).
+        var rotationsSeen = 0;
+        async Task FollowRotationsAsync()
+        {
+            while (pocketBase.Streams.Reader.TryRead(out var next))
+            {
+                await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+                rotationsSeen++;
+                await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count >= rotationsSeen ? (object?)true : null, TimeSpan.FromMilliseconds(500));
+                stream = next;
+            }
+        }
+
         // An event every two minutes on whichever stream is current: never idle, so only the lifetime limit applies.
         var delivered = 0;
         for (var minute = 2; minute <= 60; minute += 2)
@@ -177,22 +192,25 @@ public class UpstreamRotationTests
             for (var step = 0; step < 12; step++)
             {
                 // Small steps, so Relay's continuations run between the fake clock's timers as they would in real time.
-                var before = rotations.GetMeasurementSnapshot().Count;
                 time.Advance(TimeSpan.FromSeconds(10));
                 await Task.Delay(20);
-                if (pocketBase.Streams.Reader.TryRead(out var next))
-                {
-                    // A rotation started. It sets its new stream up in real time against the fake: the clock stands still
-                    // until PocketBase has its POST, then moves in small steps through the overlap. Running on at 10 s a
-                    // step, a loaded machine reached PocketBase's 30-minute limit first and the old stream was cut.
-                    await pocketBase.Posts.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
-                    await AdvanceUntilAsync(time, () => rotations.GetMeasurementSnapshot().Count > before ? (object?)true : null, TimeSpan.FromMilliseconds(500));
-                    stream = next;
-                }
+                await FollowRotationsAsync();
             }
 
+            // A rotation that began at the block's last step may not have opened its new stream by the look 20 ms later.
+            // The event then goes to the old stream inside that rotation's overlap, which holds it until the overlap ends
+            // on the fake clock: follow the rotation while waiting (before, the test waited on a clock that stood still,
+            // and failed on a loaded machine).
             await stream.WriteRecordAsync("announcements/*", "create", $"m{minute}");
-            Assert.Equal($"m{minute}", (await subscriber.Events.Reader.ReadAsync().AsTask().WaitAsync(Timeout)).Record.GetProperty("id").GetString());
+            var read = subscriber.Events.Reader.ReadAsync().AsTask();
+            var deadline = DateTime.UtcNow + Timeout;
+            while (await Task.WhenAny(read, Task.Delay(50)) != read)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"m{minute} was not delivered");
+                await FollowRotationsAsync();
+            }
+
+            Assert.Equal($"m{minute}", (await read).Record.GetProperty("id").GetString());
             delivered++;
         }
 
