@@ -117,6 +117,9 @@ internal sealed partial class ClusterUpstream : IUpstream, IStreamFollower
     public Task WaitForSyncAsync(long version, CancellationToken cancellationToken, string? upstreamTopic = null)
         => _fallback.WaitForSyncAsync(version, upstreamTopic, cancellationToken);
 
+    /// <summary>Not in cluster mode (shared streams stay off there): the caller reopens the stream.</summary>
+    public Task<bool> ChangeHolderAsync(string token, Action commit, CancellationToken cancellationToken) => Task.FromResult(false);
+
     /// <summary>
     /// A notification for this stream: e (entries appended), t (topics changed), h (a handover starts). Any of them makes
     /// the loop read the Stream at once.

@@ -80,7 +80,7 @@ internal sealed class RelayMetrics
         _upstreamReconnects = meter.CreateCounter<long>("relay.upstream.reconnects", "{reconnect}", "Streams re-established after a loss.");
         _upstreamStreamsLost = meter.CreateCounter<long>("relay.upstream.streams_lost", "{stream}", "Streams lost unplanned while their session lived (each costs its connections a Resync), by reason; planned rotations are counted in relay.upstream.rotations.");
         _upstreamSubscriptionPosts = meter.CreateCounter<long>("relay.upstream.subscription_posts", "{request}", "Subscription sets posted to PocketBase.");
-        _upstreamRotations = meter.CreateCounter<long>("relay.upstream.rotations", "{rotation}", "Streams replaced before PocketBase would close them (make before break, no Resync), by reason (idle, lifetime).");
+        _upstreamRotations = meter.CreateCounter<long>("relay.upstream.rotations", "{rotation}", "Streams replaced before PocketBase would close them (make before break, no Resync), by reason (idle, lifetime; holder: a class stream moved to a new holder's token).");
         _upstreamRotationFailures = meter.CreateCounter<long>("relay.upstream.rotation_failures", "{attempt}", "Stream rotations that could not open or subscribe the replacement; the old stream was kept.");
         _upstreamTopicsRefused = meter.CreateCounter<long>("relay.upstream.topics_refused", "{topic}", "Topics PocketBase refused in a subscription POST; dropped, the stream kept.");
         _hubErrors = meter.CreateCounter<long>("relay.hub.errors", "{error}", "Hub calls refused, by error code.");

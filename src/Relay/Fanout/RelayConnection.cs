@@ -109,6 +109,9 @@ internal sealed partial class RelayConnection : IEventRecipient
     /// <summary>Messages waiting to be written (for tests and diagnostics).</summary>
     public int QueuedCount => _outbound.Count;
 
+    /// <summary>Takes the next queued message without writing it (tests: a connection that was never started).</summary>
+    internal bool TryTakeQueued(out OutboundMessage message) => _outbound.Reader.TryRead(out message);
+
     public static SerializedHubMessage CreateResync(IReadOnlyList<string> topics, string reason)
         => new(new InvocationMessage(nameof(IRelayClient.Resync), [new ResyncSignal { Topics = topics, Reason = reason }]));
 

@@ -64,19 +64,28 @@ internal sealed partial class UserSession
 
     /// <summary>
     /// For a class session: from now on its stream is held with <paramref name="token"/>, another member's. PocketBase
-    /// refuses another user's token on an open stream, so each stream is closed and opened again with it; what PocketBase
-    /// sent in between is lost, so the connections get a Resync for those topics once the new stream holds them.
-    /// Events of the old stream are dropped from the moment this is called (its holder may no longer be a member).
+    /// refuses another user's token on an open stream, so a new stream is needed.
+    /// With <paramref name="gapless"/> (the old holder is still a member of the class: it only left), the new stream is
+    /// set up beside the old one and the old one read for an overlap, as in a rotation: nothing is lost and nobody gets
+    /// a Resync. Otherwise, or when that fails, each stream is closed and opened again with the token; what PocketBase
+    /// sent in between is lost, so the connections get a Resync for those topics once the new stream holds them, and
+    /// events of the old stream are dropped from the moment this is called (its holder may no longer be a member).
     /// </summary>
-    public async Task ChangeHolderAsync(string token, DateTimeOffset expiresAt, TimeSpan timeout)
+    /// <returns>True when the holder changed without a gap.</returns>
+    public async Task<bool> ChangeHolderAsync(string token, DateTimeOffset expiresAt, TimeSpan timeout, bool gapless = false)
     {
+        if (gapless && await TryChangeHolderGaplessAsync(token, expiresAt, timeout))
+        {
+            return true;
+        }
+
         List<IUpstream> old = [];
         List<UpstreamShard> moved = [];
         lock (_gate)
         {
             if (_closed)
             {
-                return;
+                return false;
             }
 
             _expiresAt = expiresAt;
@@ -103,7 +112,7 @@ internal sealed partial class UserSession
         {
             if (_closed)
             {
-                return;
+                return false;
             }
 
             foreach (var shard in _shards)
@@ -137,6 +146,40 @@ internal sealed partial class UserSession
         {
             await OnResubscribedAsync(shard);
         }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The gapless holder change, for a session on one stream (a class session holds a collection's few shared topics;
+    /// with several streams their POSTs would need each its own holder's token until all moved).
+    /// </summary>
+    private async Task<bool> TryChangeHolderGaplessAsync(string token, DateTimeOffset expiresAt, TimeSpan timeout)
+    {
+        IUpstream upstream;
+        lock (_gate)
+        {
+            if (_closed || _shards.Count(static shard => shard.Connection is not null) != 1
+                || _shards.Any(static shard => shard.Suspended || (shard.Connection is null && shard.TopicCount > 0)))
+            {
+                return false;
+            }
+
+            upstream = _shards.First(static shard => shard.Connection is not null).Connection!;
+        }
+
+        using var giveUp = new CancellationTokenSource(timeout, _timeProvider);
+        return await upstream.ChangeHolderAsync(
+            token,
+            () =>
+            {
+                lock (_gate)
+                {
+                    _expiresAt = expiresAt;
+                    Volatile.Write(ref _token, token);
+                }
+            },
+            giveUp.Token);
     }
 
     /// <summary>

@@ -28,7 +28,16 @@ internal sealed class ClassStream(SessionKey key, string collectionId, string co
     /// <summary>Set once the stream is closed (its last connection left); a closed stream takes no one.</summary>
     public bool Closed { get; set; }
 
-    /// <summary>Serializes the holder changes of this stream (each one closes and reopens it).</summary>
+    /// <summary>
+    /// The holder that left during a gapless holder change, whose stream is still read until the new holder's is
+    /// accepted (and for the overlap after); its record stays watched until then.
+    /// </summary>
+    public UserSession? Departing { get; set; }
+
+    /// <summary>Set when <see cref="Departing"/>'s record changed (or may have) during the change: its stream was suspended.</summary>
+    public bool DepartingChanged { get; set; }
+
+    /// <summary>Serializes the holder changes of this stream.</summary>
     public SemaphoreSlim HolderChange { get; } = new(1, 1);
 
     /// <summary>The holder's token was refreshed: the stream follows it (the same user, so PocketBase takes it on the open stream).</summary>

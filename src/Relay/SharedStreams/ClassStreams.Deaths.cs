@@ -48,6 +48,9 @@ internal sealed partial class ClassStreams
                 : [.. all];
         }
 
+        // By record, not by session: a holder that left may have closed its session since.
+        SuspendIfDeparting(departing => change is not { } seen || (departing.Key.CollectionId == seen.CollectionId && departing.Key.RecordId == seen.RecordId));
+
         foreach (var member in members)
         {
             // Fenced before anything else: every class event read from now on skips the member until it is verified.

@@ -10,7 +10,7 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11021, LogLevel.Information, "Closed a class stream for {Collection}: its last member connection left.")]
         public static partial void StreamClosed(ILogger logger, string collection);
 
-        [LoggerMessage(11022, LogLevel.Information, "A class stream for {Collection} moves to another member's token: its holder left the class; its topics get a Resync.")]
+        [LoggerMessage(11022, LogLevel.Information, "A class stream for {Collection} moves to another member's token: its holder left (without a gap when it left as a member, else with a Resync).")]
         public static partial void HolderChanged(ILogger logger, string collection);
 
         [LoggerMessage(11023, LogLevel.Information, "Member {Session}'s class changed (its own record, a rule, or sharing switched off): {Topics} shared topics move to their new class (or per user).")]

@@ -128,6 +128,25 @@ internal sealed partial class ClassStreams
         member.Unwatch(OwnRecordTopic(member));
     }
 
+    /// <summary>
+    /// A member's record changed (or may have): a class stream still read under the token of a holder that left, and that
+    /// <paramref name="changed"/> picks, stops delivering at once.
+    /// </summary>
+    private void SuspendIfDeparting(Func<UserSession, bool> changed)
+    {
+        lock (_gate)
+        {
+            foreach (var stream in _streams.Values)
+            {
+                if (stream.Departing is { } departing && changed(departing))
+                {
+                    stream.DepartingChanged = true;
+                    stream.Session.Suspend();
+                }
+            }
+        }
+    }
+
     private static string OwnRecordTopic(UserSession member) => $"{member.Key.CollectionId}/{member.Key.RecordId}";
 
     /// <summary>Drops what is known of a member (it is read again on its next shared subscription).</summary>
@@ -150,6 +169,7 @@ internal sealed partial class ClassStreams
     /// </summary>
     private void OnOwnRecord(UserSession member, UpstreamEvent? upstreamEvent)
     {
+        SuspendIfDeparting(departing => departing == member);
         if (upstreamEvent is { Action: "delete" })
         {
             // The member is dead: fenced at once, so events read before its move (still held) do not reach it either.
@@ -299,7 +319,11 @@ internal sealed partial class ClassStreams
 
     /// <summary>
     /// <paramref name="leaving"/>, the holder of <paramref name="stream"/>, has no connection on it any more: the stream
-    /// is opened again with another member's token (PocketBase refuses another user's token on an open stream).
+    /// moves to another member's token (PocketBase refuses another user's token on an open stream). A holder that only
+    /// left (not fenced, not moved: its stream was not suspended) is still a member of the class, so its stream is read
+    /// until the new one is accepted, as in a rotation: no gap and no Resync for the members (before, every holder that
+    /// left cost each member a Resync, and so a refetch each from PocketBase). Otherwise the stream is reopened, with a
+    /// Resync.
     /// </summary>
     private async Task ChangeHolderAsync(ClassStream stream, UserSession leaving)
     {
@@ -308,6 +332,7 @@ internal sealed partial class ClassStreams
         {
             string token;
             DateTimeOffset expiresAt;
+            bool gapless;
             lock (_gate)
             {
                 if (stream.Closed || stream.Holder != leaving)
@@ -321,19 +346,54 @@ internal sealed partial class ClassStreams
                     return;
                 }
 
+                // Paused either way: a reopen drops events until its Resync re-arms the samples; a gapless change re-arms
+                // them when done.
                 PauseShadows(stream);
+                gapless = !_fences.ContainsKey(leaving);
                 leaving.TokenChanged -= stream.OnHolderToken;
                 stream.Holder = next;
                 next.TokenChanged += stream.OnHolderToken;
                 WatchHolder(next);
-                UnwatchUnlessHolder(leaving);
+                if (gapless)
+                {
+                    stream.Departing = leaving;
+                    stream.DepartingChanged = false;
+                }
+                else
+                {
+                    UnwatchUnlessHolder(leaving);
+                }
+
                 token = next.Token!;
                 expiresAt = next.ExpiresAt;
             }
 
             _metrics.HolderChanged(stream.Collection);
             Log.HolderChanged(_logger, stream.Collection);
-            await stream.Session.ChangeHolderAsync(token, expiresAt, _subscribeTimeout);
+            var withoutGap = await stream.Session.ChangeHolderAsync(token, expiresAt, _subscribeTimeout, gapless);
+            if (!gapless)
+            {
+                return;
+            }
+
+            bool departingChanged;
+            lock (_gate)
+            {
+                stream.Departing = null;
+                departingChanged = stream.DepartingChanged;
+                UnwatchUnlessHolder(leaving);
+            }
+
+            if (withoutGap && departingChanged)
+            {
+                // The old holder's record changed while its stream was still read: that stream was suspended from the
+                // moment the change was seen, so what it dropped is answered as in a reopen, with a Resync.
+                await stream.Session.ChangeHolderAsync(token, expiresAt, _subscribeTimeout);
+            }
+            else if (withoutGap)
+            {
+                OnClassEvent(stream, null);
+            }
         }
         finally
         {

@@ -29,7 +29,7 @@ internal sealed class SharedStreamsMetrics
         meter.CreateObservableGauge("relay.shared.class_streams", () => _classStreams?.Invoke() ?? [], "{stream}", "PocketBase streams held for classes of users (one per class, collection and rule), by collection.");
         meter.CreateObservableGauge("relay.shared.topics", MeasureTopics, "{topic}", "Topics held on PocketBase streams by how they are served: mode=shared (class streams) or per_user (users' own streams).");
         _moves = meter.CreateCounter<long>("relay.shared.moves", "{topic}", "A member's shared topics moved to another class (or per user) because their own auth record changed.");
-        _holderChanges = meter.CreateCounter<long>("relay.shared.holder_changes", "{stream}", "Class streams opened again with another member's token because their holder left, by collection.");
+        _holderChanges = meter.CreateCounter<long>("relay.shared.holder_changes", "{stream}", "Class streams moved to another member's token because their holder left (without a gap when it left as a member; else reopened, with a Resync), by collection.");
         ShadowComparisons = meter.CreateCounter<long>("relay.shared.shadow.comparisons", "{event}", "Events compared between a class stream and a sampled user's own stream, by collection.");
         ShadowDisagreements = meter.CreateCounter<long>("relay.shared.shadow.disagreements", "{event}", "Events one side delivered and the other did not (sharing is switched off for the collection), by collection.");
         CommitLag = meter.CreateHistogram<double>("relay.shared.commit_lag", "ms", "From PocketBase's commit of a record change to Relay's send, by collection.");

@@ -21,6 +21,12 @@ internal sealed class StreamHandle(int id, RealtimeStream stream, TimeSpan lifet
     /// <summary>Completes with the reason reading stopped.</summary>
     public Task<string> Reader { get; set; } = Task.FromResult("not_started");
 
+    /// <summary>
+    /// The token this stream's POSTs carry instead of the subscriber's, while a hand-over sets it up for another user (the
+    /// subscriber's token is still the old holder's until the stream becomes current); guarded by the POST gate.
+    /// </summary>
+    public string? Token { get; set; }
+
     /// <summary>Set before the stream is closed on purpose (replaced by a rotation): its end is no loss.</summary>
     public bool Retired { get; set; }
 }

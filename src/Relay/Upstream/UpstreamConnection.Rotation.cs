@@ -18,6 +18,20 @@ internal sealed partial class UpstreamConnection
         while (true)
         {
             var live = _live!;
+            if (_holderChangeRequested.Task.IsCompleted)
+            {
+                // Re-armed before the request is read: one made after this read wakes the next wait.
+                _holderChangeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            if (Interlocked.Exchange(ref _holderChange, null) is { } holderChange)
+            {
+                // A rotation onto the new holder's token; on failure the old stream (and holder) stays, and the caller
+                // reopens with a Resync.
+                holderChange.Done.TrySetResult(await RotateAsync(live, "holder", stopping, holderChange));
+                continue;
+            }
+
             var (due, reason) = RotationDue(live);
             if (due <= TimeSpan.Zero)
             {
@@ -34,7 +48,7 @@ internal sealed partial class UpstreamConnection
                 _rotationRetryDelay = TimeSpan.FromTicks(Math.Min(_rotationRetryDelay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
             }
 
-            if (!await WaitAsync(live.Reader, due, stopping))
+            if (!await WaitAsync(live.Reader, due, stopping, _holderChangeRequested.Task))
             {
                 continue;
             }
@@ -57,8 +71,8 @@ internal sealed partial class UpstreamConnection
         return (retry > due ? retry : due, reason);
     }
 
-    /// <summary>True when <paramref name="ended"/> completed, false when <paramref name="delay"/> passed first.</summary>
-    private async Task<bool> WaitAsync(Task ended, TimeSpan delay, CancellationToken stopping)
+    /// <summary>True when <paramref name="ended"/> completed, false when <paramref name="delay"/> passed (or <paramref name="woken"/> completed) first.</summary>
+    private async Task<bool> WaitAsync(Task ended, TimeSpan delay, CancellationToken stopping, Task? woken = null)
     {
         if (ended.IsCompleted)
         {
@@ -67,7 +81,7 @@ internal sealed partial class UpstreamConnection
 
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var timer = Task.Delay(delay, _timeProvider, wake.Token);
-        var first = await Task.WhenAny(ended, timer);
+        var first = woken is null ? await Task.WhenAny(ended, timer) : await Task.WhenAny(ended, timer, woken);
         await wake.CancelAsync();
         stopping.ThrowIfCancellationRequested();
         return first == ended;
@@ -78,7 +92,7 @@ internal sealed partial class UpstreamConnection
     /// current stream, reads the old one for <see cref="PocketBaseOptions.RotationOverlap"/> more, then retires it.
     /// </summary>
     /// <returns>False when the new stream could not be set up; the old one is kept.</returns>
-    private async Task<bool> RotateAsync(StreamHandle old, string reason, CancellationToken stopping)
+    private async Task<bool> RotateAsync(StreamHandle old, string reason, CancellationToken stopping, HolderChange? holderChange = null)
     {
         StreamHandle? next = null;
 
@@ -101,7 +115,15 @@ internal sealed partial class UpstreamConnection
                 // Recording starts only now: an event the old stream delivered before the new stream's POST can never
                 // come on the new one, and remembered it would drop a later identical change (a value flipping back).
                 await _inbox.Writer.WriteAsync(new Inbound(InboundKind.BeginRotation, old.Id), oldEnded.Token);
+                next.Token = holderChange?.Token;
                 await PostTopicsAsync(next, oldEnded.Token);
+                if (holderChange is not null)
+                {
+                    // From here POSTs go to the new stream, with the subscriber's token, which is now the new holder's.
+                    holderChange.Commit();
+                    next.Token = null;
+                }
+
                 Volatile.Write(ref _current, next);
             }
             finally

@@ -126,7 +126,7 @@ internal sealed partial class UpstreamConnection
 
     private async Task SetAsync(StreamHandle handle, IReadOnlyCollection<string> topics, CancellationToken cancellationToken)
     {
-        await _client.SetSubscriptionsAsync(handle.ClientId, topics, _subscriber.Token, cancellationToken);
+        await _client.SetSubscriptionsAsync(handle.ClientId, topics, handle.Token ?? _subscriber.Token, cancellationToken);
         _metrics.UpstreamSubscriptionPosted();
         handle.Accepted = new HashSet<string>(topics, StringComparer.Ordinal);
     }

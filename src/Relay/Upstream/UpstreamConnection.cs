@@ -41,6 +41,10 @@ internal sealed partial class UpstreamConnection : IUpstream
 
     // The stream the supervisor loop answers for (closes when it ends); only that loop touches it.
     private StreamHandle? _live;
+
+    // A holder change waiting for the supervisor loop (which alone rotates), and the signal that wakes it.
+    private HolderChange? _holderChange;
+    private TaskCompletionSource _holderChangeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _streamIds;
     private Task _loop = Task.CompletedTask;
     private Task _sync = Task.CompletedTask;
@@ -99,6 +103,40 @@ internal sealed partial class UpstreamConnection : IUpstream
         return waiting.WaitAsync(cancellationToken);
     }
 
+    /// <inheritdoc />
+    public async Task<bool> ChangeHolderAsync(string token, Action commit, CancellationToken cancellationToken)
+    {
+        var request = new HolderChange(token, commit);
+        Interlocked.Exchange(ref _holderChange, request)?.Done.TrySetResult(false);
+        _holderChangeRequested.TrySetResult();
+        if (_stopping.IsCancellationRequested)
+        {
+            Withdraw(request);
+        }
+
+        try
+        {
+            return await request.Done.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Not started yet: withdrawn, and the caller reopens. Started: the rotation is bounded by its own timeouts.
+            return Withdraw(request) ? false : await request.Done.Task;
+        }
+    }
+
+    /// <summary>True when <paramref name="request"/> had not been taken up, and now never will be.</summary>
+    private bool Withdraw(HolderChange request)
+    {
+        if (Interlocked.CompareExchange(ref _holderChange, null, request) == request)
+        {
+            request.Done.TrySetResult(false);
+            return true;
+        }
+
+        return false;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
@@ -107,6 +145,7 @@ internal sealed partial class UpstreamConnection : IUpstream
         await _sync;
         _inbox.Writer.TryComplete();
         await _delivery;
+        Interlocked.Exchange(ref _holderChange, null)?.Done.TrySetResult(false);
         FailWaiters(new ObjectDisposedException(nameof(UpstreamConnection)));
         _stopping.Dispose();
         _postGate.Dispose();

@@ -135,23 +135,65 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task HolderLeaves_StreamReopensWithAnotherMembersToken_WithAResync()
+    public async Task HolderLeaves_StreamMovesToAnotherMembersTokenWithoutAGap_OverlapDeliveredOnce_NoResync()
     {
         await ReadRulesAsync();
         var alice = await JoinAsync("alice", "editor");
         var bob = await JoinAsync("bob", "editor");
-        var before = Holder(alice.Session).ClientId;
+        var before = Holder(alice.Session);
 
+        // alice leaves, still an editor: her stream carries the class's events until bob's is accepted (a rotation).
+        // Before, the stream was closed and reopened, and every member got a Resync (a refetch each from PocketBase).
         _harness.Manager.Detach(alice.Connection);
-        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId != before && bob.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
-        Assert.Equal("bob", IdOf(Holder(bob.Session).Authorization!));
+        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId is { } id && id != before.ClientId, TimeSpan.FromMilliseconds(10));
+        var after = Holder(bob.Session);
+        Assert.Equal("bob", IdOf(after.Authorization!));
+        var old = _streams[before.ClientId];
+        var current = _streams[after.ClientId];
+        Assert.False(old.IsClosed);
 
-        await _streams[Holder(bob.Session).ClientId].WriteRecordAsync(Topic, "create", "r1");
-        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 2, TimeSpan.FromMilliseconds(10));
+        // The overlap: a change PocketBase sent on both streams, one only the old stream had, one only the new one has.
+        await old.WriteRecordAsync(Topic, "create", "both");
+        await old.WriteRecordAsync(Topic, "create", "old-only");
+        await current.WriteRecordAsync(Topic, "create", "both");
+        await current.WriteRecordAsync(Topic, "create", "new-only");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount >= 3, TimeSpan.FromMilliseconds(50));
+        await AdvanceAsync(TimeSpan.FromSeconds(3)); // past the overlap (2 s)
+        await current.WriteRecordAsync(Topic, "create", "later");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount >= 4, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+
+        // Each once, and nothing else: no Resync (before: a Resync, and the overlap's old-only event lost).
+        Assert.Equal(["both", "later", "new-only", "old-only"], Take(bob.Connection).Order(StringComparer.Ordinal));
 
         // The last member leaves: the class stream closes.
         _harness.Manager.Detach(bob.Connection);
         await _harness.AdvanceUntilAsync(() => _harness.ClassStreams!.Count == 0, TimeSpan.FromMilliseconds(10));
+    }
+
+    [Fact]
+    public async Task HolderLeaves_ItsRecordChangesDuringTheOverlap_StreamStopsDelivering_MembersResynced()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var before = Holder(alice.Session);
+        _harness.Manager.Detach(alice.Connection);
+        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId is { } id && id != before.ClientId, TimeSpan.FromMilliseconds(10));
+        var old = _streams[before.ClientId];
+
+        // During the overlap alice becomes an admin: PocketBase evaluates her stream under her new record, so what it
+        // carries from now on may not be the editors'. Seen on the superuser's watch, the stream stops delivering at once.
+        _names["alice"] = "admin";
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"alice","collectionId":"_pb_users_auth_","name":"admin"}}""");
+        await Task.Delay(100);
+        await old.WriteRecordAsync(Topic, "create", "for-admins");
+
+        // The members get a Resync (what was dropped is refetched) and never the admins' record.
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(50));
+        await AdvanceAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(["Resync"], Take(bob.Connection));
+        Assert.Equal("bob", IdOf(Holder(bob.Session).Authorization!));
     }
 
     [Fact]
@@ -206,6 +248,31 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     private static SessionKey Key(string id) => new(SessionHarness.UsersCollection, id);
+
+    /// <summary>What was queued for <paramref name="connection"/>, taken: each event's record id, or a control message's name.</summary>
+    private static List<string> Take(RelayConnection connection)
+    {
+        var taken = new List<string>();
+        while (connection.TryTakeQueued(out var queued))
+        {
+            var invocation = Assert.IsType<Microsoft.AspNetCore.SignalR.Protocol.InvocationMessage>(queued.Message.Message);
+            taken.Add(invocation.Arguments[0] is Relay.Client.Protocol.RelayEvent relayEvent ? relayEvent.Record.GetProperty("id").GetString()! : invocation.Target);
+        }
+
+        return taken;
+    }
+
+    /// <summary>Moves the fake clock on by <paramref name="span"/> in small steps, letting continuations run between them.</summary>
+    private async Task AdvanceAsync(TimeSpan span)
+    {
+        for (var advanced = TimeSpan.Zero; advanced < span; advanced += TimeSpan.FromMilliseconds(50))
+        {
+            _harness.Time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(5);
+        }
+
+        await SessionHarness.SettleAsync();
+    }
 
     private bool OwnHoldsTopic(string id) => _harness.Manager.Find(Key(id))?.HoldsTopic(Topic) == true;
 
