@@ -262,6 +262,18 @@ internal sealed partial class UserSession
         upstream?.RequestSync();
     }
 
+    /// <summary>Whether <see cref="Suspend"/> was called and no reopen has lifted it yet.</summary>
+    public bool IsSuspended
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _shards.Any(static shard => shard.Suspended);
+            }
+        }
+    }
+
     /// <summary>
     /// For a class session whose holder is leaving the class: its events are dropped from now on, until
     /// <see cref="ChangeHolderAsync"/> reopens it with another member's token (or it closes).

@@ -349,7 +349,10 @@ internal sealed partial class ClassStreams
                 // Paused either way: a reopen drops events until its Resync re-arms the samples; a gapless change re-arms
                 // them when done.
                 PauseShadows(stream);
-                gapless = !_fences.ContainsKey(leaving);
+                // A holder moved to another class suspended the stream before leaving it: that is no gapless change,
+                // and marking it departing would let the superuser watch's copy of the same change suspend the
+                // stream again after its reopen.
+                gapless = !_fences.ContainsKey(leaving) && !stream.Session.IsSuspended;
                 leaving.TokenChanged -= stream.OnHolderToken;
                 stream.Holder = next;
                 next.TokenChanged += stream.OnHolderToken;
@@ -384,10 +387,11 @@ internal sealed partial class ClassStreams
                 UnwatchUnlessHolder(leaving);
             }
 
-            if (withoutGap && departingChanged)
+            if (departingChanged)
             {
-                // The old holder's record changed while its stream was still read: that stream was suspended from the
-                // moment the change was seen, so what it dropped is answered as in a reopen, with a Resync.
+                // The old holder's record changed while its stream was still read: the session was suspended from the
+                // moment the change was seen (also when that came after a failed gapless change had already reopened
+                // it), so it is reopened once more, and what it dropped is answered with a Resync.
                 await stream.Session.ChangeHolderAsync(token, expiresAt, _subscribeTimeout);
             }
             else if (withoutGap)

@@ -197,6 +197,45 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task HolderMovedByItsOwnRecord_TheSuperusersWatchSeesTheSameChangeDuringTheReopen_TheStreamKeepsDelivering()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = alice.Session;
+
+        // Every POST of the class topic waits from now on: the editors' reopen for bob, and alice's new class stream.
+        var posted = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        _harness.PocketBase.BeforePostAnswered = async (_, topics) =>
+        {
+            if (topics.Contains(Topic))
+            {
+                posted.TrySetResult();
+                await release.Task;
+            }
+        };
+
+        // alice, the holder, becomes a viewer: seen first on her own stream, which moves her and reopens the editors'
+        // stream for bob; the superuser's watch carries the same change while that reopen waits for PocketBase.
+        _names["alice"] = "viewer";
+        await _streams[Own("alice")].WriteAsync($"{SessionHarness.UsersCollection}/alice", """{"action":"update","record":{"id":"alice","collectionId":"_pb_users_auth_","name":"viewer"}}""");
+        await PumpAsync(posted.Task);
+        await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"alice","collectionId":"_pb_users_auth_","name":"viewer"}}""");
+        await Task.Delay(200);
+        release.TrySetResult();
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount >= 1 && Holder(editors).ClientId is not null, TimeSpan.FromMilliseconds(10));
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(["Resync"], Take(bob.Connection));
+
+        // The reopened stream delivers. Before, the second sighting suspended it again after its reopen (the holder
+        // counted as one leaving without a gap), and it dropped every event from then on, silently.
+        await _streams[Holder(editors).ClientId].WriteRecordAsync(Topic, "create", "for-editors");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount >= 1, TimeSpan.FromMilliseconds(10), limit: TimeSpan.FromSeconds(5));
+        Assert.Equal(["for-editors"], Take(bob.Connection));
+    }
+
+    [Fact]
     public async Task RuleChangedToPerUser_ReadAgain_MembersMoveToTheirOwnStreams_WithAResync()
     {
         await ReadRulesAsync();
