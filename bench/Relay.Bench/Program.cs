@@ -299,9 +299,50 @@ if (selected.Contains("throughput"))
 // (FastUsers): thousands of bcrypt sign-ups would take longer than the scenario. The targets' rates: 10 writes/s up to
 // 1,000 users, 5 at 5,000.
 RelayInstance? sharedRelay = null;
+async Task<RelayInstance> SharedRelayAsync() => sharedRelay ??= await RelayInstance.StartAsync(
+    environment.PocketBase.Url,
+    relayDll,
+    new Dictionary<string, string>(relayEnvironment)
+    {
+        ["Relay__SharedStreams__Enabled"] = "true",
+        ["Relay__PocketBase__SuperuserEmail"] = environment.PocketBase.SuperuserEmail,
+        ["Relay__PocketBase__SuperuserPassword"] = environment.PocketBase.SuperuserPassword,
+    },
+    "relay-shared");
+
 if (selected.Contains("users"))
 {
     Console.Error.WriteLine("users");
+    if (warmUp)
+    {
+        // As for the other scenarios: each Relay's first seconds under load are the JIT's (tier-0 code, then its rejit at
+        // tier 1; perf put a fifth of a cold sharing Relay's CPU in libclrjit during the first measured row), which would
+        // be billed to the first row's deliveries. Its own users, so the measured rows' users are untouched.
+        var warmCount = quick ? 20 : 1_000;
+        try
+        {
+            Console.Error.WriteLine($"  warm-up (users, {warmCount}, not reported): seeding...");
+            var warmUsers = await FastUsers.CreateAsync(environment.PocketBase, "warm", warmCount);
+            var warmConnections = warmUsers.Select(u => ((string?)u.Token, "bench_signed_in/*")).ToList();
+            var warmDuration = TimeSpan.FromSeconds(quick ? 1 : 10);
+            (string, object, string?) WarmNext(int i) => ("bench_signed_in", new { }, null);
+            if (sharing.Contains("off"))
+            {
+                await runner.RunAsync("warm-up", ScenarioRunner.RelayJson, warmConnections, 10, warmDuration, WarmNext, warmCount);
+            }
+
+            if (sharing.Contains("on"))
+            {
+                var shared = await SharedRelayAsync();
+                await runner.RunOnAsync("warm-up", "relay-shared", [shared], [(shared, warmConnections, true)], 10, warmDuration, WarmNext, warmCount);
+            }
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"  warm-up (users) failed: {ex.Message}");
+        }
+    }
+
     foreach (var count in Numbers("--user-counts") ?? (quick ? [50] : [300, 1_000, 5_000]))
     {
         var rate = count >= 5_000 ? 5 : 10;
@@ -330,17 +371,7 @@ if (selected.Contains("users"))
 
         if (sharing.Contains("on"))
         {
-            sharedRelay ??= await RelayInstance.StartAsync(
-                environment.PocketBase.Url,
-                relayDll,
-                new Dictionary<string, string>(relayEnvironment)
-                {
-                    ["Relay__SharedStreams__Enabled"] = "true",
-                    ["Relay__PocketBase__SuperuserEmail"] = environment.PocketBase.SuperuserEmail,
-                    ["Relay__PocketBase__SuperuserPassword"] = environment.PocketBase.SuperuserPassword,
-                },
-                "relay-shared");
-            var shared = sharedRelay;
+            var shared = await SharedRelayAsync();
             await RunAsync("users", "relay-shared", count, note, () => runner.RunOnAsync("users", "relay-shared", [shared], [(shared, connections, true)], rate, duration, Next, count, note + ", sharing on"));
         }
 
