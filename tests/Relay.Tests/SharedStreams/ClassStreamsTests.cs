@@ -137,18 +137,11 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     [Fact]
     public async Task HolderLeaves_StreamMovesToAnotherMembersTokenWithoutAGap_OverlapDeliveredOnce_NoResync()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var before = Holder(alice.Session);
-
         // alice leaves, still an editor: her stream carries the class's events until bob's is accepted (a rotation).
         // Before, the stream was closed and reopened, and every member got a Resync (a refetch each from PocketBase).
-        _harness.Manager.Detach(alice.Connection);
-        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId is { } id && id != before.ClientId, TimeSpan.FromMilliseconds(10));
+        var (bob, old) = await HolderAliceLeavesAsync();
         var after = Holder(bob.Session);
         Assert.Equal("bob", IdOf(after.Authorization!));
-        var old = _streams[before.ClientId];
         var current = _streams[after.ClientId];
         Assert.False(old.IsClosed);
 
@@ -174,13 +167,7 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     [Fact]
     public async Task HolderLeaves_ItsRecordChangesDuringTheOverlap_StreamStopsDelivering_MembersResynced()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var before = Holder(alice.Session);
-        _harness.Manager.Detach(alice.Connection);
-        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId is { } id && id != before.ClientId, TimeSpan.FromMilliseconds(10));
-        var old = _streams[before.ClientId];
+        var (bob, old) = await HolderAliceLeavesAsync();
 
         // During the overlap alice becomes an admin: PocketBase evaluates her stream under her new record, so what it
         // carries from now on may not be the editors'. Seen on the superuser's watch, the stream stops delivering at once.
@@ -287,6 +274,21 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
     }
 
     private static SessionKey Key(string id) => new(SessionHarness.UsersCollection, id);
+
+    /// <summary>
+    /// alice (holder) and bob join the editors' stream, alice leaves: returns bob and alice's stream once bob's token
+    /// holds a new one beside it.
+    /// </summary>
+    private async Task<((RelayConnection Connection, UserSession Session) Bob, FakePocketBase.SseStream Old)> HolderAliceLeavesAsync()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var before = Holder(alice.Session);
+        _harness.Manager.Detach(alice.Connection);
+        await _harness.AdvanceUntilAsync(() => Holder(bob.Session).ClientId is { } id && id != before.ClientId, TimeSpan.FromMilliseconds(10));
+        return (bob, _streams[before.ClientId]);
+    }
 
     /// <summary>What was queued for <paramref name="connection"/>, taken: each event's record id, or a control message's name.</summary>
     private static List<string> Take(RelayConnection connection)
