@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Relay.IntegrationTests.Infrastructure;
 using Relay.SharedStreams;
 using Relay.Testing.PocketBase;
+using Xunit.Abstractions;
 
 namespace Relay.IntegrationTests.SharedStreams;
 
@@ -12,7 +13,7 @@ namespace Relay.IntegrationTests.SharedStreams;
 /// answered the deletion or the password change, as an attacker (or the isolation soak) would time it.
 /// </summary>
 [Collection(PocketBaseCollection.Name)]
-public sealed class ClassStreamsDeathLiveTests(PocketBaseFixture pocketBase)
+public sealed class ClassStreamsDeathLiveTests(PocketBaseFixture pocketBase, ITestOutputHelper output)
 {
     private const string Rule = "@request.auth.name = \"editor\"";
 
@@ -82,6 +83,62 @@ public sealed class ClassStreamsDeathLiveTests(PocketBaseFixture pocketBase)
             }
 
             relay.AssertNoErrorLogs();
+        }
+        finally
+        {
+            await pocketBase.Admin.SendAsync(HttpMethod.Delete, $"api/collections/{collection}", null, null).DefaultTimeout();
+        }
+    }
+
+    /// <summary>
+    /// PocketBase's own order, on one superuser stream, when a user that records still point at is deleted: 0.23+
+    /// sends every update it makes clearing those relations before the user's own <c>delete</c> (each after its own
+    /// access check of every client), 0.22 sends the <c>delete</c> first. So on 0.23+ Relay's news of a death comes after
+    /// all of them, however long they take, and <see cref="SharedStreamsOptions.DeathHold"/> covers only as many as fit
+    /// in it (docs/shared-streams.md, "The death window, and the hold").
+    /// </summary>
+    [Fact]
+    public async Task PocketBaseOrder_AUserStillReferencedIsDeleted_TheUpdatesClearingItComeBeforeItsDeleteOn023Plus()
+    {
+        const int References = 50;
+        var collection = $"sh_refs_{Guid.NewGuid().ToString("N")[..8]}";
+        await pocketBase.Admin.CreateCollectionAsync(new CollectionDefinition(collection, FieldDefinition.Text("title"), FieldDefinition.Relation("owner", "users")).WithReadRule(Rule)).DefaultTimeout();
+        try
+        {
+            var doomed = await pocketBase.CreateUserAsync("referenced");
+            for (var i = 0; i < References; i++)
+            {
+                await pocketBase.Admin.CreateRecordAsync(collection, new { title = $"ref {i}", owner = doomed.Id }).DefaultTimeout();
+            }
+
+            await using var watch = await RawRealtimeClient.OpenAsync(pocketBase.Server.Url);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, await watch.SubscribeAsync(["users/*", collection + "/*"], pocketBase.Admin.Token));
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            await pocketBase.Admin.DeleteRecordAsync("users", doomed.Id).DefaultTimeout();
+
+            // Every message up to the last of the References updates and the delete, in the order the stream carried them.
+            List<(string Action, string Collection, TimeSpan At)> order = [];
+            while (order.Count(static message => message.Action == "update") < References || !order.Any(static message => message.Action == "delete"))
+            {
+                var (_, data) = await watch.Messages.ReadAsync().AsTask().DefaultTimeout();
+                var record = data.GetProperty("record");
+                order.Add((data.GetProperty("action").GetString()!, record.GetProperty("collectionName").GetString()!, started.Elapsed));
+                Assert.True(record.GetProperty("collectionName").GetString() != collection || record.GetProperty("owner").GetString() == "", "a cascade update clears the relation");
+            }
+
+            var delete = order.FindIndex(static message => message.Action == "delete");
+            Assert.Equal("users", order[delete].Collection);
+            var firstUpdate = order.FindIndex(static message => message.Action == "update");
+            output.WriteLine($"PocketBase {pocketBase.Version}: the delete is message {delete + 1} of {order.Count}, {(order[delete].At - order[firstUpdate].At).TotalMilliseconds:F1} ms after the first update");
+            if (pocketBase.Version.HasSuperuserCollection)
+            {
+                // Not only after the first: after every one but the last few, which are sent from goroutines of their own.
+                Assert.True(delete >= References - 5, $"the delete was message {delete + 1}");
+            }
+            else
+            {
+                Assert.Equal(0, delete);
+            }
         }
         finally
         {
