@@ -165,20 +165,33 @@ internal sealed class ContainerHost : IPocketBaseHost
             var context = Path.Combine(Path.GetTempPath(), $"relay-pocketbase-image-{version}-{Environment.ProcessId}");
             Directory.CreateDirectory(context);
             File.Copy(binary, Path.Combine(context, "pocketbase"), overwrite: true);
+            Directory.CreateDirectory(Path.Combine(context, "pb_hooks"));
+            var hooks = Directory.GetFiles(PocketBaseHooks.Directory).Order(StringComparer.Ordinal).ToArray();
+            foreach (var hook in hooks)
+            {
+                File.Copy(hook, Path.Combine(context, "pb_hooks", Path.GetFileName(hook)), overwrite: true);
+            }
+
             var run = string.Concat(setup.Select(command =>
                 $"RUN {System.Text.Json.JsonSerializer.Serialize<string[]>(["/pocketbase", .. command, "--dir=/pb_data", "--dev=false"])}\n"));
             var dockerfile = $$"""
                 FROM scratch
                 COPY pocketbase /pocketbase
-                {{run}}EXPOSE 8090
-                ENTRYPOINT ["/pocketbase", "serve", "--http=0.0.0.0:8090", "--dir=/pb_data", "--automigrate=false", "--dev=false"]
+                {{run}}COPY pb_hooks /pb_hooks
+                EXPOSE 8090
+                ENTRYPOINT ["/pocketbase", "serve", "--http=0.0.0.0:8090", "--dir=/pb_data", "--hooksDir=/pb_hooks", "--automigrate=false", "--dev=false"]
                 """;
             await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), dockerfile, cancellationToken);
 
-            // The tag names what is in the image (the Dockerfile and the binary), so an image left by an older fixture or
-            // another build of the same version is never taken for this one.
-            var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-                [.. System.Text.Encoding.UTF8.GetBytes(dockerfile), .. await File.ReadAllBytesAsync(binary, cancellationToken)]))[..12];
+            // The tag names what is in the image (the Dockerfile, the binary and the hooks), so an image left by an older
+            // fixture or another build of the same version is never taken for this one.
+            List<byte> content = [.. System.Text.Encoding.UTF8.GetBytes(dockerfile), .. await File.ReadAllBytesAsync(binary, cancellationToken)];
+            foreach (var hook in hooks)
+            {
+                content.AddRange(await File.ReadAllBytesAsync(hook, cancellationToken));
+            }
+
+            var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. content]))[..12];
             var image = new ImageFromDockerfileBuilder()
                 .WithDockerfileDirectory(context)
                 .WithDockerfile("Dockerfile")

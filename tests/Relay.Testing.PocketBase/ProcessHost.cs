@@ -104,7 +104,7 @@ internal sealed class ProcessHost : IPocketBaseHost
     private void Start()
     {
         _process?.Dispose();
-        var start = new ProcessStartInfo(_binary, ["serve", $"--http=127.0.0.1:{_port}", "--automigrate=false", .. DataArguments()])
+        var start = new ProcessStartInfo(_binary, ["serve", $"--http=127.0.0.1:{_port}", "--automigrate=false", $"--hooksDir={PocketBaseHooks.Directory}", .. DataArguments()])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -5,7 +5,7 @@ namespace Relay.PocketBase;
 
 /// <summary>
 /// PocketBase's superuser sign-in and collection list (<c>GET /api/collections</c>), for reading collection rules.
-/// The superuser token is the caller's: this client keeps nothing, sends it only with the list request, on its own
+/// The superuser token is the caller's: this client keeps nothing, sends it only with the list and hook requests, on its own
 /// HTTP client (<see cref="PocketBaseHttp.SchemaClient"/>, every header value redacted from logs), and the realtime
 /// client never sees it. A transport failure or unreadable answer is thrown as it came; which sign-in to use, when to
 /// sign in again and what a failure means are the caller's.
@@ -64,6 +64,17 @@ internal sealed class PocketBaseCollectionsClient(IHttpClientFactory httpClientF
 
         var totalPages = root.TryGetProperty("totalPages", out var total) && total.TryGetInt32(out var pages) ? pages : 1;
         return new PocketBaseCollectionsPage(status, collections, items.GetArrayLength(), totalPages);
+    }
+
+    /// <summary>
+    /// Asks whether Relay's PocketBase hook (<c>deploy/pocketbase/pb_hooks/relay.pb.js</c>) is installed: it answers
+    /// <c>GET /api/relay/hooks</c> for superusers; PocketBase without it answers 404.
+    /// </summary>
+    public async Task<HttpStatusCode> ProbeHookAsync(string? superuserToken, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/relay/hooks");
+        request.Headers.TryAddWithoutValidation("Authorization", superuserToken);
+        return (await SendAsync(request, cancellationToken)).Status;
     }
 
     /// <summary>One collection, or null when a field is missing; the same fields on 0.22 (<c>schema</c>) and 0.23+ (<c>fields</c>).</summary>

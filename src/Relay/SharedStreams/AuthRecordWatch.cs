@@ -8,12 +8,20 @@ namespace Relay.SharedStreams;
 /// member's token died. PocketBase drops a realtime client's auth when its record is deleted (0.22 closes the stream)
 /// and, on 0.39+, when its token key changes, before or without sending that record's event to it, so a member's watch
 /// of its own record cannot be relied on to see its own death.
+/// It also holds <see cref="DeathsTopic"/>: on 0.23+ PocketBase sends a deleted user's <c>delete</c> only after every
+/// update that deletion makes (relations to the user cleared, each checked against every client), so that news can come
+/// long after class streams carried those updates to the dead member. Relay's hook
+/// (<c>deploy/pocketbase/pb_hooks/relay.pb.js</c>) sends a <c>delete</c> of the same shape there before the deletion's
+/// transaction starts, to superuser clients only; without the hook the topic stays silent.
 /// This is deliberately not a session: it has no connections, no history and no route, and it is never handed to the
 /// fan-out; what it reads leaves it as ids and an action (<see cref="AuthRecordChange"/>), to <see cref="ClassStreams"/>
 /// alone, which re-verifies the member with the member's own token.
 /// </summary>
 internal sealed partial class AuthRecordWatch : IUpstreamSubscriber, IAsyncDisposable
 {
+    /// <summary>The custom topic Relay's PocketBase hook announces an auth record's deletion on, before it happens.</summary>
+    public const string DeathsTopic = "relay/deaths";
+
     private readonly Lock _gate = new();
     private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
     private readonly UpstreamConnectionFactory _upstreams;
@@ -52,6 +60,7 @@ internal sealed partial class AuthRecordWatch : IUpstreamSubscriber, IAsyncDispo
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_topics.Add(topic))
             {
+                _topics.Add(DeathsTopic);
                 _version++;
                 Log.Watching(_logger, collectionId);
             }

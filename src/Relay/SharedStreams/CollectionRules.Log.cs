@@ -21,5 +21,11 @@ internal sealed partial class CollectionRules
 
         [LoggerMessage(11006, LogLevel.Warning, "Relay:SharedStreams:Enabled is on in cluster mode (Relay:Redis:Configuration): class streams are not supported there, every user keeps a stream of their own.")]
         public static partial void ClusterMode(ILogger logger);
+
+        [LoggerMessage(11033, LogLevel.Warning, "PocketBase does not run Relay's hook (deploy/pocketbase/pb_hooks/relay.pb.js; GET /api/relay/hooks answered 404): PocketBase 0.23+ announces a user's deletion only after every update that deletion makes, and until then class streams keep sending the class's events to the deleted user's connections. Install the hook in PocketBase's pb_hooks folder.")]
+        public static partial void DeathsHookMissing(ILogger logger);
+
+        [LoggerMessage(11034, LogLevel.Information, "PocketBase now runs Relay's hook: deletions are announced before they happen.")]
+        public static partial void DeathsHookFound(ILogger logger);
     }
 }

@@ -9,7 +9,7 @@ namespace Relay.SharedStreams;
 /// <see cref="SharedStreamsOptions.RulesRefreshInterval"/> (<see cref="CollectionRulesRefresher"/>), and on demand
 /// (<see cref="RefreshAsync"/>, when PocketBase refuses a topic that was shared). Without credentials, or with sharing
 /// off, it reads nothing and <see cref="Current"/> knows no collection: nothing is shared.
-/// The superuser's access is read-only by use: Relay signs in and lists collections, nothing else; the token is never
+/// The superuser's access is read-only by use: Relay signs in, lists collections and asks whether its PocketBase hook is installed, nothing else; the token is never
 /// logged, and opens no stream whose events reach a connection (only <see cref="AuthRecordWatch"/>, which learns of
 /// members' deaths: see <see cref="PocketBaseSchemaClient"/>). Class streams are opened with a member's own token, so
 /// PocketBase still evaluates the rule for every event.
@@ -29,6 +29,8 @@ internal sealed partial class CollectionRules : IDisposable
 
     // Written and read under _gate only.
     private DateTimeOffset _lastReadStartedAt = DateTimeOffset.MinValue;
+    private bool _deathsHookSeen;
+    private bool _deathsHookWarned;
 
     public CollectionRules(
         PocketBaseSchemaClient schema,
@@ -133,6 +135,31 @@ internal sealed partial class CollectionRules : IDisposable
 
     public void Dispose() => _gate.Dispose();
 
+    /// <summary>Warns once while Relay's PocketBase hook is missing on 0.23+, and says so when it turns up; asks at every read until it answers.</summary>
+    private async Task CheckDeathsHookAsync(CancellationToken cancellationToken)
+    {
+        if (_deathsHookSeen)
+        {
+            return;
+        }
+
+        switch (await _schema.DeathsHookMissingAsync(cancellationToken))
+        {
+            case true when !_deathsHookWarned:
+                _deathsHookWarned = true;
+                Log.DeathsHookMissing(_logger);
+                break;
+            case false:
+                _deathsHookSeen = true;
+                if (_deathsHookWarned)
+                {
+                    Log.DeathsHookFound(_logger);
+                }
+
+                break;
+        }
+    }
+
     private async Task<bool> ReadLockedAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _readsStarted);
@@ -153,6 +180,7 @@ internal sealed partial class CollectionRules : IDisposable
         var previous = Volatile.Read(ref _rules);
         Volatile.Write(ref _rules, rules);
         _metrics.RulesRead(succeeded: true);
+        await CheckDeathsHookAsync(cancellationToken);
         if (previous.SameRulesAs(rules) && previous != CollectionRuleSet.Empty)
         {
             Log.Unchanged(_logger, rules.Collections.Count);

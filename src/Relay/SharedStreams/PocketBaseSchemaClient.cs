@@ -8,8 +8,8 @@ namespace Relay.SharedStreams;
 /// <summary>
 /// Reads collection rules as a PocketBase superuser through <see cref="PocketBaseCollectionsClient"/>: signs in (a
 /// <c>_superusers</c> record on 0.23+, an admin on 0.22: tried in that order, the one that answers is remembered) and
-/// lists <c>GET /api/collections</c>, nothing else. The superuser token stays in this object: sent (by that client,
-/// which keeps nothing) with the list request, never logged, and handed out only to <see cref="AuthRecordWatch"/>
+/// lists <c>GET /api/collections</c> and asks <c>GET /api/relay/hooks</c> (Relay's PocketBase hook), nothing else. The superuser token stays in this object: sent (by that client,
+/// which keeps nothing) with those two requests, never logged, and handed out only to <see cref="AuthRecordWatch"/>
 /// (<see cref="RealtimeToken"/>), whose stream is not a session and never reaches the fan-out: PocketBase skips every
 /// rule for a superuser and shows hidden fields, so a session's stream held with it would carry every record to whoever
 /// Relay routed it to. Not thread-safe: <see cref="CollectionRules"/> calls it under its gate.
@@ -78,6 +78,39 @@ internal sealed class PocketBaseSchemaClient(
         }
 
         throw new RulesReadException($"PocketBase lists more than {MaxPages * PocketBaseCollectionsClient.PageSize} collections; not read.");
+    }
+
+    /// <summary>
+    /// True when PocketBase is 0.23+ (the superuser is a <c>_superusers</c> record) and Relay's hook does not answer
+    /// (404): there, news of a user's deletion reaches <see cref="AuthRecordWatch"/> only after every update the deletion
+    /// made. False when the hook answers, and on 0.22 (which sends the deletion first). Null when the question could not
+    /// be asked (not signed in yet, PocketBase unreachable or answering otherwise).
+    /// </summary>
+    public async Task<bool?> DeathsHookMissingAsync(CancellationToken cancellationToken)
+    {
+        if (_token is null)
+        {
+            return null;
+        }
+
+        if (_signInPath != PocketBaseCollectionsClient.SuperuserSignInPaths[0])
+        {
+            return false;
+        }
+
+        try
+        {
+            return await CallAsync(() => pocketBase.ProbeHookAsync(_token, cancellationToken), cancellationToken) switch
+            {
+                HttpStatusCode.OK => false,
+                HttpStatusCode.NotFound => true,
+                _ => null,
+            };
+        }
+        catch (RulesReadException)
+        {
+            return null;
+        }
     }
 
     private Task<PocketBaseCollectionsPage> ListAsync(int page, CancellationToken cancellationToken)

@@ -109,7 +109,7 @@ public sealed class CollectionRulesTests : IDisposable
     }
 
     [Fact]
-    public async Task ReadOnceAsync_SuperuserToken_SentWithTheCollectionListOnly()
+    public async Task ReadOnceAsync_SuperuserToken_SentWithTheCollectionListAndTheHookProbeOnly()
     {
         var rules = Create();
         await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
@@ -117,7 +117,37 @@ public sealed class CollectionRulesTests : IDisposable
         await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
 
         Assert.NotEmpty(_pocketBase.Authorized);
-        Assert.All(_pocketBase.Authorized, request => Assert.StartsWith("GET /api/collections ", request, StringComparison.Ordinal));
+        Assert.All(_pocketBase.Authorized, request => Assert.Matches("^GET /api/(collections|relay/hooks) ", request));
+    }
+
+    [Fact]
+    public async Task ReadOnceAsync_HookMissingOn023Plus_WarnsOnce_SaysSoWhenItTurnsUp_ThenStopsAsking()
+    {
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<CollectionRules>();
+        var rules = Create(logger: logger);
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+        Assert.Single(logger.Collector.GetSnapshot(), static record => record.Id.Id == 11033);
+        Assert.Equal(2, _pocketBase.HookProbes);
+
+        _pocketBase.Hook = true;
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+        Assert.Single(logger.Collector.GetSnapshot(), static record => record.Id.Id == 11034);
+        Assert.Single(logger.Collector.GetSnapshot(), static record => record.Id.Id == 11033);
+        Assert.Equal(3, _pocketBase.HookProbes);
+    }
+
+    [Fact]
+    public async Task ReadOnceAsync_HookInstalled_NoWarning()
+    {
+        _pocketBase.Hook = true;
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<CollectionRules>();
+        var rules = Create(logger: logger);
+        await rules.ReadOnceAsync(CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), static record => record.Id.Id is 11033 or 11034);
+        Assert.Equal(1, _pocketBase.HookProbes);
     }
 
     [Fact]
@@ -214,7 +244,7 @@ public sealed class CollectionRulesTests : IDisposable
         _pocketBase.Dispose();
     }
 
-    private CollectionRules Create(bool enabled = true, bool credentials = true, TimeSpan? spacing = null)
+    private CollectionRules Create(bool enabled = true, bool credentials = true, TimeSpan? spacing = null, Microsoft.Extensions.Logging.ILogger<CollectionRules>? logger = null)
     {
         var credentialOptions = Options.Create(new SuperuserCredentialsOptions
         {
@@ -234,7 +264,7 @@ public sealed class CollectionRulesTests : IDisposable
             credentialOptions,
             new SharedStreamsMetrics(_meters.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             _time,
-            NullLogger<CollectionRules>.Instance);
+            logger ?? NullLogger<CollectionRules>.Instance);
         return _rules;
     }
 }

@@ -4,8 +4,8 @@ using System.Text.Json;
 namespace Relay.Tests.SharedStreams;
 
 /// <summary>
-/// Plays the two calls <c>CollectionRules</c> makes, as PocketBase 0.23+ answers them: a superuser sign-in at
-/// <c>_superusers</c> and <c>GET /api/collections</c> with its token (401 without). Counts both; list calls can be held
+/// Plays the calls <c>CollectionRules</c> makes, as PocketBase 0.23+ answers them: a superuser sign-in at
+/// <c>_superusers</c>, <c>GET /api/collections</c> with its token (401 without), and the probe for Relay's hook. Counts both; list calls can be held
 /// in flight, made to fail, or meet an expired token. The real PocketBase of both versions is in the integration tests.
 /// </summary>
 internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFactory
@@ -19,6 +19,13 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
     public volatile string ListRule = "@request.auth.id != ''";
 
     public volatile bool Fail;
+
+    /// <summary>Relay's PocketBase hook is installed: <c>GET /api/relay/hooks</c> answers 200 (404 otherwise).</summary>
+    public volatile bool Hook;
+
+    private int _hookProbes;
+
+    public int HookProbes => Volatile.Read(ref _hookProbes);
 
     /// <summary>When set (with <see cref="Time"/>), tokens are JWT-shaped with this lifetime, as PocketBase's are.</summary>
     public TimeSpan? TokenLifetime { get; init; }
@@ -58,6 +65,12 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
             _token = TokenLifetime is { } lifetime ? Jwt(number, Time.GetUtcNow() + lifetime) : "superuser-token-" + number;
             _issued[_token] = true;
             return Json(new { token = _token, record = new { id = "su1", collectionName = "_superusers" } });
+        }
+
+        if (request.Method == HttpMethod.Get && path == "/api/relay/hooks")
+        {
+            Interlocked.Increment(ref _hookProbes);
+            return Hook ? Json(new { deaths = 1 }) : new HttpResponseMessage(HttpStatusCode.NotFound);
         }
 
         if (request.Method != HttpMethod.Get || path != "/api/collections")
