@@ -34,6 +34,29 @@ public sealed partial class ClassStreamsTests
     }
 
     [Fact]
+    public async Task MemberDeletionAnnouncedByRelaysHook_LeavesTheClassStreamBeforePocketBasesOwnDelete()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var editors = Holder(alice.Session).ClientId;
+        var watch = Watch();
+        Assert.True(_holders.ContainsKey(Relay.SharedStreams.AuthRecordWatch.DeathsTopic + "@" + watch), "the superuser's watch holds the hook's topic");
+
+        // The hook's notice (PocketBase 0.23+ sends its own delete only after the updates the deletion makes).
+        _dead["bob"] = true;
+        await _streams[watch].WriteAsync(Relay.SharedStreams.AuthRecordWatch.DeathsTopic, """{"action":"delete","record":{"id":"bob","collectionId":"_pb_users_auth_","collectionName":"users"}}""");
+        await _harness.AdvanceUntilAsync(() => bob.Connection.QueuedCount == 1 && !ConnectionsOf(alice.Session).Contains(bob.Connection), TimeSpan.FromMilliseconds(10));
+
+        // An update the deletion made, then PocketBase's own delete: bob gets neither, alice the update.
+        await _streams[editors].WriteRecordAsync(Topic, "update", "cleared-by-the-deletion");
+        await _streams[watch].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"delete","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+    }
+
+    [Fact]
     public async Task MembersJoining_TheSuperusersWatchIsPostedOnce_NotOncePerMember()
     {
         await ReadRulesAsync();
