@@ -64,6 +64,18 @@ echo "==> /metrics"
 metrics=$(curl -fsS "http://127.0.0.1:$RELAY_PORT/metrics")
 echo "$metrics" | grep -q '^relay_events_received_total' || { echo "relay_events_received_total missing from /metrics" >&2; exit 1; }
 
+case "$POCKETBASE_VERSION" in
+  0.22.*) ;; # 0.22 sends a user's delete first: the hook does nothing there, and registers no route.
+  *)
+    echo "==> PocketBase runs Relay's hook (pb_hooks/relay.pb.js, needed by shared streams on 0.23+)"
+    su_token=$(curl -fsS -X POST -H 'content-type: application/json' \
+      -d "{\"identity\":\"${PB_ADMIN_EMAIL:-admin@relay.test}\",\"password\":\"${PB_ADMIN_PASSWORD:-relay-admin-password}\"}" \
+      "http://127.0.0.1:$POCKETBASE_PORT/api/collections/_superusers/auth-with-password" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+    hook_status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $su_token" "http://127.0.0.1:$POCKETBASE_PORT/api/relay/hooks")
+    [ "$hook_status" = 200 ] || { echo "the PocketBase image does not run Relay's hook (GET /api/relay/hooks: $hook_status)" >&2; exit 1; }
+    ;;
+esac
+
 echo "==> logs: JSON, no token"
 $compose -p "$project" logs --no-color relay >"$work/relay.log"
 grep -q '"@t"' "$work/relay.log" || { echo "Relay's container log is not compact JSON" >&2; head -5 "$work/relay.log"; exit 1; }

@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace Relay.PocketBase;
 
 /// <summary>
-/// PocketBase's superuser sign-in and collection list (<c>GET /api/collections</c>), for reading collection rules.
-/// The superuser token is the caller's: this client keeps nothing, sends it only with the list and hook requests, on its own
+/// PocketBase's superuser sign-in and collection list (<c>GET /api/collections</c>), for reading collection rules, and
+/// the two other reads shared streams make with that token: whether Relay's hook is installed, and which members' auth
+/// records still exist. The superuser token is the caller's: this client keeps nothing, sends it only with those requests, on its own
 /// HTTP client (<see cref="PocketBaseHttp.SchemaClient"/>, every header value redacted from logs), and the realtime
 /// client never sees it. A transport failure or unreadable answer is thrown as it came; which sign-in to use, when to
 /// sign in again and what a failure means are the caller's.
@@ -64,6 +65,37 @@ internal sealed class PocketBaseCollectionsClient(IHttpClientFactory httpClientF
 
         var totalPages = root.TryGetProperty("totalPages", out var total) && total.TryGetInt32(out var pages) ? pages : 1;
         return new PocketBaseCollectionsPage(status, collections, items.GetArrayLength(), totalPages);
+    }
+
+    /// <summary>
+    /// Which of <paramref name="recordIds"/> (PocketBase ids: letters, digits, <c>_</c>) still exist in
+    /// <paramref name="collectionId"/>, with their <c>updated</c> (null for a collection without that field), in one list
+    /// request (<c>GET /api/collections/{id}/records?filter=id="…"||…&amp;fields=id,updated</c>) asked for with
+    /// <paramref name="superuserToken"/>. Null records with a status other than 200.
+    /// </summary>
+    public async Task<(HttpStatusCode Status, IReadOnlyDictionary<string, string?>? Records)> ListUpdatedAsync(string? superuserToken, string collectionId, IReadOnlyList<string> recordIds, CancellationToken cancellationToken)
+    {
+        var filter = string.Join("||", recordIds.Select(static id => $"id=\"{id}\""));
+        using var request = new HttpRequestMessage(
+            HttpMethod.Get,
+            $"api/collections/{Uri.EscapeDataString(collectionId)}/records?page=1&perPage={recordIds.Count}&skipTotal=1&fields=id,updated&filter={Uri.EscapeDataString(filter)}");
+        request.Headers.TryAddWithoutValidation("Authorization", superuserToken);
+        var (status, root) = await SendAsync(request, cancellationToken);
+        if (status != HttpStatusCode.OK || !root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            return (status, null);
+        }
+
+        var records = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var item in items.EnumerateArray())
+        {
+            if (item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                records[id.GetString()!] = item.TryGetProperty("updated", out var updated) && updated.ValueKind == JsonValueKind.String ? updated.GetString() : null;
+            }
+        }
+
+        return (status, records);
     }
 
     /// <summary>

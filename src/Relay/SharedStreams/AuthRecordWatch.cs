@@ -46,6 +46,13 @@ internal sealed partial class AuthRecordWatch : IUpstreamSubscriber, IAsyncDispo
     /// <summary>The superuser token, as last signed in for reading the rules (renewed there on a 401).</summary>
     public string? Token => _schema.RealtimeToken;
 
+    /// <summary>
+    /// After a gap: which of <paramref name="recordIds"/> still exist in <paramref name="collectionId"/>, with their
+    /// <c>updated</c>, read with the same superuser token in one list per 100 (null: could not be told).
+    /// </summary>
+    public Task<IReadOnlyDictionary<string, string?>?> ReadUpdatedAsync(string collectionId, IReadOnlyList<string> recordIds)
+        => _schema.ReadUpdatedAsync(collectionId, recordIds, CancellationToken.None);
+
     /// <summary>Where changes go (null: the stream was re-established or refused, so a change may have been missed). Set once.</summary>
     public void OnChange(Action<AuthRecordChange?> handler) => _handler = handler;
 

@@ -51,6 +51,13 @@ internal sealed partial class ClassStreams
         // By record, not by session: a holder that left may have closed its session since.
         SuspendIfDeparting(departing => change is not { } seen || (departing.Key.CollectionId == seen.CollectionId && departing.Key.RecordId == seen.RecordId));
 
+        if (change is null)
+        {
+            // Fenced before anything else, as below; then read together rather than one auth-refresh each.
+            _ = VerifyAfterGapAsync([.. members.Select(member => (member, Fence(member)))]);
+            return;
+        }
+
         foreach (var member in members)
         {
             // Fenced before anything else: every class event read from now on skips the member until it is verified.
@@ -63,6 +70,61 @@ internal sealed partial class ClassStreams
             {
                 _ = VerifyAsync(member, fence);
             }
+        }
+    }
+
+    /// <summary>
+    /// After a gap on the superuser's watch (a deletion or a change may have been missed), every member is fenced; then
+    /// each auth collection's members are read in superuser lists of 100 ids (<see cref="AuthRecordWatch.ReadUpdatedAsync"/>)
+    /// instead of an <c>auth-refresh</c> each: a PocketBase restart cost one call per member, all at once, while every
+    /// member stayed fenced (sent nothing) until its own answer came. A member whose record is gone is dismissed. One
+    /// whose record's <c>updated</c> is the one its last read answered was not saved since (a class change and a password
+    /// change both save the record), so its class and token stand and its fence lifts without a call. The others, and
+    /// every member when the list fails, are verified one by one as after a change.
+    /// </summary>
+    private async Task VerifyAfterGapAsync(List<(UserSession Member, MemberFence Fence)> fenced)
+    {
+        foreach (var collection in fenced.GroupBy(static pair => pair.Member.Key.CollectionId))
+        {
+            int unchanged = 0, deleted = 0, asked = 0;
+            var current = await _authRecords.ReadUpdatedAsync(collection.Key, [.. collection.Select(static pair => pair.Member.Key.RecordId).Distinct(StringComparer.Ordinal)]);
+            foreach (var (member, fence) in collection)
+            {
+                if (current is null)
+                {
+                    asked++;
+                    _ = VerifyAsync(member, fence);
+                }
+                else if (!current.TryGetValue(member.Key.RecordId, out var updated))
+                {
+                    deleted++;
+                    Dismiss(member, fence);
+                }
+                else if (updated is not null && updated == LastReadUpdated(member))
+                {
+                    unchanged++;
+                    Lift(member, fence);
+                }
+                else
+                {
+                    asked++;
+                    _ = VerifyAsync(member, fence);
+                }
+            }
+
+            Log.MembersReadAfterGap(_logger, collection.Count(), current is null ? 0 : (collection.Count() + PocketBaseSchemaClient.RecordsPerList - 1) / PocketBaseSchemaClient.RecordsPerList, unchanged, deleted, asked);
+        }
+    }
+
+    /// <summary>The <c>updated</c> of the record <paramref name="member"/>'s last read answered (null: none, or no such field).</summary>
+    private string? LastReadUpdated(UserSession member)
+    {
+        lock (_gate)
+        {
+            return _members.TryGetValue(member, out var state) && state.Record is { } record
+                && record.TryGetProperty("updated", out var updated) && updated.ValueKind == System.Text.Json.JsonValueKind.String
+                ? updated.GetString()
+                : null;
         }
     }
 

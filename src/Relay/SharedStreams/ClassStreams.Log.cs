@@ -34,6 +34,9 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11032, LogLevel.Information, "Member {Session}'s token could not be verified ({Error}): PocketBase gave no verdict; the member stays fenced (no class events) and is asked again.")]
         public static partial void MemberCheckDeferred(ILogger logger, string session, string error);
 
+        [LoggerMessage(11035, LogLevel.Information, "After a gap on the superuser's watch, {Members} members of one auth collection were read in {Lists} superuser lists: {Unchanged} unchanged (kept without a call), {Deleted} gone (dismissed), {Asked} verified one by one.")]
+        public static partial void MembersReadAfterGap(ILogger logger, int members, int lists, int unchanged, int deleted, int asked);
+
         [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the sample is topped up again at a later tick.")]
         public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }

@@ -7,12 +7,15 @@ namespace Relay.SharedStreams;
 
 /// <summary>
 /// Reads collection rules as a PocketBase superuser through <see cref="PocketBaseCollectionsClient"/>: signs in (a
-/// <c>_superusers</c> record on 0.23+, an admin on 0.22: tried in that order, the one that answers is remembered) and
-/// lists <c>GET /api/collections</c> and asks <c>GET /api/relay/hooks</c> (Relay's PocketBase hook), nothing else. The superuser token stays in this object: sent (by that client,
-/// which keeps nothing) with those two requests, never logged, and handed out only to <see cref="AuthRecordWatch"/>
+/// <c>_superusers</c> record on 0.23+, an admin on 0.22: tried in that order, the one that answers is remembered),
+/// lists <c>GET /api/collections</c>, asks <c>GET /api/relay/hooks</c> (Relay's PocketBase hook), and, for
+/// <see cref="ClassStreams"/> after a gap on the watch, lists which members' auth records still exist (ids and
+/// <c>updated</c> only); nothing else. The superuser token stays in this object: sent (by that client, which keeps
+/// nothing) with those requests, never logged, and handed out only to <see cref="AuthRecordWatch"/>
 /// (<see cref="RealtimeToken"/>), whose stream is not a session and never reaches the fan-out: PocketBase skips every
 /// rule for a superuser and shows hidden fields, so a session's stream held with it would carry every record to whoever
-/// Relay routed it to. Not thread-safe: <see cref="CollectionRules"/> calls it under its gate.
+/// Relay routed it to. Not thread-safe but for <see cref="ReadUpdatedAsync"/>: <see cref="CollectionRules"/> calls the
+/// rest under its gate.
 /// </summary>
 internal sealed class PocketBaseSchemaClient(
     PocketBaseCollectionsClient pocketBase,
@@ -21,6 +24,9 @@ internal sealed class PocketBaseSchemaClient(
     TimeProvider timeProvider)
 {
     private const int MaxPages = 100;
+
+    /// <summary>Member records asked for per list request (<see cref="ReadUpdatedAsync"/>): a filter of this many ids stays a few KB.</summary>
+    public const int RecordsPerList = 100;
 
     // The token is renewed at the read before it would expire, with a read to spare: the watch may post it (a
     // reconnect) at any moment until the next read. PocketBase treats an expired token on a realtime POST as no token:
@@ -111,6 +117,48 @@ internal sealed class PocketBaseSchemaClient(
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Which of <paramref name="recordIds"/> still exist in the auth collection <paramref name="collectionId"/>, with their
+    /// <c>updated</c>: one superuser list request per <see cref="RecordsPerList"/> ids. Null when it could not be told (no
+    /// token yet, an id PocketBase would not have made, a refusal or no answer): the caller asks each member instead.
+    /// Thread-safe: reads the token last signed in with and signs in nothing itself.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string?>?> ReadUpdatedAsync(string collectionId, IReadOnlyList<string> recordIds, CancellationToken cancellationToken)
+    {
+        var token = RealtimeToken;
+        if (token is null || !recordIds.All(IsRecordId))
+        {
+            return null;
+        }
+
+        var found = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var chunk in recordIds.Chunk(RecordsPerList))
+        {
+            try
+            {
+                var (status, records) = await CallAsync(() => pocketBase.ListUpdatedAsync(token, collectionId, chunk, cancellationToken), cancellationToken);
+                if (status != HttpStatusCode.OK || records is null)
+                {
+                    return null;
+                }
+
+                foreach (var (id, updated) in records)
+                {
+                    found[id] = updated;
+                }
+            }
+            catch (RulesReadException)
+            {
+                return null;
+            }
+        }
+
+        return found;
+
+        // Ids come from verified tokens; anything else is never put into a filter.
+        static bool IsRecordId(string id) => id.Length is > 0 and <= 64 && id.All(static c => char.IsAsciiLetterOrDigit(c) || c == '_');
     }
 
     private Task<PocketBaseCollectionsPage> ListAsync(int page, CancellationToken cancellationToken)

@@ -57,6 +57,43 @@ public sealed partial class ClassStreamsTests
     }
 
     [Fact]
+    public async Task WatchGap_MembersReadInOneSuperuserList_UnchangedKeptWithoutACall_GoneDismissed_SavedSinceRefreshed()
+    {
+        await ReadRulesAsync();
+        foreach (var id in new[] { "alice", "bob", "carol", "dave" })
+        {
+            _schema.Users[id] = Saved;
+        }
+
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        var carol = await JoinAsync("carol", "editor");
+        var dave = await JoinAsync("dave", "viewer");
+        var editors = Holder(alice.Session).ClientId;
+        var watch = Watch();
+        _refreshes.Clear();
+
+        // While the watch is away: carol is deleted, bob's record is saved (a password change: his token dies).
+        _schema.Users.TryRemove("carol", out _);
+        _schema.Users["bob"] = "2026-12-07 11:00:00.000Z";
+        _dead["bob"] = true;
+        _streams[watch].Close();
+        await _harness.AdvanceUntilAsync(
+            () => carol.Connection.QueuedCount == 1 && bob.Connection.QueuedCount == 1 && !ConnectionsOf(alice.Session).Contains(carol.Connection) && !ConnectionsOf(alice.Session).Contains(bob.Connection),
+            TimeSpan.FromMilliseconds(50));
+
+        // One list for the four members; the one saved since is asked with its own token, nobody else is.
+        Assert.Equal(1, _schema.RecordLists);
+        Assert.Equal(["bob"], _refreshes.Keys);
+        await _streams[editors].WriteRecordAsync(Topic, "create", "after-the-gap");
+        await _harness.AdvanceUntilAsync(() => alice.Connection.QueuedCount == 1, TimeSpan.FromMilliseconds(10));
+        await SessionHarness.SettleAsync();
+        Assert.Equal(1, bob.Connection.QueuedCount);
+        Assert.Equal(1, carol.Connection.QueuedCount);
+        Assert.Equal(0, dave.Connection.QueuedCount);
+    }
+
+    [Fact]
     public async Task MembersJoining_TheSuperusersWatchIsPostedOnce_NotOncePerMember()
     {
         await ReadRulesAsync();

@@ -22,12 +22,14 @@ namespace Relay.Tests.SharedStreams;
 public sealed partial class ClassStreamsTests : IAsyncDisposable
 {
     private const string Topic = "posts/*";
+    private const string Saved = "2026-12-07 10:00:00.000Z";
     private readonly FakeSchemaPocketBase _schema = new() { ListRule = "@request.auth.name = \"editor\"" };
     private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly ConcurrentDictionary<string, string> _names = new();
     private readonly ConcurrentDictionary<string, FakePocketBase.SseStream> _streams = new();
     private readonly ConcurrentDictionary<string, (string ClientId, string? Authorization)> _holders = new();
     private readonly ConcurrentQueue<string> _postedTo = new();
+    private readonly ConcurrentDictionary<string, int> _refreshes = new();
     private readonly CollectionRules _rules;
     private readonly SessionHarness _harness;
 
@@ -47,6 +49,7 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
         _harness.PocketBase.AuthRefresh = authorization =>
         {
             var id = IdOf(authorization!);
+            _refreshes.AddOrUpdate(id, 1, static (_, count) => count + 1);
             if (_unavailable.ContainsKey(id))
             {
                 Interlocked.Increment(ref _unavailableAnswers);
@@ -59,7 +62,7 @@ public sealed partial class ClassStreamsTests : IAsyncDisposable
             }
 
             var fresh = SessionHarness.Token(id, _harness.Time.GetUtcNow() + TimeSpan.FromHours(1), salt: "fresh");
-            return SessionHarness.Json(HttpStatusCode.OK, $$$"""{"token":"{{{fresh}}}","record":{"id":"{{{id}}}","collectionId":"{{{SessionHarness.UsersCollection}}}","collectionName":"users","name":"{{{_names[id]}}}"}}""");
+            return SessionHarness.Json(HttpStatusCode.OK, $$$"""{"token":"{{{fresh}}}","record":{"id":"{{{id}}}","collectionId":"{{{SessionHarness.UsersCollection}}}","collectionName":"users","name":"{{{_names[id]}}}","updated":"{{{_schema.Users.GetValueOrDefault(id, Saved)}}}"}}""");
         };
     }
 

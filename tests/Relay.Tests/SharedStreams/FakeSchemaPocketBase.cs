@@ -24,6 +24,12 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
     public volatile bool Hook;
 
     private int _hookProbes;
+    private int _recordLists;
+
+    /// <summary>The auth records that exist, by id, with their <c>updated</c> (for the superuser's read after a gap).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Users { get; } = new();
+
+    public int RecordLists => Volatile.Read(ref _recordLists);
 
     public int HookProbes => Volatile.Read(ref _hookProbes);
 
@@ -65,6 +71,18 @@ internal sealed class FakeSchemaPocketBase : HttpMessageHandler, IHttpClientFact
             _token = TokenLifetime is { } lifetime ? Jwt(number, Time.GetUtcNow() + lifetime) : "superuser-token-" + number;
             _issued[_token] = true;
             return Json(new { token = _token, record = new { id = "su1", collectionName = "_superusers" } });
+        }
+
+        if (request.Method == HttpMethod.Get && path.StartsWith("/api/collections/", StringComparison.Ordinal) && path.EndsWith("/records", StringComparison.Ordinal))
+        {
+            // The superuser's read of members' records after a gap: ids from the filter, those in Users answered.
+            Interlocked.Increment(ref _recordLists);
+            var filter = System.Web.HttpUtility.ParseQueryString(request.RequestUri.Query)["filter"] ?? "";
+            var items = System.Text.RegularExpressions.Regex.Matches(filter, "id=\"([A-Za-z0-9_]+)\"")
+                .Select(static match => match.Groups[1].Value)
+                .Where(Users.ContainsKey)
+                .Select(id => new { id, updated = Users[id] });
+            return Json(new { items });
         }
 
         if (request.Method == HttpMethod.Get && path == "/api/relay/hooks")
