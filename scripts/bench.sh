@@ -8,7 +8,7 @@
 #                                       not in --quick unless named (docs/benchmarks.md)
 #   scripts/bench.sh --out FILE --relay-dll ../other/src/Relay/bin/Release/net10.0/Relay.dll throughput
 #                                       another Relay build (before/after), rows appended to FILE as each run ends
-#   options: --users N, --broadcast N,N (guest counts), --rates N,N (throughput writes/s); see docs/benchmarks.md
+#   options: --users N, --broadcast N,N (guest counts), --rates N,N (throughput writes/s), --throughput-guests N (300); see docs/benchmarks.md
 #   RELAY_POCKETBASE_VERSION=0.40.4|0.22.20 (default 0.22.20) picks the PocketBase it runs against (scripts/fetch-pocketbase.sh);
 #   the title line names it, and each row gives PocketBase's CPU per write and per (stream, write)
 set -euo pipefail

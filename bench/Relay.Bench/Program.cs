@@ -4,7 +4,7 @@ using Relay.Testing.PocketBase;
 
 // Relay against PocketBase direct, side by side; see docs/benchmarks.md.
 //   Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE ...] [--users N]
-//               [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [--sharing off,on] [scenario ...]
+//               [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--throughput-guests N] [--clients lean|signalr] [--sharing off,on] [scenario ...]
 //   Relay.Bench --clients-only --path PATH --url URL [--clients lean|signalr] (--connections FILE | --guests N [--topic T])
 //   Relay.Bench --decode-cost          a .NET client's decode cost per delivery, JSON vs MessagePack
 // Scenarios: tabs broadcast throughput users idle cluster-hop cluster-streams recovery (default: all; --quick: the first five).
@@ -38,13 +38,13 @@ var allSteps = args.Contains("--all-steps");
 // and its PGO instrumentation: measured 29% of Relay's CPU in the first throughput run). Unless --no-warmup, one
 // unreported run per protocol goes first, so the rows measure the steady state a long-running Relay is in.
 var warmUp = !args.Contains("--no-warmup");
-string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--user-counts", "--broadcast", "--rates", "--clients", "--sharing"];
+string[] valued = ["--out", "--relay-dll", "--relay-env", "--users", "--user-counts", "--broadcast", "--rates", "--throughput-guests", "--clients", "--sharing"];
 var outFile = Option("--out");
 var known = new[] { "tabs", "broadcast", "throughput", "users", "idle", "cluster-hop", "cluster-streams", "recovery" };
 var unknown = args.Where((a, i) => !known.Contains(a) && a is not ("--quick" or "--all-steps" or "--no-warmup") && !valued.Contains(a) && (i == 0 || !valued.Contains(args[i - 1]))).ToList();
 if (unknown.Count > 0)
 {
-    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--clients lean|signalr] [--sharing off,on] [{string.Join('|', known)} ...]");
+    Console.Error.WriteLine($"Unknown argument(s): {string.Join(' ', unknown)}. Usage: Relay.Bench [--quick] [--all-steps] [--no-warmup] [--out FILE] [--relay-dll PATH] [--relay-env KEY=VALUE] [--users N] [--user-counts N,N] [--broadcast N,N] [--rates N,N] [--throughput-guests N] [--clients lean|signalr] [--sharing off,on] [{string.Join('|', known)} ...]");
     return 2;
 }
 
@@ -241,7 +241,8 @@ if (selected.Contains("broadcast"))
 if (selected.Contains("throughput"))
 {
     Console.Error.WriteLine("throughput");
-    var guests = quick ? 100 : 300;
+    // --throughput-guests: the same ladder at another fan-out, e.g. 1,000 x 10 writes/s, the users scenario's shape.
+    var guests = Numbers("--throughput-guests") is [> 0 and var asked, ..] ? asked : quick ? 100 : 300;
     var connections = Enumerable.Repeat(((string?)null, "bench_public/*"), guests).ToList();
     (string, object, string?) Next(int i) => ("bench_public", new { }, null);
     // The limit reference (issue #22): the same frames from a server that does nothing else (BareBroadcaster).

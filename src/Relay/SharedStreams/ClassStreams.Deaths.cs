@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Relay.Auth;
 using Relay.Client.Protocol;
 using Relay.Fanout;
@@ -87,7 +88,18 @@ internal sealed partial class ClassStreams
         foreach (var collection in fenced.GroupBy(static pair => pair.Member.Key.CollectionId))
         {
             int unchanged = 0, deleted = 0, asked = 0;
-            var current = await _authRecords.ReadUpdatedAsync(collection.Key, [.. collection.Select(static pair => pair.Member.Key.RecordId).Distinct(StringComparer.Ordinal)]);
+            IReadOnlyDictionary<string, string?>? current;
+            try
+            {
+                current = await _authRecords.ReadUpdatedAsync(collection.Key, [.. collection.Select(static pair => pair.Member.Key.RecordId).Distinct(StringComparer.Ordinal)]);
+            }
+            catch (Exception ex)
+            {
+                // Never leave the members fenced for want of an answer: each is asked on its own, as before.
+                Log.MembersNotReadAfterGap(_logger, collection.Key, ex.GetType().Name);
+                current = null;
+            }
+
             foreach (var (member, fence) in collection)
             {
                 if (current is null)
@@ -122,7 +134,7 @@ internal sealed partial class ClassStreams
         lock (_gate)
         {
             return _members.TryGetValue(member, out var state) && state.Record is { } record
-                && record.TryGetProperty("updated", out var updated) && updated.ValueKind == System.Text.Json.JsonValueKind.String
+                && record.TryGetProperty("updated", out var updated) && updated.ValueKind == JsonValueKind.String
                 ? updated.GetString()
                 : null;
         }

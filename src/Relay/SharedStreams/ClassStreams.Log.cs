@@ -37,6 +37,9 @@ internal sealed partial class ClassStreams
         [LoggerMessage(11035, LogLevel.Information, "After a gap on the superuser's watch, {Members} members of one auth collection were read in {Lists} superuser lists: {Unchanged} unchanged (kept without a call), {Deleted} gone (dismissed), {Asked} verified one by one.")]
         public static partial void MembersReadAfterGap(ILogger logger, int members, int lists, int unchanged, int deleted, int asked);
 
+        [LoggerMessage(11036, LogLevel.Warning, "After a gap on the superuser's watch, the members of auth collection {Collection} could not be read together ({Error}); each is asked on its own.")]
+        public static partial void MembersNotReadAfterGap(ILogger logger, string collection, string error);
+
         [LoggerMessage(11027, LogLevel.Debug, "Shadow verification could not start for member {Session} ({Error}); the sample is topped up again at a later tick.")]
         public static partial void ShadowNotStarted(ILogger logger, string session, string error);
     }

@@ -9,9 +9,10 @@ namespace Relay.SharedStreams;
 /// <see cref="SharedStreamsOptions.RulesRefreshInterval"/> (<see cref="CollectionRulesRefresher"/>), and on demand
 /// (<see cref="RefreshAsync"/>, when PocketBase refuses a topic that was shared). Without credentials, or with sharing
 /// off, it reads nothing and <see cref="Current"/> knows no collection: nothing is shared.
-/// The superuser's access is read-only by use: Relay signs in, lists collections and asks whether its PocketBase hook is installed, nothing else; the token is never
-/// logged, and opens no stream whose events reach a connection (only <see cref="AuthRecordWatch"/>, which learns of
-/// members' deaths: see <see cref="PocketBaseSchemaClient"/>). Class streams are opened with a member's own token, so
+/// The superuser's access is read-only by use: Relay signs in, lists collections, asks whether its PocketBase hook is
+/// installed and reads which members' records still exist, nothing else; the token is never logged, and opens no
+/// stream whose events reach a connection (only <see cref="AuthRecordWatch"/>, which learns of members' deaths: see
+/// <see cref="PocketBaseSchemaClient"/>). Class streams are opened with a member's own token, so
 /// PocketBase still evaluates the rule for every event.
 /// </summary>
 internal sealed partial class CollectionRules : IDisposable
