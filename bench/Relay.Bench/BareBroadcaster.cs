@@ -5,7 +5,6 @@ using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -132,25 +131,78 @@ internal static class BareBroadcaster
         }
     }
 
-    /// <summary>One WebSocket: reads the client's hub messages, and sends what is queued for it from one loop.</summary>
+    /// <summary>
+    /// One WebSocket: reads the client's hub messages. A frame is sent at once on the caller's thread when nothing is
+    /// being sent (as Relay's <c>RelayConnection</c> writes), else queued for whoever is sending; a send that does not
+    /// complete at once is awaited on the thread pool, which then sends what queued meanwhile. Until 2026-12-07 16:10 UTC
+    /// every frame went through a channel to a send loop per connection: one thread-pool wake-up per delivery more.
+    /// </summary>
     private sealed class Subscriber(WebSocket socket)
     {
-        private readonly Channel<byte[]> _outbound = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly ConcurrentQueue<byte[]> _queue = new();
+        private int _sending;
+        private volatile bool _closed;
 
-        public void Enqueue(byte[] frame) => _outbound.Writer.TryWrite(frame);
+        public void Enqueue(byte[] frame)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _queue.Enqueue(frame);
+            if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0)
+            {
+                Drain();
+            }
+        }
 
         public async Task RunAsync(Func<bool> subscribed, CancellationToken aborted)
         {
-            var sending = SendAsync(aborted);
             try
             {
                 await ReceiveAsync(subscribed, aborted);
             }
             finally
             {
-                _outbound.Writer.TryComplete();
-                await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _closed = true;
             }
+        }
+
+        /// <summary>Owner only: sends while sends complete at once; the first that does not is continued on the thread pool.</summary>
+        private void Drain()
+        {
+            do
+            {
+                while (_queue.TryDequeue(out var frame))
+                {
+                    var send = socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    if (!send.IsCompletedSuccessfully)
+                    {
+                        _ = ContinueAsync(send);
+                        return;
+                    }
+                }
+
+                Volatile.Write(ref _sending, 0);
+            }
+            while (!_queue.IsEmpty && Interlocked.CompareExchange(ref _sending, 1, 0) == 0);
+        }
+
+        private async Task ContinueAsync(ValueTask send)
+        {
+            try
+            {
+                await send;
+            }
+            catch (Exception)
+            {
+                // The connection is gone: nothing is sent to it again (the right to send is kept).
+                _closed = true;
+                return;
+            }
+
+            Drain();
         }
 
         private async Task ReceiveAsync(Func<bool> subscribed, CancellationToken aborted)
@@ -201,14 +253,6 @@ internal static class BareBroadcaster
                 {
                     Array.Resize(ref buffer, buffer.Length * 2);
                 }
-            }
-        }
-
-        private async Task SendAsync(CancellationToken aborted)
-        {
-            await foreach (var frame in _outbound.Reader.ReadAllAsync(aborted))
-            {
-                await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, aborted);
             }
         }
     }
