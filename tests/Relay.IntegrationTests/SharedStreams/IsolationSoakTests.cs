@@ -117,6 +117,12 @@ public sealed class IsolationSoakTests(PocketBaseFixture pocketBase, ITestOutput
             }
 
             var verdict = IsolationSoakOracle.Judge(world);
+            if (Environment.GetEnvironmentVariable("RELAY_SOAK_DUMP") is { Length: > 0 } dump)
+            {
+                await File.WriteAllLinesAsync(dump, world.Viewers.Select(static v => $"VIEWER {v.Name} id={v.Id} role={v.Role} dead={v.TokenDead}")
+                    .Concat(relay.Logs.Entries.Select(static e => $"{e.Timestamp:HH:mm:ss.fff} {e.Level} {e.EventId.Id} {e.Category}: {e.Text}")));
+            }
+
             var errors = relay.Logs.Entries.Where(static e => e.Level >= LogLevel.Error).Select(static e => $"{e.Category}: {e.Text}").ToList();
             var liveReconnects = world.Viewers.Where(static v => v.TokenDead is null).Sum(static v => v.DirectReconnects);
             var deadReconnects = world.Viewers.Where(static v => v.TokenDead is not null).Sum(static v => v.DirectReconnects);
