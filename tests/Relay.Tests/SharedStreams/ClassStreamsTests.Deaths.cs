@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Relay.Fanout;
+using Relay.Sessions;
 using Relay.Tests.Sessions;
 
 namespace Relay.Tests.SharedStreams;
@@ -17,10 +19,7 @@ public sealed partial class ClassStreamsTests
     [Fact]
     public async Task MemberDeleted_SeenOnTheSuperusersWatch_LeavesTheClassStream_TheOtherKeepsIt()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var editors = Holder(alice.Session).ClientId;
+        var (alice, bob, editors) = await TwoEditorsAsync();
 
         _dead["bob"] = true;
         await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"delete","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
@@ -36,10 +35,7 @@ public sealed partial class ClassStreamsTests
     [Fact]
     public async Task MemberDeletionAnnouncedByRelaysHook_LeavesTheClassStreamBeforePocketBasesOwnDelete()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var editors = Holder(alice.Session).ClientId;
+        var (alice, bob, editors) = await TwoEditorsAsync();
         var watch = Watch();
         Assert.True(_holders.ContainsKey(Relay.SharedStreams.AuthRecordWatch.DeathsTopic + "@" + watch), "the superuser's watch holds the hook's topic");
 
@@ -110,10 +106,7 @@ public sealed partial class ClassStreamsTests
     [Fact]
     public async Task MemberRevoked_UpdateSeenOnTheSuperusersWatch_RefreshRefused_LeavesTheClassStream()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var editors = Holder(alice.Session).ClientId;
+        var (alice, bob, editors) = await TwoEditorsAsync();
 
         // A password change: the record's update carries nothing the rule reads; only bob's own token tells.
         _dead["bob"] = true;
@@ -129,10 +122,7 @@ public sealed partial class ClassStreamsTests
     [Fact]
     public async Task MemberUpdated_RefreshAccepted_StaysInItsClass()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var editors = Holder(alice.Session).ClientId;
+        var (alice, bob, editors) = await TwoEditorsAsync();
 
         await _streams[Watch()].WriteAsync($"{SessionHarness.UsersCollection}/*", """{"action":"update","record":{"id":"bob","collectionId":"_pb_users_auth_","name":"editor"}}""");
         await SessionHarness.SettleAsync();
@@ -145,10 +135,7 @@ public sealed partial class ClassStreamsTests
     [Fact]
     public async Task MemberUpdated_PocketBaseGivesNoVerdict_StaysFencedInItsClass_AskedAgain_NotMovedToAStreamOfItsOwn()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var editors = Holder(alice.Session).ClientId;
+        var (alice, bob, editors) = await TwoEditorsAsync();
 
         // PocketBase answers bob's auth-refresh 503 (restarting, overloaded): no verdict on his token.
         _unavailable["bob"] = true;
@@ -176,10 +163,7 @@ public sealed partial class ClassStreamsTests
     [Fact]
     public async Task EventReadBeforeTheDeletion_StillHeld_DoesNotReachTheDeletedMember()
     {
-        await ReadRulesAsync();
-        var alice = await JoinAsync("alice", "editor");
-        var bob = await JoinAsync("bob", "editor");
-        var editors = Holder(alice.Session).ClientId;
+        var (alice, bob, editors) = await TwoEditorsAsync();
 
         // PocketBase sends what it updates inside a deletion (a relation to bob cleared) before the deletion itself.
         await _streams[editors].WriteRecordAsync(Topic, "update", "relation-cleared");
@@ -196,6 +180,15 @@ public sealed partial class ClassStreamsTests
     }
 
     /// <summary>The stream the superuser's watch of the users collection is held on.</summary>
+    /// <summary>The rules read, alice and bob joined as editors (alice holds their class stream, whose client id is returned).</summary>
+    private async Task<((RelayConnection Connection, UserSession Session) Alice, (RelayConnection Connection, UserSession Session) Bob, string Editors)> TwoEditorsAsync()
+    {
+        await ReadRulesAsync();
+        var alice = await JoinAsync("alice", "editor");
+        var bob = await JoinAsync("bob", "editor");
+        return (alice, bob, Holder(alice.Session).ClientId);
+    }
+
     private string Watch()
     {
         Collect();
